@@ -1,0 +1,424 @@
+//! Variable detectors: what a variable is (integer, address, UUID, ...), and
+//! which token parts count as variables at all.
+//!
+//! Every detector is a small hand-written scanner (no regex on the hot path).
+
+use serde::{Deserialize, Serialize};
+
+/// The type of a variable value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum VarKind {
+    /// `42`, `-7`.
+    Int,
+    /// `0.25`, `1e-3`.
+    Float,
+    /// `0x1f`, `deadbeef0042`.
+    Hex,
+    /// `10.0.0.1`.
+    Ipv4,
+    /// `fe80::1`.
+    Ipv6,
+    /// `00:1a:2b:3c:4d:5e`.
+    Mac,
+    /// `38101a0b-2096-447d-96ea-a692162415ae`.
+    Uuid,
+    /// `/var/log/syslog`.
+    Path,
+    /// `https://host:8080/x`.
+    Url,
+    /// `bob@example.org`.
+    Email,
+    /// `2017-05-16`, `00:00:01`, `2017-05-16T00:00:00Z`.
+    Timestamp,
+    /// `15ms`, `2.5s`.
+    Duration,
+    /// `true`, `false`.
+    Bool,
+    /// `null`, `none`, `nil`, and user-like defaults such as `root`.
+    Null,
+    /// Anything else holding digits: `blk_-42`, `node-7`.
+    Id,
+    /// A word found variable by mining (its value changes across lines).
+    Word,
+}
+
+/// Strips wrapping punctuation (brackets, quotes, trailing commas) so that
+/// `[fe80::1]` or `"bob@x.org",` reveal their value.
+pub fn strip_wrapping(bytes: &[u8], mut s: usize, mut e: usize) -> (usize, usize) {
+    while s < e && matches!(bytes[s], b'(' | b'[' | b'{' | b'<' | b'"' | b'\'') {
+        s += 1;
+    }
+    while e > s
+        && matches!(
+            bytes[e - 1],
+            b')' | b']' | b'}' | b'>' | b'"' | b'\'' | b',' | b';' | b'.'
+        )
+    {
+        e -= 1;
+    }
+    (s, e)
+}
+
+/// Values that are one variable although they hold delimiters (`:`, `-`,
+/// `@`, `/`): UUIDs, MAC and IPv6 addresses, e-mail addresses, and URLs that
+/// carry digits (a URL without any is usually a constant link in a message).
+pub fn is_whole_token_kind(s: &str) -> bool {
+    is_uuid(s) || is_mac(s) || is_ipv6(s) || is_email(s) || (is_url(s) && has_digit(s))
+}
+
+fn has_digit(s: &str) -> bool {
+    s.bytes().any(|b| b.is_ascii_digit())
+}
+
+/// The Loghub path rule: `^(/[^/]+)+$`.
+pub fn is_path(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() < 2 || b[0] != b'/' || b[b.len() - 1] == b'/' {
+        return false;
+    }
+    !s.contains("//")
+}
+
+/// English day and month names, abbreviated or not.
+pub fn is_date_word(s: &str) -> bool {
+    const WORDS: [&str; 19] = [
+        "mon", "tue", "wed", "thu", "fri", "sat", "sun", "jan", "feb", "mar", "apr", "may", "jun",
+        "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    let l = s.len();
+    if !(3..=9).contains(&l) || !s.is_char_boundary(3) {
+        return false;
+    }
+    let head = &s[..3];
+    WORDS.iter().any(|w| head.eq_ignore_ascii_case(w))
+        && (l == 3
+            || [
+                "monday",
+                "tuesday",
+                "wednesday",
+                "thursday",
+                "friday",
+                "saturday",
+                "sunday",
+                "january",
+                "february",
+                "march",
+                "april",
+                "june",
+                "july",
+                "august",
+                "september",
+                "october",
+                "november",
+                "december",
+            ]
+            .iter()
+            .any(|w| s.eq_ignore_ascii_case(w)))
+}
+
+/// Words that the annotation conventions always treat as variables.
+fn is_null_like(s: &str) -> bool {
+    ["null", "root", "none", "nil"]
+        .iter()
+        .any(|w| s.eq_ignore_ascii_case(w))
+}
+
+fn is_bool(s: &str) -> bool {
+    s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false")
+}
+
+/// Whether a piece of a compound (split at `.` and `-`) is a variable: it
+/// holds digits and does not read as a name, or it is a boolean/null word.
+///
+/// A name starts with a letter, has at most three digits and no `_`
+/// followed by a digit: `ext3`, `v2`, `e820`, `HttpServer2`, `tty1`. Long
+/// hexadecimal strings are never names.
+pub fn is_variable_piece(p: &str) -> bool {
+    let b = p.as_bytes();
+    let digits = b.iter().filter(|c| c.is_ascii_digit()).count();
+    if digits == 0 {
+        return is_bool(p) || is_null_like(p);
+    }
+    let starts_alpha = b[0].is_ascii_alphabetic() || b[0] >= 0x80;
+    let underscore_digit = b.iter().enumerate().any(|(i, &c)| {
+        c == b'_'
+            && b[i + 1..]
+                .iter()
+                .find(|&&n| n != b'-')
+                .is_some_and(|n| n.is_ascii_digit())
+    });
+    let long_hex = b.len() >= 8 && b.iter().all(|c| c.is_ascii_hexdigit());
+    !(starts_alpha && digits <= 3 && !underscore_digit && !long_hex)
+}
+
+fn is_hex_group(g: &str, min: usize, max: usize) -> bool {
+    (min..=max).contains(&g.len()) && g.bytes().all(|c| c.is_ascii_hexdigit())
+}
+
+/// `8-4-4-4-12` hexadecimal groups.
+pub fn is_uuid(s: &str) -> bool {
+    let lens = [8, 4, 4, 4, 12];
+    let mut n = 0;
+    for (i, g) in s.split('-').enumerate() {
+        if i >= 5 || !is_hex_group(g, lens[i], lens[i]) {
+            return false;
+        }
+        n += 1;
+    }
+    n == 5
+}
+
+/// Six groups of two hex digits joined by `:` or `-`.
+pub fn is_mac(s: &str) -> bool {
+    if s.len() != 17 {
+        return false;
+    }
+    let sep = s.as_bytes()[2];
+    (sep == b':' || sep == b'-')
+        && s.split(sep as char)
+            .filter(|g| is_hex_group(g, 2, 2))
+            .count()
+            == 6
+}
+
+/// IPv6: hex groups joined by `:`, either eight of them or shortened by `::`;
+/// a trailing embedded IPv4 is accepted.
+pub fn is_ipv6(s: &str) -> bool {
+    let colons = s.bytes().filter(|&b| b == b':').count();
+    if !(2..=7).contains(&colons) || s.len() < 3 {
+        return false;
+    }
+    let compressed = s.contains("::");
+    if s.matches("::").count() > 1 {
+        return false;
+    }
+    let groups: Vec<&str> = s.split(':').collect();
+    let last = groups.len() - 1;
+    let mut ok_groups = 0;
+    for (i, g) in groups.iter().enumerate() {
+        if g.is_empty() {
+            continue;
+        }
+        if i == last && is_ipv4(g) {
+            ok_groups += 2;
+            continue;
+        }
+        if !is_hex_group(g, 1, 4) {
+            return false;
+        }
+        ok_groups += 1;
+    }
+    (compressed && ok_groups >= 1 && has_digit(s)) || (!compressed && ok_groups == 8)
+}
+
+/// Dotted quad.
+pub fn is_ipv4(s: &str) -> bool {
+    let mut n = 0;
+    for g in s.split('.') {
+        if g.is_empty()
+            || g.len() > 3
+            || !g.bytes().all(|c| c.is_ascii_digit())
+            || g.parse::<u16>().map_or(true, |v| v > 255)
+        {
+            return false;
+        }
+        n += 1;
+    }
+    n == 4
+}
+
+/// `local@domain.tld`.
+pub fn is_email(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && local
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"._%+-".contains(&c))
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && domain
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'.' || c == b'-')
+}
+
+/// `scheme://rest`.
+pub fn is_url(s: &str) -> bool {
+    match s.find("://") {
+        Some(i) if i > 0 => {
+            s[..i]
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'+' || c == b'.' || c == b'-')
+                && s.len() > i + 3
+        }
+        _ => false,
+    }
+}
+
+fn is_int(s: &str) -> bool {
+    let d = s
+        .strip_prefix('-')
+        .or_else(|| s.strip_prefix('+'))
+        .unwrap_or(s);
+    !d.is_empty() && d.bytes().all(|c| c.is_ascii_digit())
+}
+
+fn is_float(s: &str) -> bool {
+    let d = s
+        .strip_prefix('-')
+        .or_else(|| s.strip_prefix('+'))
+        .unwrap_or(s);
+    d.bytes().any(|c| c.is_ascii_digit()) && d.contains(['.', 'e', 'E']) && d.parse::<f64>().is_ok()
+}
+
+fn is_hex(s: &str) -> bool {
+    if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        return !h.is_empty() && h.bytes().all(|c| c.is_ascii_hexdigit());
+    }
+    s.len() >= 8
+        && s.bytes().all(|c| c.is_ascii_hexdigit())
+        && s.bytes().any(|c| c.is_ascii_alphabetic())
+}
+
+fn is_duration(s: &str) -> bool {
+    let units = [
+        "ns", "us", "µs", "ms", "s", "sec", "secs", "m", "min", "mins", "h", "hr", "d",
+    ];
+    let num_end = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    num_end > 0
+        && s[..num_end].bytes().any(|c| c.is_ascii_digit())
+        && units.contains(&&s[num_end..])
+}
+
+fn is_timestamp(s: &str) -> bool {
+    let b = s.as_bytes();
+    let digits = b.iter().filter(|c| c.is_ascii_digit()).count();
+    if digits < 4 {
+        return false;
+    }
+    let date = b.len() >= 8
+        && b[..4].iter().all(|c| c.is_ascii_digit())
+        && matches!(b[4], b'-' | b'/' | b'.');
+    let time = b.len() >= 5
+        && b[..2].iter().all(|c| c.is_ascii_digit())
+        && b[2] == b':'
+        && b[3].is_ascii_digit();
+    (date || time)
+        && b.iter()
+            .all(|c| c.is_ascii_digit() || b"-/.:TZ+, ".contains(c))
+}
+
+/// Classifies one variable value.
+pub fn classify(s: &str) -> VarKind {
+    if is_bool(s) {
+        VarKind::Bool
+    } else if is_null_like(s) {
+        VarKind::Null
+    } else if is_int(s) {
+        VarKind::Int
+    } else if is_ipv4(s) {
+        VarKind::Ipv4
+    } else if is_float(s) {
+        VarKind::Float
+    } else if is_hex(s) {
+        VarKind::Hex
+    } else if is_uuid(s) {
+        VarKind::Uuid
+    } else if is_mac(s) {
+        VarKind::Mac
+    } else if is_ipv6(s) {
+        VarKind::Ipv6
+    } else if is_email(s) {
+        VarKind::Email
+    } else if is_url(s) {
+        VarKind::Url
+    } else if is_path(s) {
+        VarKind::Path
+    } else if is_timestamp(s) {
+        VarKind::Timestamp
+    } else if is_duration(s) {
+        VarKind::Duration
+    } else if has_digit(s) {
+        VarKind::Id
+    } else {
+        VarKind::Word
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_detector() {
+        let cases = [
+            ("42", VarKind::Int),
+            ("-7", VarKind::Int),
+            ("0.25", VarKind::Float),
+            ("1e-3", VarKind::Float),
+            ("0x1F", VarKind::Hex),
+            ("deadbeef0042", VarKind::Hex),
+            ("10.0.0.1", VarKind::Ipv4),
+            ("fe80::1ff:fe23:4567:890a", VarKind::Ipv6),
+            ("2001:db8:0:0:0:0:2:1", VarKind::Ipv6),
+            ("::ffff:10.0.0.1", VarKind::Ipv6),
+            ("00:1a:2b:3c:4d:5e", VarKind::Mac),
+            ("00-1A-2B-3C-4D-5E", VarKind::Mac),
+            ("38101a0b-2096-447d-96ea-a692162415ae", VarKind::Uuid),
+            ("/var/log/syslog", VarKind::Path),
+            ("https://host:8080/x", VarKind::Url),
+            ("bob.smith@example.org", VarKind::Email),
+            ("2017-05-16", VarKind::Timestamp),
+            ("00:00:01", VarKind::Timestamp),
+            ("2017-05-16T00:00:00Z", VarKind::Timestamp),
+            ("15ms", VarKind::Duration),
+            ("2.5s", VarKind::Duration),
+            ("true", VarKind::Bool),
+            ("NULL", VarKind::Null),
+            ("blk_-42", VarKind::Id),
+            ("guest", VarKind::Word),
+        ];
+        for (s, k) in cases {
+            assert_eq!(classify(s), k, "{s}");
+        }
+    }
+
+    #[test]
+    fn negatives() {
+        assert!(!is_ipv4("1.2.3"));
+        assert!(!is_ipv4("1.2.3.256"));
+        assert!(!is_ipv6("10:30:00"));
+        assert!(!is_ipv6("std::vector"));
+        assert!(!is_uuid("38101a0b-2096-447d-96ea"));
+        assert!(!is_mac("00:1a:2b:3c:4d"));
+        assert!(!is_email("a@b"));
+        assert!(!is_url("://x"));
+        assert!(!is_path("/"));
+        assert!(!is_path("/tmp/"));
+        assert!(!is_path("a/b"));
+    }
+
+    #[test]
+    fn names_are_not_variables() {
+        for p in ["ext3", "v2", "e820", "HttpServer2", "tty1", "L3", "word"] {
+            assert!(!is_variable_piece(p), "{p}");
+        }
+        for p in [
+            "42",
+            "blk_-42",
+            "a692162415ae",
+            "task_12",
+            "0x1f",
+            "false",
+            "J1234",
+        ] {
+            assert!(is_variable_piece(p), "{p}");
+        }
+    }
+}

@@ -1,0 +1,464 @@
+//! Tokenizing and variable masking: one line of content in, a sequence of
+//! masked tokens out (`blk_-4123` → `<*>`, `uid=0` → `uid=<*>`).
+//!
+//! The rules follow the published Loghub-2.0 annotation conventions
+//! (Khan et al., ICSE 2022): a token part that holds a variable becomes `<*>`,
+//! digit-only parts, paths, booleans and null-like values are variables, and
+//! variables joined by nothing or by `.` merge into one. They are generic:
+//! nothing here knows any particular log.
+
+use crate::kind::{self, VarKind};
+
+/// Where a token or a variable lies: a byte range in the content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    /// First byte.
+    pub start: u32,
+    /// One past the last byte.
+    pub end: u32,
+}
+
+impl Span {
+    fn new(start: usize, end: usize) -> Span {
+        Span {
+            start: start as u32,
+            end: end as u32,
+        }
+    }
+    /// The text of this span in `content`.
+    pub fn of<'a>(&self, content: &'a str) -> &'a str {
+        &content[self.start as usize..self.end as usize]
+    }
+}
+
+/// One whitespace-separated token after masking.
+#[derive(Debug, Clone, Copy)]
+pub struct MaskedToken {
+    /// The token in the content.
+    pub raw: Span,
+    /// The masked text in [`MaskedLine::masked`].
+    pub masked: Span,
+    /// Index of this token's first variable in [`MaskedLine::vars`].
+    pub vars_start: u32,
+    /// One past the index of this token's last variable.
+    pub vars_end: u32,
+}
+
+/// Caller-owned scratch holding one masked line; reuse it across lines so
+/// masking allocates nothing once warm.
+#[derive(Debug, Default, Clone)]
+pub struct MaskedLine {
+    /// The tokens in order.
+    pub tokens: Vec<MaskedToken>,
+    /// All masked token texts, concatenated.
+    pub masked: String,
+    /// Variable spans in the content, in order.
+    pub vars: Vec<Span>,
+    /// 128-bit hash of the masked tokens: the line's exact template key.
+    pub key: u128,
+    elems: Vec<Elem>,
+    spans: Vec<(usize, usize, bool)>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Elem {
+    Lit(usize, usize),
+    Var(usize, usize),
+}
+
+impl MaskedLine {
+    /// The masked text of token `i`.
+    pub fn masked_token(&self, i: usize) -> &str {
+        self.tokens[i].masked.of(&self.masked)
+    }
+
+    /// Number of tokens.
+    pub fn len(&self) -> usize {
+        self.tokens.len()
+    }
+
+    /// Whether the line has no token (empty or blank).
+    pub fn is_empty(&self) -> bool {
+        self.tokens.is_empty()
+    }
+
+    /// The variable spans of token `i`.
+    pub fn token_vars(&self, i: usize) -> &[Span] {
+        let t = &self.tokens[i];
+        &self.vars[t.vars_start as usize..t.vars_end as usize]
+    }
+}
+
+/// The marker written for a variable.
+pub const VAR: &str = "<*>";
+
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'\x0b' | b'\x0c')
+}
+
+/// Delimiters that end a path-like segment (the Loghub PS rule).
+fn is_path_delim(b: u8) -> bool {
+    matches!(
+        b,
+        b',' | b'!'
+            | b';'
+            | b':'
+            | b'='
+            | b'|'
+            | b'"'
+            | b'\''
+            | b'['
+            | b']'
+            | b'('
+            | b')'
+            | b'{'
+            | b'}'
+    )
+}
+
+/// Bytes that make up a compound word (`host-1.example.org`, `blk_-42`).
+fn is_compound(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-' || b >= 0x80
+}
+
+/// Splits `content` into whitespace tokens and masks the variables of each.
+///
+/// `out.masked` holds the masked tokens joined by one space, which is the
+/// template text of the line before any mining generalises it.
+pub fn mask_line(content: &str, out: &mut MaskedLine) {
+    out.tokens.clear();
+    out.masked.clear();
+    out.vars.clear();
+    let bytes = content.as_bytes();
+    let mut spans = std::mem::take(&mut out.spans);
+    spans.clear();
+    let mut i = 0;
+    while i < bytes.len() {
+        while i < bytes.len() && is_space(bytes[i]) {
+            i += 1;
+        }
+        if i >= bytes.len() {
+            break;
+        }
+        let start = i;
+        while i < bytes.len() && !is_space(bytes[i]) {
+            i += 1;
+        }
+        spans.push((start, i, false));
+    }
+    // Day and month names are variables when they lead into a date
+    // (`Sat Jun 11 03:44:44 2005`).
+    let mut k = spans.len();
+    while k > 1 {
+        k -= 1;
+        let (s, e, _) = spans[k - 1];
+        let (ns, _, ndate) = spans[k];
+        if (ndate || bytes[ns].is_ascii_digit()) && kind::is_date_word(&content[s..e]) {
+            spans[k - 1].2 = true;
+        }
+    }
+    for (n, &(start, end, date)) in spans.iter().enumerate() {
+        if n > 0 {
+            out.masked.push(' ');
+        }
+        if date {
+            out.elems.clear();
+            out.elems.push(Elem::Var(start, end));
+            emit(content, start, end, out);
+        } else {
+            mask_token(content, start, end, out);
+        }
+    }
+    out.spans = spans;
+    out.key = xxhash_rust::xxh3::xxh3_128(out.masked.as_bytes());
+}
+
+fn mask_token(content: &str, start: usize, end: usize, out: &mut MaskedLine) {
+    out.elems.clear();
+    let bytes = content.as_bytes();
+    // Whole-token typed values whose inner punctuation is part of the value.
+    let (cs, ce) = kind::strip_wrapping(bytes, start, end);
+    if cs < ce && kind::is_whole_token_kind(&content[cs..ce]) {
+        if cs > start {
+            out.elems.push(Elem::Lit(start, cs));
+        }
+        out.elems.push(Elem::Var(cs, ce));
+        if ce < end {
+            out.elems.push(Elem::Lit(ce, end));
+        }
+    } else {
+        let mut s = start;
+        while s < end {
+            if is_path_delim(bytes[s]) {
+                out.elems.push(Elem::Lit(s, s + 1));
+                s += 1;
+                continue;
+            }
+            let mut e = s;
+            while e < end && !is_path_delim(bytes[e]) {
+                e += 1;
+            }
+            if kind::is_path(&content[s..e]) {
+                out.elems.push(Elem::Var(s, e));
+            } else {
+                mask_segment(content, s, e, &mut out.elems);
+            }
+            s = e;
+        }
+    }
+    emit(content, start, end, out);
+}
+
+/// Masks a segment free of path delimiters: compounds of `[A-Za-z0-9_.-]`
+/// separated by other punctuation.
+fn mask_segment(content: &str, start: usize, end: usize, elems: &mut Vec<Elem>) {
+    let bytes = content.as_bytes();
+    let mut s = start;
+    while s < end {
+        if !is_compound(bytes[s]) {
+            elems.push(Elem::Lit(s, s + 1));
+            s += 1;
+            continue;
+        }
+        let mut e = s;
+        while e < end && is_compound(bytes[e]) {
+            e += 1;
+        }
+        mask_compound(content, s, e, elems);
+        s = e;
+    }
+}
+
+/// Whether a `-` at `i` is the sign of a number rather than a separator.
+fn is_sign(bytes: &[u8], start: usize, i: usize, end: usize) -> bool {
+    bytes[i] == b'-'
+        && i + 1 < end
+        && bytes[i + 1].is_ascii_digit()
+        && (i == start || bytes[i - 1] == b'_')
+}
+
+/// A compound is split at `.` and `-` into pieces. A piece with digits is a
+/// variable unless it reads as a name (`ext3`, `v2`, `HttpServer2`). A
+/// dotted compound whose first label holds a variable is one value as a
+/// whole (addresses, host names, versions, decimals); `core.2275` keeps its
+/// name (`core.<*>`).
+fn mask_compound(content: &str, start: usize, end: usize, elems: &mut Vec<Elem>) {
+    let bytes = content.as_bytes();
+    let first = elems.len();
+    // Whether the first `.`-separated label holds a variable piece.
+    let mut first_label_var = false;
+    let mut in_first_label = true;
+    let mut has_dot = false;
+    let mut s = start;
+    while s < end {
+        let b = bytes[s];
+        if (b == b'.' || b == b'-') && !is_sign(bytes, start, s, end) {
+            if b == b'.' {
+                has_dot = true;
+                in_first_label = false;
+            }
+            elems.push(Elem::Lit(s, s + 1));
+            s += 1;
+            continue;
+        }
+        let mut e = s + 1;
+        while e < end && !((bytes[e] == b'.' || bytes[e] == b'-') && !is_sign(bytes, start, e, end))
+        {
+            e += 1;
+        }
+        if kind::is_variable_piece(&content[s..e]) {
+            first_label_var |= in_first_label;
+            elems.push(Elem::Var(s, e));
+        } else {
+            elems.push(Elem::Lit(s, e));
+        }
+        s = e;
+    }
+    if first_label_var && has_dot {
+        // Leading and trailing punctuation is not part of the value
+        // (`CPU#0.` ends a sentence).
+        let (mut s, mut e) = (start, end);
+        while s < e && matches!(bytes[s], b'.' | b'-') && !is_sign(bytes, start, s, end) {
+            s += 1;
+        }
+        while e > s && matches!(bytes[e - 1], b'.' | b'-') {
+            e -= 1;
+        }
+        elems.truncate(first);
+        if s > start {
+            elems.push(Elem::Lit(start, s));
+        }
+        elems.push(Elem::Var(s, e));
+        if e < end {
+            elems.push(Elem::Lit(e, end));
+        }
+    }
+}
+
+/// Writes the token's elements to `out`, merging variables that touch or are
+/// joined by `.` (the CV and DV conventions).
+fn emit(content: &str, start: usize, end: usize, out: &mut MaskedLine) {
+    let bytes = content.as_bytes();
+    let mstart = out.masked.len();
+    let vstart = out.vars.len();
+    let elems = std::mem::take(&mut out.elems);
+    let mut pending: Option<(usize, usize)> = None;
+    let mut i = 0;
+    while i < elems.len() {
+        match elems[i] {
+            Elem::Var(s, e) => {
+                pending = Some(match pending {
+                    Some((ps, _)) => (ps, e),
+                    None => (s, e),
+                });
+                i += 1;
+            }
+            Elem::Lit(s, e) => {
+                let joins = pending.is_some()
+                    && e == s + 1
+                    && bytes[s] == b'.'
+                    && matches!(elems.get(i + 1), Some(Elem::Var(..)));
+                if joins {
+                    i += 1;
+                    continue;
+                }
+                if let Some((ps, pe)) = pending.take() {
+                    out.vars.push(Span::new(ps, pe));
+                    out.masked.push_str(VAR);
+                }
+                out.masked.push_str(&content[s..e]);
+                i += 1;
+            }
+        }
+    }
+    if let Some((ps, pe)) = pending.take() {
+        out.vars.push(Span::new(ps, pe));
+        out.masked.push_str(VAR);
+    }
+    out.elems = elems;
+    out.tokens.push(MaskedToken {
+        raw: Span::new(start, end),
+        masked: Span::new(mstart, out.masked.len()),
+        vars_start: vstart as u32,
+        vars_end: out.vars.len() as u32,
+    });
+}
+
+/// The kind of each variable of a masked line, in order.
+pub fn var_kinds<'a>(content: &'a str, line: &'a MaskedLine) -> impl Iterator<Item = VarKind> + 'a {
+    line.vars.iter().map(move |v| kind::classify(v.of(content)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn masked(s: &str) -> String {
+        let mut m = MaskedLine::default();
+        mask_line(s, &mut m);
+        (0..m.len())
+            .map(|i| m.masked_token(i).to_string())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    fn vars(s: &str) -> Vec<String> {
+        let mut m = MaskedLine::default();
+        mask_line(s, &mut m);
+        m.vars.iter().map(|v| v.of(s).to_string()).collect()
+    }
+
+    #[test]
+    fn numbers_and_ids() {
+        assert_eq!(
+            masked("PacketResponder 1 for block blk_38865049064139660 terminating"),
+            "PacketResponder <*> for block <*> terminating"
+        );
+        assert_eq!(masked("blk_-6952295868487656571"), "<*>");
+        assert_eq!(masked("keyId: -127633188)"), "keyId: <*>)");
+        assert_eq!(masked("node-246"), "node-<*>");
+    }
+
+    #[test]
+    fn addresses_and_ports() {
+        assert_eq!(masked("10.251.73.220:50010"), "<*>:<*>");
+        assert_eq!(masked("src: /10.250.19.102:54106"), "src: <*>:<*>");
+        assert_eq!(
+            masked("rhost=220-135-151-1.hinet-ip.hinet.net"),
+            "rhost=<*>"
+        );
+        assert_eq!(
+            masked("HttpServer2$SelectChannelConnectorWithSafeStartup@0.0.0.0:62267"),
+            "HttpServer2$SelectChannelConnectorWithSafeStartup@<*>:<*>"
+        );
+        assert_eq!(vars("at 10.0.0.1:80"), vec!["10.0.0.1", "80"]);
+    }
+
+    #[test]
+    fn names_with_digits_stay() {
+        assert_eq!(
+            masked("org.apache.hadoop.mapreduce.v2.app.MRAppMaster:"),
+            "org.apache.hadoop.mapreduce.v2.app.MRAppMaster:"
+        );
+        assert_eq!(
+            masked("hadoop-metrics2.properties"),
+            "hadoop-metrics2.properties"
+        );
+        assert_eq!(masked("L3 flush2DB"), "L3 flush2DB");
+    }
+
+    #[test]
+    fn decimals_dates_and_merges() {
+        assert_eq!(masked("time: 0.2477829"), "time: <*>");
+        assert_eq!(masked("2017-05-16 00:00:00.008"), "<*>-<*>-<*> <*>:<*>:<*>");
+        assert_eq!(masked("a 1514038440000##7007##548365"), "a <*>##<*>##<*>");
+        assert_eq!(masked("(uid=0)"), "(uid=<*>)");
+        assert_eq!(vars("took 0.25s"), vec!["0.25s"]);
+    }
+
+    #[test]
+    fn paths_urls_uuids() {
+        assert_eq!(masked("file /mnt/hadoop/dfs/data/current"), "file <*>");
+        assert_eq!(
+            masked("\"GET /v2/54fad/servers/detail HTTP/1.1\""),
+            "\"GET <*> HTTP/<*>\""
+        );
+        assert_eq!(
+            masked("[instance: 38101a0b-2096-447d-96ea-a692162415ae]"),
+            "[instance: <*>]"
+        );
+        assert_eq!(
+            masked("see http://wiki.apache.org/hadoop/NoRouteToHost"),
+            "see http://wiki.apache.org/hadoop/NoRouteToHost"
+        );
+        assert_eq!(masked("mail bob@example.org"), "mail <*>");
+        assert_eq!(masked("mac 00:1a:2b:3c:4d:ee"), "mac <*>");
+        assert_eq!(masked("addr fe80::1ff:fe23:4567:890a"), "addr <*>");
+    }
+
+    #[test]
+    fn dates_spelled_out() {
+        assert_eq!(
+            masked("at Sat Jun 11 03:44:44 2005"),
+            "at <*> <*> <*> <*>:<*>:<*> <*>"
+        );
+        assert_eq!(masked("May the force"), "May the force");
+    }
+
+    #[test]
+    fn booleans_and_null_like() {
+        assert_eq!(
+            masked("enabled=true x=NULL user=root"),
+            "enabled=<*> x=<*> user=<*>"
+        );
+    }
+
+    #[test]
+    fn whitespace_is_collapsed() {
+        let mut m = MaskedLine::default();
+        mask_line("  a \t b  ", &mut m);
+        assert_eq!(m.len(), 2);
+        mask_line("", &mut m);
+        assert!(m.is_empty());
+    }
+}

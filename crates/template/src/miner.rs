@@ -1,0 +1,656 @@
+//! The online template miner.
+//!
+//! Every line is first masked ([`crate::mask_line`]); its masked token
+//! sequence is its *key*. Lines with the same key share a template, found by
+//! one hash lookup whatever the number of templates. A key never seen before
+//! is matched against the templates of the same length whose variable
+//! positions could take it (a `<*>` matches any value), else it starts a new
+//! template. Templates that differ in exactly one position are merged into
+//! one with a variable there once that position has shown
+//! [`MinerConfig::merge_threshold`] distinct values, which is how variables
+//! without digits (user names, states) are found.
+//!
+//! All decisions depend only on the order of lines, so mining is
+//! deterministic.
+
+use crate::id::TemplateId;
+use crate::mask::{MaskedLine, Span, VAR};
+use rustc_hash::{FxHashMap, FxHashSet};
+use serde::{Deserialize, Serialize};
+
+/// Index of a template inside one [`Miner`]; stable for the miner's life
+/// (a merged template keeps pointing at the one it was merged into).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ClusterId(pub u32);
+
+/// The miner's one knob, with a default that serves every log.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MinerConfig {
+    /// Distinct constant values a position must show, among templates
+    /// otherwise equal, before it becomes a variable. A position where one
+    /// template already has a variable merges at once. Default 8.
+    pub merge_threshold: usize,
+}
+
+impl Default for MinerConfig {
+    fn default() -> Self {
+        MinerConfig { merge_threshold: 8 }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Cluster {
+    tokens: Vec<Box<str>>,
+    text: Box<str>,
+    id: TemplateId,
+    count: u64,
+    parent: u32,
+    example: Box<str>,
+}
+
+impl Cluster {
+    fn wild_positions(&self) -> Vec<u16> {
+        self.tokens
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.contains(VAR))
+            .map(|(i, _)| i as u16)
+            .collect()
+    }
+}
+
+/// Templates of one length whose variables sit at the same positions,
+/// indexed by the hash of their constant tokens.
+#[derive(Debug, Default, Clone)]
+struct Shape {
+    positions: Vec<u16>,
+    by_rest: FxHashMap<u128, Vec<u32>>,
+}
+
+/// A summary of one template for listings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TemplateSummary {
+    /// Stable id derived from the text.
+    pub template_id: TemplateId,
+    /// The template in Loghub notation.
+    pub template: String,
+    /// Lines assigned to it.
+    pub count: u64,
+    /// One line's content.
+    pub example: String,
+}
+
+/// The online template miner; see the module documentation.
+#[derive(Debug, Clone, Default)]
+pub struct Miner {
+    config: MinerConfig,
+    clusters: Vec<Cluster>,
+    keys: FxHashMap<u128, u32>,
+    patterns: FxHashMap<u128, u32>,
+    wild: FxHashMap<u128, Vec<u32>>,
+    shapes: Vec<Shape>,
+    shapes_by_len: FxHashMap<(u32, u128), usize>,
+    shape_lists: FxHashMap<u32, Vec<usize>>,
+}
+
+fn hash_tokens<'a>(tokens: impl Iterator<Item = Option<&'a str>>) -> u128 {
+    let mut buf = String::new();
+    for t in tokens {
+        buf.push_str(t.unwrap_or("\u{0}"));
+        buf.push('\u{1f}');
+    }
+    xxhash_rust::xxh3::xxh3_128(buf.as_bytes())
+}
+
+fn hash_positions(p: &[u16]) -> u128 {
+    let b: Vec<u8> = p.iter().flat_map(|x| x.to_le_bytes()).collect();
+    xxhash_rust::xxh3::xxh3_128(&b)
+}
+
+/// Glob match where each `<*>` in `pattern` matches any bytes (an empty
+/// value too: `()` is `(<*>)` with nothing inside).
+pub(crate) fn glob_spans(pattern: &str, text: &str, out: &mut Vec<(usize, usize)>) -> bool {
+    out.clear();
+    let parts: Vec<&str> = pattern.split(VAR).collect();
+    if parts.len() == 1 {
+        return pattern == text;
+    }
+    let first = parts[0];
+    if !text.starts_with(first) {
+        return false;
+    }
+    let mut pos = first.len();
+    for (i, lit) in parts.iter().enumerate().skip(1) {
+        let last = i == parts.len() - 1;
+        let from = pos;
+        if from > text.len() {
+            return false;
+        }
+        let found = if last {
+            (text.len() >= from + lit.len() && text.ends_with(lit)).then(|| text.len() - lit.len())
+        } else if lit.is_empty() {
+            Some(from)
+        } else {
+            text.get(from..).and_then(|t| t.find(lit)).map(|x| x + from)
+        };
+        let Some(at) = found else { return false };
+        out.push((pos, at));
+        pos = at + lit.len();
+    }
+    pos == text.len()
+}
+
+fn is_delim(c: u8) -> bool {
+    !(c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80)
+}
+
+/// The common form of the values seen at one position: a shared prefix that
+/// ends on a delimiter and a shared suffix that starts on one, around `<*>`
+/// (`user=guest`, `user=test` → `user=<*>`).
+fn generalize(values: &[&str]) -> String {
+    let first = values[0].as_bytes();
+    let mut pre = first.len();
+    let mut suf = first.len();
+    for v in &values[1..] {
+        let b = v.as_bytes();
+        pre = pre.min(first.iter().zip(b).take_while(|(a, b)| a == b).count());
+        suf = suf.min(
+            first
+                .iter()
+                .rev()
+                .zip(b.iter().rev())
+                .take_while(|(a, b)| a == b)
+                .count(),
+        );
+    }
+    let min_len = values.iter().map(|v| v.len()).min().unwrap_or(0);
+    while pre > 0 && !is_delim(first[pre - 1]) {
+        pre -= 1;
+    }
+    while suf > 0 && !is_delim(first[first.len() - suf]) {
+        suf -= 1;
+    }
+    while pre + suf > min_len || (pre + suf == min_len && min_len > 0) {
+        if suf > 0 {
+            suf -= 1;
+            while suf > 0 && !is_delim(first[first.len() - suf]) {
+                suf -= 1;
+            }
+        } else if pre > 0 {
+            pre -= 1;
+            while pre > 0 && !is_delim(first[pre - 1]) {
+                pre -= 1;
+            }
+        } else {
+            break;
+        }
+    }
+    let s = values[0];
+    let mut out = format!("{}{}{}", &s[..pre], VAR, &s[s.len() - suf..]);
+    loop {
+        let before = out.len();
+        out = out.replace("<*><*>", VAR).replace("<*>.<*>", VAR);
+        if out.len() == before {
+            break;
+        }
+    }
+    out
+}
+
+/// Whether one of the values already is the general form of all of them
+/// (`<*>` beside `foo`, `(<*>)` beside `()`): such a position has shown
+/// itself variable, so it counts one value more.
+fn already_general(values: &[&str]) -> bool {
+    if !values.iter().any(|v| v.contains(VAR)) {
+        return false;
+    }
+    let g = generalize(values);
+    values.iter().any(|v| *v == g)
+}
+
+impl Miner {
+    /// A miner with no templates.
+    pub fn new(config: MinerConfig) -> Miner {
+        Miner {
+            config,
+            ..Miner::default()
+        }
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &MinerConfig {
+        &self.config
+    }
+
+    fn root(&self, mut c: u32) -> u32 {
+        while self.clusters[c as usize].parent != c {
+            c = self.clusters[c as usize].parent;
+        }
+        c
+    }
+
+    /// The live template a (possibly merged) id now belongs to.
+    pub fn resolve(&self, c: ClusterId) -> ClusterId {
+        ClusterId(self.root(c.0))
+    }
+
+    /// Learns one masked line and returns its template. `content` is kept as
+    /// the example of a new template.
+    pub fn learn(&mut self, line: &MaskedLine, content: &str) -> ClusterId {
+        if let Some(&c) = self.keys.get(&line.key) {
+            let r = self.root(c);
+            self.clusters[r as usize].count += 1;
+            return ClusterId(r);
+        }
+        if let Some(c) = self.match_shapes(line) {
+            self.keys.insert(line.key, c);
+            self.clusters[c as usize].count += 1;
+            return ClusterId(c);
+        }
+        let tokens: Vec<Box<str>> = (0..line.len())
+            .map(|i| line.masked_token(i).into())
+            .collect();
+        let c = self.add_cluster(tokens, 1, content.into());
+        self.keys.insert(line.key, c);
+        let r = self.register_wild(c);
+        ClusterId(r)
+    }
+
+    /// Finds the template of a line without learning: its exact key, else a
+    /// template whose variables can take it.
+    pub fn lookup(&self, line: &MaskedLine) -> Option<ClusterId> {
+        if let Some(&c) = self.keys.get(&line.key) {
+            return Some(ClusterId(self.root(c)));
+        }
+        self.match_shapes(line).map(ClusterId)
+    }
+
+    fn match_shapes(&self, line: &MaskedLine) -> Option<u32> {
+        let n = line.len() as u32;
+        let list = self.shape_lists.get(&n)?;
+        let mut best: Option<(usize, u32)> = None;
+        let mut spans = Vec::new();
+        for &si in list {
+            let shape = &self.shapes[si];
+            let rest = hash_tokens((0..line.len()).map(|i| {
+                if shape.positions.binary_search(&(i as u16)).is_ok() {
+                    None
+                } else {
+                    Some(line.masked_token(i))
+                }
+            }));
+            let Some(cands) = shape.by_rest.get(&rest) else {
+                continue;
+            };
+            for &c in cands {
+                if self.clusters[c as usize].parent != c {
+                    continue;
+                }
+                let cl = &self.clusters[c as usize];
+                let ok = shape.positions.iter().all(|&p| {
+                    glob_spans(
+                        &cl.tokens[p as usize],
+                        line.masked_token(p as usize),
+                        &mut spans,
+                    )
+                });
+                if ok {
+                    let k = shape.positions.len();
+                    if best.is_none_or(|(bk, bc)| (k, c) < (bk, bc)) {
+                        best = Some((k, c));
+                    }
+                }
+            }
+        }
+        best.map(|(_, c)| c)
+    }
+
+    fn add_cluster(&mut self, tokens: Vec<Box<str>>, count: u64, example: Box<str>) -> u32 {
+        let c = self.clusters.len() as u32;
+        let text: Box<str> = tokens.join(" ").into();
+        let id = TemplateId::of(&text);
+        let pat = hash_tokens(tokens.iter().map(|t| Some(&**t)));
+        self.patterns.insert(pat, c);
+        self.clusters.push(Cluster {
+            tokens,
+            text,
+            id,
+            count,
+            parent: c,
+            example,
+        });
+        self.index_shape(c);
+        c
+    }
+
+    fn index_shape(&mut self, c: u32) {
+        let cl = &self.clusters[c as usize];
+        let positions = cl.wild_positions();
+        if positions.is_empty() {
+            return;
+        }
+        let n = cl.tokens.len() as u32;
+        let rest = hash_tokens(cl.tokens.iter().enumerate().map(|(i, t)| {
+            if positions.binary_search(&(i as u16)).is_ok() {
+                None
+            } else {
+                Some(&**t)
+            }
+        }));
+        let key = (n, hash_positions(&positions));
+        let si = match self.shapes_by_len.get(&key) {
+            Some(&si) => si,
+            None => {
+                let si = self.shapes.len();
+                self.shapes.push(Shape {
+                    positions,
+                    by_rest: FxHashMap::default(),
+                });
+                self.shapes_by_len.insert(key, si);
+                self.shape_lists.entry(n).or_default().push(si);
+                si
+            }
+        };
+        self.shapes[si].by_rest.entry(rest).or_default().push(c);
+    }
+
+    fn wild_key(&self, c: u32, p: usize) -> u128 {
+        let cl = &self.clusters[c as usize];
+        hash_tokens(
+            cl.tokens
+                .iter()
+                .enumerate()
+                .map(|(i, t)| if i == p { None } else { Some(&**t) }),
+        )
+    }
+
+    /// Adds a new template to the one-position-apart groups and merges a
+    /// group that has shown enough distinct values. Returns the live
+    /// template the new one ended in.
+    fn register_wild(&mut self, c: u32) -> u32 {
+        let n = self.clusters[c as usize].tokens.len();
+        for p in 0..n {
+            let w = self.wild_key(c, p);
+            let mut group = self.wild.remove(&w).unwrap_or_default();
+            group.retain(|&x| self.clusters[x as usize].parent == x);
+            group.push(c);
+            let mut values: Vec<&str> = group
+                .iter()
+                .map(|&x| &*self.clusters[x as usize].tokens[p])
+                .collect();
+            values.sort_unstable();
+            values.dedup();
+            let general = already_general(&values);
+            let enough = general || values.len() >= self.config.merge_threshold.max(2);
+            if enough && self.keeps_anchor(c, p) {
+                let merged = self.merge(&group, p);
+                return self.register_wild(merged);
+            }
+            self.wild.insert(w, group);
+        }
+        c
+    }
+
+    /// Whether a template would keep at least half of its tokens constant
+    /// with position `p` made variable: a template needs anchors, so lines
+    /// of one lone word never collapse into `<*>`.
+    fn keeps_anchor(&self, c: u32, p: usize) -> bool {
+        let tokens = &self.clusters[c as usize].tokens;
+        let constant = tokens
+            .iter()
+            .enumerate()
+            .filter(|(i, t)| *i != p && !t.contains(VAR))
+            .count();
+        constant * 2 >= tokens.len() && constant > 0
+    }
+
+    /// Merges `group` (templates equal but at `p`) into one template.
+    fn merge(&mut self, group: &[u32], p: usize) -> u32 {
+        let mut values: Vec<&str> = group
+            .iter()
+            .map(|&x| &*self.clusters[x as usize].tokens[p])
+            .collect();
+        values.sort_unstable();
+        values.dedup();
+        let token: Box<str> = generalize(&values).into();
+        let first = *group.iter().min().unwrap_or(&group[0]);
+        let mut tokens = self.clusters[first as usize].tokens.clone();
+        tokens[p] = token;
+        let count: u64 = group.iter().map(|&x| self.clusters[x as usize].count).sum();
+        let pat = hash_tokens(tokens.iter().map(|t| Some(&**t)));
+        let target = match self.patterns.get(&pat) {
+            Some(&e) if self.clusters[e as usize].parent == e && !group.contains(&e) => {
+                self.clusters[e as usize].count += count;
+                e
+            }
+            _ => {
+                let example = self.clusters[first as usize].example.clone();
+                self.add_cluster(tokens, count, example)
+            }
+        };
+        for &x in group {
+            self.clusters[x as usize].parent = target;
+        }
+        target
+    }
+
+    /// Points every known key at its live template, so that later lookups
+    /// are one hash probe. Call after mining a whole input.
+    pub fn finalize(&mut self) {
+        let roots: Vec<u32> = (0..self.clusters.len() as u32)
+            .map(|c| self.root(c))
+            .collect();
+        for c in self.keys.values_mut() {
+            *c = roots[*c as usize];
+        }
+        for (i, r) in roots.iter().enumerate() {
+            self.clusters[i].parent = *r;
+        }
+    }
+
+    /// The text of a template (Loghub notation).
+    pub fn template_text(&self, c: ClusterId) -> &str {
+        &self.clusters[self.root(c.0) as usize].text
+    }
+
+    /// The stable id of a template.
+    pub fn template_id(&self, c: ClusterId) -> TemplateId {
+        self.clusters[self.root(c.0) as usize].id
+    }
+
+    /// Number of live templates (distinct texts may be fewer).
+    pub fn live_count(&self) -> usize {
+        (0..self.clusters.len())
+            .filter(|&i| self.clusters[i].parent == i as u32)
+            .count()
+    }
+
+    /// The variable values of a line under its template, as spans of
+    /// `content`, in order.
+    pub fn params(&self, c: ClusterId, content: &str, line: &MaskedLine, out: &mut Vec<Span>) {
+        out.clear();
+        let cl = &self.clusters[self.root(c.0) as usize];
+        let mut spans = Vec::new();
+        for (i, pat) in cl.tokens.iter().enumerate() {
+            if i >= line.len() {
+                break;
+            }
+            if **pat == *line.masked_token(i) {
+                out.extend_from_slice(line.token_vars(i));
+                continue;
+            }
+            let raw = line.tokens[i].raw;
+            let text = raw.of(content);
+            if glob_spans(pat, text, &mut spans) {
+                out.extend(spans.iter().map(|&(s, e)| Span {
+                    start: raw.start + s as u32,
+                    end: raw.start + e as u32,
+                }));
+            } else {
+                out.push(raw);
+            }
+        }
+    }
+
+    /// Every template with its count and an example, templates with the
+    /// same text counted together; most frequent first, then by text.
+    pub fn summaries(&self) -> Vec<TemplateSummary> {
+        let mut by_id: FxHashMap<TemplateId, TemplateSummary> = FxHashMap::default();
+        for (i, cl) in self.clusters.iter().enumerate() {
+            if cl.parent != i as u32 {
+                continue;
+            }
+            let e = by_id.entry(cl.id).or_insert_with(|| TemplateSummary {
+                template_id: cl.id,
+                template: cl.text.to_string(),
+                count: 0,
+                example: cl.example.to_string(),
+            });
+            e.count += cl.count;
+        }
+        let mut v: Vec<_> = by_id.into_values().collect();
+        v.sort_by(|a, b| {
+            b.count
+                .cmp(&a.count)
+                .then_with(|| a.template.cmp(&b.template))
+        });
+        v
+    }
+
+    pub(crate) fn export(&self) -> (Vec<(Vec<String>, u64, String)>, Vec<(u128, u32)>) {
+        let mut index = vec![u32::MAX; self.clusters.len()];
+        let mut live = Vec::new();
+        for (i, cl) in self.clusters.iter().enumerate() {
+            if cl.parent == i as u32 {
+                index[i] = live.len() as u32;
+                live.push((
+                    cl.tokens.iter().map(|t| t.to_string()).collect(),
+                    cl.count,
+                    cl.example.to_string(),
+                ));
+            }
+        }
+        let mut keys: Vec<(u128, u32)> = self
+            .keys
+            .iter()
+            .map(|(&k, &c)| (k, index[self.root(c) as usize]))
+            .collect();
+        keys.sort_unstable();
+        (live, keys)
+    }
+
+    pub(crate) fn import(
+        config: MinerConfig,
+        clusters: Vec<(Vec<String>, u64, String)>,
+        keys: Vec<(u128, u32)>,
+    ) -> Miner {
+        let mut m = Miner::new(config);
+        for (tokens, count, example) in clusters {
+            let tokens = tokens.into_iter().map(Into::into).collect();
+            let c = m.add_cluster(tokens, count, example.into());
+            let n = m.clusters[c as usize].tokens.len();
+            for p in 0..n {
+                let w = m.wild_key(c, p);
+                m.wild.entry(w).or_default().push(c);
+            }
+        }
+        let n = m.clusters.len() as u32;
+        m.keys = keys.into_iter().filter(|&(_, c)| c < n).collect();
+        m
+    }
+
+    /// Distinct template texts.
+    pub fn distinct_templates(&self) -> usize {
+        let set: FxHashSet<TemplateId> = self
+            .clusters
+            .iter()
+            .enumerate()
+            .filter(|(i, c)| c.parent == *i as u32)
+            .map(|(_, c)| c.id)
+            .collect();
+        set.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mask::mask_line;
+
+    fn mine(lines: &[&str]) -> (Miner, Vec<ClusterId>) {
+        let mut m = Miner::new(MinerConfig::default());
+        let mut ml = MaskedLine::default();
+        let ids = lines
+            .iter()
+            .map(|l| {
+                mask_line(l, &mut ml);
+                m.learn(&ml, l)
+            })
+            .collect();
+        m.finalize();
+        (m, ids)
+    }
+
+    #[test]
+    fn same_key_same_template() {
+        let (m, ids) = mine(&["open port 22", "open port 80", "close port 22"]);
+        assert_eq!(m.resolve(ids[0]), m.resolve(ids[1]));
+        assert_eq!(m.template_text(ids[0]), "open port <*>");
+        assert_eq!(m.template_text(ids[2]), "close port <*>");
+    }
+
+    #[test]
+    fn words_merge_after_threshold() {
+        let (m, ids) = mine(&[
+            "login user=alice ok",
+            "login user=bob ok",
+            "login user=carol ok",
+            "login user=dave ok",
+        ]);
+        for id in &ids {
+            assert_eq!(m.template_text(*id), "login user=<*> ok");
+        }
+        let (m, ids) = mine(&["state from NEW to RUNNING", "state from RUNNING to DONE"]);
+        assert_ne!(m.template_text(ids[0]), m.template_text(ids[1]));
+    }
+
+    #[test]
+    fn variable_positions_absorb_words() {
+        let (m, ids) = mine(&["took 5 ms", "took many ms"]);
+        assert_eq!(m.template_text(ids[1]), "took <*> ms");
+    }
+
+    #[test]
+    fn params_in_order() {
+        let lines = [
+            "login user=alice from 10.0.0.1:22",
+            "login user=bob from 10.0.0.2:22",
+            "login user=carol from 10.0.0.3:22",
+        ];
+        let (m, ids) = mine(&lines);
+        let mut ml = MaskedLine::default();
+        mask_line(lines[0], &mut ml);
+        let mut out = Vec::new();
+        m.params(ids[0], lines[0], &ml, &mut out);
+        let vals: Vec<&str> = out.iter().map(|s| s.of(lines[0])).collect();
+        assert_eq!(vals, ["alice", "10.0.0.1", "22"]);
+    }
+
+    #[test]
+    fn generalize_keeps_delimited_affixes() {
+        assert_eq!(generalize(&["user=guest", "user=test"]), "user=<*>");
+        assert_eq!(generalize(&["ASSIGNED", "UNASSIGNED"]), "<*>");
+        assert_eq!(generalize(&["(a)", "(bb)"]), "(<*>)");
+    }
+
+    #[test]
+    fn glob() {
+        let mut v = Vec::new();
+        assert!(glob_spans("user=<*>", "user=bob", &mut v));
+        assert_eq!(v, [(5, 8)]);
+        assert!(glob_spans("user=<*>", "user=", &mut v));
+        assert_eq!(v, [(5, 5)]);
+        assert!(glob_spans("<*>:<*>", "a:b:c", &mut v));
+        assert!(!glob_spans("x<*>", "y1", &mut v));
+    }
+}
