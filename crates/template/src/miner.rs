@@ -577,8 +577,13 @@ mod tests {
     use super::*;
     use crate::mask::mask_line;
 
+    /// Mines with a low threshold so that small examples show merges.
     fn mine(lines: &[&str]) -> (Miner, Vec<ClusterId>) {
-        let mut m = Miner::new(MinerConfig::default());
+        mine_with(MinerConfig { merge_threshold: 3 }, lines)
+    }
+
+    fn mine_with(config: MinerConfig, lines: &[&str]) -> (Miner, Vec<ClusterId>) {
+        let mut m = Miner::new(config);
         let mut ml = MaskedLine::default();
         let ids = lines
             .iter()
@@ -612,6 +617,15 @@ mod tests {
         }
         let (m, ids) = mine(&["state from NEW to RUNNING", "state from RUNNING to DONE"]);
         assert_ne!(m.template_text(ids[0]), m.template_text(ids[1]));
+        // The default needs more evidence than three values.
+        let (m, ids) = mine_with(MinerConfig::default(), &["GET x ok", "POST x ok", "PUT x ok"]);
+        assert_eq!(m.template_text(ids[0]), "GET x ok");
+        // A position that already holds a variable takes words at once.
+        let (m, ids) = mine_with(MinerConfig::default(), &["session for cyrus", "session for root"]);
+        assert_eq!(m.template_text(ids[0]), "session for <*>");
+        // A lone word never becomes a bare variable.
+        let (m, ids) = mine(&["active", "blocked", "closing", "running"]);
+        assert_eq!(m.template_text(ids[3]), "running");
     }
 
     #[test]

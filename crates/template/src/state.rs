@@ -106,8 +106,8 @@ mod tests {
 
     #[test]
     fn round_trip_keeps_ids() {
-        let lines = ["a user=x 1", "a user=y 2", "a user=z 3", "b 4"];
-        let mut m = Miner::new(MinerConfig::default());
+        let lines = ["a b user=x 1", "a b user=y 2", "a b user=z 3", "b 4"];
+        let mut m = Miner::new(MinerConfig { merge_threshold: 3 });
         let mut ml = MaskedLine::default();
         let mut ids = Vec::new();
         for l in lines {
@@ -123,7 +123,7 @@ mod tests {
             let c = m2.lookup(&ml).expect("known line");
             assert_eq!(m2.template_id(c), m.template_id(id));
         }
-        mask_line("a user=w 9", &mut ml);
+        mask_line("a b user=w 9", &mut ml);
         assert!(m2.lookup(&ml).is_some(), "matched by the variable position");
         mask_line("never seen", &mut ml);
         assert!(m2.lookup(&ml).is_none());
