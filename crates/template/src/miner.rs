@@ -256,6 +256,17 @@ impl Miner {
         ClusterId(r)
     }
 
+    /// Counts a line whose key is already known and returns its template;
+    /// `None` means the key is new and the line must go through
+    /// [`Miner::learn`]. Lets callers mask lines in parallel and only
+    /// re-mask the rare new ones on the sequential path.
+    pub fn learn_known(&mut self, key: u128) -> Option<ClusterId> {
+        let &c = self.keys.get(&key)?;
+        let r = self.root(c);
+        self.clusters[r as usize].count += 1;
+        Some(ClusterId(r))
+    }
+
     /// Finds the template of a line without learning: its exact key, else a
     /// template whose variables can take it.
     pub fn lookup(&self, line: &MaskedLine) -> Option<ClusterId> {

@@ -1,0 +1,151 @@
+//! Flags shared by every command that reads logs, and building an engine
+//! from them.
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use logsieve_engine::{Engine, Options, Stats};
+use logsieve_header::{HeaderParser, Preset};
+use logsieve_template::{Miner, MinerConfig};
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// How input lines are read and split into header and content.
+#[derive(Args, Debug, Clone)]
+pub struct InputArgs {
+    /// Header format in Loghub notation: `<Field>` names a field, the rest is
+    /// a regular-expression fragment, `<Content>` is the message mined for
+    /// templates (e.g. '<Date> <Time> <Level> <Component>: <Content>').
+    /// Without --format or --preset the whole line is the content. Lines
+    /// that do not match are kept, parsed as content only, and flagged.
+    #[arg(long, value_name = "FORMAT", conflicts_with = "preset")]
+    pub format: Option<String>,
+
+    /// A built-in header format: syslog (RFC 3164), rfc5424, combined
+    /// (Apache/Nginx access log), json (JSON lines).
+    #[arg(long, value_name = "PRESET")]
+    pub preset: Option<String>,
+
+    /// With --preset json: the field holding the message (default: the
+    /// first of message, msg, log).
+    #[arg(long, value_name = "FIELD")]
+    pub message_field: Option<String>,
+
+    /// Worker threads (default: all cores). Output is identical for any value.
+    #[arg(long, short = 'j', value_name = "N")]
+    pub threads: Option<usize>,
+
+    /// Longest line kept, in bytes; longer lines are cut there and flagged
+    /// `truncated` (default 1 MiB).
+    #[arg(long, value_name = "BYTES", default_value_t = logsieve_framing::DEFAULT_MAX_LINE_BYTES)]
+    pub max_line_bytes: usize,
+
+    /// Load saved templates from FILE before the run (if it exists) and
+    /// save them there after.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+
+    /// Only assign lines to known templates (from --state); lines matching
+    /// none are reported with a null template and flagged `no_template`.
+    #[arg(long, requires = "state")]
+    pub match_only: bool,
+
+    /// Keep reading FILE as it grows, following rotation (like tail -F).
+    /// Lines are reported as they arrive. Stop with Ctrl-C.
+    #[arg(long, short = 'f')]
+    pub follow: bool,
+
+    /// No summary on stderr.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+
+    /// Log files to read (`-` for standard input; .gz and .zst are
+    /// decompressed). Default: standard input.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<String>,
+}
+
+impl InputArgs {
+    pub fn header(&self) -> Result<HeaderParser> {
+        if let Some(f) = &self.format {
+            return HeaderParser::from_format(f).with_context(|| format!("invalid --format {f:?}"));
+        }
+        if let Some(p) = &self.preset {
+            let preset: Preset = p
+                .parse()
+                .map_err(|_| anyhow::anyhow!("unknown --preset {p:?}: use syslog, rfc5424, combined or json"))?;
+            return Ok(HeaderParser::preset(preset, self.message_field.as_deref()));
+        }
+        if self.message_field.is_some() {
+            bail!("--message-field needs --preset json");
+        }
+        Ok(HeaderParser::whole_line())
+    }
+
+    pub fn miner(&self) -> Result<Miner> {
+        match &self.state {
+            Some(p) if p.exists() => {
+                let f = std::fs::File::open(p).with_context(|| format!("opening state {}", p.display()))?;
+                Miner::load(std::io::BufReader::new(f)).with_context(|| format!("reading state {}", p.display()))
+            }
+            _ => Ok(Miner::new(MinerConfig::default())),
+        }
+    }
+
+    pub fn save_state(&self, miner: &Miner) -> Result<()> {
+        if let (Some(p), false) = (&self.state, self.match_only) {
+            let tmp = p.with_extension("tmp");
+            let f = std::fs::File::create(&tmp).with_context(|| format!("writing state {}", tmp.display()))?;
+            let mut w = std::io::BufWriter::new(f);
+            miner.save(&mut w)?;
+            std::io::Write::flush(&mut w)?;
+            drop(w);
+            std::fs::rename(&tmp, p).with_context(|| format!("saving state {}", p.display()))?;
+        }
+        Ok(())
+    }
+
+    pub fn engine(&self) -> Result<Engine> {
+        let mut opts = Options::default();
+        if let Some(t) = self.threads {
+            if t == 0 {
+                bail!("--threads must be at least 1");
+            }
+            opts.threads = t;
+        }
+        if self.max_line_bytes == 0 {
+            bail!("--max-line-bytes must be at least 1");
+        }
+        opts.max_line_bytes = self.max_line_bytes;
+        opts.match_only = self.match_only;
+        Ok(Engine::new(self.header()?, self.miner()?, opts)?)
+    }
+
+    pub fn inputs(&self) -> Vec<logsieve_source::Input> {
+        if self.files.is_empty() {
+            vec![logsieve_source::Input::Stdin]
+        } else {
+            self.files.iter().map(|f| logsieve_source::Input::from_arg(f)).collect()
+        }
+    }
+}
+
+/// The end-of-run summary on stderr.
+pub fn summary(stats: &Stats, templates: usize, started: Instant) {
+    let secs = started.elapsed().as_secs_f64();
+    let rate = if secs > 0.0 { stats.lines as f64 / secs } else { 0.0 };
+    eprintln!(
+        "logsieve: {} lines read, {} parsed, {} flagged (header mismatch {}, invalid UTF-8 {}, NUL {}, truncated {}, no template {}), {} empty; {} templates; {:.2}s, {:.0} lines/s",
+        stats.lines,
+        stats.parsed,
+        stats.flagged,
+        stats.header_mismatch,
+        stats.invalid_utf8,
+        stats.nul,
+        stats.truncated,
+        stats.no_template,
+        stats.empty,
+        templates,
+        secs,
+        rate
+    );
+}

@@ -1,0 +1,172 @@
+//! `logsieve parse` and `logsieve templates`.
+
+use crate::input::{summary, InputArgs};
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
+use logsieve_engine::{Engine, OutputFormat, Stats};
+use logsieve_source::Input;
+use std::io::{BufWriter, Write};
+use std::time::Instant;
+
+/// Record encodings of `parse`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParseOutput {
+    /// One JSON object per line: line, source, template_id, template, params, fields, content, flags.
+    Jsonl,
+    /// Loghub structured CSV: LineId,<header fields>,Content,EventId,EventTemplate.
+    Csv,
+}
+
+#[derive(Args, Debug)]
+pub struct ParseArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Output encoding.
+    #[arg(long, short = 'o', value_enum, default_value_t = ParseOutput::Jsonl)]
+    pub output: ParseOutput,
+}
+
+/// Encodings of `templates`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TemplatesOutput {
+    /// Aligned columns: count, id, template.
+    Table,
+    /// One JSON object per template: template_id, template, count, example.
+    Jsonl,
+    /// CSV: EventId,EventTemplate,Occurrences,Example.
+    Csv,
+}
+
+#[derive(Args, Debug)]
+pub struct TemplatesArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Output encoding.
+    #[arg(long, short = 'o', value_enum, default_value_t = TemplatesOutput::Table)]
+    pub output: TemplatesOutput,
+
+    /// Print at most N templates.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+}
+
+fn is_stream(args: &InputArgs, inputs: &[Input]) -> bool {
+    args.follow || inputs.iter().any(|i| matches!(i, Input::Stdin))
+}
+
+fn open_stream(args: &InputArgs, input: &Input) -> Result<Box<dyn std::io::Read + Send>> {
+    if args.follow {
+        let Input::File(path) = input else {
+            bail!("--follow needs a file, not standard input");
+        };
+        let f = logsieve_source::Follower::new(path, logsieve_source::FollowOptions::default())
+            .with_context(|| format!("following {}", path.display()))?;
+        Ok(Box::new(f))
+    } else {
+        Ok(logsieve_source::open(input)?)
+    }
+}
+
+/// Mines (or streams) every input; returns the counters.
+fn process(
+    args: &InputArgs,
+    engine: &mut Engine,
+    format: Option<OutputFormat>,
+    out: &mut dyn Write,
+) -> Result<Stats> {
+    let inputs = args.inputs();
+    let mut stats = Stats::default();
+    if is_stream(args, &inputs) {
+        for input in &inputs {
+            let reader = open_stream(args, input)?;
+            let mut sink = std::io::sink();
+            let (fmt, w): (OutputFormat, &mut dyn Write) = match format {
+                Some(f) => (f, &mut *out),
+                None => (OutputFormat::TemplateText, &mut sink),
+            };
+            stats += engine.stream(input, reader, fmt, w, args.follow)?;
+        }
+        return Ok(stats);
+    }
+    if !args.match_only {
+        for input in &inputs {
+            let s = engine.mine(input)?;
+            if format.is_none() {
+                stats += s;
+            }
+        }
+    }
+    if let Some(f) = format {
+        for input in &inputs {
+            stats += engine.report(input, f, out)?;
+        }
+    } else if args.match_only {
+        for input in &inputs {
+            stats += engine.report(input, OutputFormat::TemplateText, &mut std::io::sink())?;
+        }
+    }
+    Ok(stats)
+}
+
+pub fn run_parse(args: &ParseArgs) -> Result<i32> {
+    let started = Instant::now();
+    let mut engine = args.input.engine()?;
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
+    let format = match args.output {
+        ParseOutput::Jsonl => OutputFormat::Jsonl,
+        ParseOutput::Csv => OutputFormat::Csv,
+    };
+    let stats = process(&args.input, &mut engine, Some(format), &mut out)?;
+    out.flush()?;
+    args.input.save_state(&engine.miner)?;
+    if !args.input.quiet {
+        summary(&stats, engine.miner.distinct_templates(), started);
+    }
+    Ok(0)
+}
+
+pub fn run_templates(args: &TemplatesArgs) -> Result<i32> {
+    let started = Instant::now();
+    let mut engine = args.input.engine()?;
+    let stats = process(&args.input, &mut engine, None, &mut std::io::sink())?;
+    args.input.save_state(&engine.miner)?;
+    let mut list = engine.miner.summaries();
+    if let Some(n) = args.limit {
+        list.truncate(n);
+    }
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    match args.output {
+        TemplatesOutput::Table => {
+            let width = list.iter().map(|t| t.count.to_string().len()).max().unwrap_or(5).max(5);
+            writeln!(out, "{:>width$}  {:16}  TEMPLATE", "COUNT", "ID")?;
+            for t in &list {
+                writeln!(out, "{:>width$}  {}  {}", t.count, t.template_id, t.template)?;
+            }
+        }
+        TemplatesOutput::Jsonl => {
+            for t in &list {
+                serde_json::to_writer(&mut out, t)?;
+                out.write_all(b"\n")?;
+            }
+        }
+        TemplatesOutput::Csv => {
+            let mut buf = Vec::new();
+            logsieve_sink::csv_row(&mut buf, ["EventId", "EventTemplate", "Occurrences", "Example"]);
+            for t in &list {
+                let id = t.template_id.to_string();
+                let count = t.count.to_string();
+                logsieve_sink::csv_row(&mut buf, [id.as_str(), t.template.as_str(), count.as_str(), t.example.as_str()]);
+            }
+            out.write_all(&buf)?;
+        }
+    }
+    out.flush()?;
+    if !args.input.quiet {
+        summary(&stats, engine.miner.distinct_templates(), started);
+    }
+    Ok(0)
+}

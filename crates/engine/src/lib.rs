@@ -1,0 +1,25 @@
+//! The logsieve pipeline: source → framing → header → template → sink, in
+//! batches across threads.
+//!
+//! A reader thread frames bytes into [`LineBatch`]es and sends them through
+//! a bounded channel (backpressure: memory stays bounded whatever the input
+//! size). The main thread takes up to `threads` batches at a time and lets a
+//! rayon pool do the per-line work (decode, header, masking, matching,
+//! rendering) in parallel; results are joined in input order, so output is
+//! byte-identical for any thread count. Mining new templates is the one
+//! sequential step, and it sees lines in input order.
+//!
+//! Files are processed in two passes (mine everything, then report every
+//! line with the final templates), streams in one (each line reported with
+//! the template known when it arrived).
+//!
+//! Invariant: every framed line is accounted for: it is written to the
+//! output, flagged or not, and counted in [`Stats`].
+
+mod pipeline;
+mod record;
+
+pub use pipeline::{Engine, EngineError, Options, OutputFormat};
+pub use record::{LineFlags, Stats};
+
+pub use logsieve_framing::LineBatch;

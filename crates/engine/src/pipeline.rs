@@ -1,0 +1,470 @@
+//! Reading, batching, the parallel per-line work and ordered output.
+
+use crate::record::{LineFlags, Stats};
+use crossbeam_channel::{bounded, unbounded};
+use logsieve_framing::{decode_lossy, FramerConfig, LineBatch, LineFramer};
+use logsieve_header::{HeaderParser, ParsedHeader};
+use logsieve_sink::{csv_field, json_str, JsonObject};
+use logsieve_source::Input;
+use logsieve_template::{mask_line, ClusterId, MaskedLine, Miner, Span};
+use rayon::prelude::*;
+use std::io::{Read, Write};
+
+/// How records are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// One JSON object per line.
+    Jsonl,
+    /// The Loghub structured CSV layout.
+    Csv,
+    /// Only the template text, one per line (used by the evaluator).
+    TemplateText,
+}
+
+/// Engine settings.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Worker threads (at least 1).
+    pub threads: usize,
+    /// Longest line kept; longer lines are cut and flagged.
+    pub max_line_bytes: usize,
+    /// Lines per batch.
+    pub batch_lines: usize,
+    /// Bytes per batch (soft limit).
+    pub batch_bytes: usize,
+    /// Assign lines to known templates only; never create templates.
+    pub match_only: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            max_line_bytes: logsieve_framing::DEFAULT_MAX_LINE_BYTES,
+            batch_lines: 4096,
+            batch_bytes: 1 << 20,
+            match_only: false,
+        }
+    }
+}
+
+/// Why a run failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// The input could not be opened.
+    #[error(transparent)]
+    Source(#[from] logsieve_source::SourceError),
+    /// Reading or framing the input failed part-way; the lines before the
+    /// failure were processed and are counted.
+    #[error("{input}: {source}")]
+    Read {
+        /// The input's name.
+        input: String,
+        /// What failed.
+        source: logsieve_framing::FramingError,
+    },
+    /// Writing the output failed.
+    #[error("writing output: {0}")]
+    Write(#[from] std::io::Error),
+    /// The thread pool could not be built.
+    #[error("thread pool: {0}")]
+    Pool(#[from] rayon::ThreadPoolBuildError),
+}
+
+/// Caller-owned scratch for one worker.
+struct Scratch {
+    decode: String,
+    header: ParsedHeader,
+    masked: MaskedLine,
+    params: Vec<Span>,
+}
+
+/// Header, miner and settings: everything a run needs.
+pub struct Engine {
+    /// The header parser for every input.
+    pub header: HeaderParser,
+    /// The template miner (possibly loaded from saved state).
+    pub miner: Miner,
+    opts: Options,
+    pool: rayon::ThreadPool,
+}
+
+impl Engine {
+    /// A new engine.
+    pub fn new(header: HeaderParser, miner: Miner, opts: Options) -> Result<Engine, EngineError> {
+        let threads = opts.threads.max(1);
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
+        Ok(Engine { header, miner, opts: Options { threads, ..opts }, pool })
+    }
+
+    /// The settings in force.
+    pub fn options(&self) -> &Options {
+        &self.opts
+    }
+
+    fn scratch(&self) -> Scratch {
+        Scratch {
+            decode: String::new(),
+            header: ParsedHeader::default(),
+            masked: MaskedLine::default(),
+            params: Vec::new(),
+        }
+    }
+
+    /// Decode, header and mask one line into `s`; returns its flags.
+    fn prepare(&self, bytes: &[u8], truncated: bool, s: &mut Scratch) -> LineFlags {
+        let Scratch { decode, header, masked, .. } = s;
+        let (text, dec) = decode_lossy(bytes, decode);
+        let matched = self.header.parse(text, header);
+        mask_line(&header.content, masked);
+        LineFlags {
+            header_mismatch: !matched,
+            invalid_utf8: dec.invalid_utf8,
+            nul: dec.had_nul,
+            truncated,
+            no_template: false,
+        }
+    }
+
+    /// Reads `input` in batches on a reader thread and hands groups of up to
+    /// `threads` batches, in order, to `on_group`.
+    fn drive(
+        &self,
+        input: &Input,
+        batch_lines: usize,
+        mut on_group: impl FnMut(&[LineBatch]) -> Result<(), EngineError>,
+    ) -> Result<(), EngineError> {
+        let reader = logsieve_source::open(input)?;
+        self.drive_reader(input, reader, batch_lines, &mut on_group)
+    }
+
+    fn drive_reader(
+        &self,
+        input: &Input,
+        reader: Box<dyn Read + Send>,
+        batch_lines: usize,
+        on_group: &mut dyn FnMut(&[LineBatch]) -> Result<(), EngineError>,
+    ) -> Result<(), EngineError> {
+        let threads = self.opts.threads;
+        let cfg = FramerConfig { max_line_bytes: self.opts.max_line_bytes };
+        let batch_bytes = self.opts.batch_bytes;
+        std::thread::scope(|sc| {
+            let (tx, rx) = bounded::<Result<LineBatch, logsieve_framing::FramingError>>(threads * 2);
+            let (free_tx, free_rx) = unbounded::<LineBatch>();
+            sc.spawn(move || {
+                let mut framer = LineFramer::new(reader, cfg);
+                loop {
+                    let mut b = free_rx.try_recv().unwrap_or_default();
+                    b.clear();
+                    match framer.next_batch(&mut b, batch_lines, batch_bytes) {
+                        Ok(0) => break,
+                        Ok(_) => {
+                            if tx.send(Ok(b)).is_err() {
+                                break;
+                            }
+                        }
+                        Err(e) => {
+                            if b.len() > 0 {
+                                let _ = tx.send(Ok(b));
+                            }
+                            let _ = tx.send(Err(e));
+                            break;
+                        }
+                    }
+                }
+            });
+            let mut group: Vec<LineBatch> = Vec::with_capacity(threads);
+            let mut failure = None;
+            while let Ok(first) = rx.recv() {
+                match first {
+                    Ok(b) => group.push(b),
+                    Err(e) => {
+                        failure = Some(e);
+                        break;
+                    }
+                }
+                while group.len() < threads {
+                    match rx.try_recv() {
+                        Ok(Ok(b)) => group.push(b),
+                        Ok(Err(e)) => {
+                            failure = Some(e);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                on_group(&group)?;
+                for b in group.drain(..) {
+                    let _ = free_tx.send(b);
+                }
+                if failure.is_some() {
+                    break;
+                }
+            }
+            if !group.is_empty() {
+                on_group(&group)?;
+            }
+            match failure {
+                Some(source) => Err(EngineError::Read { input: input.to_string(), source }),
+                None => Ok(()),
+            }
+        })
+    }
+
+    /// Pass one over a file: learns every line's template. Masking runs in
+    /// parallel; only lines with a key never seen go through the sequential
+    /// miner a second time.
+    pub fn mine(&mut self, input: &Input) -> Result<Stats, EngineError> {
+        let mut miner = std::mem::take(&mut self.miner);
+        let mut stats = Stats::default();
+        let mut seq = self.scratch();
+        let r = self.drive(input, self.opts.batch_lines, |group| {
+            let keyed: Vec<(Vec<u128>, Stats)> = self.pool.install(|| {
+                group
+                    .par_iter()
+                    .map_init(
+                        || self.scratch(),
+                        |s, b| {
+                            let mut st = Stats::default();
+                            let keys = (0..b.len())
+                                .map(|i| {
+                                    let f = self.prepare(b.line(i), b.truncated(i), s);
+                                    st.count(&f, b.line(i).len(), b.line(i).is_empty());
+                                    s.masked.key
+                                })
+                                .collect();
+                            (keys, st)
+                        },
+                    )
+                    .collect()
+            });
+            for (b, (keys, st)) in group.iter().zip(keyed) {
+                stats += st;
+                for (i, key) in keys.into_iter().enumerate() {
+                    if miner.learn_known(key).is_none() {
+                        self.prepare(b.line(i), b.truncated(i), &mut seq);
+                        miner.learn(&seq.masked, &seq.header.content);
+                    }
+                }
+            }
+            Ok(())
+        });
+        miner.finalize();
+        self.miner = miner;
+        r.map(|_| stats)
+    }
+
+    /// Pass two over a file (or the only pass with `--match-only`): reports
+    /// every line with its final template, rendered in parallel and written
+    /// in input order.
+    pub fn report(
+        &self,
+        input: &Input,
+        format: OutputFormat,
+        out: &mut dyn Write,
+    ) -> Result<Stats, EngineError> {
+        let mut stats = Stats::default();
+        let mut line_no = 0u64;
+        let source = input.to_string();
+        if format == OutputFormat::Csv {
+            let mut head = Vec::new();
+            self.csv_header(&mut head);
+            out.write_all(&head)?;
+        }
+        self.drive(input, self.opts.batch_lines, |group| {
+            let mut starts = Vec::with_capacity(group.len());
+            for b in group {
+                starts.push(line_no);
+                line_no += b.len() as u64;
+            }
+            let rendered: Vec<(Vec<u8>, Stats)> = self.pool.install(|| {
+                group
+                    .par_iter()
+                    .zip(starts.par_iter())
+                    .map_init(
+                        || self.scratch(),
+                        |s, (b, &start)| {
+                            let mut buf = Vec::with_capacity(b.bytes_len() * 2);
+                            let mut st = Stats::default();
+                            for i in 0..b.len() {
+                                let mut f = self.prepare(b.line(i), b.truncated(i), s);
+                                let c = self.miner.lookup(&s.masked);
+                                f.no_template = c.is_none();
+                                st.count(&f, b.line(i).len(), b.line(i).is_empty());
+                                self.render(format, start + i as u64 + 1, &source, c, &f, s, &mut buf);
+                            }
+                            (buf, st)
+                        },
+                    )
+                    .collect()
+            });
+            for (buf, st) in rendered {
+                out.write_all(&buf)?;
+                stats += st;
+            }
+            Ok(())
+        })?;
+        out.flush()?;
+        Ok(stats)
+    }
+
+    /// One pass over a stream (stdin, a followed file): each line is
+    /// learned and written at once with the template known at that time.
+    pub fn stream(
+        &mut self,
+        input: &Input,
+        reader: Box<dyn Read + Send>,
+        format: OutputFormat,
+        out: &mut dyn Write,
+        flush_each_batch: bool,
+    ) -> Result<Stats, EngineError> {
+        let mut miner = std::mem::take(&mut self.miner);
+        let mut stats = Stats::default();
+        let mut line_no = 0u64;
+        let source = input.to_string();
+        let mut s = self.scratch();
+        let mut buf = Vec::new();
+        if format == OutputFormat::Csv {
+            self.csv_header(&mut buf);
+        }
+        let batch_lines = if flush_each_batch { 1 } else { self.opts.batch_lines };
+        let r = self.drive_reader(input, reader, batch_lines, &mut |group| {
+            for b in group {
+                for i in 0..b.len() {
+                    line_no += 1;
+                    let mut f = self.prepare(b.line(i), b.truncated(i), &mut s);
+                    let c = if self.opts.match_only {
+                        miner.lookup(&s.masked)
+                    } else {
+                        Some(miner.learn(&s.masked, &s.header.content))
+                    };
+                    f.no_template = c.is_none();
+                    stats.count(&f, b.line(i).len(), b.line(i).is_empty());
+                    render_with(&miner, &self.header, format, line_no, &source, c, &f, &mut s, &mut buf);
+                }
+            }
+            out.write_all(&buf)?;
+            buf.clear();
+            if flush_each_batch {
+                out.flush()?;
+            }
+            Ok(())
+        });
+        miner.finalize();
+        self.miner = miner;
+        r?;
+        out.write_all(&buf)?;
+        out.flush()?;
+        Ok(stats)
+    }
+
+    fn csv_header(&self, out: &mut Vec<u8>) {
+        let names = self.header.field_names();
+        logsieve_sink::csv_row(
+            out,
+            ["LineId"]
+                .into_iter()
+                .chain(names.iter().map(|s| s.as_str()))
+                .chain(["Content", "EventId", "EventTemplate"]),
+        );
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn render(
+        &self,
+        format: OutputFormat,
+        line_no: u64,
+        source: &str,
+        c: Option<ClusterId>,
+        f: &LineFlags,
+        s: &mut Scratch,
+        out: &mut Vec<u8>,
+    ) {
+        render_with(&self.miner, &self.header, format, line_no, source, c, f, s, out)
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn render_with(
+    miner: &Miner,
+    header: &HeaderParser,
+    format: OutputFormat,
+    line_no: u64,
+    source: &str,
+    c: Option<ClusterId>,
+    f: &LineFlags,
+    s: &mut Scratch,
+    out: &mut Vec<u8>,
+) {
+    let content = s.header.content.as_str();
+    match format {
+        OutputFormat::TemplateText => {
+            if let Some(c) = c {
+                out.extend_from_slice(miner.template_text(c).as_bytes());
+            }
+            out.push(b'\n');
+        }
+        OutputFormat::Csv => {
+            logsieve_sink::uint(out, line_no);
+            for v in &s.header.values {
+                out.push(b',');
+                csv_field(out, v);
+            }
+            out.push(b',');
+            csv_field(out, content);
+            out.push(b',');
+            if let Some(c) = c {
+                csv_field(out, &miner.template_id(c).to_string());
+                out.push(b',');
+                csv_field(out, miner.template_text(c));
+            } else {
+                out.push(b',');
+            }
+            out.push(b'\n');
+        }
+        OutputFormat::Jsonl => {
+            let mut o = JsonObject::new(out);
+            o.uint("line", line_no);
+            o.str("source", source);
+            match c {
+                Some(c) => {
+                    o.str("template_id", &miner.template_id(c).to_string());
+                    o.str("template", miner.template_text(c));
+                    miner.params(c, content, &s.masked, &mut s.params);
+                    o.str_array("params", s.params.iter().map(|p| p.of(content)));
+                }
+                None => {
+                    o.key("template_id").extend_from_slice(b"null");
+                    o.key("template").extend_from_slice(b"null");
+                    o.key("params").extend_from_slice(b"[]");
+                }
+            }
+            let fields = o.key("fields");
+            fields.push(b'{');
+            let mut first = true;
+            let names = header.field_names();
+            let pairs = names
+                .iter()
+                .map(|n| n.as_str())
+                .zip(s.header.values.iter().map(|v| v.as_str()))
+                .chain(s.header.extra.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            for (k, v) in pairs {
+                if !first {
+                    fields.push(b',');
+                }
+                first = false;
+                json_str(fields, k);
+                fields.push(b':');
+                json_str(fields, v);
+            }
+            fields.push(b'}');
+            o.str("content", content);
+            if f.any() {
+                o.str_array("flags", f.names());
+            }
+            o.end();
+            out.push(b'\n');
+        }
+    }
+}

@@ -1,0 +1,194 @@
+//! Output encodings for logsieve records: JSON lines and the Loghub
+//! structured CSV layout.
+//!
+//! Encoders append to a caller-owned `Vec<u8>` so a worker thread can render
+//! a whole batch into one reused buffer and the writer only copies bytes in
+//! order. Invariants: every string is escaped (JSON: RFC 8259, control
+//! characters as `\u00XX`; CSV: RFC 4180 quoting when a field holds `,`,
+//! `"`, CR or LF), so one record is always exactly one output line.
+//!
+//! ```
+//! let mut out = Vec::new();
+//! logsieve_sink::json_str(&mut out, "say \"hi\"\n");
+//! assert_eq!(out, b"\"say \\\"hi\\\"\\n\"");
+//! out.clear();
+//! logsieve_sink::csv_field(&mut out, "a,b");
+//! assert_eq!(out, b"\"a,b\"");
+//! ```
+#![deny(missing_docs)]
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Appends `s` as a JSON string literal.
+pub fn json_str(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    let b = s.as_bytes();
+    let mut start = 0;
+    for (i, &c) in b.iter().enumerate() {
+        let esc: &[u8] = match c {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0..=0x1f => {
+                out.extend_from_slice(&b[start..i]);
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[(c >> 4) as usize]);
+                out.push(HEX[(c & 15) as usize]);
+                start = i + 1;
+                continue;
+            }
+            _ => continue,
+        };
+        out.extend_from_slice(&b[start..i]);
+        out.extend_from_slice(esc);
+        start = i + 1;
+    }
+    out.extend_from_slice(&b[start..]);
+    out.push(b'"');
+}
+
+/// Appends an unsigned integer.
+pub fn uint(out: &mut Vec<u8>, v: u64) {
+    let mut buf = itoa::Buffer::new();
+    out.extend_from_slice(buf.format(v).as_bytes());
+}
+
+/// Appends one CSV field, quoted only when needed.
+pub fn csv_field(out: &mut Vec<u8>, s: &str) {
+    if s.bytes().any(|c| matches!(c, b',' | b'"' | b'\n' | b'\r')) {
+        out.push(b'"');
+        for &c in s.as_bytes() {
+            if c == b'"' {
+                out.push(b'"');
+            }
+            out.push(c);
+        }
+        out.push(b'"');
+    } else {
+        out.extend_from_slice(s.as_bytes());
+    }
+}
+
+/// Appends a CSV row of fields followed by `\n`.
+pub fn csv_row<'a>(out: &mut Vec<u8>, fields: impl IntoIterator<Item = &'a str>) {
+    for (i, f) in fields.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        csv_field(out, f);
+    }
+    out.push(b'\n');
+}
+
+/// A tiny JSON object writer: `{"k":v,...}` with keys written once.
+pub struct JsonObject<'a> {
+    out: &'a mut Vec<u8>,
+    first: bool,
+}
+
+impl<'a> JsonObject<'a> {
+    /// Opens an object.
+    pub fn new(out: &'a mut Vec<u8>) -> Self {
+        out.push(b'{');
+        JsonObject { out, first: true }
+    }
+
+    /// Starts a member and returns the buffer to write its value into.
+    pub fn key(&mut self, k: &str) -> &mut Vec<u8> {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        json_str(self.out, k);
+        self.out.push(b':');
+        self.out
+    }
+
+    /// A string member.
+    pub fn str(&mut self, k: &str, v: &str) {
+        let o = self.key(k);
+        json_str(o, v);
+    }
+
+    /// An integer member.
+    pub fn uint(&mut self, k: &str, v: u64) {
+        let o = self.key(k);
+        uint(o, v);
+    }
+
+    /// An array of strings.
+    pub fn str_array<'s>(&mut self, k: &str, items: impl IntoIterator<Item = &'s str>) {
+        let o = self.key(k);
+        o.push(b'[');
+        for (i, s) in items.into_iter().enumerate() {
+            if i > 0 {
+                o.push(b',');
+            }
+            json_str(o, s);
+        }
+        o.push(b']');
+    }
+
+    /// Closes the object.
+    pub fn end(self) {
+        self.out.push(b'}');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_escapes_round_trip() {
+        let s = "a\"b\\c\n\r\t\u{1}\u{7f}é😀";
+        let mut out = Vec::new();
+        json_str(&mut out, s);
+        let back: String = serde_json_lite(&out);
+        assert_eq!(back, s);
+    }
+
+    // Decodes the subset of JSON that json_str writes, as an independent twin.
+    fn serde_json_lite(b: &[u8]) -> String {
+        let s = std::str::from_utf8(&b[1..b.len() - 1]).unwrap();
+        let mut out = String::new();
+        let mut it = s.chars();
+        while let Some(c) = it.next() {
+            if c != '\\' {
+                out.push(c);
+                continue;
+            }
+            match it.next().unwrap() {
+                'n' => out.push('\n'),
+                'r' => out.push('\r'),
+                't' => out.push('\t'),
+                'u' => {
+                    let h: String = it.by_ref().take(4).collect();
+                    out.push(char::from_u32(u32::from_str_radix(&h, 16).unwrap()).unwrap());
+                }
+                c => out.push(c),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn csv_quotes_only_when_needed() {
+        let mut out = Vec::new();
+        csv_row(&mut out, ["1", "plain", "with,comma", "say \"x\"", "line\nbreak"]);
+        assert_eq!(out, b"1,plain,\"with,comma\",\"say \"\"x\"\"\",\"line\nbreak\"\n");
+    }
+
+    #[test]
+    fn object_writer() {
+        let mut out = Vec::new();
+        let mut o = JsonObject::new(&mut out);
+        o.uint("line", 3);
+        o.str("t", "x");
+        o.str_array("p", ["a", "b"]);
+        o.end();
+        assert_eq!(out, br#"{"line":3,"t":"x","p":["a","b"]}"#);
+    }
+}
