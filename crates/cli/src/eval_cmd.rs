@@ -58,7 +58,7 @@ pub struct EvalArgs {
 pub fn score(format: Option<&str>, log: &Path, truth: &Path, threads: Option<usize>) -> Result<Metrics> {
     let header = match format {
         Some(f) => HeaderParser::from_format(f).with_context(|| format!("invalid format {f:?}"))?,
-        None => HeaderParser::whole_line(),
+        None => crate::input::whole_line(),
     };
     let mut opts = Options::default();
     if let Some(t) = threads {

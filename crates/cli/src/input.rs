@@ -54,6 +54,10 @@ pub struct InputArgs {
     #[arg(long, short = 'f')]
     pub follow: bool,
 
+    /// Lines per batch (tuning and tests; output does not depend on it).
+    #[arg(long, value_name = "N", default_value_t = 4096, hide = true)]
+    pub batch_lines: usize,
+
     /// No summary on stderr.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -78,7 +82,7 @@ impl InputArgs {
         if self.message_field.is_some() {
             bail!("--message-field needs --preset json");
         }
-        Ok(HeaderParser::whole_line())
+        Ok(whole_line())
     }
 
     pub fn miner(&self) -> Result<Miner> {
@@ -117,6 +121,7 @@ impl InputArgs {
         }
         opts.max_line_bytes = self.max_line_bytes;
         opts.match_only = self.match_only;
+        opts.batch_lines = self.batch_lines.max(1);
         Ok(Engine::new(self.header()?, self.miner()?, opts)?)
     }
 
@@ -148,4 +153,9 @@ pub fn summary(stats: &Stats, templates: usize, started: Instant) {
         secs,
         rate
     );
+}
+
+/// The parser used without --format or --preset: the whole line is content.
+pub fn whole_line() -> HeaderParser {
+    HeaderParser::from_format("<Content>").expect("the one-field format is valid")
 }

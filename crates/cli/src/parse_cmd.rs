@@ -61,7 +61,7 @@ fn open_stream(args: &InputArgs, input: &Input) -> Result<Box<dyn std::io::Read 
         let Input::File(path) = input else {
             bail!("--follow needs a file, not standard input");
         };
-        let f = logsieve_source::Follower::new(path, logsieve_source::FollowOptions::default())
+        let f = logsieve_source::Follower::new(path, logsieve_source::FollowOptions { from_start: true, ..Default::default() })
             .with_context(|| format!("following {}", path.display()))?;
         Ok(Box::new(f))
     } else {

@@ -206,7 +206,7 @@ impl Engine {
                 on_group(&group)?;
             }
             match failure {
-                Some(source) => Err(EngineError::Read { input: input.to_string(), source }),
+                Some(source) => Err(EngineError::Read { input: input.display_name(), source }),
                 None => Ok(()),
             }
         })
@@ -229,7 +229,7 @@ impl Engine {
                             let mut st = Stats::default();
                             let keys = (0..b.len())
                                 .map(|i| {
-                                    let f = self.prepare(b.line(i), b.truncated(i), s);
+                                    let f = self.prepare(b.line(i), b.flags(i).truncated(), s);
                                     st.count(&f, b.line(i).len(), b.line(i).is_empty());
                                     s.masked.key
                                 })
@@ -243,7 +243,7 @@ impl Engine {
                 stats += st;
                 for (i, key) in keys.into_iter().enumerate() {
                     if miner.learn_known(key).is_none() {
-                        self.prepare(b.line(i), b.truncated(i), &mut seq);
+                        self.prepare(b.line(i), b.flags(i).truncated(), &mut seq);
                         miner.learn(&seq.masked, &seq.header.content);
                     }
                 }
@@ -266,7 +266,7 @@ impl Engine {
     ) -> Result<Stats, EngineError> {
         let mut stats = Stats::default();
         let mut line_no = 0u64;
-        let source = input.to_string();
+        let source = input.display_name();
         if format == OutputFormat::Csv {
             let mut head = Vec::new();
             self.csv_header(&mut head);
@@ -285,10 +285,10 @@ impl Engine {
                     .map_init(
                         || self.scratch(),
                         |s, (b, &start)| {
-                            let mut buf = Vec::with_capacity(b.bytes_len() * 2);
+                            let mut buf = Vec::with_capacity(b.data_len() * 2);
                             let mut st = Stats::default();
                             for i in 0..b.len() {
-                                let mut f = self.prepare(b.line(i), b.truncated(i), s);
+                                let mut f = self.prepare(b.line(i), b.flags(i).truncated(), s);
                                 let c = self.miner.lookup(&s.masked);
                                 f.no_template = c.is_none();
                                 st.count(&f, b.line(i).len(), b.line(i).is_empty());
@@ -322,7 +322,7 @@ impl Engine {
         let mut miner = std::mem::take(&mut self.miner);
         let mut stats = Stats::default();
         let mut line_no = 0u64;
-        let source = input.to_string();
+        let source = input.display_name();
         let mut s = self.scratch();
         let mut buf = Vec::new();
         if format == OutputFormat::Csv {
@@ -333,7 +333,7 @@ impl Engine {
             for b in group {
                 for i in 0..b.len() {
                     line_no += 1;
-                    let mut f = self.prepare(b.line(i), b.truncated(i), &mut s);
+                    let mut f = self.prepare(b.line(i), b.flags(i).truncated(), &mut s);
                     let c = if self.opts.match_only {
                         miner.lookup(&s.masked)
                     } else {

@@ -65,20 +65,26 @@ pub fn strip_wrapping(bytes: &[u8], mut s: usize, mut e: usize) -> (usize, usize
 /// `@`, `/`): UUIDs, MAC and IPv6 addresses, e-mail addresses, and URLs that
 /// carry digits (a URL without any is usually a constant link in a message).
 pub fn is_whole_token_kind(s: &str) -> bool {
-    is_uuid(s) || is_mac(s) || is_ipv6(s) || is_email(s) || (is_url(s) && has_digit(s))
+    (s.len() == 36 && is_uuid(s))
+        || (s.len() == 17 && is_mac(s))
+        || is_ipv6(s)
+        || (s.contains('@') && is_email(s))
+        || (is_url(s) && has_digit(s))
 }
 
 fn has_digit(s: &str) -> bool {
     s.bytes().any(|b| b.is_ascii_digit())
 }
 
-/// The Loghub path rule: `^(/[^/]+)+$`.
+/// The Loghub path rule, `^(/[^/]+)+$`, also with a trailing `/`
+/// (`/var/www/html/`).
 pub fn is_path(s: &str) -> bool {
-    let b = s.as_bytes();
-    if b.len() < 2 || b[0] != b'/' || b[b.len() - 1] == b'/' {
+    let t = s.strip_suffix('/').unwrap_or(s);
+    let b = t.as_bytes();
+    if b.len() < 2 || b[0] != b'/' {
         return false;
     }
-    !s.contains("//")
+    !t.contains("//")
 }
 
 /// English day and month names, abbreviated or not.
@@ -194,10 +200,9 @@ pub fn is_ipv6(s: &str) -> bool {
     if s.matches("::").count() > 1 {
         return false;
     }
-    let groups: Vec<&str> = s.split(':').collect();
-    let last = groups.len() - 1;
+    let last = colons;
     let mut ok_groups = 0;
-    for (i, g) in groups.iter().enumerate() {
+    for (i, g) in s.split(':').enumerate() {
         if g.is_empty() {
             continue;
         }
@@ -400,7 +405,8 @@ mod tests {
         assert!(!is_email("a@b"));
         assert!(!is_url("://x"));
         assert!(!is_path("/"));
-        assert!(!is_path("/tmp/"));
+        assert!(is_path("/var/www/html/"));
+        assert!(!is_path("//"));
         assert!(!is_path("a/b"));
     }
 

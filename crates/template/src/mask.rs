@@ -176,8 +176,37 @@ pub fn mask_line(content: &str, out: &mut MaskedLine) {
 fn mask_token(content: &str, start: usize, end: usize, out: &mut MaskedLine) {
     out.elems.clear();
     let bytes = content.as_bytes();
+    // One scan tells which detectors can apply at all: most tokens are
+    // plain words and skip every typed check.
+    let (mut colons, mut dashes, mut at, mut slash) = (0u32, 0u32, false, false);
+    for &b in &bytes[start..end] {
+        match b {
+            b':' => colons += 1,
+            b'-' => dashes += 1,
+            b'@' => at = true,
+            b'/' => slash = true,
+            _ => {}
+        }
+    }
+    let len = end - start;
+    let plain = !at && !slash && colons < 2 && !bytes[start..end].iter().any(|b| b.is_ascii_digit());
+    if plain && !has_null_like_word(&bytes[start..end]) {
+        // Fast path: a token without digits, paths, addresses or null-like
+        // words is a constant as it stands.
+        let mstart = out.masked.len();
+        out.masked.push_str(&content[start..end]);
+        let v = out.vars.len() as u32;
+        out.tokens.push(MaskedToken {
+            raw: Span::new(start, end),
+            masked: Span::new(mstart, out.masked.len()),
+            vars_start: v,
+            vars_end: v,
+        });
+        return;
+    }
+    let maybe_whole = at || colons >= 2 || (slash && colons >= 1) || (dashes >= 4 && len >= 36) || (dashes == 5 && len >= 17);
     // Whole-token typed values whose inner punctuation is part of the value.
-    let (cs, ce) = kind::strip_wrapping(bytes, start, end);
+    let (cs, ce) = if maybe_whole { kind::strip_wrapping(bytes, start, end) } else { (start, start) };
     if cs < ce && kind::is_whole_token_kind(&content[cs..ce]) {
         if cs > start {
             out.elems.push(Elem::Lit(start, cs));
@@ -198,7 +227,7 @@ fn mask_token(content: &str, start: usize, end: usize, out: &mut MaskedLine) {
             while e < end && !is_path_delim(bytes[e]) {
                 e += 1;
             }
-            if kind::is_path(&content[s..e]) {
+            if slash && kind::is_path(&content[s..e]) {
                 out.elems.push(Elem::Var(s, e));
             } else {
                 mask_segment(content, s, e, &mut out.elems);
@@ -207,6 +236,29 @@ fn mask_token(content: &str, start: usize, end: usize, out: &mut MaskedLine) {
         }
     }
     emit(content, start, end, out);
+}
+
+/// Whether an alphanumeric run of the token is a boolean or null-like word.
+fn has_null_like_word(t: &[u8]) -> bool {
+    let mut i = 0;
+    while i < t.len() {
+        if !t[i].is_ascii_alphanumeric() {
+            i += 1;
+            continue;
+        }
+        let s = i;
+        while i < t.len() && t[i].is_ascii_alphanumeric() {
+            i += 1;
+        }
+        if (3..=5).contains(&(i - s)) {
+            // The run is ASCII, so it is valid UTF-8.
+            let w = std::str::from_utf8(&t[s..i]).unwrap_or_default();
+            if kind::is_variable_piece(w) {
+                return true;
+            }
+        }
+    }
+    false
 }
 
 /// Masks a segment free of path delimiters: compounds of `[A-Za-z0-9_.-]`
