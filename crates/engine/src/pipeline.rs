@@ -80,6 +80,9 @@ struct Scratch {
     params: Vec<Span>,
 }
 
+/// Called after each group of batches with the lines and bytes it held.
+pub type ProgressFn = Box<dyn Fn(u64, u64) + Send + Sync>;
+
 /// Header, miner and settings: everything a run needs.
 pub struct Engine {
     /// The header parser for every input.
@@ -88,6 +91,7 @@ pub struct Engine {
     pub miner: Miner,
     opts: Options,
     pool: rayon::ThreadPool,
+    progress: Option<ProgressFn>,
 }
 
 impl Engine {
@@ -95,7 +99,12 @@ impl Engine {
     pub fn new(header: HeaderParser, miner: Miner, opts: Options) -> Result<Engine, EngineError> {
         let threads = opts.threads.max(1);
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
-        Ok(Engine { header, miner, opts: Options { threads, ..opts }, pool })
+        Ok(Engine { header, miner, opts: Options { threads, ..opts }, pool, progress: None })
+    }
+
+    /// Reports progress (lines, bytes read) after every group of batches.
+    pub fn set_progress(&mut self, f: ProgressFn) {
+        self.progress = Some(f);
     }
 
     /// The settings in force.
@@ -195,6 +204,11 @@ impl Engine {
                     }
                 }
                 on_group(&group)?;
+                if let Some(p) = &self.progress {
+                    let lines = group.iter().map(|b| b.len() as u64).sum();
+                    let bytes = group.iter().map(|b| (b.data_len() + b.len()) as u64).sum();
+                    p(lines, bytes);
+                }
                 for b in group.drain(..) {
                     let _ = free_tx.send(b);
                 }

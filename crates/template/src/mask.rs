@@ -57,7 +57,7 @@ pub struct MaskedLine {
     /// 128-bit hash of the masked tokens: the line's exact template key.
     pub key: u128,
     elems: Vec<Elem>,
-    spans: Vec<(usize, usize, bool)>,
+    spans: Vec<(usize, usize, bool, TokenInfo)>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -91,10 +91,6 @@ impl MaskedLine {
 
 /// The marker written for a variable.
 pub const VAR: &str = "<*>";
-
-fn is_space(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'\x0b' | b'\x0c')
-}
 
 /// Delimiters that end a path-like segment (the Loghub PS rule).
 fn is_path_delim(b: u8) -> bool {
@@ -132,32 +128,49 @@ pub fn mask_line(content: &str, out: &mut MaskedLine) {
     let bytes = content.as_bytes();
     let mut spans = std::mem::take(&mut out.spans);
     spans.clear();
+    // One table-driven pass finds the tokens and what each holds, so that
+    // plain words (most tokens) need no further look.
+    let n = bytes.len();
     let mut i = 0;
-    while i < bytes.len() {
-        while i < bytes.len() && is_space(bytes[i]) {
+    while i < n {
+        while i < n && CLASS[bytes[i] as usize] & SP != 0 {
             i += 1;
         }
-        if i >= bytes.len() {
+        if i >= n {
             break;
         }
         let start = i;
-        while i < bytes.len() && !is_space(bytes[i]) {
+        let mut info = TokenInfo::default();
+        let mut run = i;
+        while i < n {
+            let c = CLASS[bytes[i] as usize];
+            if c & SP != 0 {
+                break;
+            }
+            info.class |= c;
+            info.colons += u16::from(bytes[i] == b':');
+            info.dashes += u16::from(bytes[i] == b'-');
+            if c & AN == 0 {
+                info.null_like |= i - run >= 3 && i - run <= 5 && is_null_word(&bytes[run..i]);
+                run = i + 1;
+            }
             i += 1;
         }
-        spans.push((start, i, false));
+        info.null_like |= i - run >= 3 && i - run <= 5 && is_null_word(&bytes[run..i]);
+        spans.push((start, i, false, info));
     }
     // Day and month names are variables when they lead into a date
     // (`Sat Jun 11 03:44:44 2005`).
     let mut k = spans.len();
     while k > 1 {
         k -= 1;
-        let (s, e, _) = spans[k - 1];
-        let (ns, _, ndate) = spans[k];
+        let (s, e, _, _) = spans[k - 1];
+        let (ns, _, ndate, _) = spans[k];
         if (ndate || bytes[ns].is_ascii_digit()) && kind::is_date_word(&content[s..e]) {
             spans[k - 1].2 = true;
         }
     }
-    for (n, &(start, end, date)) in spans.iter().enumerate() {
+    for (n, &(start, end, date, info)) in spans.iter().enumerate() {
         if n > 0 {
             out.masked.push(' ');
         }
@@ -166,31 +179,68 @@ pub fn mask_line(content: &str, out: &mut MaskedLine) {
             out.elems.push(Elem::Var(start, end));
             emit(content, start, end, out);
         } else {
-            mask_token(content, start, end, out);
+            mask_token(content, start, end, info, out);
         }
     }
     out.spans = spans;
     out.key = xxhash_rust::xxh3::xxh3_128(out.masked.as_bytes());
 }
 
-fn mask_token(content: &str, start: usize, end: usize, out: &mut MaskedLine) {
+/// What one scan learned about a token.
+#[derive(Debug, Default, Clone, Copy)]
+struct TokenInfo {
+    class: u8,
+    colons: u16,
+    dashes: u16,
+    null_like: bool,
+}
+
+const SP: u8 = 1;
+const DG: u8 = 2;
+const AT: u8 = 4;
+const SL: u8 = 8;
+const AN: u8 = 16;
+
+/// Byte classes: space, digit, `@`, `/`, alphanumeric.
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = if matches!(c, b' ' | b'\t' | b'\r' | b'\n' | 0x0b | 0x0c) {
+            SP
+        } else if c.is_ascii_digit() {
+            DG | AN
+        } else if c.is_ascii_alphabetic() {
+            AN
+        } else if c == b'@' {
+            AT
+        } else if c == b'/' {
+            SL
+        } else {
+            0
+        };
+        b += 1;
+    }
+    t
+};
+
+/// A boolean or null-like word (`true`, `false`, `null`, `none`, `nil`,
+/// `root`), matched on bytes without building a string.
+fn is_null_word(w: &[u8]) -> bool {
+    const WORDS: [&[u8]; 6] = [b"true", b"false", b"null", b"none", b"nil", b"root"];
+    matches!(w[0] | 0x20, b't' | b'f' | b'n' | b'r') && WORDS.iter().any(|x| x.eq_ignore_ascii_case(w))
+}
+
+fn mask_token(content: &str, start: usize, end: usize, info: TokenInfo, out: &mut MaskedLine) {
     out.elems.clear();
     let bytes = content.as_bytes();
-    // One scan tells which detectors can apply at all: most tokens are
-    // plain words and skip every typed check.
-    let (mut colons, mut dashes, mut at, mut slash) = (0u32, 0u32, false, false);
-    for &b in &bytes[start..end] {
-        match b {
-            b':' => colons += 1,
-            b'-' => dashes += 1,
-            b'@' => at = true,
-            b'/' => slash = true,
-            _ => {}
-        }
-    }
+    let (colons, dashes) = (info.colons, info.dashes);
+    let at = info.class & AT != 0;
+    let slash = info.class & SL != 0;
     let len = end - start;
-    let plain = !at && !slash && colons < 2 && !bytes[start..end].iter().any(|b| b.is_ascii_digit());
-    if plain && !has_null_like_word(&bytes[start..end]) {
+    let plain = !at && !slash && colons < 2 && info.class & DG == 0;
+    if plain && !info.null_like {
         // Fast path: a token without digits, paths, addresses or null-like
         // words is a constant as it stands.
         let mstart = out.masked.len();
@@ -204,7 +254,8 @@ fn mask_token(content: &str, start: usize, end: usize, out: &mut MaskedLine) {
         });
         return;
     }
-    let maybe_whole = at || colons >= 2 || (slash && colons >= 1) || (dashes >= 4 && len >= 36) || (dashes == 5 && len >= 17);
+    let maybe_whole =
+        at || colons >= 2 || (slash && colons >= 1) || (dashes >= 4 && len >= 36) || (dashes == 5 && len >= 17);
     // Whole-token typed values whose inner punctuation is part of the value.
     let (cs, ce) = if maybe_whole { kind::strip_wrapping(bytes, start, end) } else { (start, start) };
     if cs < ce && kind::is_whole_token_kind(&content[cs..ce]) {
@@ -236,29 +287,6 @@ fn mask_token(content: &str, start: usize, end: usize, out: &mut MaskedLine) {
         }
     }
     emit(content, start, end, out);
-}
-
-/// Whether an alphanumeric run of the token is a boolean or null-like word.
-fn has_null_like_word(t: &[u8]) -> bool {
-    let mut i = 0;
-    while i < t.len() {
-        if !t[i].is_ascii_alphanumeric() {
-            i += 1;
-            continue;
-        }
-        let s = i;
-        while i < t.len() && t[i].is_ascii_alphanumeric() {
-            i += 1;
-        }
-        if (3..=5).contains(&(i - s)) {
-            // The run is ASCII, so it is valid UTF-8.
-            let w = std::str::from_utf8(&t[s..i]).unwrap_or_default();
-            if kind::is_variable_piece(w) {
-                return true;
-            }
-        }
-    }
-    false
 }
 
 /// Masks a segment free of path delimiters: compounds of `[A-Za-z0-9_.-]`

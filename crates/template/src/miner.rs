@@ -41,6 +41,7 @@ impl Default for MinerConfig {
 #[derive(Debug, Clone)]
 struct Cluster {
     tokens: Vec<Box<str>>,
+    hashes: Vec<u64>,
     text: Box<str>,
     id: TemplateId,
     count: u64,
@@ -93,13 +94,28 @@ pub struct Miner {
     shape_lists: FxHashMap<u32, Vec<usize>>,
 }
 
-fn hash_tokens<'a>(tokens: impl Iterator<Item = Option<&'a str>>) -> u128 {
-    let mut buf = String::new();
-    for t in tokens {
-        buf.push_str(t.unwrap_or("\u{0}"));
-        buf.push('\u{1f}');
+/// Hash of one token, the unit that template hashes are combined from.
+fn token_hash(t: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(t.as_bytes())
+}
+
+/// Stands for a blanked position in a combined hash.
+const BLANK: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// Combines token hashes (position-sensitive, two independent 64-bit
+/// lanes) without building strings; `None` blanks a position.
+fn combine(hashes: impl Iterator<Item = Option<u64>>) -> u128 {
+    let (mut a, mut b) = (0x243f_6a88_85a3_08d3u64, 0x1319_8a2e_0370_7344u64);
+    for h in hashes {
+        let x = h.unwrap_or(BLANK);
+        a = (a ^ x).wrapping_mul(0x0000_0100_0000_01b3).rotate_left(29);
+        b = (b.rotate_left(17) ^ x.wrapping_mul(0xff51_afd7_ed55_8ccd)).wrapping_mul(0xc4ce_b9fe_1a85_ec53);
     }
-    xxhash_rust::xxh3::xxh3_128(buf.as_bytes())
+    (u128::from(a) << 64) | u128::from(b ^ a.rotate_left(7))
+}
+
+fn hash_tokens<'a>(tokens: impl Iterator<Item = Option<&'a str>>) -> u128 {
+    combine(tokens.map(|t| t.map(token_hash)))
 }
 
 fn hash_positions(p: &[u16]) -> u128 {
@@ -281,15 +297,15 @@ impl Miner {
         let list = self.shape_lists.get(&n)?;
         let mut best: Option<(usize, u32)> = None;
         let mut spans = Vec::new();
+        let hashes: Vec<u64> = (0..line.len()).map(|i| token_hash(line.masked_token(i))).collect();
         for &si in list {
             let shape = &self.shapes[si];
-            let rest = hash_tokens((0..line.len()).map(|i| {
-                if shape.positions.binary_search(&(i as u16)).is_ok() {
-                    None
-                } else {
-                    Some(line.masked_token(i))
-                }
-            }));
+            let rest = combine(
+                hashes
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &h)| shape.positions.binary_search(&(i as u16)).is_err().then_some(h)),
+            );
             let Some(cands) = shape.by_rest.get(&rest) else {
                 continue;
             };
@@ -322,8 +338,10 @@ impl Miner {
         let id = TemplateId::of(&text);
         let pat = hash_tokens(tokens.iter().map(|t| Some(&**t)));
         self.patterns.insert(pat, c);
+        let hashes = tokens.iter().map(|t| token_hash(t)).collect();
         self.clusters.push(Cluster {
             tokens,
+            hashes,
             text,
             id,
             count,
@@ -367,12 +385,7 @@ impl Miner {
 
     fn wild_key(&self, c: u32, p: usize) -> u128 {
         let cl = &self.clusters[c as usize];
-        hash_tokens(
-            cl.tokens
-                .iter()
-                .enumerate()
-                .map(|(i, t)| if i == p { None } else { Some(&**t) }),
-        )
+        combine(cl.hashes.iter().enumerate().map(|(i, &h)| (i != p).then_some(h)))
     }
 
     /// Adds a new template to the one-position-apart groups and merges a
@@ -382,22 +395,23 @@ impl Miner {
         let n = self.clusters[c as usize].tokens.len();
         for p in 0..n {
             let w = self.wild_key(c, p);
-            let mut group = self.wild.remove(&w).unwrap_or_default();
-            group.retain(|&x| self.clusters[x as usize].parent == x);
+            let clusters = &self.clusters;
+            let group = self.wild.entry(w).or_default();
+            group.retain(|&x| clusters[x as usize].parent == x);
             group.push(c);
-            let mut values: Vec<&str> = group
-                .iter()
-                .map(|&x| &*self.clusters[x as usize].tokens[p])
-                .collect();
+            if group.len() < 2 {
+                // The usual case: nothing else differs from `c` at `p` only.
+                continue;
+            }
+            let mut values: Vec<&str> = group.iter().map(|&x| &*clusters[x as usize].tokens[p]).collect();
             values.sort_unstable();
             values.dedup();
-            let general = already_general(&values);
-            let enough = general || values.len() >= self.config.merge_threshold.max(2);
+            let enough = values.len() >= self.config.merge_threshold.max(2) || already_general(&values);
             if enough && self.keeps_anchor(c, p) {
+                let group = self.wild.remove(&w).unwrap_or_default();
                 let merged = self.merge(&group, p);
                 return self.register_wild(merged);
             }
-            self.wild.insert(w, group);
         }
         c
     }
