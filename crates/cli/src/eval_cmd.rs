@@ -84,7 +84,11 @@ fn find_dataset(dir: &Path, name: &str) -> Result<(PathBuf, PathBuf)> {
     let mut names: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     names.sort();
     for p in names {
-        let n = p.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+        let n = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
         if n.ends_with(".log") {
             log = Some(p);
         } else if n.ends_with("_structured_corrected.csv") {
@@ -110,7 +114,8 @@ pub fn run(args: &EvalArgs) -> Result<i32> {
         }
         for (name, format) in &formats {
             let (log, truth) = find_dataset(dir, name)?;
-            let m = score(Some(format), &log, &truth, args.threads).with_context(|| format!("dataset {name}"))?;
+            let m =
+                score(Some(format), &log, &truth, args.threads).with_context(|| format!("dataset {name}"))?;
             rows.push((name.clone(), m));
         }
     } else {

@@ -75,9 +75,9 @@ impl InputArgs {
             return HeaderParser::from_format(f).with_context(|| format!("invalid --format {f:?}"));
         }
         if let Some(p) = &self.preset {
-            let preset: Preset = p
-                .parse()
-                .map_err(|_| anyhow::anyhow!("unknown --preset {p:?}: use syslog, rfc5424, combined or json"))?;
+            let preset: Preset = p.parse().map_err(|_| {
+                anyhow::anyhow!("unknown --preset {p:?}: use syslog, rfc5424, combined or json")
+            })?;
             return Ok(HeaderParser::preset(preset, self.message_field.as_deref()));
         }
         if self.message_field.is_some() {
@@ -90,7 +90,8 @@ impl InputArgs {
         match &self.state {
             Some(p) if p.exists() => {
                 let f = std::fs::File::open(p).with_context(|| format!("opening state {}", p.display()))?;
-                Miner::load(std::io::BufReader::new(f)).with_context(|| format!("reading state {}", p.display()))
+                Miner::load(std::io::BufReader::new(f))
+                    .with_context(|| format!("reading state {}", p.display()))
             }
             _ => Ok(Miner::new(MinerConfig::default())),
         }
@@ -99,7 +100,8 @@ impl InputArgs {
     pub fn save_state(&self, miner: &Miner) -> Result<()> {
         if let (Some(p), false) = (&self.state, self.match_only) {
             let tmp = p.with_extension("tmp");
-            let f = std::fs::File::create(&tmp).with_context(|| format!("writing state {}", tmp.display()))?;
+            let f =
+                std::fs::File::create(&tmp).with_context(|| format!("writing state {}", tmp.display()))?;
             let mut w = std::io::BufWriter::new(f);
             miner.save(&mut w)?;
             std::io::Write::flush(&mut w)?;
@@ -127,7 +129,8 @@ impl InputArgs {
         if !self.quiet && std::io::stderr().is_terminal() {
             let bar = indicatif::ProgressBar::new_spinner();
             bar.set_style(
-                indicatif::ProgressStyle::with_template("{spinner} {msg}").expect("progress template is valid"),
+                indicatif::ProgressStyle::with_template("{spinner} {msg}")
+                    .expect("progress template is valid"),
             );
             let started = Instant::now();
             let totals = std::sync::Mutex::new((0u64, 0u64));
@@ -153,7 +156,10 @@ impl InputArgs {
         if self.files.is_empty() {
             vec![logsieve_source::Input::Stdin]
         } else {
-            self.files.iter().map(|f| logsieve_source::Input::from_arg(f)).collect()
+            self.files
+                .iter()
+                .map(|f| logsieve_source::Input::from_arg(f))
+                .collect()
         }
     }
 }
@@ -161,7 +167,11 @@ impl InputArgs {
 /// The end-of-run summary on stderr.
 pub fn summary(stats: &Stats, templates: usize, started: Instant) {
     let secs = started.elapsed().as_secs_f64();
-    let rate = if secs > 0.0 { stats.lines as f64 / secs } else { 0.0 };
+    let rate = if secs > 0.0 {
+        stats.lines as f64 / secs
+    } else {
+        0.0
+    };
     eprintln!(
         "logsieve: {} lines read, {} parsed, {} flagged (header mismatch {}, invalid UTF-8 {}, NUL {}, truncated {}, no template {}), {} empty; {} templates; {:.2}s, {:.0} lines/s",
         stats.lines,

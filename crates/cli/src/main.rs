@@ -37,7 +37,7 @@ enum Command {
     /// Score parsing against Loghub ground truth (GA, FGA, PA, FTA).
     Eval(eval_cmd::EvalArgs),
     // Run Sigma rules
-//    Detect(detect_cmd::DetectArgs),
+    //    Detect(detect_cmd::DetectArgs),
 }
 
 fn main() -> ExitCode {
@@ -46,7 +46,7 @@ fn main() -> ExitCode {
         Command::Parse(a) => parse_cmd::run_parse(a),
         Command::Templates(a) => parse_cmd::run_templates(a),
         Command::Eval(a) => eval_cmd::run(a),
-//        Command::Detect(a) => detect_cmd::run(a),
+        //        Command::Detect(a) => detect_cmd::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code as u8),

@@ -61,8 +61,14 @@ fn open_stream(args: &InputArgs, input: &Input) -> Result<Box<dyn std::io::Read 
         let Input::File(path) = input else {
             bail!("--follow needs a file, not standard input");
         };
-        let f = logsieve_source::Follower::new(path, logsieve_source::FollowOptions { from_start: true, ..Default::default() })
-            .with_context(|| format!("following {}", path.display()))?;
+        let f = logsieve_source::Follower::new(
+            path,
+            logsieve_source::FollowOptions {
+                from_start: true,
+                ..Default::default()
+            },
+        )
+        .with_context(|| format!("following {}", path.display()))?;
         Ok(Box::new(f))
     } else {
         Ok(logsieve_source::open(input)?)
@@ -141,7 +147,12 @@ pub fn run_templates(args: &TemplatesArgs) -> Result<i32> {
     let mut out = BufWriter::new(stdout.lock());
     match args.output {
         TemplatesOutput::Table => {
-            let width = list.iter().map(|t| t.count.to_string().len()).max().unwrap_or(5).max(5);
+            let width = list
+                .iter()
+                .map(|t| t.count.to_string().len())
+                .max()
+                .unwrap_or(5)
+                .max(5);
             writeln!(out, "{:>width$}  {:16}  TEMPLATE", "COUNT", "ID")?;
             for t in &list {
                 writeln!(out, "{:>width$}  {}  {}", t.count, t.template_id, t.template)?;
@@ -159,7 +170,15 @@ pub fn run_templates(args: &TemplatesArgs) -> Result<i32> {
             for t in &list {
                 let id = t.template_id.to_string();
                 let count = t.count.to_string();
-                logsieve_sink::csv_row(&mut buf, [id.as_str(), t.template.as_str(), count.as_str(), t.example.as_str()]);
+                logsieve_sink::csv_row(
+                    &mut buf,
+                    [
+                        id.as_str(),
+                        t.template.as_str(),
+                        count.as_str(),
+                        t.example.as_str(),
+                    ],
+                );
             }
             out.write_all(&buf)?;
         }

@@ -9,7 +9,9 @@ fn bin() -> Command {
 }
 
 fn testdata(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata").join(p)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata")
+        .join(p)
 }
 
 const HDFS_FORMAT: &str = "<Date> <Time> <Pid> <Level> <Component>: <Content>";
@@ -95,10 +97,21 @@ fn same_file_twice_is_byte_identical_and_thread_count_does_not_matter() {
 #[test]
 fn csv_output_has_loghub_layout() {
     let log = testdata("loghub-2k/HDFS/HDFS_2k.log");
-    let out = ok(&["parse", "--quiet", "-o", "csv", "--format", HDFS_FORMAT, log.to_str().unwrap()]);
+    let out = ok(&[
+        "parse",
+        "--quiet",
+        "-o",
+        "csv",
+        "--format",
+        HDFS_FORMAT,
+        log.to_str().unwrap(),
+    ]);
     let text = String::from_utf8(out.stdout).unwrap();
     let mut lines = text.lines();
-    assert_eq!(lines.next().unwrap(), "LineId,Date,Time,Pid,Level,Component,Content,EventId,EventTemplate");
+    assert_eq!(
+        lines.next().unwrap(),
+        "LineId,Date,Time,Pid,Level,Component,Content,EventId,EventTemplate"
+    );
     let first = lines.next().unwrap();
     assert!(first.starts_with("1,081109,203615,148,INFO,dfs.DataNode$PacketResponder,PacketResponder 1 for block blk_38865049064139660 terminating,"));
     assert!(first.ends_with(",PacketResponder <*> for block <*> terminating"));
@@ -108,14 +121,29 @@ fn csv_output_has_loghub_layout() {
 #[test]
 fn templates_lists_most_frequent_first() {
     let log = testdata("loghub-2k/HDFS/HDFS_2k.log");
-    let out = ok(&["templates", "--quiet", "-o", "jsonl", "--format", HDFS_FORMAT, log.to_str().unwrap()]);
+    let out = ok(&[
+        "templates",
+        "--quiet",
+        "-o",
+        "jsonl",
+        "--format",
+        HDFS_FORMAT,
+        log.to_str().unwrap(),
+    ]);
     let t = json_lines(&out.stdout);
     assert!(t.len() >= 10);
     let counts: Vec<u64> = t.iter().map(|x| x["count"].as_u64().unwrap()).collect();
     assert!(counts.windows(2).all(|w| w[0] >= w[1]));
     assert_eq!(counts.iter().sum::<u64>(), 2000);
     assert!(t[0]["example"].as_str().is_some());
-    let table = ok(&["templates", "--quiet", "--format", HDFS_FORMAT, log.to_str().unwrap()]).stdout;
+    let table = ok(&[
+        "templates",
+        "--quiet",
+        "--format",
+        HDFS_FORMAT,
+        log.to_str().unwrap(),
+    ])
+    .stdout;
     assert!(String::from_utf8(table).unwrap().starts_with("COUNT"));
 }
 
@@ -125,10 +153,25 @@ fn saved_state_reloaded_with_match_only_gives_same_ids() {
     let state = dir.path().join("state.json");
     let log = testdata("loghub-2k/Linux/Linux_2k.log");
     let fmt = "<Month> <Date> <Time> <Level> <Component>(\\[<PID>\\])?: <Content>";
-    let first = ok(&["parse", "--quiet", "--format", fmt, "--state", state.to_str().unwrap(), log.to_str().unwrap()]);
+    let first = ok(&[
+        "parse",
+        "--quiet",
+        "--format",
+        fmt,
+        "--state",
+        state.to_str().unwrap(),
+        log.to_str().unwrap(),
+    ]);
     assert!(state.exists());
     let second = ok(&[
-        "parse", "--quiet", "--format", fmt, "--state", state.to_str().unwrap(), "--match-only", log.to_str().unwrap(),
+        "parse",
+        "--quiet",
+        "--format",
+        fmt,
+        "--state",
+        state.to_str().unwrap(),
+        "--match-only",
+        log.to_str().unwrap(),
     ]);
     let a = json_lines(&first.stdout);
     let b = json_lines(&second.stdout);
@@ -137,8 +180,21 @@ fn saved_state_reloaded_with_match_only_gives_same_ids() {
         assert_eq!(x["template_id"], y["template_id"], "line {}", x["line"]);
     }
     // A line unlike any known template is reported, flagged, not dropped.
-    let other = write(dir.path(), "other.log", b"Jun 14 15:16:01 combo kernel: completely novel message shape here\n");
-    let out = ok(&["parse", "--quiet", "--format", fmt, "--state", state.to_str().unwrap(), "--match-only", other.to_str().unwrap()]);
+    let other = write(
+        dir.path(),
+        "other.log",
+        b"Jun 14 15:16:01 combo kernel: completely novel message shape here\n",
+    );
+    let out = ok(&[
+        "parse",
+        "--quiet",
+        "--format",
+        fmt,
+        "--state",
+        state.to_str().unwrap(),
+        "--match-only",
+        other.to_str().unwrap(),
+    ]);
     let r = json_lines(&out.stdout);
     assert_eq!(r.len(), 1);
     assert!(r[0]["template"].is_null());
@@ -176,14 +232,20 @@ fn bad_bytes_are_kept_and_counted() {
 #[test]
 fn header_mismatch_is_flagged_not_dropped() {
     let dir = tempfile::tempdir().unwrap();
-    let p = write(dir.path(), "h.log", b"081109 203615 148 INFO dfs.X: hello 1\nno header here\n");
+    let p = write(
+        dir.path(),
+        "h.log",
+        b"081109 203615 148 INFO dfs.X: hello 1\nno header here\n",
+    );
     let out = ok(&["parse", "--format", HDFS_FORMAT, p.to_str().unwrap()]);
     let recs = json_lines(&out.stdout);
     assert_eq!(recs.len(), 2);
     assert_eq!(recs[0]["content"], "hello 1");
     assert_eq!(recs[1]["content"], "no header here");
     assert_eq!(recs[1]["flags"], serde_json::json!(["header_mismatch"]));
-    assert!(String::from_utf8(out.stderr).unwrap().contains("header mismatch 1"));
+    assert!(String::from_utf8(out.stderr)
+        .unwrap()
+        .contains("header mismatch 1"));
 }
 
 #[test]
@@ -209,7 +271,10 @@ fn unreadable_file_is_a_clear_error() {
 #[test]
 fn gzip_and_zstd_are_read_and_truncated_gzip_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
-    let plain: Vec<u8> = (0..5000).map(|i| format!("request {i} served in {} ms\n", i % 17)).collect::<String>().into_bytes();
+    let plain: Vec<u8> = (0..5000)
+        .map(|i| format!("request {i} served in {} ms\n", i % 17))
+        .collect::<String>()
+        .into_bytes();
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(&plain).unwrap();
     let gz = gz.finish().unwrap();
@@ -226,7 +291,10 @@ fn gzip_and_zstd_are_read_and_truncated_gzip_is_an_error() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("cut.log.gz"), "{err}");
-    assert!(err.to_lowercase().contains("truncated") || err.contains("end of file"), "{err}");
+    assert!(
+        err.to_lowercase().contains("truncated") || err.contains("end of file"),
+        "{err}"
+    );
 }
 
 fn zstd_compress(data: &[u8]) -> Vec<u8> {
@@ -241,7 +309,12 @@ fn stdin_is_streamed() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(b"open port 22\nopen port 80\r\n").unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"open port 22\nopen port 80\r\n")
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     let recs = json_lines(&out.stdout);
     assert_eq!(recs.len(), 2);
@@ -314,7 +387,15 @@ fn eval_meets_the_accuracy_bar_on_loghub_2k() {
     for r in &rows[..7] {
         assert_eq!(r["lines"], 2000);
     }
-    let table = ok(&["eval", "--loghub", dir.to_str().unwrap(), "--min-ga", "0.95", "--min-pa", "0.6"]);
+    let table = ok(&[
+        "eval",
+        "--loghub",
+        dir.to_str().unwrap(),
+        "--min-ga",
+        "0.95",
+        "--min-pa",
+        "0.6",
+    ]);
     assert!(String::from_utf8(table.stdout).unwrap().contains("Average"));
 }
 
@@ -322,7 +403,16 @@ fn eval_meets_the_accuracy_bar_on_loghub_2k() {
 fn eval_single_log_with_truth() {
     let log = testdata("loghub-2k/HDFS/HDFS_2k.log");
     let truth = testdata("loghub-2k/HDFS/HDFS_2k.log_structured_corrected.csv");
-    let out = ok(&["eval", "-o", "jsonl", "--format", HDFS_FORMAT, "--truth", truth.to_str().unwrap(), log.to_str().unwrap()]);
+    let out = ok(&[
+        "eval",
+        "-o",
+        "jsonl",
+        "--format",
+        HDFS_FORMAT,
+        "--truth",
+        truth.to_str().unwrap(),
+        log.to_str().unwrap(),
+    ]);
     let rows = json_lines(&out.stdout);
     assert!(rows[0]["ga"].as_f64().unwrap() > 0.9);
 }

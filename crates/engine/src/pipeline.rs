@@ -99,7 +99,13 @@ impl Engine {
     pub fn new(header: HeaderParser, miner: Miner, opts: Options) -> Result<Engine, EngineError> {
         let threads = opts.threads.max(1);
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
-        Ok(Engine { header, miner, opts: Options { threads, ..opts }, pool, progress: None })
+        Ok(Engine {
+            header,
+            miner,
+            opts: Options { threads, ..opts },
+            pool,
+            progress: None,
+        })
     }
 
     /// Reports progress (lines, bytes read) after every group of batches.
@@ -123,7 +129,12 @@ impl Engine {
 
     /// Decode, header and mask one line into `s`; returns its flags.
     fn prepare(&self, bytes: &[u8], truncated: bool, s: &mut Scratch) -> LineFlags {
-        let Scratch { decode, header, masked, .. } = s;
+        let Scratch {
+            decode,
+            header,
+            masked,
+            ..
+        } = s;
         let (text, dec) = decode_lossy(bytes, decode);
         let matched = self.header.parse(text, header);
         mask_line(&header.content, masked);
@@ -156,7 +167,9 @@ impl Engine {
         on_group: &mut dyn FnMut(&[LineBatch]) -> Result<(), EngineError>,
     ) -> Result<(), EngineError> {
         let threads = self.opts.threads;
-        let cfg = FramerConfig { max_line_bytes: self.opts.max_line_bytes };
+        let cfg = FramerConfig {
+            max_line_bytes: self.opts.max_line_bytes,
+        };
         let batch_bytes = self.opts.batch_bytes;
         std::thread::scope(|sc| {
             let (tx, rx) = bounded::<Result<LineBatch, logsieve_framing::FramingError>>(threads * 2);
@@ -220,7 +233,10 @@ impl Engine {
                 on_group(&group)?;
             }
             match failure {
-                Some(source) => Err(EngineError::Read { input: input.display_name(), source }),
+                Some(source) => Err(EngineError::Read {
+                    input: input.display_name(),
+                    source,
+                }),
                 None => Ok(()),
             }
         })
@@ -342,7 +358,11 @@ impl Engine {
         if format == OutputFormat::Csv {
             self.csv_header(&mut buf);
         }
-        let batch_lines = if flush_each_batch { 1 } else { self.opts.batch_lines };
+        let batch_lines = if flush_each_batch {
+            1
+        } else {
+            self.opts.batch_lines
+        };
         let r = self.drive_reader(input, reader, batch_lines, &mut |group| {
             for b in group {
                 for i in 0..b.len() {
@@ -355,7 +375,17 @@ impl Engine {
                     };
                     f.no_template = c.is_none();
                     stats.count(&f, b.line(i).len(), b.line(i).is_empty());
-                    render_with(&miner, &self.header, format, line_no, &source, c, &f, &mut s, &mut buf);
+                    render_with(
+                        &miner,
+                        &self.header,
+                        format,
+                        line_no,
+                        &source,
+                        c,
+                        &f,
+                        &mut s,
+                        &mut buf,
+                    );
                 }
             }
             out.write_all(&buf)?;
@@ -429,7 +459,7 @@ fn render_with(
             csv_field(out, content);
             out.push(b',');
             if let Some(c) = c {
-                csv_field(out, &miner.template_id(c).to_string());
+                out.extend_from_slice(&miner.template_id(c).hex());
                 out.push(b',');
                 csv_field(out, miner.template_text(c));
             } else {
@@ -443,7 +473,8 @@ fn render_with(
             o.str("source", source);
             match c {
                 Some(c) => {
-                    o.str("template_id", &miner.template_id(c).to_string());
+                    let hex = miner.template_id(c).hex();
+                    o.str("template_id", std::str::from_utf8(&hex).unwrap_or_default());
                     o.str("template", miner.template_text(c));
                     miner.params(c, content, &s.masked, &mut s.params);
                     o.str_array("params", s.params.iter().map(|p| p.of(content)));

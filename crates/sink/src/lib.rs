@@ -19,12 +19,31 @@
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
+/// Whether any byte of the 8 in `x` is `"`, `\\` or below 0x20 (SWAR).
+#[inline]
+fn needs_escape8(x: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    let below = x.wrapping_sub(ONES * 0x20) & !x & HIGH;
+    (below | zero(x ^ (ONES * b'"' as u64)) | zero(x ^ (ONES * b'\\' as u64))) != 0
+}
+
 /// Appends `s` as a JSON string literal.
 pub fn json_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
     let b = s.as_bytes();
     let mut start = 0;
-    for (i, &c) in b.iter().enumerate() {
+    let mut i = 0;
+    while i < b.len() {
+        if i + 8 <= b.len() {
+            let word = u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+            if !needs_escape8(word) {
+                i += 8;
+                continue;
+            }
+        }
+        let c = b[i];
         let esc: &[u8] = match c {
             b'"' => b"\\\"",
             b'\\' => b"\\\\",
@@ -36,14 +55,19 @@ pub fn json_str(out: &mut Vec<u8>, s: &str) {
                 out.extend_from_slice(b"\\u00");
                 out.push(HEX[(c >> 4) as usize]);
                 out.push(HEX[(c & 15) as usize]);
-                start = i + 1;
+                i += 1;
+                start = i;
                 continue;
             }
-            _ => continue,
+            _ => {
+                i += 1;
+                continue;
+            }
         };
         out.extend_from_slice(&b[start..i]);
         out.extend_from_slice(esc);
-        start = i + 1;
+        i += 1;
+        start = i;
     }
     out.extend_from_slice(&b[start..]);
     out.push(b'"');
@@ -172,6 +196,20 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn json_escapes_at_every_offset() {
+        // The 8-byte fast path must never skip a byte that needs escaping.
+        for special in ['"', '\\', '\n', '\u{1f}', '\u{0}'] {
+            for pos in 0..24 {
+                let mut s: String = "abcdefghijklmnopqrstuvwx".into();
+                s.replace_range(pos..pos + 1, &special.to_string());
+                let mut out = Vec::new();
+                json_str(&mut out, &s);
+                assert_eq!(serde_json_lite(&out), s, "{special:?} at {pos}");
+            }
+        }
     }
 
     #[test]

@@ -16,12 +16,20 @@ fn sample_lines() -> Vec<String> {
 
 /// `n` distinct templates of the same shape family.
 fn synthetic(n: usize, lines: usize) -> Vec<String> {
-    let words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet"];
+    let words = [
+        "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet",
+    ];
     (0..lines)
         .map(|i| {
             let t = i % n;
             let (a, b, c) = (words[t % 10], words[(t / 10) % 10], words[(t / 100) % 10]);
-            format!("{a} {b} {c} op{} finished in {} ms for user {} id={}", t / 1000, i % 977, i % 13, i)
+            format!(
+                "{a} {b} {c} op{} finished in {} ms for user {} id={}",
+                t / 1000,
+                i % 977,
+                i % 13,
+                i
+            )
         })
         .collect()
 }

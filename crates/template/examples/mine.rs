@@ -2,11 +2,7 @@
 use logsieve_template::{mask_line, MaskedLine, Miner, MinerConfig};
 use std::io::{BufRead, Write};
 fn main() {
-    let lines: Vec<String> = std::io::stdin()
-        .lock()
-        .lines()
-        .map(|l| l.unwrap())
-        .collect();
+    let lines: Vec<String> = std::io::stdin().lock().lines().map(|l| l.unwrap()).collect();
     let mut cfg = MinerConfig::default();
     if let Ok(k) = std::env::var("K") {
         cfg.merge_threshold = k.parse().unwrap();

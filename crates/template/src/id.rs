@@ -14,6 +14,16 @@ impl TemplateId {
     pub fn of(text: &str) -> TemplateId {
         TemplateId(xxhash_rust::xxh3::xxh3_64(text.as_bytes()))
     }
+
+    /// The 16 lowercase hex digits, without allocating.
+    pub fn hex(&self) -> [u8; 16] {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [0u8; 16];
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = HEX[((self.0 >> (60 - 4 * i)) & 15) as usize];
+        }
+        out
+    }
 }
 
 impl fmt::Display for TemplateId {
@@ -46,6 +56,7 @@ mod tests {
         assert_ne!(a, TemplateId::of("Deleting block <*>"));
         let s = a.to_string();
         assert_eq!(s.len(), 16);
+        assert_eq!(s.as_bytes(), a.hex());
         assert_eq!(TemplateId::try_from(s).unwrap(), a);
         // Golden value: changing the hash would change every saved id.
         assert_eq!(TemplateId::of("").to_string(), "2d06800538d394c2");

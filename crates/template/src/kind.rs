@@ -90,8 +90,8 @@ pub fn is_path(s: &str) -> bool {
 /// English day and month names, abbreviated or not.
 pub fn is_date_word(s: &str) -> bool {
     const WORDS: [&str; 19] = [
-        "mon", "tue", "wed", "thu", "fri", "sat", "sun", "jan", "feb", "mar", "apr", "may", "jun",
-        "jul", "aug", "sep", "oct", "nov", "dec",
+        "mon", "tue", "wed", "thu", "fri", "sat", "sun", "jan", "feb", "mar", "apr", "may", "jun", "jul",
+        "aug", "sep", "oct", "nov", "dec",
     ];
     let l = s.len();
     if !(3..=9).contains(&l) || !s.is_char_boundary(3) {
@@ -182,11 +182,7 @@ pub fn is_mac(s: &str) -> bool {
         return false;
     }
     let sep = s.as_bytes()[2];
-    (sep == b':' || sep == b'-')
-        && s.split(sep as char)
-            .filter(|g| is_hex_group(g, 2, 2))
-            .count()
-            == 6
+    (sep == b':' || sep == b'-') && s.split(sep as char).filter(|g| is_hex_group(g, 2, 2)).count() == 6
 }
 
 /// IPv6: hex groups joined by `:`, either eight of them or shortened by `::`;
@@ -265,18 +261,12 @@ pub fn is_url(s: &str) -> bool {
 }
 
 fn is_int(s: &str) -> bool {
-    let d = s
-        .strip_prefix('-')
-        .or_else(|| s.strip_prefix('+'))
-        .unwrap_or(s);
+    let d = s.strip_prefix('-').or_else(|| s.strip_prefix('+')).unwrap_or(s);
     !d.is_empty() && d.bytes().all(|c| c.is_ascii_digit())
 }
 
 fn is_float(s: &str) -> bool {
-    let d = s
-        .strip_prefix('-')
-        .or_else(|| s.strip_prefix('+'))
-        .unwrap_or(s);
+    let d = s.strip_prefix('-').or_else(|| s.strip_prefix('+')).unwrap_or(s);
     d.bytes().any(|c| c.is_ascii_digit()) && d.contains(['.', 'e', 'E']) && d.parse::<f64>().is_ok()
 }
 
@@ -284,9 +274,7 @@ fn is_hex(s: &str) -> bool {
     if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
         return !h.is_empty() && h.bytes().all(|c| c.is_ascii_hexdigit());
     }
-    s.len() >= 8
-        && s.bytes().all(|c| c.is_ascii_hexdigit())
-        && s.bytes().any(|c| c.is_ascii_alphabetic())
+    s.len() >= 8 && s.bytes().all(|c| c.is_ascii_hexdigit()) && s.bytes().any(|c| c.is_ascii_alphabetic())
 }
 
 fn is_duration(s: &str) -> bool {
@@ -296,9 +284,7 @@ fn is_duration(s: &str) -> bool {
     let num_end = s
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(s.len());
-    num_end > 0
-        && s[..num_end].bytes().any(|c| c.is_ascii_digit())
-        && units.contains(&&s[num_end..])
+    num_end > 0 && s[..num_end].bytes().any(|c| c.is_ascii_digit()) && units.contains(&&s[num_end..])
 }
 
 fn is_timestamp(s: &str) -> bool {
@@ -307,16 +293,11 @@ fn is_timestamp(s: &str) -> bool {
     if digits < 4 {
         return false;
     }
-    let date = b.len() >= 8
-        && b[..4].iter().all(|c| c.is_ascii_digit())
-        && matches!(b[4], b'-' | b'/' | b'.');
-    let time = b.len() >= 5
-        && b[..2].iter().all(|c| c.is_ascii_digit())
-        && b[2] == b':'
-        && b[3].is_ascii_digit();
-    (date || time)
-        && b.iter()
-            .all(|c| c.is_ascii_digit() || b"-/.:TZ+, ".contains(c))
+    let date =
+        b.len() >= 8 && b[..4].iter().all(|c| c.is_ascii_digit()) && matches!(b[4], b'-' | b'/' | b'.');
+    let time =
+        b.len() >= 5 && b[..2].iter().all(|c| c.is_ascii_digit()) && b[2] == b':' && b[3].is_ascii_digit();
+    (date || time) && b.iter().all(|c| c.is_ascii_digit() || b"-/.:TZ+, ".contains(c))
 }
 
 /// Classifies one variable value.

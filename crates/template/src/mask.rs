@@ -93,28 +93,15 @@ impl MaskedLine {
 pub const VAR: &str = "<*>";
 
 /// Delimiters that end a path-like segment (the Loghub PS rule).
+#[inline]
 fn is_path_delim(b: u8) -> bool {
-    matches!(
-        b,
-        b',' | b'!'
-            | b';'
-            | b':'
-            | b'='
-            | b'|'
-            | b'"'
-            | b'\''
-            | b'['
-            | b']'
-            | b'('
-            | b')'
-            | b'{'
-            | b'}'
-    )
+    CLASS[b as usize] & PD != 0
 }
 
 /// Bytes that make up a compound word (`host-1.example.org`, `blk_-42`).
+#[inline]
 fn is_compound(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-' || b >= 0x80
+    CLASS[b as usize] & CP != 0
 }
 
 /// Splits `content` into whitespace tokens and masks the variables of each.
@@ -200,14 +187,17 @@ const DG: u8 = 2;
 const AT: u8 = 4;
 const SL: u8 = 8;
 const AN: u8 = 16;
+const PD: u8 = 32;
+const CP: u8 = 64;
 
-/// Byte classes: space, digit, `@`, `/`, alphanumeric.
+/// Byte classes: space, digit, `@`, `/`, alphanumeric, path delimiter,
+/// compound-word byte.
 static CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut b = 0;
     while b < 256 {
         let c = b as u8;
-        t[b] = if matches!(c, b' ' | b'\t' | b'\r' | b'\n' | 0x0b | 0x0c) {
+        let mut k = if matches!(c, b' ' | b'\t' | b'\r' | b'\n' | 0x0b | 0x0c) {
             SP
         } else if c.is_ascii_digit() {
             DG | AN
@@ -220,6 +210,16 @@ static CLASS: [u8; 256] = {
         } else {
             0
         };
+        if matches!(
+            c,
+            b',' | b'!' | b';' | b':' | b'=' | b'|' | b'"' | b'\'' | b'[' | b']' | b'(' | b')' | b'{' | b'}'
+        ) {
+            k |= PD;
+        }
+        if c.is_ascii_alphanumeric() || c == b'_' || c == b'.' || c == b'-' || c >= 0x80 {
+            k |= CP;
+        }
+        t[b] = k;
         b += 1;
     }
     t
@@ -254,10 +254,17 @@ fn mask_token(content: &str, start: usize, end: usize, info: TokenInfo, out: &mu
         });
         return;
     }
-    let maybe_whole =
-        at || colons >= 2 || (slash && colons >= 1) || (dashes >= 4 && len >= 36) || (dashes == 5 && len >= 17);
+    let maybe_whole = at
+        || colons >= 2
+        || (slash && colons >= 1)
+        || (dashes >= 4 && len >= 36)
+        || (dashes == 5 && len >= 17);
     // Whole-token typed values whose inner punctuation is part of the value.
-    let (cs, ce) = if maybe_whole { kind::strip_wrapping(bytes, start, end) } else { (start, start) };
+    let (cs, ce) = if maybe_whole {
+        kind::strip_wrapping(bytes, start, end)
+    } else {
+        (start, start)
+    };
     if cs < ce && kind::is_whole_token_kind(&content[cs..ce]) {
         if cs > start {
             out.elems.push(Elem::Lit(start, cs));
@@ -311,10 +318,7 @@ fn mask_segment(content: &str, start: usize, end: usize, elems: &mut Vec<Elem>) 
 
 /// Whether a `-` at `i` is the sign of a number rather than a separator.
 fn is_sign(bytes: &[u8], start: usize, i: usize, end: usize) -> bool {
-    bytes[i] == b'-'
-        && i + 1 < end
-        && bytes[i + 1].is_ascii_digit()
-        && (i == start || bytes[i - 1] == b'_')
+    bytes[i] == b'-' && i + 1 < end && bytes[i + 1].is_ascii_digit() && (i == start || bytes[i - 1] == b'_')
 }
 
 /// A compound is split at `.` and `-` into pieces. A piece with digits is a
@@ -342,8 +346,7 @@ fn mask_compound(content: &str, start: usize, end: usize, elems: &mut Vec<Elem>)
             continue;
         }
         let mut e = s + 1;
-        while e < end && !((bytes[e] == b'.' || bytes[e] == b'-') && !is_sign(bytes, start, e, end))
-        {
+        while e < end && !((bytes[e] == b'.' || bytes[e] == b'-') && !is_sign(bytes, start, e, end)) {
             e += 1;
         }
         if kind::is_variable_piece(&content[s..e]) {
@@ -463,10 +466,7 @@ mod tests {
     fn addresses_and_ports() {
         assert_eq!(masked("10.251.73.220:50010"), "<*>:<*>");
         assert_eq!(masked("src: /10.250.19.102:54106"), "src: <*>:<*>");
-        assert_eq!(
-            masked("rhost=220-135-151-1.hinet-ip.hinet.net"),
-            "rhost=<*>"
-        );
+        assert_eq!(masked("rhost=220-135-151-1.hinet-ip.hinet.net"), "rhost=<*>");
         assert_eq!(
             masked("HttpServer2$SelectChannelConnectorWithSafeStartup@0.0.0.0:62267"),
             "HttpServer2$SelectChannelConnectorWithSafeStartup@<*>:<*>"
@@ -480,10 +480,7 @@ mod tests {
             masked("org.apache.hadoop.mapreduce.v2.app.MRAppMaster:"),
             "org.apache.hadoop.mapreduce.v2.app.MRAppMaster:"
         );
-        assert_eq!(
-            masked("hadoop-metrics2.properties"),
-            "hadoop-metrics2.properties"
-        );
+        assert_eq!(masked("hadoop-metrics2.properties"), "hadoop-metrics2.properties");
         assert_eq!(masked("L3 flush2DB"), "L3 flush2DB");
     }
 

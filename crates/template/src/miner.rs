@@ -263,9 +263,7 @@ impl Miner {
             self.clusters[c as usize].count += 1;
             return ClusterId(c);
         }
-        let tokens: Vec<Box<str>> = (0..line.len())
-            .map(|i| line.masked_token(i).into())
-            .collect();
+        let tokens: Vec<Box<str>> = (0..line.len()).map(|i| line.masked_token(i).into()).collect();
         let c = self.add_cluster(tokens, 1, content.into());
         self.keys.insert(line.key, c);
         let r = self.register_wild(c);
@@ -297,7 +295,9 @@ impl Miner {
         let list = self.shape_lists.get(&n)?;
         let mut best: Option<(usize, u32)> = None;
         let mut spans = Vec::new();
-        let hashes: Vec<u64> = (0..line.len()).map(|i| token_hash(line.masked_token(i))).collect();
+        let hashes: Vec<u64> = (0..line.len())
+            .map(|i| token_hash(line.masked_token(i)))
+            .collect();
         for &si in list {
             let shape = &self.shapes[si];
             let rest = combine(
@@ -314,13 +314,10 @@ impl Miner {
                     continue;
                 }
                 let cl = &self.clusters[c as usize];
-                let ok = shape.positions.iter().all(|&p| {
-                    glob_spans(
-                        &cl.tokens[p as usize],
-                        line.masked_token(p as usize),
-                        &mut spans,
-                    )
-                });
+                let ok = shape
+                    .positions
+                    .iter()
+                    .all(|&p| glob_spans(&cl.tokens[p as usize], line.masked_token(p as usize), &mut spans));
                 if ok {
                     let k = shape.positions.len();
                     if best.is_none_or(|(bk, bc)| (k, c) < (bk, bc)) {
@@ -462,9 +459,7 @@ impl Miner {
     /// Points every known key at its live template, so that later lookups
     /// are one hash probe. Call after mining a whole input.
     pub fn finalize(&mut self) {
-        let roots: Vec<u32> = (0..self.clusters.len() as u32)
-            .map(|c| self.root(c))
-            .collect();
+        let roots: Vec<u32> = (0..self.clusters.len() as u32).map(|c| self.root(c)).collect();
         for c in self.keys.values_mut() {
             *c = roots[*c as usize];
         }
@@ -534,11 +529,7 @@ impl Miner {
             e.count += cl.count;
         }
         let mut v: Vec<_> = by_id.into_values().collect();
-        v.sort_by(|a, b| {
-            b.count
-                .cmp(&a.count)
-                .then_with(|| a.template.cmp(&b.template))
-        });
+        v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.template.cmp(&b.template)));
         v
     }
 

@@ -64,10 +64,7 @@ impl Miner {
                     example,
                 })
                 .collect(),
-            keys: keys
-                .into_iter()
-                .map(|(k, c)| (format!("{k:032x}"), c))
-                .collect(),
+            keys: keys.into_iter().map(|(k, c)| (format!("{k:032x}"), c)).collect(),
         };
         serde_json::to_writer(&mut w, &doc)?;
         w.write_all(b"\n")?;
@@ -85,9 +82,8 @@ impl Miner {
         }
         let mut keys = Vec::with_capacity(doc.keys.len());
         for (k, c) in doc.keys {
-            let k = u128::from_str_radix(&k, 16).map_err(|e| {
-                StateError::Invalid(serde::de::Error::custom(format!("bad key {k:?}: {e}")))
-            })?;
+            let k = u128::from_str_radix(&k, 16)
+                .map_err(|e| StateError::Invalid(serde::de::Error::custom(format!("bad key {k:?}: {e}"))))?;
             keys.push((k, c));
         }
         let templates = doc
@@ -131,14 +127,8 @@ mod tests {
 
     #[test]
     fn bad_state_is_an_error() {
-        assert!(matches!(
-            Miner::load(&b"{}"[..]),
-            Err(StateError::Invalid(_))
-        ));
+        assert!(matches!(Miner::load(&b"{}"[..]), Err(StateError::Invalid(_))));
         let other = br#"{"format":"x","version":9,"config":{"merge_threshold":3},"templates":[],"keys":[]}"#;
-        assert!(matches!(
-            Miner::load(&other[..]),
-            Err(StateError::Version { .. })
-        ));
+        assert!(matches!(Miner::load(&other[..]), Err(StateError::Version { .. })));
     }
 }
