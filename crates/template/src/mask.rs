@@ -135,6 +135,7 @@ pub fn mask_line(content: &str, out: &mut MaskedLine) {
                 break;
             }
             info.class |= c;
+            info.non_digits += u16::from(c & DG == 0);
             info.colons += u16::from(bytes[i] == b':');
             info.dashes += u16::from(bytes[i] == b'-');
             if c & AN == 0 {
@@ -177,6 +178,7 @@ pub fn mask_line(content: &str, out: &mut MaskedLine) {
 #[derive(Debug, Default, Clone, Copy)]
 struct TokenInfo {
     class: u8,
+    non_digits: u16,
     colons: u16,
     dashes: u16,
     null_like: bool,
@@ -239,6 +241,20 @@ fn mask_token(content: &str, start: usize, end: usize, info: TokenInfo, out: &mu
     let at = info.class & AT != 0;
     let slash = info.class & SL != 0;
     let len = end - start;
+    if info.non_digits == 0 {
+        // Fast path: a bare number.
+        let mstart = out.masked.len();
+        out.masked.push_str(VAR);
+        let v = out.vars.len() as u32;
+        out.vars.push(Span::new(start, end));
+        out.tokens.push(MaskedToken {
+            raw: Span::new(start, end),
+            masked: Span::new(mstart, out.masked.len()),
+            vars_start: v,
+            vars_end: v + 1,
+        });
+        return;
+    }
     let plain = !at && !slash && colons < 2 && info.class & DG == 0;
     if plain && !info.null_like {
         // Fast path: a token without digits, paths, addresses or null-like
