@@ -347,6 +347,8 @@ fn mask_compound(content: &str, start: usize, end: usize, elems: &mut Vec<Elem>)
     let first = elems.len();
     // Whether the first `.`-separated label holds a variable piece.
     let mut first_label_var = false;
+    let mut soft_in_first_label = false;
+    let mut digit_pieces = 0usize;
     let mut in_first_label = true;
     let mut has_dot = false;
     let mut s = start;
@@ -365,13 +367,28 @@ fn mask_compound(content: &str, start: usize, end: usize, elems: &mut Vec<Elem>)
         while e < end && !((bytes[e] == b'.' || bytes[e] == b'-') && !is_sign(bytes, start, e, end)) {
             e += 1;
         }
+        let digits = bytes[s..e].iter().any(u8::is_ascii_digit);
+        digit_pieces += usize::from(digits);
         if kind::is_variable_piece(&content[s..e]) {
             first_label_var |= in_first_label;
             elems.push(Elem::Var(s, e));
         } else {
+            soft_in_first_label |= digits && in_first_label;
             elems.push(Elem::Lit(s, e));
         }
         s = e;
+    }
+    if digit_pieces >= 2 {
+        // Several numbered parts make an identifier (`R02-M1-N0-C`,
+        // `J12-U11`): none of them is a name, even if it reads like one.
+        first_label_var |= soft_in_first_label;
+        for el in &mut elems[first..] {
+            if let Elem::Lit(ps, pe) = *el {
+                if bytes[ps..pe].iter().any(u8::is_ascii_digit) {
+                    *el = Elem::Var(ps, pe);
+                }
+            }
+        }
     }
     if first_label_var && has_dot {
         // Leading and trailing punctuation is not part of the value
@@ -476,6 +493,7 @@ mod tests {
         assert_eq!(masked("blk_-6952295868487656571"), "<*>");
         assert_eq!(masked("keyId: -127633188)"), "keyId: <*>)");
         assert_eq!(masked("node-246"), "node-<*>");
+        assert_eq!(masked("R02-M1-N0-C:J12-U11"), "<*>-<*>-<*>-C:<*>-<*>");
     }
 
     #[test]
