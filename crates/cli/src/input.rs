@@ -56,7 +56,7 @@ pub struct InputArgs {
     pub follow: bool,
 
     /// Lines per batch (tuning and tests; output does not depend on it).
-    #[arg(long, value_name = "N", default_value_t = 4096, hide = true)]
+    #[arg(long, value_name = "N", default_value_t = 2048, hide = true)]
     pub batch_lines: usize,
 
     /// No summary on stderr.
@@ -165,7 +165,8 @@ impl InputArgs {
 }
 
 /// The end-of-run summary on stderr.
-pub fn summary(stats: &Stats, templates: usize, started: Instant) {
+pub fn summary(engine: &Engine, stats: &Stats, started: Instant) {
+    let templates = engine.miner.distinct_templates();
     let secs = started.elapsed().as_secs_f64();
     let rate = if secs > 0.0 {
         stats.lines as f64 / secs
@@ -187,6 +188,16 @@ pub fn summary(stats: &Stats, templates: usize, started: Instant) {
         secs,
         rate
     );
+    if let Some(l) = engine.batch_latency() {
+        eprintln!(
+            "logsieve: batch latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms over {} batch groups of up to {} lines",
+            l.p50,
+            l.p99,
+            l.max,
+            l.count,
+            engine.options().batch_lines * engine.options().threads
+        );
+    }
 }
 
 /// The parser used without --format or --preset: the whole line is content.

@@ -129,7 +129,7 @@ pub fn run_parse(args: &ParseArgs) -> Result<i32> {
     out.flush()?;
     args.input.save_state(&engine.miner)?;
     if !args.input.quiet {
-        summary(&stats, engine.miner.distinct_templates(), started);
+        summary(&engine, &stats, started);
     }
     Ok(0)
 }
@@ -185,7 +185,7 @@ pub fn run_templates(args: &TemplatesArgs) -> Result<i32> {
     }
     out.flush()?;
     if !args.input.quiet {
-        summary(&stats, engine.miner.distinct_templates(), started);
+        summary(&engine, &stats, started);
     }
     Ok(0)
 }

@@ -19,7 +19,7 @@
 mod pipeline;
 mod record;
 
-pub use pipeline::{Engine, EngineError, Options, OutputFormat, ProgressFn};
+pub use pipeline::{Engine, EngineError, Latency, Options, OutputFormat, ProgressFn};
 pub use record::{LineFlags, Stats};
 
 pub use logsieve_framing::LineBatch;

@@ -41,7 +41,7 @@ impl Default for Options {
         Options {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             max_line_bytes: logsieve_framing::DEFAULT_MAX_LINE_BYTES,
-            batch_lines: 4096,
+            batch_lines: 2048,
             batch_bytes: 1 << 20,
             match_only: false,
         }
@@ -92,6 +92,21 @@ pub struct Engine {
     opts: Options,
     pool: rayon::ThreadPool,
     progress: Option<ProgressFn>,
+    /// Microseconds each group of batches took from arrival to written output.
+    latencies: std::sync::Mutex<Vec<u32>>,
+}
+
+/// Per-batch latency summary, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Latency {
+    /// Median.
+    pub p50: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Worst.
+    pub max: f64,
+    /// Groups measured.
+    pub count: usize,
 }
 
 impl Engine {
@@ -105,6 +120,24 @@ impl Engine {
             opts: Options { threads, ..opts },
             pool,
             progress: None,
+            latencies: std::sync::Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Latency of the batch groups processed so far: from a group's arrival
+    /// from the reader to its output written.
+    pub fn batch_latency(&self) -> Option<Latency> {
+        let mut v = self.latencies.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_unstable();
+        let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize] as f64 / 1000.0;
+        Some(Latency {
+            p50: at(0.5),
+            p99: at(0.99),
+            max: at(1.0),
+            count: v.len(),
         })
     }
 
@@ -199,6 +232,7 @@ impl Engine {
             let mut group: Vec<LineBatch> = Vec::with_capacity(threads);
             let mut failure = None;
             while let Ok(first) = rx.recv() {
+                let arrived = std::time::Instant::now();
                 match first {
                     Ok(b) => group.push(b),
                     Err(e) => {
@@ -217,6 +251,11 @@ impl Engine {
                     }
                 }
                 on_group(&group)?;
+                let took = arrived.elapsed().as_micros().min(u128::from(u32::MAX)) as u32;
+                self.latencies
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(took);
                 if let Some(p) = &self.progress {
                     let lines = group.iter().map(|b| b.len() as u64).sum();
                     let bytes = group.iter().map(|b| (b.data_len() + b.len()) as u64).sum();
