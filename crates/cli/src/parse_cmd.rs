@@ -11,7 +11,7 @@ use std::time::Instant;
 /// Record encodings of `parse`.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ParseOutput {
-    /// One JSON object per line: line, source, template_id, template, params, fields, content, flags.
+    /// One JSON object per line: line, source, template_id, template, params, param_types, fields, content, flags.
     Jsonl,
     /// Loghub structured CSV: LineId,<header fields>,Content,EventId,EventTemplate.
     Csv,

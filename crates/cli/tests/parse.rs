@@ -56,6 +56,7 @@ fn parse_hdfs_jsonl_one_record_per_line() {
     let first = &recs[0];
     assert_eq!(first["template"], "PacketResponder <*> for block <*> terminating");
     assert_eq!(first["params"], serde_json::json!(["1", "blk_38865049064139660"]));
+    assert_eq!(first["param_types"], serde_json::json!(["int", "id"]));
     assert_eq!(first["fields"]["Level"], "INFO");
     assert_eq!(first["fields"]["Component"], "dfs.DataNode$PacketResponder");
     assert_eq!(first["template_id"].as_str().unwrap().len(), 16);

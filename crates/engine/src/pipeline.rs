@@ -517,11 +517,18 @@ fn render_with(
                     o.str("template", miner.template_text(c));
                     miner.params(c, content, &s.masked, &mut s.params);
                     o.str_array("params", s.params.iter().map(|p| p.of(content)));
+                    o.str_array(
+                        "param_types",
+                        s.params
+                            .iter()
+                            .map(|p| logsieve_template::kind::classify(p.of(content)).name()),
+                    );
                 }
                 None => {
                     o.key("template_id").extend_from_slice(b"null");
                     o.key("template").extend_from_slice(b"null");
                     o.key("params").extend_from_slice(b"[]");
+                    o.key("param_types").extend_from_slice(b"[]");
                 }
             }
             let fields = o.key("fields");

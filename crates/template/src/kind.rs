@@ -44,6 +44,30 @@ pub enum VarKind {
     Word,
 }
 
+impl VarKind {
+    /// The lowercase name used in output (`int`, `ipv4`, `uuid`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            VarKind::Int => "int",
+            VarKind::Float => "float",
+            VarKind::Hex => "hex",
+            VarKind::Ipv4 => "ipv4",
+            VarKind::Ipv6 => "ipv6",
+            VarKind::Mac => "mac",
+            VarKind::Uuid => "uuid",
+            VarKind::Path => "path",
+            VarKind::Url => "url",
+            VarKind::Email => "email",
+            VarKind::Timestamp => "timestamp",
+            VarKind::Duration => "duration",
+            VarKind::Bool => "bool",
+            VarKind::Null => "null",
+            VarKind::Id => "id",
+            VarKind::Word => "word",
+        }
+    }
+}
+
 /// Strips wrapping punctuation (brackets, quotes, trailing commas) so that
 /// `[fe80::1]` or `"bob@x.org",` reveal their value.
 pub fn strip_wrapping(bytes: &[u8], mut s: usize, mut e: usize) -> (usize, usize) {
