@@ -169,9 +169,12 @@ pub fn is_variable_piece(p: &str) -> bool {
     let b = p.as_bytes();
     let digits = b.iter().filter(|c| c.is_ascii_digit()).count();
     if digits == 0 {
-        return is_bool(p) || is_null_like(p);
+        return (3..=5).contains(&b.len()) && (is_bool(p) || is_null_like(p));
     }
     let starts_alpha = b[0].is_ascii_alphabetic() || b[0] >= 0x80;
+    if !starts_alpha || digits > 3 {
+        return true;
+    }
     let underscore_digit = b.iter().enumerate().any(|(i, &c)| {
         c == b'_'
             && b[i + 1..]

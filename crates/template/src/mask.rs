@@ -293,7 +293,7 @@ fn mask_token(content: &str, start: usize, end: usize, info: TokenInfo, out: &mu
         let mut s = start;
         while s < end {
             if is_path_delim(bytes[s]) {
-                out.elems.push(Elem::Lit(s, s + 1));
+                push_lit(&mut out.elems, s, s + 1);
                 s += 1;
                 continue;
             }
@@ -312,6 +312,20 @@ fn mask_token(content: &str, start: usize, end: usize, info: TokenInfo, out: &mu
     emit(content, start, end, out);
 }
 
+/// Appends punctuation as a literal, extending the previous literal when
+/// adjacent (fewer elements to emit). Safe for the `.`-join rule: what is
+/// appended here is never a `.`, so a `.` that ends up inside a longer
+/// literal was not directly followed by a variable.
+fn push_lit(elems: &mut Vec<Elem>, s: usize, e: usize) {
+    if let Some(Elem::Lit(_, pe)) = elems.last_mut() {
+        if *pe == s {
+            *pe = e;
+            return;
+        }
+    }
+    elems.push(Elem::Lit(s, e));
+}
+
 /// Masks a segment free of path delimiters: compounds of `[A-Za-z0-9_.-]`
 /// separated by other punctuation.
 fn mask_segment(content: &str, start: usize, end: usize, elems: &mut Vec<Elem>) {
@@ -319,7 +333,7 @@ fn mask_segment(content: &str, start: usize, end: usize, elems: &mut Vec<Elem>) 
     let mut s = start;
     while s < end {
         if !is_compound(bytes[s]) {
-            elems.push(Elem::Lit(s, s + 1));
+            push_lit(elems, s, s + 1);
             s += 1;
             continue;
         }
