@@ -1,7 +1,7 @@
 //! The `logsieve` binary: parses flags, wires the stages, maps errors to
 //! exit codes (0 success, 2 error; a closed output pipe is success).
 
-//mod detect_cmd;
+mod detect_cmd;
 mod eval_cmd;
 mod input;
 mod parse_cmd;
@@ -36,8 +36,8 @@ enum Command {
     Templates(parse_cmd::TemplatesArgs),
     /// Score parsing against Loghub ground truth (GA, FGA, PA, FTA).
     Eval(eval_cmd::EvalArgs),
-    // Run Sigma rules
-    //    Detect(detect_cmd::DetectArgs),
+    /// Run Sigma rules over events and write alerts as JSON lines.
+    Detect(detect_cmd::DetectArgs),
 }
 
 fn main() -> ExitCode {
@@ -46,7 +46,7 @@ fn main() -> ExitCode {
         Command::Parse(a) => parse_cmd::run_parse(a),
         Command::Templates(a) => parse_cmd::run_templates(a),
         Command::Eval(a) => eval_cmd::run(a),
-        //        Command::Detect(a) => detect_cmd::run(a),
+        Command::Detect(a) => detect_cmd::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code as u8),

@@ -22,6 +22,23 @@ pub struct ParseArgs {
     #[command(flatten)]
     pub input: InputArgs,
 
+    /// Run detection in the same pass: Sigma rules (files or folders).
+    /// Needs --alerts.
+    #[arg(long = "rules", value_name = "PATH", requires = "alerts")]
+    pub rules: Vec<std::path::PathBuf>,
+
+    /// With --rules: the field mapping (windows, linux, webserver or a YAML file).
+    #[arg(long, value_name = "NAME|FILE", requires = "rules")]
+    pub mapping: Option<String>,
+
+    /// With --rules: fail if any rule is rejected.
+    #[arg(long, requires = "rules")]
+    pub strict: bool,
+
+    /// With --rules: write alerts (JSON lines) to FILE.
+    #[arg(long, value_name = "FILE", requires = "rules")]
+    pub alerts: Option<std::path::PathBuf>,
+
     /// Output encoding.
     #[arg(long, short = 'o', value_enum, default_value_t = ParseOutput::Jsonl)]
     pub output: ParseOutput,
@@ -56,7 +73,7 @@ fn is_stream(args: &InputArgs, inputs: &[Input]) -> bool {
     args.follow || inputs.iter().any(|i| matches!(i, Input::Stdin))
 }
 
-fn open_stream(args: &InputArgs, input: &Input) -> Result<Box<dyn std::io::Read + Send>> {
+pub fn open_stream(args: &InputArgs, input: &Input) -> Result<Box<dyn std::io::Read + Send>> {
     if args.follow {
         let Input::File(path) = input else {
             bail!("--follow needs a file, not standard input");
@@ -75,12 +92,14 @@ fn open_stream(args: &InputArgs, input: &Input) -> Result<Box<dyn std::io::Read 
     }
 }
 
-/// Mines (or streams) every input; returns the counters.
+/// Mines (or streams) every input; returns the counters. With a
+/// detection sink, every record also goes through detection.
 fn process(
     args: &InputArgs,
     engine: &mut Engine,
     format: Option<OutputFormat>,
     out: &mut dyn Write,
+    detect: Option<&crate::detect_cmd::DetectionSink<'_>>,
 ) -> Result<Stats> {
     let inputs = args.inputs();
     let mut stats = Stats::default();
@@ -88,11 +107,8 @@ fn process(
         for input in &inputs {
             let reader = open_stream(args, input)?;
             let mut sink = std::io::sink();
-            let (fmt, w): (OutputFormat, &mut dyn Write) = match format {
-                Some(f) => (f, &mut *out),
-                None => (OutputFormat::TemplateText, &mut sink),
-            };
-            stats += engine.stream(input, reader, fmt, w, args.follow)?;
+            let w: &mut dyn Write = if format.is_some() { &mut *out } else { &mut sink };
+            stats += engine.stream_observed(input, reader, format, w, args.follow, detect)?;
         }
         return Ok(stats);
     }
@@ -104,13 +120,13 @@ fn process(
             }
         }
     }
-    if let Some(f) = format {
+    if format.is_some() || args.match_only || detect.is_some() {
+        let mut from_report = Stats::default();
         for input in &inputs {
-            stats += engine.report(input, f, out)?;
+            from_report += engine.report_observed(input, format, out, detect)?;
         }
-    } else if args.match_only {
-        for input in &inputs {
-            stats += engine.report(input, OutputFormat::TemplateText, &mut std::io::sink())?;
+        if format.is_some() || args.match_only {
+            stats = from_report;
         }
     }
     Ok(stats)
@@ -125,8 +141,31 @@ pub fn run_parse(args: &ParseArgs) -> Result<i32> {
         ParseOutput::Jsonl => OutputFormat::Jsonl,
         ParseOutput::Csv => OutputFormat::Csv,
     };
-    let stats = process(&args.input, &mut engine, Some(format), &mut out)?;
+    let detector = if args.rules.is_empty() {
+        None
+    } else {
+        let rule_args = crate::detect_cmd::RuleArgs {
+            rules: args.rules.clone(),
+            mapping: args.mapping.clone(),
+            strict: args.strict,
+        };
+        Some(crate::detect_cmd::load_detector(&rule_args, args.input.quiet)?)
+    };
+    let sink = match (&detector, &args.alerts) {
+        (Some(d), Some(p)) => {
+            let f = std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?;
+            Some(crate::detect_cmd::DetectionSink::new(
+                d,
+                Box::new(BufWriter::new(f)),
+            ))
+        }
+        _ => None,
+    };
+    let stats = process(&args.input, &mut engine, Some(format), &mut out, sink.as_ref())?;
     out.flush()?;
+    if let Some(s) = &sink {
+        s.finish(args.input.quiet, 0)?;
+    }
     args.input.save_state(&engine.miner)?;
     if !args.input.quiet {
         summary(&engine, &stats, started);
@@ -137,7 +176,7 @@ pub fn run_parse(args: &ParseArgs) -> Result<i32> {
 pub fn run_templates(args: &TemplatesArgs) -> Result<i32> {
     let started = Instant::now();
     let mut engine = args.input.engine()?;
-    let stats = process(&args.input, &mut engine, None, &mut std::io::sink())?;
+    let stats = process(&args.input, &mut engine, None, &mut std::io::sink(), None)?;
     args.input.save_state(&engine.miner)?;
     let mut list = engine.miner.summaries();
     if let Some(n) = args.limit {

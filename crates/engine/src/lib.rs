@@ -19,7 +19,9 @@
 mod pipeline;
 mod record;
 
-pub use pipeline::{Engine, EngineError, Latency, Options, OutputFormat, ProgressFn};
+pub use pipeline::{
+    Engine, EngineError, Latency, NoObserver, Observer, Options, OutputFormat, ProgressFn, RecordView,
+};
 pub use record::{LineFlags, Stats};
 
 pub use logsieve_framing::LineBatch;

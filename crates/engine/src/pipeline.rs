@@ -72,6 +72,88 @@ pub enum EngineError {
     Pool(#[from] rayon::ThreadPoolBuildError),
 }
 
+/// One record as an observer (e.g. detection) sees it.
+pub struct RecordView<'a> {
+    /// 1-based line number in its input.
+    pub line: u64,
+    /// The input's name.
+    pub source: &'a str,
+    /// The whole line (lossily decoded).
+    pub raw: &'a str,
+    /// The content (the message templates are mined from).
+    pub content: &'a str,
+    /// Header fields: (name, value), fixed ones then dynamic (JSON) ones.
+    pub fields: Vec<(&'a str, &'a str)>,
+    /// The template text, when the line has one.
+    pub template: Option<&'a str>,
+    /// The template id (16 hex digits), when the line has one.
+    pub template_id: Option<&'a str>,
+    /// The variable values, in order.
+    pub params: Vec<&'a str>,
+}
+
+/// Sees every record: `observe` runs on worker threads (in parallel) and
+/// fills a per-batch value; `collect` receives those values in input order.
+pub trait Observer: Sync {
+    /// What one batch produces.
+    type Batch: Send + Default;
+    /// Looks at one record.
+    fn observe(&self, rec: &RecordView<'_>, batch: &mut Self::Batch);
+    /// Takes one batch's results, in input order.
+    fn collect(&self, batch: Self::Batch) -> std::io::Result<()>;
+}
+
+/// The observer that observes nothing.
+pub struct NoObserver;
+
+impl Observer for NoObserver {
+    type Batch = ();
+    fn observe(&self, _: &RecordView<'_>, _: &mut ()) {}
+    fn collect(&self, _: ()) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn observe<O: Observer>(
+    o: &O,
+    miner: &Miner,
+    header: &HeaderParser,
+    line: u64,
+    source: &str,
+    bytes: &[u8],
+    c: Option<ClusterId>,
+    s: &mut Scratch,
+    batch: &mut O::Batch,
+) {
+    let content = s.header.content.as_str();
+    if let Some(c) = c {
+        miner.params(c, content, &s.masked, &mut s.params);
+    } else {
+        s.params.clear();
+    }
+    let mut raw_buf = String::new();
+    let (raw, _) = decode_lossy(bytes, &mut raw_buf);
+    let hex = c.map(|c| miner.template_id(c).hex());
+    let rec = RecordView {
+        line,
+        source,
+        raw,
+        content,
+        fields: header
+            .field_names()
+            .iter()
+            .map(|n| n.as_str())
+            .zip(s.header.values.iter().map(|v| v.as_str()))
+            .chain(s.header.extra.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .collect(),
+        template: c.map(|c| miner.template_text(c)),
+        template_id: hex.as_ref().map(|h| std::str::from_utf8(h).unwrap_or_default()),
+        params: s.params.iter().map(|p| p.of(content)).collect(),
+    };
+    o.observe(&rec, batch);
+}
+
 /// Caller-owned scratch for one worker.
 struct Scratch {
     decode: String,
@@ -333,10 +415,23 @@ impl Engine {
         format: OutputFormat,
         out: &mut dyn Write,
     ) -> Result<Stats, EngineError> {
+        self.report_observed::<NoObserver>(input, Some(format), out, None)
+    }
+
+    /// [`Engine::report`] with an observer that sees every record (in
+    /// parallel) and collects per batch in input order. With `format`
+    /// `None` no record is written (detection only).
+    pub fn report_observed<O: Observer>(
+        &self,
+        input: &Input,
+        format: Option<OutputFormat>,
+        out: &mut dyn Write,
+        observer: Option<&O>,
+    ) -> Result<Stats, EngineError> {
         let mut stats = Stats::default();
         let mut line_no = 0u64;
         let source = input.display_name();
-        if format == OutputFormat::Csv {
+        if format == Some(OutputFormat::Csv) {
             let mut head = Vec::new();
             self.csv_header(&mut head);
             out.write_all(&head)?;
@@ -347,7 +442,7 @@ impl Engine {
                 starts.push(line_no);
                 line_no += b.len() as u64;
             }
-            let rendered: Vec<(Vec<u8>, Stats)> = self.pool.install(|| {
+            let rendered: Vec<(Vec<u8>, Stats, O::Batch)> = self.pool.install(|| {
                 group
                     .par_iter()
                     .zip(starts.par_iter())
@@ -356,21 +451,41 @@ impl Engine {
                         |s, (b, &start)| {
                             let mut buf = Vec::with_capacity(b.data_len() * 2);
                             let mut st = Stats::default();
+                            let mut ob = O::Batch::default();
                             for i in 0..b.len() {
                                 let mut f = self.prepare(b.line(i), b.flags(i).truncated(), s);
                                 let c = self.miner.lookup(&s.masked);
                                 f.no_template = c.is_none();
                                 st.count(&f, b.line(i).len(), b.line(i).is_empty());
-                                self.render(format, start + i as u64 + 1, &source, c, &f, s, &mut buf);
+                                let line = start + i as u64 + 1;
+                                if let Some(o) = observer {
+                                    observe(
+                                        o,
+                                        &self.miner,
+                                        &self.header,
+                                        line,
+                                        &source,
+                                        b.line(i),
+                                        c,
+                                        s,
+                                        &mut ob,
+                                    );
+                                }
+                                if let Some(format) = format {
+                                    self.render(format, line, &source, c, &f, s, &mut buf);
+                                }
                             }
-                            (buf, st)
+                            (buf, st, ob)
                         },
                     )
                     .collect()
             });
-            for (buf, st) in rendered {
+            for (buf, st, ob) in rendered {
                 out.write_all(&buf)?;
                 stats += st;
+                if let Some(o) = observer {
+                    o.collect(ob)?;
+                }
             }
             Ok(())
         })?;
@@ -388,13 +503,26 @@ impl Engine {
         out: &mut dyn Write,
         flush_each_batch: bool,
     ) -> Result<Stats, EngineError> {
+        self.stream_observed::<NoObserver>(input, reader, Some(format), out, flush_each_batch, None)
+    }
+
+    /// [`Engine::stream`] with an observer (see [`Engine::report_observed`]).
+    pub fn stream_observed<O: Observer>(
+        &mut self,
+        input: &Input,
+        reader: Box<dyn Read + Send>,
+        format: Option<OutputFormat>,
+        out: &mut dyn Write,
+        flush_each_batch: bool,
+        observer: Option<&O>,
+    ) -> Result<Stats, EngineError> {
         let mut miner = std::mem::take(&mut self.miner);
         let mut stats = Stats::default();
         let mut line_no = 0u64;
         let source = input.display_name();
         let mut s = self.scratch();
         let mut buf = Vec::new();
-        if format == OutputFormat::Csv {
+        if format == Some(OutputFormat::Csv) {
             self.csv_header(&mut buf);
         }
         let batch_lines = if flush_each_batch {
@@ -414,17 +542,34 @@ impl Engine {
                     };
                     f.no_template = c.is_none();
                     stats.count(&f, b.line(i).len(), b.line(i).is_empty());
-                    render_with(
-                        &miner,
-                        &self.header,
-                        format,
-                        line_no,
-                        &source,
-                        c,
-                        &f,
-                        &mut s,
-                        &mut buf,
-                    );
+                    if let Some(o) = observer {
+                        let mut ob = O::Batch::default();
+                        observe(
+                            o,
+                            &miner,
+                            &self.header,
+                            line_no,
+                            &source,
+                            b.line(i),
+                            c,
+                            &mut s,
+                            &mut ob,
+                        );
+                        o.collect(ob)?;
+                    }
+                    if let Some(format) = format {
+                        render_with(
+                            &miner,
+                            &self.header,
+                            format,
+                            line_no,
+                            &source,
+                            c,
+                            &f,
+                            &mut s,
+                            &mut buf,
+                        );
+                    }
                 }
             }
             out.write_all(&buf)?;

@@ -1,0 +1,584 @@
+//! Loading rules into one detector, the literal prefilter, evaluation, and
+//! alerts.
+
+use crate::condition::Cond;
+use crate::event::{Event, FieldValue};
+use crate::mapping::{Alternative, Mapping};
+use crate::rule::{compile_doc, Correlation, FieldMatch, Parsed, Rule, Selection};
+use crate::value::Matcher;
+use crate::DetectError;
+use aho_corasick::AhoCorasick;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// A rule file (or document) that did not load, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rejection {
+    /// The file.
+    pub file: String,
+    /// The rule title, when it could be read.
+    pub title: Option<String>,
+    /// Why.
+    pub reason: String,
+}
+
+/// An alert.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Alert {
+    /// The rule's id.
+    pub rule_id: String,
+    /// The rule's title.
+    pub title: String,
+    /// Severity: the Sigma level.
+    pub level: String,
+    /// 1-based line of the triggering event in its input (for a
+    /// correlation: the line that completed it).
+    pub line: u64,
+    /// The input.
+    pub source: String,
+    /// The event time, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<String>,
+    /// The fields the rule looked at, with the event's values.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub matched: BTreeMap<String, String>,
+    /// For a correlation: its type.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub correlation: Option<String>,
+    /// For a correlation: the group-by values.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<BTreeMap<String, String>>,
+    /// For a correlation: the lines that made it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lines: Option<Vec<u64>>,
+}
+
+/// A detection hit on one event, with what correlations need.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    /// Index of the rule.
+    pub rule: usize,
+    /// Its alert (`None` when a correlation suppresses the rule's own alerts).
+    pub alert: Option<Alert>,
+    /// Event time in seconds (for correlations), when found.
+    pub time: Option<f64>,
+    /// Per correlation referencing the rule: (correlation index, group key
+    /// values, counted value for value_count).
+    pub corr: Vec<(usize, Vec<String>, Option<String>)>,
+}
+
+/// All loaded rules, compiled once into one matcher.
+#[derive(Debug)]
+pub struct Detector {
+    rules: Vec<Rule>,
+    correlations: Vec<Correlation>,
+    /// For each rule: the correlations that reference it.
+    referenced_by: Vec<Vec<usize>>,
+    /// For each rule: whether its own alerts are suppressed.
+    suppressed: Vec<bool>,
+    rejections: Vec<Rejection>,
+    mapping: Option<Mapping>,
+    prefilter: Option<AhoCorasick>,
+    /// Needle index → rules it unlocks.
+    needle_rules: Vec<Vec<usize>>,
+    /// Rules with no needle: always evaluated.
+    always: Vec<usize>,
+    files: usize,
+}
+
+fn yaml_files(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    if path.is_dir() {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        entries.sort();
+        for p in entries {
+            yaml_files(&p, out)?;
+        }
+    } else if path.is_file() {
+        out.push(path.to_path_buf());
+    } else {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "no such file or folder",
+        ));
+    }
+    Ok(())
+}
+
+fn is_yaml(p: &Path) -> bool {
+    matches!(p.extension().and_then(|e| e.to_str()), Some("yml" | "yaml"))
+}
+
+/// Literals one of which every matching event must contain; `None`: no
+/// such guarantee (the rule is always evaluated).
+fn needles_matchers(alts: &[Matcher]) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    for m in alts {
+        out.push(m.needle()?);
+    }
+    Some(out)
+}
+
+fn needles_values(values: &[Vec<Matcher>], all: bool) -> Option<Vec<String>> {
+    if all {
+        values
+            .iter()
+            .filter_map(|v| needles_matchers(v))
+            .max_by_key(|n| n.iter().map(String::len).min())
+    } else {
+        let mut out = Vec::new();
+        for v in values {
+            out.extend(needles_matchers(v)?);
+        }
+        Some(out)
+    }
+}
+
+fn best(cands: impl Iterator<Item = Option<Vec<String>>>) -> Option<Vec<String>> {
+    cands
+        .flatten()
+        .max_by_key(|n| (n.iter().map(String::len).min().unwrap_or(0), usize::MAX - n.len()))
+}
+
+fn needles_sel(s: &Selection) -> Option<Vec<String>> {
+    match s {
+        Selection::Keywords { values, all } => needles_values(values, *all),
+        Selection::Fields(groups) => {
+            let mut out = Vec::new();
+            for g in groups {
+                out.extend(best(g.iter().map(|f| needles_values(&f.values, f.all)))?);
+            }
+            Some(out)
+        }
+    }
+}
+
+fn needles_cond(c: &Cond, sels: &[Selection]) -> Option<Vec<String>> {
+    match c {
+        Cond::Sel(i) => needles_sel(&sels[*i]),
+        Cond::And(v) => best(v.iter().map(|c| needles_cond(c, sels))),
+        Cond::Or(v) => {
+            let mut out = Vec::new();
+            for c in v {
+                out.extend(needles_cond(c, sels)?);
+            }
+            Some(out)
+        }
+        Cond::Not(_) => None,
+    }
+}
+
+/// Reusable per-thread memory for [`Detector::evaluate`].
+#[derive(Debug, Default)]
+pub struct Scratch {
+    text: String,
+    candidates: Vec<bool>,
+    list: Vec<usize>,
+}
+
+fn get_first<'e>(ev: &'e dyn Event, paths: &[String]) -> Option<FieldValue<'e>> {
+    paths.iter().find_map(|p| ev.get(p))
+}
+
+fn logsource_ok(ev: &dyn Event, alts: &[Alternative]) -> bool {
+    alts.is_empty()
+        || alts.iter().any(|alt| {
+            alt.iter().all(|(path, values)| {
+                ev.get(path)
+                    .and_then(|v| v.as_text().map(|t| t.to_lowercase()))
+                    .is_some_and(|t| values.contains(&t))
+            })
+        })
+}
+
+fn field_ok(ev: &dyn Event, f: &FieldMatch) -> bool {
+    let v = get_first(ev, &f.paths);
+    let get = |paths: &[String]| get_first(ev, paths).and_then(|v| v.as_text().map(|t| t.into_owned()));
+    let one = |alts: &Vec<Matcher>| alts.iter().any(|m| m.matches(v.as_ref(), &get));
+    if f.all {
+        f.values.iter().all(one)
+    } else {
+        f.values.iter().any(one)
+    }
+}
+
+fn keywords_ok(ev: &dyn Event, values: &[Vec<Matcher>], all: bool) -> bool {
+    let kw = ev.keyword_text();
+    let test = |alts: &Vec<Matcher>| match &kw {
+        Some(t) => {
+            let v = FieldValue::Str(std::borrow::Cow::Borrowed(t));
+            alts.iter().any(|m| m.matches(Some(&v), &|_| None))
+        }
+        None => {
+            let mut hit = false;
+            ev.for_each_text(&mut |t| {
+                if !hit {
+                    let v = FieldValue::Str(std::borrow::Cow::Borrowed(t));
+                    hit = alts.iter().any(|m| m.matches(Some(&v), &|_| None));
+                }
+            });
+            hit
+        }
+    };
+    if all {
+        values.iter().all(test)
+    } else {
+        values.iter().any(test)
+    }
+}
+
+fn rule_ok(ev: &dyn Event, r: &Rule) -> bool {
+    if !logsource_ok(ev, &r.logsource) {
+        return false;
+    }
+    let mut cache: Vec<Option<bool>> = vec![None; r.selections.len()];
+    r.cond.eval(&mut |i| {
+        *cache[i].get_or_insert_with(|| match &r.selections[i] {
+            Selection::Fields(groups) => groups.iter().any(|g| g.iter().all(|f| field_ok(ev, f))),
+            Selection::Keywords { values, all } => keywords_ok(ev, values, *all),
+        })
+    })
+}
+
+impl Detector {
+    /// Loads every rule under `paths` (files, folders recursively; `.yml`
+    /// and `.yaml`; multi-document files allowed). A bad rule is rejected
+    /// with a reason and never stops the others.
+    pub fn load(paths: &[PathBuf], mapping: Option<Mapping>) -> Result<Detector, DetectError> {
+        let mut files = Vec::new();
+        for p in paths {
+            yaml_files(p, &mut files).map_err(|e| DetectError::Io {
+                path: p.clone(),
+                source: e,
+            })?;
+        }
+        let explicit: Vec<&PathBuf> = paths.iter().filter(|p| p.is_file()).collect();
+        files.retain(|f| is_yaml(f) || explicit.contains(&f));
+        let mut rules = Vec::new();
+        let mut correlations = Vec::new();
+        let mut rejections = Vec::new();
+        for f in &files {
+            let text = match std::fs::read_to_string(f) {
+                Ok(t) => t,
+                Err(e) => {
+                    rejections.push(Rejection {
+                        file: f.display().to_string(),
+                        title: None,
+                        reason: e.to_string(),
+                    });
+                    continue;
+                }
+            };
+            for doc in serde_yaml::Deserializer::from_str(&text) {
+                let doc = match serde_yaml::Value::deserialize(doc) {
+                    Ok(d) => d,
+                    Err(e) => {
+                        let at = e
+                            .location()
+                            .map(|l| format!(" at line {}, column {}", l.line(), l.column()));
+                        rejections.push(Rejection {
+                            file: f.display().to_string(),
+                            title: None,
+                            reason: format!("invalid YAML{}: {e}", at.unwrap_or_default()),
+                        });
+                        break;
+                    }
+                };
+                if doc.is_null() {
+                    continue;
+                }
+                match compile_doc(&doc, f, mapping.as_ref()) {
+                    Ok(Parsed::Rule(r)) => rules.push(*r),
+                    Ok(Parsed::Correlation(c)) => correlations.push(*c),
+                    Err(reason) => rejections.push(Rejection {
+                        file: f.display().to_string(),
+                        title: doc.get("title").and_then(|t| t.as_str()).map(str::to_string),
+                        reason,
+                    }),
+                }
+            }
+        }
+        Ok(Detector::build(
+            rules,
+            correlations,
+            rejections,
+            mapping,
+            files.len(),
+        ))
+    }
+
+    /// Compiles rules from YAML text (for tests and embedding).
+    pub fn from_yaml(text: &str, mapping: Option<Mapping>) -> Result<Detector, DetectError> {
+        let mut rules = Vec::new();
+        let mut correlations = Vec::new();
+        let mut rejections = Vec::new();
+        let origin = Path::new("<text>");
+        for doc in serde_yaml::Deserializer::from_str(text) {
+            let doc = serde_yaml::Value::deserialize(doc).map_err(|e| DetectError::Yaml {
+                path: origin.to_path_buf(),
+                line: e.location().map(|l| l.line()),
+                message: e.to_string(),
+            })?;
+            match compile_doc(&doc, origin, mapping.as_ref()) {
+                Ok(Parsed::Rule(r)) => rules.push(*r),
+                Ok(Parsed::Correlation(c)) => correlations.push(*c),
+                Err(reason) => rejections.push(Rejection {
+                    file: "<text>".into(),
+                    title: None,
+                    reason,
+                }),
+            }
+        }
+        Ok(Detector::build(rules, correlations, rejections, mapping, 1))
+    }
+
+    fn build(
+        rules: Vec<Rule>,
+        mut correlations: Vec<Correlation>,
+        mut rejections: Vec<Rejection>,
+        mapping: Option<Mapping>,
+        files: usize,
+    ) -> Detector {
+        // Resolve correlation references; a correlation naming an unknown
+        // rule is rejected.
+        let mut referenced_by = vec![Vec::new(); rules.len()];
+        let mut suppressed = vec![false; rules.len()];
+        let mut kept = Vec::new();
+        for c in correlations.drain(..) {
+            let mut idx = Vec::new();
+            let mut missing = None;
+            for r in &c.rules {
+                match rules
+                    .iter()
+                    .position(|x| &x.id == r || x.name.as_deref() == Some(r))
+                {
+                    Some(i) => idx.push(i),
+                    None => missing = Some(r.clone()),
+                }
+            }
+            if let Some(m) = missing {
+                rejections.push(Rejection {
+                    file: c.file.clone(),
+                    title: Some(c.title.clone()),
+                    reason: format!("correlation refers to rule `{m}`, which is not loaded"),
+                });
+                continue;
+            }
+            let ci = kept.len();
+            for i in idx {
+                referenced_by[i].push(ci);
+                suppressed[i] |= !c.generate;
+            }
+            kept.push(c);
+        }
+        // The prefilter: one automaton over every rule's needles.
+        let mut needles: Vec<String> = Vec::new();
+        let mut needle_rules: Vec<Vec<usize>> = Vec::new();
+        let mut index: rustc_hash::FxHashMap<String, usize> = Default::default();
+        let mut always = Vec::new();
+        for (ri, r) in rules.iter().enumerate() {
+            match needles_cond(&r.cond, &r.selections) {
+                Some(ns) if !ns.is_empty() => {
+                    for n in ns {
+                        let k = *index.entry(n.clone()).or_insert_with(|| {
+                            needles.push(n);
+                            needle_rules.push(Vec::new());
+                            needles.len() - 1
+                        });
+                        if needle_rules[k].last() != Some(&ri) {
+                            needle_rules[k].push(ri);
+                        }
+                    }
+                }
+                _ => always.push(ri),
+            }
+        }
+        let prefilter = if needles.is_empty() {
+            None
+        } else {
+            Some(AhoCorasick::new(&needles).expect("literal needles build an automaton"))
+        };
+        Detector {
+            rules,
+            correlations: kept,
+            referenced_by,
+            suppressed,
+            rejections,
+            mapping,
+            prefilter,
+            needle_rules,
+            always,
+            files,
+        }
+    }
+
+    /// Loaded detection rules.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// Loaded correlation rules.
+    pub fn correlations(&self) -> &[Correlation] {
+        &self.correlations
+    }
+
+    /// Rules that did not load, with reasons.
+    pub fn rejections(&self) -> &[Rejection] {
+        &self.rejections
+    }
+
+    /// Rule files read.
+    pub fn files_read(&self) -> usize {
+        self.files
+    }
+
+    /// The mapping in force.
+    pub fn mapping(&self) -> Option<&Mapping> {
+        self.mapping.as_ref()
+    }
+
+    /// Rules that may match `ev`: the prefilter's verdict.
+    fn candidates(&self, ev: &dyn Event, s: &mut Scratch) {
+        s.list.clear();
+        let Some(ac) = &self.prefilter else {
+            s.list.extend(0..self.rules.len());
+            return;
+        };
+        s.text.clear();
+        ev.for_each_text(&mut |t| {
+            for c in t.chars() {
+                for l in c.to_lowercase() {
+                    s.text.push(l);
+                }
+            }
+            s.text.push('\n');
+        });
+        s.candidates.clear();
+        s.candidates.resize(self.rules.len(), false);
+        for m in ac.find_overlapping_iter(&s.text) {
+            for &r in &self.needle_rules[m.pattern().as_usize()] {
+                s.candidates[r] = true;
+            }
+        }
+        for &r in &self.always {
+            s.candidates[r] = true;
+        }
+        s.list.extend((0..self.rules.len()).filter(|&r| s.candidates[r]));
+    }
+
+    /// Indices of the rules that match `ev` (prefiltered).
+    pub fn matching_rules(&self, ev: &dyn Event, s: &mut Scratch) -> Vec<usize> {
+        self.candidates(ev, s);
+        s.list
+            .iter()
+            .copied()
+            .filter(|&r| rule_ok(ev, &self.rules[r]))
+            .collect()
+    }
+
+    /// Indices of the rules that match `ev`, evaluating every rule: the
+    /// slow, obviously correct twin of [`Detector::matching_rules`].
+    pub fn matching_rules_brute_force(&self, ev: &dyn Event) -> Vec<usize> {
+        (0..self.rules.len())
+            .filter(|&r| rule_ok(ev, &self.rules[r]))
+            .collect()
+    }
+
+    /// The event time in seconds, from the mapping's timestamp paths (or
+    /// common names without a mapping).
+    pub fn event_time(&self, ev: &dyn Event) -> Option<(f64, String)> {
+        const DEFAULT: [&str; 4] = [
+            "timestamp",
+            "@timestamp",
+            "time",
+            "Event.System.TimeCreated.#attributes.SystemTime",
+        ];
+        let from = |p: &str| ev.get(p).and_then(|v| v.as_text().map(|t| t.into_owned()));
+        let text = match &self.mapping {
+            Some(m) if !m.timestamp_paths().is_empty() => m.timestamp_paths().iter().find_map(|p| from(p)),
+            _ => DEFAULT.iter().find_map(|p| from(p)),
+        }?;
+        crate::time::parse_time(&text).map(|t| (t, text))
+    }
+
+    /// Evaluates one event: its hits, each with its alert (unless
+    /// suppressed by a correlation) and what correlations need.
+    pub fn evaluate(&self, ev: &dyn Event, line: u64, source: &str, s: &mut Scratch) -> Vec<Hit> {
+        let matched = self.matching_rules(ev, s);
+        if matched.is_empty() {
+            return Vec::new();
+        }
+        let time = self.event_time(ev);
+        matched
+            .into_iter()
+            .map(|ri| {
+                let r = &self.rules[ri];
+                let alert = (!self.suppressed[ri]).then(|| Alert {
+                    rule_id: r.id.clone(),
+                    title: r.title.clone(),
+                    level: r.level.clone(),
+                    line,
+                    source: source.to_string(),
+                    timestamp: time.as_ref().map(|t| t.1.clone()),
+                    matched: self.matched_fields(ev, r),
+                    correlation: None,
+                    group: None,
+                    lines: None,
+                });
+                let corr = self.referenced_by[ri]
+                    .iter()
+                    .map(|&ci| {
+                        let c = &self.correlations[ci];
+                        let field_text = |f: &str| {
+                            let paths = self
+                                .mapping
+                                .as_ref()
+                                .map_or_else(|| vec![f.to_string()], |m| m.field_paths(f));
+                            get_first(ev, &paths)
+                                .and_then(|v| v.as_text().map(|t| t.into_owned()))
+                                .unwrap_or_default()
+                        };
+                        let key = c.group_by.iter().map(|g| field_text(g)).collect();
+                        let value = c.field.as_deref().map(field_text);
+                        (ci, key, value)
+                    })
+                    .collect();
+                Hit {
+                    rule: ri,
+                    alert,
+                    time: time.as_ref().map(|t| t.0),
+                    corr,
+                }
+            })
+            .collect()
+    }
+
+    fn matched_fields(&self, ev: &dyn Event, r: &Rule) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        for s in &r.selections {
+            if let Selection::Fields(groups) = s {
+                for f in groups.iter().flatten() {
+                    if out.contains_key(&f.field) {
+                        continue;
+                    }
+                    if let Some(v) = get_first(ev, &f.paths) {
+                        let t = match &v {
+                            FieldValue::List(items) => items
+                                .iter()
+                                .filter_map(|i| i.as_text().map(|t| t.into_owned()))
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                            other => other.as_text().map(|t| t.into_owned()).unwrap_or_default(),
+                        };
+                        out.insert(f.field.clone(), t);
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+use serde::Deserialize as _;

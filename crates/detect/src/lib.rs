@@ -1,0 +1,87 @@
+//! Detection for logsieve: Sigma rules (and Sigma v2 correlation rules)
+//! compiled once into one matcher and run over events, raising alerts with
+//! the rule's level as severity.
+//!
+//! Key invariants:
+//! - A rule either loads or is rejected with a stated reason
+//!   ([`Detector::rejections`]); anything unsupported (a modifier, a regex
+//!   feature, an aggregation) rejects that rule, never silently matches or
+//!   misses. A bad rule never stops the others from loading.
+//! - The Aho-Corasick prefilter only skips rules that cannot match: every
+//!   rule it skips needs a literal that the event does not contain. Tests
+//!   compare it with evaluating every rule
+//!   ([`Detector::matching_rules_brute_force`]).
+//! - Matching is case-insensitive unless `cased`; `re` is case-sensitive
+//!   unless `re|i`.
+//! - Correlation state is bounded ([`correlation::MAX_GROUPS`] groups per
+//!   correlation).
+//!
+//! ```
+//! use logsieve_detect::{Detector, FlatEvent, Scratch};
+//! let d = Detector::from_yaml(r#"
+//! title: Root login
+//! id: 11111111-2222-3333-4444-555555555555
+//! level: high
+//! logsource: {product: linux}
+//! detection:
+//!   keywords: ['session opened for user root']
+//!   condition: keywords
+//! "#, None).unwrap();
+//! let mut ev = FlatEvent::default();
+//! ev.push("message", "pam_unix(su:session): session opened for user root by (uid=0)");
+//! let hits = d.evaluate(&ev, 7, "auth.log", &mut Scratch::default());
+//! assert_eq!(hits[0].alert.as_ref().unwrap().level, "high");
+//! assert_eq!(hits[0].alert.as_ref().unwrap().line, 7);
+//! ```
+#![deny(missing_docs)]
+
+mod condition;
+pub mod correlation;
+mod detector;
+mod event;
+mod mapping;
+mod rule;
+mod time;
+pub mod value;
+
+pub use condition::{parse_condition, Cond};
+pub use correlation::Correlator;
+pub use detector::{Alert, Detector, Hit, Rejection, Scratch};
+pub use event::{format_num, Event, FieldValue, FlatEvent, JsonEvent};
+pub use mapping::{Logsource, Mapping};
+pub use rule::{Correlation, CorrelationKind, Rule, Selection};
+pub use time::parse_time;
+
+use std::path::PathBuf;
+
+/// Why rules or a mapping could not be loaded at all.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DetectError {
+    /// A path could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Invalid YAML.
+    #[error("{path}{}: invalid YAML: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Yaml {
+        /// The file.
+        path: PathBuf,
+        /// The line, when known.
+        line: Option<usize>,
+        /// The parser's message.
+        message: String,
+    },
+    /// An invalid mapping.
+    #[error("mapping {origin}: {message}")]
+    Mapping {
+        /// Where it came from.
+        origin: String,
+        /// What is wrong.
+        message: String,
+    },
+}

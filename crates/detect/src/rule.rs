@@ -1,0 +1,539 @@
+//! Reading Sigma rule files and compiling detections into matchers.
+
+use crate::condition::{parse_condition, Cond};
+use crate::mapping::{Alternative, Logsource, Mapping};
+use crate::value::{
+    b64, b64_offsets, compile_glob, parse_wildcards, utf16, windash, CmpOp, GlobTok, Matcher, RefMode,
+};
+use serde_yaml::Value;
+use std::path::Path;
+
+/// One field test: a Sigma field, its candidate event paths and values.
+#[derive(Debug, Clone)]
+pub struct FieldMatch {
+    /// The Sigma field name as written in the rule.
+    pub field: String,
+    /// Event paths tried in order.
+    pub paths: Vec<String>,
+    /// One entry per rule value; each holds alternatives (from transforms).
+    pub values: Vec<Vec<Matcher>>,
+    /// `all`: every value must match (else any).
+    pub all: bool,
+}
+
+/// A detection identifier's body.
+#[derive(Debug, Clone)]
+pub enum Selection {
+    /// OR of AND-groups of field tests.
+    Fields(Vec<Vec<FieldMatch>>),
+    /// Keyword search over the event's message text.
+    Keywords {
+        /// One entry per keyword (alternatives inside).
+        values: Vec<Vec<Matcher>>,
+        /// Every keyword must be present.
+        all: bool,
+    },
+}
+
+/// A compiled detection rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// `id` (or the file path when absent).
+    pub id: String,
+    /// `name`, used by correlations to refer to the rule.
+    pub name: Option<String>,
+    /// `title`.
+    pub title: String,
+    /// `level` (severity); `informational` when absent.
+    pub level: String,
+    /// The file it came from.
+    pub file: String,
+    /// Detection identifiers in file order.
+    pub names: Vec<String>,
+    /// Their bodies.
+    pub selections: Vec<Selection>,
+    /// The condition.
+    pub cond: Cond,
+    /// Logsource conditions (OR of alternatives; empty: none).
+    pub logsource: Vec<Alternative>,
+}
+
+/// A correlation rule (Sigma v2).
+#[derive(Debug, Clone)]
+pub struct Correlation {
+    /// `id`.
+    pub id: String,
+    /// `title`.
+    pub title: String,
+    /// `level`.
+    pub level: String,
+    /// The file it came from.
+    pub file: String,
+    /// `event_count`, `value_count`, `temporal` or `temporal_ordered`.
+    pub kind: CorrelationKind,
+    /// Referenced rules (ids or names), resolved later.
+    pub rules: Vec<String>,
+    /// Group-by Sigma fields.
+    pub group_by: Vec<String>,
+    /// Window length in seconds.
+    pub timespan: f64,
+    /// Threshold (event_count/value_count).
+    pub threshold: Option<(CmpOp, f64, bool)>,
+    /// The counted field for value_count.
+    pub field: Option<String>,
+    /// Whether referenced rules still raise their own alerts.
+    pub generate: bool,
+}
+
+/// The correlation types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CorrelationKind {
+    /// Count events per group.
+    EventCount,
+    /// Count distinct values of a field per group.
+    ValueCount,
+    /// All referenced rules within the window, any order.
+    Temporal,
+    /// All referenced rules within the window, in the listed order.
+    TemporalOrdered,
+}
+
+impl CorrelationKind {
+    /// The Sigma name.
+    pub fn name(self) -> &'static str {
+        match self {
+            CorrelationKind::EventCount => "event_count",
+            CorrelationKind::ValueCount => "value_count",
+            CorrelationKind::Temporal => "temporal",
+            CorrelationKind::TemporalOrdered => "temporal_ordered",
+        }
+    }
+}
+
+/// What a rule file held.
+#[derive(Debug)]
+pub enum Parsed {
+    /// A detection rule.
+    Rule(Box<Rule>),
+    /// A correlation rule.
+    Correlation(Box<Correlation>),
+}
+
+fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn get_str(doc: &Value, key: &str) -> Option<String> {
+    doc.get(key).and_then(text)
+}
+
+/// Parses `5m`, `1h`, `30s`, `2d`, `1w` into seconds.
+pub fn parse_timespan(s: &str) -> Result<f64, String> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: f64 = num.parse().map_err(|_| format!("bad timespan {s:?}"))?;
+    let mult = match unit {
+        "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        "d" => 86400.0,
+        "w" => 604800.0,
+        "M" => 2_592_000.0,
+        "y" => 31_536_000.0,
+        _ => return Err(format!("bad timespan unit in {s:?} (use s, m, h, d, w)")),
+    };
+    Ok(n * mult)
+}
+
+#[derive(Default)]
+struct Mods {
+    pos: Option<&'static str>,
+    all: bool,
+    cased: bool,
+    re: Option<String>,
+    cidr: bool,
+    exists: bool,
+    cmp: Option<CmpOp>,
+    fieldref: bool,
+    transforms: Vec<&'static str>,
+}
+
+fn parse_mods(mods: &[&str]) -> Result<Mods, String> {
+    let mut m = Mods::default();
+    for &x in mods {
+        match x {
+            "contains" => m.pos = Some("contains"),
+            "startswith" => m.pos = Some("startswith"),
+            "endswith" => m.pos = Some("endswith"),
+            "all" => m.all = true,
+            "cased" => m.cased = true,
+            "re" => m.re = Some(String::new()),
+            "i" | "m" | "s" => match &mut m.re {
+                Some(f) => f.push_str(x),
+                None => return Err(format!("modifier `{x}` is only valid after `re`")),
+            },
+            "cidr" => m.cidr = true,
+            "exists" => m.exists = true,
+            "lt" => m.cmp = Some(CmpOp::Lt),
+            "lte" => m.cmp = Some(CmpOp::Lte),
+            "gt" => m.cmp = Some(CmpOp::Gt),
+            "gte" => m.cmp = Some(CmpOp::Gte),
+            "fieldref" => m.fieldref = true,
+            "base64" => m.transforms.push("base64"),
+            "base64offset" => m.transforms.push("base64offset"),
+            "utf16le" | "wide" => m.transforms.push("utf16le"),
+            "utf16be" => m.transforms.push("utf16be"),
+            "utf16" => m.transforms.push("utf16"),
+            "windash" => m.transforms.push("windash"),
+            other => return Err(format!("unsupported modifier `{other}`")),
+        }
+    }
+    Ok(m)
+}
+
+fn string_matchers(value: &str, m: &Mods) -> Vec<Matcher> {
+    let literal = m.transforms.iter().any(|t| *t != "windash");
+    let mut variants: Vec<Vec<u8>> = vec![value.as_bytes().to_vec()];
+    for t in &m.transforms {
+        variants = variants
+            .into_iter()
+            .flat_map(|v| -> Vec<Vec<u8>> {
+                match *t {
+                    "base64" => vec![b64(&v).into_bytes()],
+                    "base64offset" => b64_offsets(&v).into_iter().map(String::into_bytes).collect(),
+                    "utf16le" => vec![utf16(&v, false)],
+                    "utf16be" => vec![utf16(&v, true)],
+                    "utf16" => {
+                        let mut b = vec![0xff, 0xfe];
+                        b.extend(utf16(&v, false));
+                        vec![b]
+                    }
+                    "windash" => windash(&String::from_utf8_lossy(&v))
+                        .into_iter()
+                        .map(String::into_bytes)
+                        .collect(),
+                    _ => vec![v],
+                }
+            })
+            .collect();
+    }
+    variants
+        .into_iter()
+        .map(|v| {
+            let s = match String::from_utf8(v) {
+                Ok(s) => s,
+                Err(e) => e.into_bytes().iter().map(|&b| b as char).collect(),
+            };
+            let mut toks = if literal {
+                vec![GlobTok::Lit(s)]
+            } else {
+                parse_wildcards(&s)
+            };
+            toks.retain(|t| !matches!(t, GlobTok::Lit(l) if l.is_empty()));
+            match m.pos {
+                Some("contains") => {
+                    toks.insert(0, GlobTok::Star);
+                    toks.push(GlobTok::Star);
+                }
+                Some("startswith") => toks.push(GlobTok::Star),
+                Some("endswith") => toks.insert(0, GlobTok::Star),
+                _ => {}
+            }
+            toks.dedup_by(|a, b| *a == GlobTok::Star && *b == GlobTok::Star);
+            Matcher::Str {
+                pat: compile_glob(toks, m.cased),
+                cased: m.cased,
+            }
+        })
+        .collect()
+}
+
+fn value_matchers(v: &Value, m: &Mods, mapping: Option<&Mapping>) -> Result<Vec<Matcher>, String> {
+    if matches!(v, Value::Null) {
+        return Ok(vec![Matcher::Null]);
+    }
+    if m.exists {
+        return match v {
+            Value::Bool(b) => Ok(vec![Matcher::Exists(*b)]),
+            _ => Err("`exists` needs true or false".into()),
+        };
+    }
+    let t = text(v).ok_or_else(|| format!("value {v:?} is not a scalar"))?;
+    if let Some(op) = m.cmp {
+        let n: f64 = t
+            .parse()
+            .map_err(|_| format!("`{t}` is not a number for a comparison"))?;
+        return Ok(vec![Matcher::Num(op, n)]);
+    }
+    if m.cidr {
+        let net = t
+            .parse::<ipnet::IpNet>()
+            .or_else(|_| t.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+            .map_err(|_| format!("`{t}` is not a CIDR network"))?;
+        return Ok(vec![Matcher::Cidr(net)]);
+    }
+    if let Some(flags) = &m.re {
+        let pattern = if flags.is_empty() {
+            t.clone()
+        } else {
+            format!("(?{flags}){t}")
+        };
+        let re = regex::Regex::new(&pattern).map_err(|e| format!("regex `{t}` is not supported: {e}"))?;
+        return Ok(vec![Matcher::Re(re)]);
+    }
+    if m.fieldref {
+        let paths = mapping.map_or_else(|| vec![t.clone()], |mp| mp.field_paths(&t));
+        let mode = match m.pos {
+            Some("contains") => RefMode::Contains,
+            Some("startswith") => RefMode::Prefix,
+            Some("endswith") => RefMode::Suffix,
+            _ => RefMode::Equal,
+        };
+        return Ok(vec![Matcher::FieldRef {
+            paths,
+            mode,
+            cased: m.cased,
+        }]);
+    }
+    Ok(string_matchers(&t, m))
+}
+
+fn values_of(v: &Value) -> Vec<&Value> {
+    match v {
+        Value::Sequence(s) => s.iter().collect(),
+        other => vec![other],
+    }
+}
+
+fn field_match(key: &str, v: &Value, mapping: Option<&Mapping>) -> Result<FieldMatch, String> {
+    let mut parts = key.split('|');
+    let field = parts.next().unwrap_or_default().to_string();
+    let mods: Vec<&str> = parts.collect();
+    let m = parse_mods(&mods)?;
+    let mut values = Vec::new();
+    for x in values_of(v) {
+        values.push(value_matchers(x, &m, mapping)?);
+    }
+    if values.is_empty() {
+        return Err(format!("field `{key}` has an empty value list"));
+    }
+    let paths = mapping.map_or_else(|| vec![field.clone()], |mp| mp.field_paths(&field));
+    Ok(FieldMatch {
+        field,
+        paths,
+        values,
+        all: m.all,
+    })
+}
+
+fn keywords(v: &Value, mods: &[&str]) -> Result<Selection, String> {
+    let mut m = parse_mods(mods)?;
+    if m.pos.is_none() {
+        m.pos = Some("contains");
+    }
+    let mut values = Vec::new();
+    for x in values_of(v) {
+        let t = text(x).ok_or_else(|| "keyword is not a scalar".to_string())?;
+        values.push(string_matchers(&t, &m));
+    }
+    Ok(Selection::Keywords { values, all: m.all })
+}
+
+fn selection(v: &Value, mapping: Option<&Mapping>) -> Result<Selection, String> {
+    match v {
+        Value::Mapping(map) => {
+            // A map whose only key is `|mods` is a keyword list with modifiers.
+            if map.len() == 1 {
+                if let Some((Value::String(k), val)) = map.iter().next() {
+                    if k.is_empty() || k.starts_with('|') {
+                        let mods: Vec<&str> = k.split('|').filter(|s| !s.is_empty()).collect();
+                        return keywords(val, &mods);
+                    }
+                }
+            }
+            let mut group = Vec::new();
+            for (k, val) in map {
+                let k = text(k).ok_or("non-text field name")?;
+                group.push(field_match(&k, val, mapping)?);
+            }
+            Ok(Selection::Fields(vec![group]))
+        }
+        Value::Sequence(items) if items.iter().all(|i| matches!(i, Value::Mapping(_))) => {
+            let mut groups = Vec::new();
+            for i in items {
+                match selection(i, mapping)? {
+                    Selection::Fields(g) => groups.extend(g),
+                    Selection::Keywords { .. } => return Err("keyword map inside a list of maps".into()),
+                }
+            }
+            Ok(Selection::Fields(groups))
+        }
+        Value::Sequence(items) if items.iter().all(|i| text(i).is_some()) => keywords(v, &[]),
+        Value::String(_) | Value::Number(_) => keywords(v, &[]),
+        _ => Err("a detection must be a map, a list of maps or a list of keywords".into()),
+    }
+}
+
+fn logsource_of(doc: &Value) -> Logsource {
+    let ls = doc.get("logsource");
+    let g = |k: &str| ls.and_then(|l| l.get(k)).and_then(text);
+    Logsource {
+        product: g("product"),
+        category: g("category"),
+        service: g("service"),
+    }
+}
+
+/// Compiles one YAML document into a rule or correlation.
+pub fn compile_doc(doc: &Value, file: &Path, mapping: Option<&Mapping>) -> Result<Parsed, String> {
+    let file_s = file.display().to_string();
+    let id = get_str(doc, "id").unwrap_or_else(|| file_s.clone());
+    let title = get_str(doc, "title").ok_or("missing `title`")?;
+    let level = get_str(doc, "level")
+        .unwrap_or_else(|| "informational".into())
+        .to_lowercase();
+    if get_str(doc, "action").is_some() {
+        return Err("multi-document rule collections (`action:`) are not supported".into());
+    }
+    if let Some(c) = doc.get("correlation") {
+        let kind = match get_str(c, "type").as_deref() {
+            Some("event_count") => CorrelationKind::EventCount,
+            Some("value_count") => CorrelationKind::ValueCount,
+            Some("temporal") => CorrelationKind::Temporal,
+            Some("temporal_ordered") => CorrelationKind::TemporalOrdered,
+            other => return Err(format!("unsupported correlation type {other:?}")),
+        };
+        let rules: Vec<String> = c
+            .get("rules")
+            .map(values_of)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(text)
+            .collect();
+        if rules.is_empty() {
+            return Err("correlation without `rules`".into());
+        }
+        let group_by: Vec<String> = c
+            .get("group-by")
+            .map(values_of)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(text)
+            .collect();
+        let timespan = parse_timespan(&get_str(c, "timespan").ok_or("correlation without `timespan`")?)?;
+        let mut threshold = None;
+        let mut field = None;
+        if let Some(cond) = c.get("condition") {
+            if let Value::Mapping(m) = cond {
+                for (k, v) in m {
+                    let k = text(k).unwrap_or_default();
+                    match k.as_str() {
+                        "field" => field = text(v),
+                        "gt" | "gte" | "lt" | "lte" | "eq" => {
+                            let n: f64 = text(v)
+                                .and_then(|t| t.parse().ok())
+                                .ok_or("threshold is not a number")?;
+                            let (op, eq) = match k.as_str() {
+                                "gt" => (CmpOp::Gt, false),
+                                "gte" => (CmpOp::Gte, false),
+                                "lt" => (CmpOp::Lt, false),
+                                "lte" => (CmpOp::Lte, false),
+                                _ => (CmpOp::Gte, true),
+                            };
+                            threshold = Some((op, n, eq));
+                        }
+                        other => return Err(format!("unsupported correlation condition key `{other}`")),
+                    }
+                }
+            } else {
+                return Err("correlation condition must be a map".into());
+            }
+        }
+        match kind {
+            CorrelationKind::EventCount | CorrelationKind::ValueCount => {
+                let Some((op, _, eq)) = threshold else {
+                    return Err("event_count/value_count need a condition".into());
+                };
+                if !eq && matches!(op, CmpOp::Lt | CmpOp::Lte) {
+                    return Err(
+                        "`lt`/`lte` thresholds need window-end evaluation, not supported in streaming".into(),
+                    );
+                }
+                if kind == CorrelationKind::ValueCount && field.is_none() {
+                    return Err("value_count needs `condition.field`".into());
+                }
+            }
+            _ => {}
+        }
+        let generate = doc
+            .get("generate")
+            .or_else(|| c.get("generate"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        return Ok(Parsed::Correlation(Box::new(Correlation {
+            id,
+            title,
+            level,
+            file: file_s,
+            kind,
+            rules,
+            group_by,
+            timespan,
+            threshold,
+            field,
+            generate,
+        })));
+    }
+    let det = doc.get("detection").ok_or("missing `detection`")?;
+    let Value::Mapping(det) = det else {
+        return Err("`detection` must be a map".into());
+    };
+    let mut names = Vec::new();
+    let mut selections = Vec::new();
+    let mut condition = None;
+    for (k, v) in det {
+        let k = text(k).ok_or("non-text detection identifier")?;
+        if k == "condition" {
+            condition = Some(v.clone());
+            continue;
+        }
+        if k == "timeframe" {
+            return Err("`timeframe` aggregations are not supported (use a correlation rule)".into());
+        }
+        let sel = selection(v, mapping).map_err(|e| format!("detection `{k}`: {e}"))?;
+        names.push(k);
+        selections.push(sel);
+    }
+    let cond = match condition {
+        Some(Value::String(s)) => parse_condition(&s, &names)?,
+        Some(Value::Sequence(list)) => {
+            let mut alts = Vec::new();
+            for c in list {
+                let s = text(&c).ok_or("condition list holds a non-string")?;
+                alts.push(parse_condition(&s, &names)?);
+            }
+            Cond::Or(alts)
+        }
+        _ => return Err("missing or invalid `condition`".into()),
+    };
+    let logsource = match mapping {
+        Some(m) => m.logsource(&logsource_of(doc))?,
+        None => Vec::new(),
+    };
+    Ok(Parsed::Rule(Box::new(Rule {
+        id,
+        name: get_str(doc, "name"),
+        title,
+        level,
+        file: file_s,
+        names,
+        selections,
+        cond,
+        logsource,
+    })))
+}
