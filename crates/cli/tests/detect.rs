@@ -1,0 +1,189 @@
+//! Integration tests: `logsieve detect` and `parse --rules` on real files.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn testdata(p: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata").join(p)
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_logsieve")).args(args).output().expect("run logsieve")
+}
+
+fn alerts(text: &str) -> Vec<serde_json::Value> {
+    text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}"))).collect()
+}
+
+fn cases() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(testdata("sigma-regression"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("rule.yml").exists())
+        .collect();
+    v.sort();
+    v
+}
+
+fn rule_id(case: &Path) -> String {
+    let text = std::fs::read_to_string(case.join("rule.yml")).unwrap();
+    text.lines().find_map(|l| l.strip_prefix("id: ")).unwrap().trim().to_string()
+}
+
+#[test]
+fn regression_case_alerts_with_windows_mapping() {
+    for case in cases() {
+        let out = run(&[
+            "detect",
+            "--mapping",
+            "windows",
+            "--rules",
+            case.join("rule.yml").to_str().unwrap(),
+            case.join("event.json").to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let a = alerts(&String::from_utf8(out.stdout).unwrap());
+        assert!(a.iter().any(|x| x["rule_id"] == rule_id(&case).as_str()), "{} did not alert", case.display());
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.contains("1 rules and 0 correlations loaded, 0 rejected"), "{err}");
+    }
+}
+
+#[test]
+fn all_rules_over_a_jsonl_stream_alert_at_the_right_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut jsonl = String::new();
+    let mut expect = Vec::new();
+    for case in cases() {
+        let text = std::fs::read_to_string(case.join("event.json")).unwrap();
+        for v in serde_json::Deserializer::from_str(&text).into_iter::<serde_json::Value>() {
+            jsonl.push_str(&v.unwrap().to_string());
+            jsonl.push('\n');
+            expect.push(rule_id(&case));
+        }
+    }
+    jsonl.push_str("{not json\n");
+    let events = dir.path().join("events.jsonl");
+    std::fs::write(&events, &jsonl).unwrap();
+    let mut args = vec!["detect".to_string(), "--mapping".into(), "windows".into()];
+    for case in cases() {
+        args.push("--rules".into());
+        args.push(case.join("rule.yml").display().to_string());
+    }
+    args.push(events.display().to_string());
+    let out = Command::new(env!("CARGO_BIN_EXE_logsieve")).args(&args).output().unwrap();
+    assert!(out.status.success());
+    let a = alerts(&String::from_utf8(out.stdout).unwrap());
+    for (i, id) in expect.iter().enumerate() {
+        let line = (i + 1) as u64;
+        let here: Vec<&serde_json::Value> = a.iter().filter(|x| x["line"] == line).collect();
+        // A case file with several events alerts on at least one of them.
+        if expect.iter().filter(|e| *e == id).count() == 1 {
+            assert!(here.iter().any(|x| x["rule_id"] == id.as_str()), "line {line}: {id}");
+        }
+    }
+    for id in &expect {
+        assert!(a.iter().any(|x| x["rule_id"] == id.as_str()), "{id}");
+    }
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("1 malformed"), "{err}");
+    assert!(err.contains("malformed JSON event"), "{err}");
+}
+
+#[test]
+fn parse_and_detect_text_logs_in_one_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    // A linux keyword rule and a rule on the mined template.
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    std::fs::write(
+        rules.join("auth_fail.yml"),
+        "title: Authentication failure\nid: test-auth-fail\nlevel: medium\nlogsource: {product: linux}\n\
+         detection:\n  keywords: ['authentication failure']\n  condition: keywords\n",
+    )
+    .unwrap();
+    std::fs::write(
+        rules.join("root_session.yml"),
+        "title: Root session\nid: test-root-session\nlevel: high\nlogsource: {product: linux}\n\
+         detection:\n  sel:\n    template|startswith: 'session opened for user'\n    params: root\n  condition: sel\n",
+    )
+    .unwrap();
+    let log = testdata("loghub-2k/Linux/Linux_2k.log");
+    let alerts_path = dir.path().join("alerts.jsonl");
+    let out = run(&[
+        "parse",
+        "--quiet",
+        "--preset",
+        "syslog",
+        "--mapping",
+        "linux",
+        "--rules",
+        rules.to_str().unwrap(),
+        "--alerts",
+        alerts_path.to_str().unwrap(),
+        log.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 2000);
+    let a = alerts(&std::fs::read_to_string(&alerts_path).unwrap());
+    let text = std::fs::read_to_string(&log).unwrap();
+    let want: Vec<u64> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.contains("authentication failure"))
+        .map(|(i, _)| i as u64 + 1)
+        .collect();
+    let got: Vec<u64> =
+        a.iter().filter(|x| x["rule_id"] == "test-auth-fail").map(|x| x["line"].as_u64().unwrap()).collect();
+    assert_eq!(got, want);
+    let root: Vec<&serde_json::Value> = a.iter().filter(|x| x["rule_id"] == "test-root-session").collect();
+    let want_root = text.lines().filter(|l| l.contains("session opened for user root")).count();
+    assert_eq!(root.len(), want_root);
+    assert!(want_root > 0 && root.iter().all(|x| x["level"] == "high"));
+
+    // A SigmaHQ webserver rule over an access log.
+    let access = dir.path().join("access.log");
+    std::fs::write(
+        &access,
+        "10.0.0.1 - - [10/Oct/2025:13:55:36 +0000] \"GET /index.html HTTP/1.1\" 200 512 \"-\" \"curl/8\"\n\
+         10.0.0.2 - - [10/Oct/2025:13:55:37 +0000] \"GET /repo/.git/config HTTP/1.1\" 404 0 \"-\" \"scan/1\"\n\
+         10.0.0.1 - - [10/Oct/2025:13:55:38 +0000] \"POST /login?user=x HTTP/1.1\" 302 0 \"-\" \"Mozilla/5.0\"\n",
+    )
+    .unwrap();
+    let out = run(&[
+        "detect",
+        "--quiet",
+        "--preset",
+        "combined",
+        "--mapping",
+        "webserver",
+        "--rules",
+        testdata("sigma-rules/rules/web/webserver_generic/web_source_code_enumeration.yml").to_str().unwrap(),
+        access.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let a = alerts(&String::from_utf8(out.stdout).unwrap());
+    assert_eq!(a.len(), 1, "{a:?}");
+    assert_eq!(a[0]["line"], 2);
+    assert_eq!(a[0]["level"], "medium");
+}
+
+#[test]
+fn strict_fails_on_rejected_rules_and_bad_yaml_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bad.yml"), "title: x\ndetection: [\n").unwrap();
+    std::fs::write(
+        dir.path().join("good.yml"),
+        "title: g\nid: g\nlogsource: {product: x}\ndetection:\n  k: ['zzz']\n  condition: k\n",
+    )
+    .unwrap();
+    let ev = dir.path().join("e.jsonl");
+    std::fs::write(&ev, "{\"message\": \"zzz\"}\n{\"message\": \"no\"}\n").unwrap();
+    let out = run(&["detect", "--rules", dir.path().to_str().unwrap(), ev.to_str().unwrap()]);
+    assert!(out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("bad.yml") && err.contains("invalid YAML") && err.contains("line"), "{err}");
+    assert_eq!(alerts(&String::from_utf8(out.stdout).unwrap()).len(), 1, "the good rule still runs");
+    let out = run(&["detect", "--strict", "--rules", dir.path().to_str().unwrap(), ev.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+}
