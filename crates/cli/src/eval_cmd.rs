@@ -80,6 +80,7 @@ fn find_dataset(dir: &Path, name: &str) -> Result<(PathBuf, PathBuf)> {
     let sub = dir.join(name);
     let mut log = None;
     let mut truth = None;
+    let mut corrected = false;
     let entries = std::fs::read_dir(&sub).with_context(|| format!("reading {}", sub.display()))?;
     let mut names: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     names.sort();
@@ -93,7 +94,8 @@ fn find_dataset(dir: &Path, name: &str) -> Result<(PathBuf, PathBuf)> {
             log = Some(p);
         } else if n.ends_with("_structured_corrected.csv") {
             truth = Some(p);
-        } else if n.ends_with("_structured.csv") && truth.is_none() {
+            corrected = true;
+        } else if n.ends_with("_structured.csv") && !corrected {
             truth = Some(p);
         }
     }

@@ -4,15 +4,22 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn testdata(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata").join(p)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata")
+        .join(p)
 }
 
 fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_logsieve")).args(args).output().expect("run logsieve")
+    Command::new(env!("CARGO_BIN_EXE_logsieve"))
+        .args(args)
+        .output()
+        .expect("run logsieve")
 }
 
 fn alerts(text: &str) -> Vec<serde_json::Value> {
-    text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}"))).collect()
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect()
 }
 
 fn cases() -> Vec<PathBuf> {
@@ -27,7 +34,11 @@ fn cases() -> Vec<PathBuf> {
 
 fn rule_id(case: &Path) -> String {
     let text = std::fs::read_to_string(case.join("rule.yml")).unwrap();
-    text.lines().find_map(|l| l.strip_prefix("id: ")).unwrap().trim().to_string()
+    text.lines()
+        .find_map(|l| l.strip_prefix("id: "))
+        .unwrap()
+        .trim()
+        .to_string()
 }
 
 #[test]
@@ -43,9 +54,16 @@ fn regression_case_alerts_with_windows_mapping() {
         ]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let a = alerts(&String::from_utf8(out.stdout).unwrap());
-        assert!(a.iter().any(|x| x["rule_id"] == rule_id(&case).as_str()), "{} did not alert", case.display());
+        assert!(
+            a.iter().any(|x| x["rule_id"] == rule_id(&case).as_str()),
+            "{} did not alert",
+            case.display()
+        );
         let err = String::from_utf8(out.stderr).unwrap();
-        assert!(err.contains("1 rules and 0 correlations loaded, 0 rejected"), "{err}");
+        assert!(
+            err.contains("1 rules and 0 correlations loaded, 0 rejected"),
+            "{err}"
+        );
     }
 }
 
@@ -71,7 +89,10 @@ fn all_rules_over_a_jsonl_stream_alert_at_the_right_lines() {
         args.push(case.join("rule.yml").display().to_string());
     }
     args.push(events.display().to_string());
-    let out = Command::new(env!("CARGO_BIN_EXE_logsieve")).args(&args).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_logsieve"))
+        .args(&args)
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let a = alerts(&String::from_utf8(out.stdout).unwrap());
     for (i, id) in expect.iter().enumerate() {
@@ -79,7 +100,10 @@ fn all_rules_over_a_jsonl_stream_alert_at_the_right_lines() {
         let here: Vec<&serde_json::Value> = a.iter().filter(|x| x["line"] == line).collect();
         // A case file with several events alerts on at least one of them.
         if expect.iter().filter(|e| *e == id).count() == 1 {
-            assert!(here.iter().any(|x| x["rule_id"] == id.as_str()), "line {line}: {id}");
+            assert!(
+                here.iter().any(|x| x["rule_id"] == id.as_str()),
+                "line {line}: {id}"
+            );
         }
     }
     for id in &expect {
@@ -133,11 +157,17 @@ fn parse_and_detect_text_logs_in_one_pass() {
         .filter(|(_, l)| l.contains("authentication failure"))
         .map(|(i, _)| i as u64 + 1)
         .collect();
-    let got: Vec<u64> =
-        a.iter().filter(|x| x["rule_id"] == "test-auth-fail").map(|x| x["line"].as_u64().unwrap()).collect();
+    let got: Vec<u64> = a
+        .iter()
+        .filter(|x| x["rule_id"] == "test-auth-fail")
+        .map(|x| x["line"].as_u64().unwrap())
+        .collect();
     assert_eq!(got, want);
     let root: Vec<&serde_json::Value> = a.iter().filter(|x| x["rule_id"] == "test-root-session").collect();
-    let want_root = text.lines().filter(|l| l.contains("session opened for user root")).count();
+    let want_root = text
+        .lines()
+        .filter(|l| l.contains("session opened for user root"))
+        .count();
     assert_eq!(root.len(), want_root);
     assert!(want_root > 0 && root.iter().all(|x| x["level"] == "high"));
 
@@ -158,7 +188,9 @@ fn parse_and_detect_text_logs_in_one_pass() {
         "--mapping",
         "webserver",
         "--rules",
-        testdata("sigma-rules/rules/web/webserver_generic/web_source_code_enumeration.yml").to_str().unwrap(),
+        testdata("sigma-rules/rules/web/webserver_generic/web_source_code_enumeration.yml")
+            .to_str()
+            .unwrap(),
         access.to_str().unwrap(),
     ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -179,11 +211,29 @@ fn strict_fails_on_rejected_rules_and_bad_yaml_is_named() {
     .unwrap();
     let ev = dir.path().join("e.jsonl");
     std::fs::write(&ev, "{\"message\": \"zzz\"}\n{\"message\": \"no\"}\n").unwrap();
-    let out = run(&["detect", "--rules", dir.path().to_str().unwrap(), ev.to_str().unwrap()]);
+    let out = run(&[
+        "detect",
+        "--rules",
+        dir.path().to_str().unwrap(),
+        ev.to_str().unwrap(),
+    ]);
     assert!(out.status.success());
     let err = String::from_utf8(out.stderr).unwrap();
-    assert!(err.contains("bad.yml") && err.contains("invalid YAML") && err.contains("line"), "{err}");
-    assert_eq!(alerts(&String::from_utf8(out.stdout).unwrap()).len(), 1, "the good rule still runs");
-    let out = run(&["detect", "--strict", "--rules", dir.path().to_str().unwrap(), ev.to_str().unwrap()]);
+    assert!(
+        err.contains("bad.yml") && err.contains("invalid YAML") && err.contains("line"),
+        "{err}"
+    );
+    assert_eq!(
+        alerts(&String::from_utf8(out.stdout).unwrap()).len(),
+        1,
+        "the good rule still runs"
+    );
+    let out = run(&[
+        "detect",
+        "--strict",
+        "--rules",
+        dir.path().to_str().unwrap(),
+        ev.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(2));
 }

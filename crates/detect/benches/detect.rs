@@ -38,7 +38,11 @@ fn bench(c: &mut Criterion) {
         if p.join("rule.yml").exists() {
             rules.push(p.join("rule.yml"));
             let text = std::fs::read_to_string(p.join("event.json")).unwrap();
-            events.extend(serde_json::Deserializer::from_str(&text).into_iter::<serde_json::Value>().map(Result::unwrap));
+            events.extend(
+                serde_json::Deserializer::from_str(&text)
+                    .into_iter::<serde_json::Value>()
+                    .map(Result::unwrap),
+            );
         }
     }
     rules.push(testdata("sigma-rules/rules"));

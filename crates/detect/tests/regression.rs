@@ -17,11 +17,15 @@ fn cases() -> Vec<PathBuf> {
 
 fn events(case: &Path) -> Vec<serde_json::Value> {
     let text = std::fs::read_to_string(case.join("event.json")).unwrap();
-    serde_json::Deserializer::from_str(&text).into_iter().map(|v| v.unwrap()).collect()
+    serde_json::Deserializer::from_str(&text)
+        .into_iter()
+        .map(|v| v.unwrap())
+        .collect()
 }
 
 fn rule_id(case: &Path) -> String {
-    let y: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(case.join("rule.yml")).unwrap()).unwrap();
+    let y: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(case.join("rule.yml")).unwrap()).unwrap();
     y["id"].as_str().unwrap().to_string()
 }
 
@@ -31,10 +35,17 @@ fn each_case_alone() {
     assert_eq!(cases.len(), 20);
     for case in &cases {
         let d = Detector::load(&[case.join("rule.yml")], Mapping::builtin("windows")).unwrap();
-        assert!(d.rejections().is_empty(), "{}: {:?}", case.display(), d.rejections());
+        assert!(
+            d.rejections().is_empty(),
+            "{}: {:?}",
+            case.display(),
+            d.rejections()
+        );
         let mut s = Scratch::default();
         let fired = events(case).iter().any(|e| {
-            d.evaluate(&JsonEvent(e), 1, "event.json", &mut s).iter().any(|h| h.alert.is_some())
+            d.evaluate(&JsonEvent(e), 1, "event.json", &mut s)
+                .iter()
+                .any(|h| h.alert.is_some())
         });
         assert!(fired, "{} did not alert", case.display());
     }
@@ -43,8 +54,11 @@ fn each_case_alone() {
 #[test]
 fn all_rules_over_all_events_point_at_the_right_line() {
     let cases = cases();
-    let d = Detector::load(&cases.iter().map(|c| c.join("rule.yml")).collect::<Vec<_>>(), Mapping::builtin("windows"))
-        .unwrap();
+    let d = Detector::load(
+        &cases.iter().map(|c| c.join("rule.yml")).collect::<Vec<_>>(),
+        Mapping::builtin("windows"),
+    )
+    .unwrap();
     assert_eq!(d.rules().len(), 20);
     let mut s = Scratch::default();
     let mut line = 0u64;

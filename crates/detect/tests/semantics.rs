@@ -6,7 +6,9 @@ use serde_json::json;
 use std::path::{Path, PathBuf};
 
 fn testdata(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata").join(p)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata")
+        .join(p)
 }
 
 fn rule(detection: &str) -> Detector {
@@ -17,7 +19,8 @@ fn rule(detection: &str) -> Detector {
 }
 
 fn hits(d: &Detector, ev: serde_json::Value) -> bool {
-    !d.matching_rules(&JsonEvent(&ev), &mut Scratch::default()).is_empty()
+    !d.matching_rules(&JsonEvent(&ev), &mut Scratch::default())
+        .is_empty()
 }
 
 fn rejected(detection: &str) -> String {
@@ -106,7 +109,12 @@ fn cidr_and_numeric_comparisons() {
     assert!(hits(&d, json!({"ip": "10.1.2.3"})) && !hits(&d, json!({"ip": "11.1.2.3"})));
     let d = rule("  sel:\n    ip|cidr: 'fe80::/10'\n  condition: sel");
     assert!(hits(&d, json!({"ip": "fe80::1"})));
-    for (m, v, yes, no) in [("lt", 5, 4, 5), ("lte", 5, 5, 6), ("gt", 5, 6, 5), ("gte", 5, 5, 4)] {
+    for (m, v, yes, no) in [
+        ("lt", 5, 4, 5),
+        ("lte", 5, 5, 6),
+        ("gt", 5, 6, 5),
+        ("gte", 5, 5, 4),
+    ] {
         let d = rule(&format!("  sel:\n    n|{m}: {v}\n  condition: sel"));
         assert!(hits(&d, json!({"n": yes})), "{m}");
         assert!(!hits(&d, json!({"n": no})), "{m}");
@@ -193,15 +201,35 @@ fn unsupported_things_reject_the_rule_with_a_reason() {
 fn bad_rules_never_stop_the_others() {
     let dir = std::env::temp_dir().join(format!("logsieve-rules-{}", std::process::id()));
     std::fs::create_dir_all(dir.join("sub")).unwrap();
-    std::fs::write(dir.join("good.yml"), "title: g\nid: g\nlogsource: {product: x}\ndetection:\n  s:\n    a: 1\n  condition: s\n").unwrap();
-    std::fs::write(dir.join("sub/broken.yml"), "title: b\ndetection:\n  s: [unclosed\n").unwrap();
-    std::fs::write(dir.join("sub/bad_mod.yaml"), "title: m\nlogsource: {product: x}\ndetection:\n  s:\n    a|nope: 1\n  condition: s\n").unwrap();
+    std::fs::write(
+        dir.join("good.yml"),
+        "title: g\nid: g\nlogsource: {product: x}\ndetection:\n  s:\n    a: 1\n  condition: s\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("sub/broken.yml"),
+        "title: b\ndetection:\n  s: [unclosed\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("sub/bad_mod.yaml"),
+        "title: m\nlogsource: {product: x}\ndetection:\n  s:\n    a|nope: 1\n  condition: s\n",
+    )
+    .unwrap();
     std::fs::write(dir.join("notes.txt"), "not a rule").unwrap();
-    let d = Detector::load(&[dir.clone()], None).unwrap();
+    let d = Detector::load(std::slice::from_ref(&dir), None).unwrap();
     assert_eq!(d.rules().len(), 1);
     assert_eq!(d.rejections().len(), 2);
-    let yaml = d.rejections().iter().find(|r| r.file.ends_with("broken.yml")).unwrap();
-    assert!(yaml.reason.contains("invalid YAML") && yaml.reason.contains("line"), "{}", yaml.reason);
+    let yaml = d
+        .rejections()
+        .iter()
+        .find(|r| r.file.ends_with("broken.yml"))
+        .unwrap();
+    assert!(
+        yaml.reason.contains("invalid YAML") && yaml.reason.contains("line"),
+        "{}",
+        yaml.reason
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -271,7 +299,10 @@ correlation:
     let mut alerts = Vec::new();
     for (i, e) in events.iter().enumerate() {
         for h in d.evaluate(&JsonEvent(e), i as u64 + 1, "t", &mut s) {
-            assert!(h.alert.is_none(), "base rules are suppressed by their correlations");
+            assert!(
+                h.alert.is_none(),
+                "base rules are suppressed by their correlations"
+            );
             alerts.extend(c.feed(&d, &h, i as u64 + 1, "t"));
         }
     }
@@ -309,20 +340,29 @@ fn correlation_to_an_unknown_rule_is_rejected() {
 fn every_bundled_rule_loads_or_is_rejected_with_a_reason() {
     let dir = testdata("sigma-rules/rules");
     for mapping in [None, Some("linux"), Some("webserver")] {
-        let d = Detector::load(&[dir.clone()], mapping.and_then(Mapping::builtin)).unwrap();
+        let d = Detector::load(std::slice::from_ref(&dir), mapping.and_then(Mapping::builtin)).unwrap();
         let total = d.rules().len() + d.correlations().len() + d.rejections().len();
         assert!(total >= 400, "{total}");
         assert!(d.rejections().iter().all(|r| !r.reason.is_empty()));
         if mapping.is_none() {
             // Without a mapping only unsupported features reject a rule.
-            assert!(d.rules().len() >= 380, "{} loaded; {:?}", d.rules().len(), &d.rejections()[..3.min(d.rejections().len())]);
+            assert!(
+                d.rules().len() >= 380,
+                "{} loaded; {:?}",
+                d.rules().len(),
+                &d.rejections()[..3.min(d.rejections().len())]
+            );
         }
     }
 }
 
 #[test]
 fn prefilter_agrees_with_brute_force() {
-    let d = Detector::load(&[testdata("sigma-rules/rules"), testdata("sigma-regression")], None).unwrap();
+    let d = Detector::load(
+        &[testdata("sigma-rules/rules"), testdata("sigma-regression")],
+        None,
+    )
+    .unwrap();
     let mut events = Vec::new();
     for e in std::fs::read_dir(testdata("sigma-regression")).unwrap() {
         let p = e.unwrap().path().join("event.json");
@@ -332,7 +372,10 @@ fn prefilter_agrees_with_brute_force() {
             }
         }
     }
-    for l in std::fs::read_to_string(testdata("loghub-2k/Linux/Linux_2k.log")).unwrap().lines() {
+    for l in std::fs::read_to_string(testdata("loghub-2k/Linux/Linux_2k.log"))
+        .unwrap()
+        .lines()
+    {
         events.push(json!({"message": l, "raw": l}));
     }
     let mut s = Scratch::default();

@@ -302,7 +302,7 @@ impl Engine {
                             }
                         }
                         Err(e) => {
-                            if b.len() > 0 {
+                            if !b.is_empty() {
                                 let _ = tx.send(Ok(b));
                             }
                             let _ = tx.send(Err(e));

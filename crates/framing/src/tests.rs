@@ -121,7 +121,7 @@ fn trailing_newline_gives_no_extra_line_and_empty_input_none() {
 #[test]
 fn giant_line_truncated_following_lines_intact() {
     let mut data = b"before\n".to_vec();
-    data.extend(std::iter::repeat(b'x').take(10_000));
+    data.extend(std::iter::repeat_n(b'x', 10_000));
     data.extend_from_slice(b"\r\nafter\n");
     for chunk in [1, 3, 64, 4096, DEFAULT_CHUNK_BYTES] {
         let mut f = LineFramer::with_chunk_size(&data[..], cfg(100), chunk);
@@ -254,7 +254,7 @@ fn random_input(rng: &mut Rng) -> Vec<u8> {
     for _ in 0..len {
         // Occasionally emit a long run to exercise truncation.
         if rng.below(50) == 0 {
-            v.extend(std::iter::repeat(b'z').take(rng.below(60) as usize));
+            v.extend(std::iter::repeat_n(b'z', rng.below(60) as usize));
         }
         v.push(alphabet[rng.below(alphabet.len() as u64) as usize]);
     }

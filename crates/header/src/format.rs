@@ -119,7 +119,7 @@ pub(crate) fn compile(fmt: &str) -> Result<CompiledFormat, FormatError> {
         lit_regexes.push(pat[before..].to_string());
         if let Some((_, col)) = fields.get(k) {
             let g = format!("(?P<{GROUP_PREFIX}{k}>.*?)");
-            cols.extend(std::iter::repeat(*col).take(g.len()));
+            cols.extend(std::iter::repeat_n(*col, g.len()));
             pat.push_str(&g);
         }
     }
@@ -163,7 +163,7 @@ fn push_literal(pat: &mut String, cols: &mut Vec<usize>, lit: &str, start: usize
         } else {
             in_spaces = false;
             pat.push(c);
-            cols.extend(std::iter::repeat(start + k).take(c.len_utf8()));
+            cols.extend(std::iter::repeat_n(start + k, c.len_utf8()));
         }
     }
 }
@@ -457,7 +457,7 @@ impl CompiledFormat {
                             .and_then(|(c, q)| find_from(line, q, lr).map(|(s, e)| (c, q, s, e)));
                         let skip = find_from(line, pos, r);
                         match (group, skip) {
-                            (Some((c, q, s, e)), sk) if sk.map_or(true, |(ss, _)| c <= ss) => {
+                            (Some((c, q, s, e)), sk) if sk.is_none_or(|(ss, _)| c <= ss) => {
                                 spans[pk] = (ps, c);
                                 spans[*field] = (q, s);
                                 pos = e;

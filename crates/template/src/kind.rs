@@ -183,7 +183,7 @@ pub fn is_variable_piece(p: &str) -> bool {
                 .is_some_and(|n| n.is_ascii_digit())
     });
     let long_hex = b.len() >= 8 && b.iter().all(|c| c.is_ascii_hexdigit());
-    !(starts_alpha && digits <= 3 && !underscore_digit && !long_hex)
+    underscore_digit || long_hex
 }
 
 fn is_hex_group(g: &str, min: usize, max: usize) -> bool {

@@ -68,6 +68,9 @@ struct Shape {
     by_rest: FxHashMap<u128, Vec<u32>>,
 }
 
+/// A live template as saved: its tokens, count and example.
+pub(crate) type SavedCluster = (Vec<String>, u64, String);
+
 /// A summary of one template for listings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TemplateSummary {
@@ -533,7 +536,7 @@ impl Miner {
         v
     }
 
-    pub(crate) fn export(&self) -> (Vec<(Vec<String>, u64, String)>, Vec<(u128, u32)>) {
+    pub(crate) fn export(&self) -> (Vec<SavedCluster>, Vec<(u128, u32)>) {
         let mut index = vec![u32::MAX; self.clusters.len()];
         let mut live = Vec::new();
         for (i, cl) in self.clusters.iter().enumerate() {
@@ -555,11 +558,7 @@ impl Miner {
         (live, keys)
     }
 
-    pub(crate) fn import(
-        config: MinerConfig,
-        clusters: Vec<(Vec<String>, u64, String)>,
-        keys: Vec<(u128, u32)>,
-    ) -> Miner {
+    pub(crate) fn import(config: MinerConfig, clusters: Vec<SavedCluster>, keys: Vec<(u128, u32)>) -> Miner {
         let mut m = Miner::new(config);
         for (tokens, count, example) in clusters {
             let tokens = tokens.into_iter().map(Into::into).collect();
