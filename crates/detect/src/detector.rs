@@ -173,7 +173,6 @@ fn needles_cond(c: &Cond, sels: &[Selection]) -> Option<Vec<String>> {
 /// Reusable per-thread memory for [`Detector::evaluate`].
 #[derive(Debug, Default)]
 pub struct Scratch {
-    text: String,
     candidates: Vec<bool>,
     list: Vec<usize>,
 }
@@ -195,8 +194,16 @@ fn logsource_ok(ev: &dyn Event, alts: &[Alternative]) -> bool {
 
 fn field_ok(ev: &dyn Event, f: &FieldMatch) -> bool {
     let v = get_first(ev, &f.paths);
+    // Lowercase the value once for every case-insensitive comparison.
+    let text = v.as_ref().and_then(|v| v.as_text());
+    let lower = text.as_ref().map(|t| crate::value::lower(t));
     let get = |paths: &[String]| get_first(ev, paths).and_then(|v| v.as_text().map(|t| t.into_owned()));
-    let one = |alts: &Vec<Matcher>| alts.iter().any(|m| m.matches(v.as_ref(), &get));
+    let one = |alts: &Vec<Matcher>| {
+        alts.iter().any(|m| match (m, &text, &lower) {
+            (Matcher::Str { pat, cased }, Some(t), Some(l)) => pat.matches(if *cased { t } else { l }),
+            _ => m.matches(v.as_ref(), &get),
+        })
+    };
     if f.all {
         f.values.iter().all(one)
     } else {
@@ -233,7 +240,16 @@ fn rule_ok(ev: &dyn Event, r: &Rule) -> bool {
     if !logsource_ok(ev, &r.logsource) {
         return false;
     }
-    let mut cache: Vec<Option<bool>> = vec![None; r.selections.len()];
+    // Each selection is evaluated at most once (no allocation for the
+    // usual handful of selections).
+    let mut small = [None; 16];
+    let mut big = Vec::new();
+    let cache: &mut [Option<bool>] = if r.selections.len() <= small.len() {
+        &mut small[..]
+    } else {
+        big.resize(r.selections.len(), None);
+        &mut big[..]
+    };
     r.cond.eval(&mut |i| {
         *cache[i].get_or_insert_with(|| match &r.selections[i] {
             Selection::Fields(groups) => groups.iter().any(|g| g.iter().all(|f| field_ok(ev, f))),
@@ -380,7 +396,7 @@ impl Detector {
         let mut always = Vec::new();
         for (ri, r) in rules.iter().enumerate() {
             match needles_cond(&r.cond, &r.selections) {
-                Some(ns) if !ns.is_empty() => {
+                Some(ns) if !ns.is_empty() && ns.iter().all(|n| n.is_ascii()) => {
                     for n in ns {
                         let k = *index.entry(n.clone()).or_insert_with(|| {
                             needles.push(n);
@@ -398,7 +414,13 @@ impl Detector {
         let prefilter = if needles.is_empty() {
             None
         } else {
-            Some(AhoCorasick::new(&needles).expect("literal needles build an automaton"))
+            Some(
+                AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                    .build(&needles)
+                    .expect("literal needles build an automaton"),
+            )
         };
         Detector {
             rules,
@@ -446,22 +468,19 @@ impl Detector {
             s.list.extend(0..self.rules.len());
             return;
         };
-        s.text.clear();
-        ev.for_each_text(&mut |t| {
-            for c in t.chars() {
-                for l in c.to_lowercase() {
-                    s.text.push(l);
-                }
-            }
-            s.text.push('\n');
-        });
         s.candidates.clear();
         s.candidates.resize(self.rules.len(), false);
-        for m in ac.find_overlapping_iter(&s.text) {
-            for &r in &self.needle_rules[m.pattern().as_usize()] {
-                s.candidates[r] = true;
+        // ASCII case-insensitive automaton over each text value as it is:
+        // no lowercased copy of the event (rules with non-ASCII needles are
+        // always evaluated, so this stays sound).
+        let (cands, needle_rules) = (&mut s.candidates, &self.needle_rules);
+        ev.for_each_text(&mut |t| {
+            for m in ac.find_overlapping_iter(t) {
+                for &r in &needle_rules[m.pattern().as_usize()] {
+                    cands[r] = true;
+                }
             }
-        }
+        });
         for &r in &self.always {
             s.candidates[r] = true;
         }
@@ -582,3 +601,9 @@ impl Detector {
 }
 
 use serde::Deserialize as _;
+impl Detector {
+    /// Rules the prefilter cannot skip (no required literal).
+    pub fn unfiltered_rules(&self) -> usize {
+        self.always.len()
+    }
+}

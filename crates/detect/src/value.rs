@@ -209,7 +209,8 @@ impl StrPat {
     }
 }
 
-fn lower(s: &str) -> std::borrow::Cow<'_, str> {
+/// Lowercases only when needed.
+pub fn lower(s: &str) -> std::borrow::Cow<'_, str> {
     if s.bytes().any(|b| b.is_ascii_uppercase()) || !s.is_ascii() {
         std::borrow::Cow::Owned(s.to_lowercase())
     } else {
