@@ -135,9 +135,10 @@ pub fn mask_line(content: &str, out: &mut MaskedLine) {
                 break;
             }
             info.class |= c;
-            info.non_digits += u16::from(c & DG == 0);
-            info.colons += u16::from(bytes[i] == b':');
-            info.dashes += u16::from(bytes[i] == b'-');
+            // Saturating: a token may be as long as a line (megabytes).
+            info.non_digits = info.non_digits.saturating_add(u32::from(c & DG == 0));
+            info.colons = info.colons.saturating_add(u32::from(bytes[i] == b':'));
+            info.dashes = info.dashes.saturating_add(u32::from(bytes[i] == b'-'));
             if c & AN == 0 {
                 info.null_like |= i - run >= 3 && i - run <= 5 && is_null_word(&bytes[run..i]);
                 run = i + 1;
@@ -178,9 +179,9 @@ pub fn mask_line(content: &str, out: &mut MaskedLine) {
 #[derive(Debug, Default, Clone, Copy)]
 struct TokenInfo {
     class: u8,
-    non_digits: u16,
-    colons: u16,
-    dashes: u16,
+    non_digits: u32,
+    colons: u32,
+    dashes: u32,
     null_like: bool,
 }
 
@@ -576,6 +577,16 @@ mod tests {
             masked("enabled=true x=NULL user=root"),
             "enabled=<*> x=<*> user=<*>"
         );
+    }
+
+    #[test]
+    fn giant_tokens_do_not_overflow() {
+        // Regression: per-token counters were u16 and overflowed on a
+        // 70 kB token in debug builds.
+        let token = "a-b:".repeat(20_000);
+        assert_eq!(masked(&token).len(), token.len());
+        let digits = "7".repeat(70_000);
+        assert_eq!(masked(&digits), "<*>");
     }
 
     #[test]

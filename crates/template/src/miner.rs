@@ -50,12 +50,12 @@ struct Cluster {
 }
 
 impl Cluster {
-    fn wild_positions(&self) -> Vec<u16> {
+    fn wild_positions(&self) -> Vec<u32> {
         self.tokens
             .iter()
             .enumerate()
             .filter(|(_, t)| t.contains(VAR))
-            .map(|(i, _)| i as u16)
+            .map(|(i, _)| i as u32)
             .collect()
     }
 }
@@ -64,7 +64,7 @@ impl Cluster {
 /// indexed by the hash of their constant tokens.
 #[derive(Debug, Default, Clone)]
 struct Shape {
-    positions: Vec<u16>,
+    positions: Vec<u32>,
     by_rest: FxHashMap<u128, Vec<u32>>,
 }
 
@@ -121,7 +121,7 @@ fn hash_tokens<'a>(tokens: impl Iterator<Item = Option<&'a str>>) -> u128 {
     combine(tokens.map(|t| t.map(token_hash)))
 }
 
-fn hash_positions(p: &[u16]) -> u128 {
+fn hash_positions(p: &[u32]) -> u128 {
     let b: Vec<u8> = p.iter().flat_map(|x| x.to_le_bytes()).collect();
     xxhash_rust::xxh3::xxh3_128(&b)
 }
@@ -307,7 +307,7 @@ impl Miner {
                 hashes
                     .iter()
                     .enumerate()
-                    .map(|(i, &h)| shape.positions.binary_search(&(i as u16)).is_err().then_some(h)),
+                    .map(|(i, &h)| shape.positions.binary_search(&(i as u32)).is_err().then_some(h)),
             );
             let Some(cands) = shape.by_rest.get(&rest) else {
                 continue;
@@ -360,7 +360,7 @@ impl Miner {
         }
         let n = cl.tokens.len() as u32;
         let rest = hash_tokens(cl.tokens.iter().enumerate().map(|(i, t)| {
-            if positions.binary_search(&(i as u16)).is_ok() {
+            if positions.binary_search(&(i as u32)).is_ok() {
                 None
             } else {
                 Some(&**t)
