@@ -1,75 +1,158 @@
 #!/usr/bin/env bash
-# logsieve vs drain3 on the same lines, in one run. Prints lines/s, the
-# ratio to drain3, peak RSS and the growth curve (50 vs 5,000 templates).
+# logsieve vs drain3 on the same lines, in one run. Run from anywhere:
 #
-#   bash bench/run.sh            # 1M-line corpus (LINES=... to change)
+#   bash bench/run.sh
 #
-# Results also go to bench/out/results.md.
+# Builds logsieve (release), sets up bench/.venv with drain3, builds the
+# corpora (deterministic), then measures on the SAME files:
+#   - wc -l                                    (the I/O ceiling)
+#   - drain3 TemplateMiner, default config     (bench/drain3_run.py)
+#   - logsieve templates --threads T --quiet --output jsonl FILE
+#   - logsieve parse --threads T --quiet --output jsonl FILE > /dev/null
+# and the growth curve: the same line count over 50 vs MANY_TEMPLATES
+# synthetic templates, drain3 and logsieve templates on each.
+# Prints a Markdown report and writes it to bench/out/results.md (raw
+# numbers: bench/out/results.jsonl).
+#
+# Settings (environment):
+#   LINES=1000000        lines of the mixed corpus
+#   DRAIN_LINES=200000   drain3 runs on the first DRAIN_LINES lines of it (all
+#                        of it when LINES is not larger), and so does logsieve,
+#                        for a comparison on identical lines
+#   GROWTH_LINES=200000  lines of each growth-curve corpus
+#   MANY_TEMPLATES=5000  templates of the large growth-curve corpus
+#   REPEAT=3             runs of each logsieve / wc command (best is kept)
+#   THREADS=1            logsieve --threads values to run, e.g. "1 2"
+#   LOGSIEVE_BIN=path    use this binary instead of building one
+#   BENCH_OUT=bench/out  where corpora and results go
+#
+# With the defaults it takes about 3 minutes on a 2-core machine (189 s
+# measured, most of it drain3) plus the release build when logsieve is not
+# built yet. LINES=100000 GROWTH_LINES=100000 takes under a minute. drain3 on
+# a whole 1,000,000-line mixed corpus took 27 minutes, hence DRAIN_LINES.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
 LINES=${LINES:-1000000}
 GROWTH_LINES=${GROWTH_LINES:-200000}
 DRAIN_LINES=${DRAIN_LINES:-200000}
-out=bench/out
+MANY_TEMPLATES=${MANY_TEMPLATES:-5000}
+REPEAT=${REPEAT:-3}
+THREADS=${THREADS:-1}
+out=${BENCH_OUT:-bench/out}
 mkdir -p "$out"
-command -v /usr/bin/time >/dev/null || apt-get install -y -qq time >/dev/null
-bash bench/setup_venv.sh >/dev/null
-cargo build --release -q -p logsieve
-bin=target/release/logsieve
+
+die() {
+  echo "bench/run.sh: $*" >&2
+  exit 1
+}
+step() { echo "== $*" >&2; }
+
+# --- tools ------------------------------------------------------------------
+step "drain3 venv"
+bash bench/setup_venv.sh >&2
 py=bench/.venv/bin/python
 
-[ -s "$out/corpus.log" ] && [ "$(wc -l < "$out/corpus.log")" -eq "$LINES" ] || python3 bench/make_corpus.py mixed "$LINES" "$out/corpus.log"
-head -n "$DRAIN_LINES" "$out/corpus.log" > "$out/corpus-drain.log"
-python3 bench/make_corpus.py templates 50 "$GROWTH_LINES" "$out/t50.log"
-python3 bench/make_corpus.py templates 5000 "$GROWTH_LINES" "$out/t5000.log"
+if [ -n "${LOGSIEVE_BIN:-}" ]; then
+  bin=$LOGSIEVE_BIN
+else
+  step "cargo build --release -p logsieve"
+  cargo build --release -p logsieve >&2
+  bin="${CARGO_TARGET_DIR:-target}/release/logsieve"
+fi
+[ -x "$bin" ] || die "no logsieve binary at $bin"
 
-# seconds and peak RSS (MB) of a command, output discarded
-measure() {
-  /usr/bin/time -f '%e %M' -o "$out/time.txt" "$@" > /dev/null 2>"$out/stderr.txt" || { cat "$out/stderr.txt"; exit 1; }
-  read -r secs kb < "$out/time.txt"
-  echo "$secs $((kb / 1024))"
+# Fail loudly when the CLI lacks a flag the benchmark relies on.
+for sub in templates parse; do
+  help=$("$bin" "$sub" --help 2>&1) || die "'$bin $sub --help' failed: $help"
+  for flag in --threads --quiet --output; do
+    grep -q -e "$flag" <<<"$help" || die "'logsieve $sub' has no $flag flag (yet); not measuring"
+  done
+  grep -q -e jsonl <<<"$help" || die "'logsieve $sub' has no jsonl output (yet); not measuring"
+done
+
+# --- corpora (rebuilt only when the generator or its arguments change) -------
+corpus() { # OUT, make_corpus.py arguments...
+  local file=$1
+  shift
+  local stamp
+  stamp="$(sha1sum bench/make_corpus.py | cut -c1-40) $*"
+  if [ -s "$file" ] && [ "$(cat "$file.stamp" 2>/dev/null)" = "$stamp" ]; then
+    return
+  fi
+  step "make_corpus.py $* -> $file"
+  "$py" bench/make_corpus.py "$@" --out "$file"
+  echo "$stamp" >"$file.stamp"
 }
-rate() { python3 -c "print(f'{$1/max($2,1e-9):,.0f}')"; }
+corpus "$out/corpus.log" mixed --lines "$LINES"
+corpus "$out/growth-50.log" templates --templates 50 --lines "$GROWTH_LINES"
+corpus "$out/growth-$MANY_TEMPLATES.log" templates --templates "$MANY_TEMPLATES" --lines "$GROWTH_LINES"
+n=$(wc -l <"$out/corpus.log")
+[ "$n" -eq "$LINES" ] || die "$out/corpus.log has $n lines, expected $LINES"
 
-wc_s=$(measure wc -l "$out/corpus.log" | cut -d' ' -f1)
-drain=$($py bench/drain3_run.py "$out/corpus-drain.log")
-drain_rate=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['lines_per_s'])" "$drain")
+# --- measurements -------------------------------------------------------------
+res="$out/results.jsonl"
+rm -f "$out/results.md"
+measure() { "$py" bench/measure.py "$@" >>"$res"; }
 
-read -r t1 m1 <<< "$(measure $bin templates --threads 1 --quiet -o jsonl "$out/corpus.log")"
-read -r t2 m2 <<< "$(measure $bin templates --threads 2 --quiet -o jsonl "$out/corpus.log")"
-read -r p1 pm1 <<< "$(measure $bin parse --threads 1 --quiet -o jsonl "$out/corpus.log")"
-read -r p2 pm2 <<< "$(measure $bin parse --threads 2 --quiet -o jsonl "$out/corpus.log")"
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//' || true)
+mem=$(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)
+ver=$("$bin" --version 2>/dev/null || echo logsieve)
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+dirty=$(git status --porcelain 2>/dev/null | grep -q . && echo ", uncommitted changes" || true)
+built="tree at $commit$dirty"
+[ -n "${LOGSIEVE_BIN:-}" ] && built="binary $LOGSIEVE_BIN given by LOGSIEVE_BIN; tree at $commit$dirty"
+"$py" - "$LINES" "$GROWTH_LINES" "$REPEAT" "$THREADS" "$cpu" "$mem" "$ver ($built)" "$DRAIN_LINES" >"$res" <<'EOF'
+import json, os, platform, sys
+from datetime import datetime, timezone
+from importlib.metadata import version
+a = sys.argv[1:]
+print(json.dumps({"label": "meta", "lines": int(a[0]), "growth_lines": int(a[1]), "repeat": int(a[2]),
+                  "drain_lines": min(int(a[7]), int(a[0])),
+                  "threads": a[3], "cpu": a[4] or platform.machine(), "mem": a[5], "logsieve": a[6],
+                  "cores": os.cpu_count(), "os": f"{platform.system()} {platform.release()}",
+                  "python": platform.python_version(), "drain3": version("drain3"),
+                  "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}))
+EOF
 
-g_d50=$($py bench/drain3_run.py "$out/t50.log" | python3 -c "import json,sys; print(json.load(sys.stdin)['lines_per_s'])")
-g_d5k=$($py bench/drain3_run.py "$out/t5000.log" | python3 -c "import json,sys; print(json.load(sys.stdin)['lines_per_s'])")
-read -r g50 _ <<< "$(measure $bin templates --threads 1 --quiet -o jsonl "$out/t50.log")"
-read -r g5k _ <<< "$(measure $bin templates --threads 1 --quiet -o jsonl "$out/t5000.log")"
-n50=$($bin templates --quiet -o jsonl "$out/t50.log" | wc -l)
-n5k=$($bin templates --quiet -o jsonl "$out/t5000.log" | wc -l)
+step "wc -l"
+measure --label wc --lines "$LINES" --repeat "$REPEAT" -- wc -l "$out/corpus.log"
 
-{
-echo "## logsieve vs drain3 ($(date -u +%F), $(nproc) cores, $(uname -m))"
-echo
-echo "Corpus: $LINES lines drawn from the 7 Loghub-2k samples, digits re-drawn (bench/make_corpus.py mixed)."
-echo "drain3 0.9.11, default config, mining loop only, on the first $DRAIN_LINES lines of the same corpus."
-echo
-echo "| run | lines/s | vs drain3 | peak RSS MB |"
-echo "|---|---:|---:|---:|"
-echo "| wc -l (ceiling) | $(rate $LINES $wc_s) | | |"
-echo "| drain3 add_log_message | $(python3 -c "print(f'{$drain_rate:,.0f}')") | 1.0x | |"
-echo "| logsieve templates --threads 1 | $(rate $LINES $t1) | $(python3 -c "print(f'{$LINES/$t1/$drain_rate:.1f}x')") | $m1 |"
-echo "| logsieve templates --threads 2 | $(rate $LINES $t2) | $(python3 -c "print(f'{$LINES/$t2/$drain_rate:.1f}x')") | $m2 |"
-echo "| logsieve parse -o jsonl --threads 1 | $(rate $LINES $p1) | $(python3 -c "print(f'{$LINES/$p1/$drain_rate:.1f}x')") | $pm1 |"
-echo "| logsieve parse -o jsonl --threads 2 | $(rate $LINES $p2) | $(python3 -c "print(f'{$LINES/$p2/$drain_rate:.1f}x')") | $pm2 |"
-echo
-echo "Thread scaling (templates): 2 threads = $(python3 -c "print(f'{$t1/$t2:.2f}x')") one thread; parse: $(python3 -c "print(f'{$p1/$p2:.2f}x')")."
-echo
-echo "Growth curve ($GROWTH_LINES lines each; templates found: $n50 and $n5k):"
-echo
-echo "| templates | logsieve lines/s | drain3 lines/s | ratio |"
-echo "|---:|---:|---:|---:|"
-echo "| 50 | $(rate $GROWTH_LINES $g50) | $(python3 -c "print(f'{$g_d50:,.0f}')") | $(python3 -c "print(f'{$GROWTH_LINES/$g50/$g_d50:.1f}x')") |"
-echo "| 5000 | $(rate $GROWTH_LINES $g5k) | $(python3 -c "print(f'{$g_d5k:,.0f}')") | $(python3 -c "print(f'{$GROWTH_LINES/$g5k/$g_d5k:.1f}x')") |"
-echo
-echo "logsieve 5000/50 slowdown: $(python3 -c "print(f'{$g5k/$g50:.2f}x')"); drain3: $(python3 -c "print(f'{$g_d50/$g_d5k:.2f}x')")."
-} | tee "$out/results.md"
+# logsieve on FILE (LINES lines): templates (output kept, to count them) and parse.
+logsieve_rows() { # FILE LINES
+  local file=$1 lines=$2 t
+  for t in $THREADS; do
+    step "logsieve templates --threads $t ($lines lines)"
+    measure --label "logsieve templates t$t $lines" --lines "$lines" --repeat "$REPEAT" \
+      --stdout "$out/templates-t$t-$lines.jsonl" -- "$bin" templates --threads "$t" --quiet --output jsonl "$file"
+    [ -s "$out/templates-t$t-$lines.jsonl" ] || die "logsieve templates printed nothing"
+    step "logsieve parse --threads $t > /dev/null ($lines lines)"
+    measure --label "logsieve parse t$t $lines" --lines "$lines" --repeat "$REPEAT" \
+      -- "$bin" parse --threads "$t" --quiet --output jsonl "$file"
+  done
+}
+logsieve_rows "$out/corpus.log" "$LINES"
+
+# drain3 slows down as its clusters pile up (about 8,000 after 100,000 mixed
+# lines) and needs many minutes for a million lines, so by default it runs on
+# the first DRAIN_LINES lines of the corpus, and logsieve runs on exactly
+# those lines too.
+drain_file="$out/corpus.log"
+if [ "$DRAIN_LINES" -lt "$LINES" ]; then
+  drain_file="$out/corpus-head-$DRAIN_LINES.log"
+  head -n "$DRAIN_LINES" "$out/corpus.log" >"$drain_file"
+  logsieve_rows "$drain_file" "$DRAIN_LINES"
+fi
+step "drain3 on $(wc -l <"$drain_file") lines (the slow part)"
+measure --label drain3 --json-stdout -- "$py" bench/drain3_run.py "$drain_file"
+
+for k in 50 "$MANY_TEMPLATES"; do
+  f="$out/growth-$k.log"
+  step "growth curve: $k templates"
+  measure --label "growth drain3 $k" --json-stdout -- "$py" bench/drain3_run.py "$f"
+  measure --label "growth logsieve $k" --lines "$GROWTH_LINES" --repeat "$REPEAT" \
+    --stdout "$out/growth-$k-templates.jsonl" -- "$bin" templates --threads 1 --quiet --output jsonl "$f"
+done
+
+"$py" bench/report.py "$res" >"$out/results.md"
+cat "$out/results.md"

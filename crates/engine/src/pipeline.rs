@@ -271,7 +271,9 @@ impl Engine {
         mut on_group: impl FnMut(&[LineBatch]) -> Result<(), EngineError>,
     ) -> Result<(), EngineError> {
         let reader = logsieve_source::open(input)?;
-        self.drive_reader(input, reader, batch_lines, &mut on_group)
+        // A file's lines are all there: wait for full groups so every
+        // worker has a batch.
+        self.drive_reader(input, reader, batch_lines, true, &mut on_group)
     }
 
     fn drive_reader(
@@ -279,6 +281,7 @@ impl Engine {
         input: &Input,
         reader: Box<dyn Read + Send>,
         batch_lines: usize,
+        fill_groups: bool,
         on_group: &mut dyn FnMut(&[LineBatch]) -> Result<(), EngineError>,
     ) -> Result<(), EngineError> {
         let threads = self.opts.threads;
@@ -323,13 +326,19 @@ impl Engine {
                     }
                 }
                 while group.len() < threads {
-                    match rx.try_recv() {
-                        Ok(Ok(b)) => group.push(b),
-                        Ok(Err(e)) => {
+                    // Streams take what has arrived (latency); files wait.
+                    let next = if fill_groups {
+                        rx.recv().ok()
+                    } else {
+                        rx.try_recv().ok()
+                    };
+                    match next {
+                        Some(Ok(b)) => group.push(b),
+                        Some(Err(e)) => {
                             failure = Some(e);
                             break;
                         }
-                        Err(_) => break,
+                        None => break,
                     }
                 }
                 on_group(&group)?;
@@ -530,7 +539,7 @@ impl Engine {
         } else {
             self.opts.batch_lines
         };
-        let r = self.drive_reader(input, reader, batch_lines, &mut |group| {
+        let r = self.drive_reader(input, reader, batch_lines, false, &mut |group| {
             for b in group {
                 for i in 0..b.len() {
                     line_no += 1;
