@@ -18,7 +18,7 @@ use std::sync::Mutex;
 pub struct RuleArgs {
     /// Sigma rule file or folder (searched recursively for .yml/.yaml);
     /// repeat --rules for more.
-    #[arg(long = "rules", value_name = "PATH")]
+    #[arg(long = "rules", value_name = "PATH", required = true)]
     pub rules: Vec<PathBuf>,
 
     /// Field mapping: a built-in (windows, linux, webserver) or a YAML file
@@ -40,8 +40,8 @@ pub struct DetectArgs {
     #[command(flatten)]
     pub input: InputArgs,
 
-    /// Write alerts to FILE instead of standard output.
-    #[arg(long, value_name = "FILE")]
+    /// Write alerts (JSON lines) to FILE instead of standard output.
+    #[arg(long = "output", visible_alias = "alerts", value_name = "FILE")]
     pub alerts: Option<PathBuf>,
 }
 
@@ -145,8 +145,18 @@ impl<'a> DetectionSink<'a> {
         self.events.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Flushes and prints the summary.
+    /// Ends the stream: decides the correlation windows still open
+    /// (`lt`/`lte`/`eq` thresholds), writes their alerts, flushes the output
+    /// and prints the summary.
     pub fn finish(&self, quiet: bool, malformed: u64) -> std::io::Result<()> {
+        let last = self
+            .correlator
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .flush(self.detector);
+        for a in &last {
+            self.write(a)?;
+        }
         self.out.lock().unwrap_or_else(|e| e.into_inner()).flush()?;
         if !quiet {
             let levels = self.levels.lock().unwrap_or_else(|e| e.into_inner());
@@ -226,10 +236,21 @@ fn looks_like_json(input: &Input) -> Result<bool> {
     let mut r = logsieve_source::open(input)?;
     let mut head = vec![0u8; 4096];
     let n = read_some(&mut r, &mut head)?;
-    Ok(head[..n]
-        .iter()
+    Ok(first_is_json(&head[..n]))
+}
+
+fn first_is_json(head: &[u8]) -> bool {
+    head.iter()
         .find(|b| !b.is_ascii_whitespace())
-        .is_some_and(|&b| b == b'{' || b == b'['))
+        .is_some_and(|&b| b == b'{' || b == b'[')
+}
+
+/// Whether standard input holds JSON events. Peeks into stdin's own buffer
+/// (nothing is consumed), so the text pipeline still sees every byte.
+fn stdin_is_json() -> Result<bool> {
+    use std::io::BufRead;
+    let mut lock = std::io::stdin().lock();
+    Ok(first_is_json(lock.fill_buf()?))
 }
 
 fn read_some(r: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -243,19 +264,37 @@ fn read_some(r: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(n)
 }
 
-/// JSON events: one JSON value per line (JSON lines), or a file holding
-/// one or more (pretty-printed) JSON values. Returns malformed events.
-fn detect_json(input: &Input, d: &Detector, sink: &DetectionSink<'_>) -> Result<u64> {
-    let source = input.display_name();
+/// Reads one line (without its end of line) into `buf`; false at the end.
+fn next_line(r: &mut dyn std::io::BufRead, buf: &mut Vec<u8>) -> std::io::Result<bool> {
+    buf.clear();
+    if r.read_until(b'\n', buf)? == 0 {
+        return Ok(false);
+    }
+    while buf.last().is_some_and(|&b| b == b'\n' || b == b'\r') {
+        buf.pop();
+    }
+    Ok(true)
+}
+
+fn is_blank(l: &[u8]) -> bool {
+    l.iter().all(u8::is_ascii_whitespace)
+}
+
+/// JSON events from one input; returns how many were malformed.
+///
+/// - JSON lines (the first or second non-blank line is a JSON value on its
+///   own): read line by line, streaming; each line is one event at its
+///   line number; a malformed line is counted, reported and skipped.
+/// - Otherwise (one pretty-printed object, or several in a row): the input
+///   is read whole as a sequence of JSON values, each an event at the line
+///   where it starts; a syntax error is counted and reported, and the rest
+///   of that input is skipped (there is no safe place to resume).
+///
+/// A top-level array is a list of events at the array's line.
+fn detect_json(reader: Box<dyn Read>, source: &str, d: &Detector, sink: &DetectionSink<'_>) -> Result<u64> {
+    let mut r = std::io::BufReader::with_capacity(1 << 16, reader);
     let mut scratch = Scratch::default();
     let mut malformed = 0u64;
-    let mut text = String::new();
-    logsieve_source::open(input)?
-        .read_to_string(&mut text)
-        .with_context(|| format!("reading {source}"))?;
-    let first_line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or_default();
-    let jsonl = serde_json::from_str::<serde_json::Value>(first_line).is_ok()
-        && text.lines().filter(|l| !l.trim().is_empty()).count() > 1;
     let mut handle = |v: &serde_json::Value, line: u64| -> Result<()> {
         let items: Vec<&serde_json::Value> = match v {
             serde_json::Value::Array(a) => a.iter().collect(),
@@ -263,42 +302,77 @@ fn detect_json(input: &Input, d: &Detector, sink: &DetectionSink<'_>) -> Result<
         };
         for item in items {
             sink.count_event();
-            let hits = d.evaluate(&JsonEvent(item), line, &source, &mut scratch);
-            sink.handle(line, &source, &hits)?;
+            let hits = d.evaluate(&JsonEvent(item), line, source, &mut scratch);
+            sink.handle(line, source, &hits)?;
         }
         Ok(())
     };
+    let bad = |line: u64, e: &dyn std::fmt::Display| {
+        eprintln!("logsieve: {source}:{line}: malformed JSON event: {e}");
+    };
+    // Look at the first two non-blank lines to tell JSON lines from
+    // pretty-printed JSON; keep them to process afterwards.
+    let mut head: Vec<(u64, Vec<u8>)> = Vec::new();
+    let mut line_no = 0u64;
+    let mut buf = Vec::new();
+    let mut nonblank = 0;
+    while nonblank < 2 && next_line(&mut r, &mut buf)? {
+        line_no += 1;
+        if !is_blank(&buf) {
+            nonblank += 1;
+        }
+        head.push((line_no, buf.clone()));
+    }
+    let jsonl = head
+        .iter()
+        .filter(|(_, l)| !is_blank(l))
+        .any(|(_, l)| serde_json::from_slice::<serde_json::Value>(l).is_ok());
     if jsonl {
-        for (i, l) in text.lines().enumerate() {
-            if l.trim().is_empty() {
-                continue;
+        let mut one = |n: u64, l: &[u8]| -> Result<()> {
+            if is_blank(l) {
+                return Ok(());
             }
-            match serde_json::from_str::<serde_json::Value>(l) {
-                Ok(v) => handle(&v, i as u64 + 1)?,
+            match serde_json::from_slice::<serde_json::Value>(l) {
+                Ok(v) => handle(&v, n)?,
                 Err(e) => {
                     malformed += 1;
-                    eprintln!("logsieve: {source}:{}: malformed JSON event: {e}", i + 1);
+                    bad(n, &e);
                 }
             }
+            Ok(())
+        };
+        for (n, l) in &head {
+            one(*n, l)?;
         }
-    } else {
-        let mut stream = serde_json::Deserializer::from_str(&text).into_iter::<serde_json::Value>();
-        loop {
-            // The event's line is where its first byte is.
-            let at = stream.byte_offset();
-            let skip = text[at..].len() - text[at..].trim_start().len();
-            let line = text[..at + skip].bytes().filter(|&b| b == b'\n').count() as u64 + 1;
-            match stream.next() {
-                None => break,
-                Some(Ok(v)) => handle(&v, line)?,
-                Some(Err(e)) => {
-                    malformed += 1;
-                    eprintln!(
-                        "logsieve: {source}:{}: malformed JSON, the rest of the file is skipped: {e}",
-                        e.line()
-                    );
-                    break;
-                }
+        while next_line(&mut r, &mut buf)? {
+            line_no += 1;
+            one(line_no, &buf)?;
+        }
+        return Ok(malformed);
+    }
+    let mut text = Vec::new();
+    for (_, l) in &head {
+        text.extend_from_slice(l);
+        text.push(b'\n');
+    }
+    r.read_to_end(&mut text)
+        .with_context(|| format!("reading {source}"))?;
+    let mut stream = serde_json::Deserializer::from_slice(&text).into_iter::<serde_json::Value>();
+    loop {
+        // The event's line is where its first byte is.
+        let at = stream.byte_offset();
+        let skip = text[at..].iter().take_while(|b| b.is_ascii_whitespace()).count();
+        let line = text[..at + skip].iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+        match stream.next() {
+            None => break,
+            Some(Ok(v)) => handle(&v, line)?,
+            Some(Err(e)) => {
+                malformed += 1;
+                eprintln!(
+                    "logsieve: {source}:{}: malformed JSON event (the rest of this input is skipped): {e}",
+                    e.line()
+                );
+                break;
             }
         }
     }
@@ -319,8 +393,15 @@ pub fn run(args: &DetectArgs) -> Result<i32> {
     let inputs = args.input.inputs();
     let mut text_inputs = Vec::new();
     for input in &inputs {
-        if !text_mode && !matches!(input, Input::Stdin) && !args.input.follow && looks_like_json(input)? {
-            malformed += detect_json(input, &d, &sink)?;
+        let json = !text_mode
+            && !args.input.follow
+            && match input {
+                Input::Stdin => stdin_is_json()?,
+                _ => looks_like_json(input)?,
+            };
+        if json {
+            let reader = logsieve_source::open(input)?;
+            malformed += detect_json(reader, &input.display_name(), &d, &sink)?;
         } else {
             text_inputs.push(input.clone());
         }

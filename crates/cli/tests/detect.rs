@@ -59,12 +59,104 @@ fn regression_case_alerts_with_windows_mapping() {
             "{} did not alert",
             case.display()
         );
+        // A file holding one pretty-printed object is one event at line 1.
+        let text = std::fs::read_to_string(case.join("event.json")).unwrap();
+        if serde_json::from_str::<serde_json::Value>(&text).is_ok() {
+            assert!(a.iter().all(|x| x["line"] == 1), "{a:?}");
+        }
         let err = String::from_utf8(out.stderr).unwrap();
         assert!(
             err.contains("1 rules and 0 correlations loaded, 0 rejected"),
             "{err}"
         );
     }
+}
+
+fn run_stdin(args: &[&str], stdin: &str) -> Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_logsieve"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run logsieve");
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn json_lines_on_stdin_and_a_malformed_first_line() {
+    let case = &cases()[0];
+    let ev: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(case.join("event.json")).unwrap()).unwrap();
+    // Line 1 malformed, line 2 blank, line 3 the event, line 4 malformed.
+    let input = format!("{{\"broken\": \n\n{ev}\nnot json at all\n");
+    let rule = case.join("rule.yml");
+    let out = run_stdin(
+        &[
+            "detect",
+            "--mapping",
+            "windows",
+            "--rules",
+            rule.to_str().unwrap(),
+            "-",
+        ],
+        &input,
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let a = alerts(&String::from_utf8(out.stdout).unwrap());
+    assert_eq!(a.len(), 1, "{a:?}");
+    assert_eq!(a[0]["line"], 3);
+    assert_eq!(a[0]["source"], "<stdin>");
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("1 events (2 malformed)"), "{err}");
+    assert!(err.contains("<stdin>:1: malformed JSON event"), "{err}");
+    assert!(err.contains("<stdin>:4: malformed JSON event"), "{err}");
+}
+
+#[test]
+fn text_lines_and_window_end_correlations_flushed_to_output_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.yml");
+    std::fs::write(
+        &rules,
+        "title: su\nid: su\nname: su\nlevel: low\nlogsource: {product: linux}\n\
+         detection:\n  k: ['su: session opened']\n  condition: k\n---\n\
+         title: rare su\nid: rare-su\nlevel: medium\ncorrelation:\n  type: event_count\n  \
+         rules: [su]\n  timespan: 1h\n  condition: {lt: 5}\n",
+    )
+    .unwrap();
+    let events = dir.path().join("events.jsonl");
+    std::fs::write(
+        &events,
+        "{\"timestamp\": \"2025-01-01T00:00:00Z\", \"message\": \"su: session opened for root\"}\n\
+         {\"timestamp\": \"2025-01-01T00:00:05Z\", \"message\": \"nothing\"}\n\
+         {\"timestamp\": \"2025-01-01T00:00:09Z\", \"message\": \"su: session opened for bob\"}\n",
+    )
+    .unwrap();
+    let out_file = dir.path().join("alerts.jsonl");
+    let out = run(&[
+        "detect",
+        "--rules",
+        rules.to_str().unwrap(),
+        "--output",
+        out_file.to_str().unwrap(),
+        events.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stdout.is_empty());
+    let a = alerts(&std::fs::read_to_string(&out_file).unwrap());
+    // The rule's own alerts are suppressed by the correlation (no
+    // `generate`); the window-end correlation fires when the stream ends.
+    assert_eq!(a.len(), 1, "{a:?}");
+    assert_eq!(a[0]["rule_id"], "rare-su");
+    assert_eq!(a[0]["lines"], serde_json::json!([1, 3]));
+    assert_eq!(a[0]["correlation"], "event_count");
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("3 events (0 malformed), 1 alerts"), "{err}");
+    assert!(err.contains("medium 1"), "{err}");
 }
 
 #[test]

@@ -63,6 +63,8 @@ pub struct Hit {
     pub alert: Option<Alert>,
     /// Event time in seconds (for correlations), when found.
     pub time: Option<f64>,
+    /// The event time as written in the event.
+    pub timestamp: Option<String>,
     /// Per correlation referencing the rule: (correlation index, group key
     /// values, counted value for value_count).
     pub corr: Vec<(usize, Vec<String>, Option<String>)>,
@@ -79,11 +81,18 @@ pub struct Detector {
     suppressed: Vec<bool>,
     rejections: Vec<Rejection>,
     mapping: Option<Mapping>,
+    /// Automaton over the needles of 3 bytes or more; its pattern `i` is
+    /// needle `ac_needle[i]`.
     prefilter: Option<AhoCorasick>,
+    ac_needle: Vec<usize>,
+    /// 1-byte needles: (byte, needle).
+    byte_needles: Vec<(u8, usize)>,
     /// Needle index → rules it unlocks.
     needle_rules: Vec<Vec<usize>>,
     /// Rules with no needle: always evaluated.
     always: Vec<usize>,
+    /// Whether any rule has needles (else every rule is a candidate).
+    has_needles: bool,
     files: usize,
 }
 
@@ -170,10 +179,18 @@ fn needles_cond(c: &Cond, sels: &[Selection]) -> Option<Vec<String>> {
     }
 }
 
+/// The non-ASCII characters whose Unicode lowercase holds ASCII (KELVIN
+/// SIGN → `k`, LATIN CAPITAL LETTER I WITH DOT ABOVE → `i` + U+0307); a
+/// unit test checks the list against every character.
+const LOWER_TO_ASCII: [char; 2] = ['\u{130}', '\u{212A}'];
+
 /// Reusable per-thread memory for [`Detector::evaluate`].
 #[derive(Debug, Default)]
 pub struct Scratch {
-    candidates: Vec<bool>,
+    /// Per rule: the event number that last made it a candidate.
+    mark: Vec<u32>,
+    /// This event's number.
+    stamp: u32,
     list: Vec<usize>,
 }
 
@@ -194,6 +211,9 @@ fn logsource_ok(ev: &dyn Event, alts: &[Alternative]) -> bool {
 
 fn field_ok(ev: &dyn Event, f: &FieldMatch) -> bool {
     let v = get_first(ev, &f.paths);
+    if v.is_none() {
+        return f.absent_ok;
+    }
     // Lowercase the value once for every case-insensitive comparison.
     let text = v.as_ref().and_then(|v| v.as_text());
     let lower = text.as_ref().map(|t| crate::value::lower(t));
@@ -411,17 +431,33 @@ impl Detector {
                 _ => always.push(ri),
             }
         }
-        let prefilter = if needles.is_empty() {
+        // 1-byte needles (".", "=", "m") occur many times in most events:
+        // as automaton patterns they would report match after match. They
+        // are looked up with memchr instead.
+        let mut ac_needle = Vec::new();
+        let mut ac_patterns: Vec<&str> = Vec::new();
+        let mut byte_needles = Vec::new();
+        for (i, n) in needles.iter().enumerate() {
+            match n.as_bytes() {
+                [b] => byte_needles.push((*b, i)),
+                _ => {
+                    ac_needle.push(i);
+                    ac_patterns.push(n);
+                }
+            }
+        }
+        let prefilter = if ac_patterns.is_empty() {
             None
         } else {
             Some(
                 AhoCorasick::builder()
                     .ascii_case_insensitive(true)
                     .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-                    .build(&needles)
+                    .build(&ac_patterns)
                     .expect("literal needles build an automaton"),
             )
         };
+        let has_needles = !needles.is_empty();
         Detector {
             rules,
             correlations: kept,
@@ -430,6 +466,9 @@ impl Detector {
             rejections,
             mapping,
             prefilter,
+            ac_needle,
+            byte_needles,
+            has_needles,
             needle_rules,
             always,
             files,
@@ -461,30 +500,81 @@ impl Detector {
         self.mapping.as_ref()
     }
 
-    /// Rules that may match `ev`: the prefilter's verdict.
+    /// Rules that may match `ev`: the prefilter's verdict, in rule order
+    /// in `s.list`. Every rule it leaves out has needles none of which
+    /// occurs (ASCII case-insensitively) in the event's text.
     fn candidates(&self, ev: &dyn Event, s: &mut Scratch) {
         s.list.clear();
-        let Some(ac) = &self.prefilter else {
+        if !self.has_needles {
             s.list.extend(0..self.rules.len());
             return;
-        };
-        s.candidates.clear();
-        s.candidates.resize(self.rules.len(), false);
-        // ASCII case-insensitive automaton over each text value as it is:
-        // no lowercased copy of the event (rules with non-ASCII needles are
-        // always evaluated, so this stays sound).
-        let (cands, needle_rules) = (&mut s.candidates, &self.needle_rules);
-        ev.for_each_text(&mut |t| {
-            for m in ac.find_overlapping_iter(t) {
-                for &r in &needle_rules[m.pattern().as_usize()] {
-                    cands[r] = true;
+        }
+        if s.mark.len() != self.rules.len() {
+            s.mark = vec![0; self.rules.len()];
+            s.stamp = 0;
+        }
+        s.stamp = s.stamp.wrapping_add(1);
+        if s.stamp == 0 {
+            s.mark.iter_mut().for_each(|m| *m = 0);
+            s.stamp = 1;
+        }
+        let (mark, stamp, list) = (&mut s.mark, s.stamp, &mut s.list);
+        let needle_rules = &self.needle_rules;
+        let mut hit = |needle: usize| {
+            for &r in &needle_rules[needle] {
+                if mark[r] != stamp {
+                    mark[r] = stamp;
+                    list.push(r);
                 }
             }
+        };
+        // Which 1-byte needles occur (either ASCII case).
+        let mut bytes_seen = [false; 256];
+        let byte_needles = &self.byte_needles;
+        let mut scan = |t: &str| {
+            if let Some(ac) = &self.prefilter {
+                // ASCII case-insensitive automaton over the text as it is:
+                // no lowercased copy of the event (rules with non-ASCII
+                // needles are always evaluated, so this stays sound).
+                for m in ac.find_overlapping_iter(t) {
+                    hit(self.ac_needle[m.pattern().as_usize()]);
+                }
+            }
+            for &(b, _) in byte_needles {
+                if !bytes_seen[b as usize]
+                    && memchr::memchr2(b, b.to_ascii_uppercase(), t.as_bytes()).is_some()
+                {
+                    bytes_seen[b as usize] = true;
+                }
+            }
+        };
+        ev.for_each_scan_text(&mut |t| {
+            scan(t);
+            // Matching lowercases with Unicode rules, under which a few
+            // non-ASCII characters become ASCII (KELVIN SIGN → `k`): scan
+            // the lowercased text as well so the prefilter sees what the
+            // matchers see.
+            if !t.is_ascii() && t.contains(LOWER_TO_ASCII) {
+                scan(&t.to_lowercase());
+            }
         });
-        for &r in &self.always {
-            s.candidates[r] = true;
+        for &(b, n) in &self.byte_needles {
+            if bytes_seen[b as usize] {
+                for &r in &needle_rules[n] {
+                    if mark[r] != stamp {
+                        mark[r] = stamp;
+                        list.push(r);
+                    }
+                }
+            }
         }
-        s.list.extend((0..self.rules.len()).filter(|&r| s.candidates[r]));
+        for &r in &self.always {
+            if mark[r] != stamp {
+                mark[r] = stamp;
+                list.push(r);
+            }
+        }
+        list.sort_unstable();
     }
 
     /// Indices of the rules that match `ev` (prefiltered).
@@ -555,12 +645,19 @@ impl Detector {
                                 .mapping
                                 .as_ref()
                                 .map_or_else(|| vec![f.to_string()], |m| m.field_paths(f));
-                            get_first(ev, &paths)
-                                .and_then(|v| v.as_text().map(|t| t.into_owned()))
-                                .unwrap_or_default()
+                            get_first(ev, &paths).and_then(|v| v.as_text().map(|t| t.into_owned()))
                         };
-                        let key = c.group_by.iter().map(|g| field_text(g)).collect();
-                        let value = c.field.as_deref().map(field_text);
+                        // A missing group-by field groups as "" (all such
+                        // events together); a missing counted field counts
+                        // as no value.
+                        let key = c
+                            .group_by
+                            .iter()
+                            .map(|g| {
+                                field_text(c.group_field(g, &r.id, r.name.as_deref())).unwrap_or_default()
+                            })
+                            .collect();
+                        let value = c.field.as_deref().and_then(field_text);
                         (ci, key, value)
                     })
                     .collect();
@@ -568,6 +665,7 @@ impl Detector {
                     rule: ri,
                     alert,
                     time: time.as_ref().map(|t| t.0),
+                    timestamp: time.as_ref().map(|t| t.1.clone()),
                     corr,
                 }
             })
@@ -602,8 +700,26 @@ impl Detector {
 
 use serde::Deserialize as _;
 impl Detector {
+    /// The rules the prefilter lets through for `ev` (statistics).
+    pub fn candidate_rules(&self, ev: &dyn Event, s: &mut Scratch) -> Vec<usize> {
+        self.candidates(ev, s);
+        s.list.clone()
+    }
+
     /// Rules the prefilter cannot skip (no required literal).
     pub fn unfiltered_rules(&self) -> usize {
         self.always.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn lower_to_ascii_lists_every_such_character() {
+        let found: Vec<char> = (0x80..=0x10FFFFu32)
+            .filter_map(char::from_u32)
+            .filter(|c| c.to_lowercase().any(|l| l.is_ascii()))
+            .collect();
+        assert_eq!(found, super::LOWER_TO_ASCII);
     }
 }

@@ -55,6 +55,13 @@ pub trait Event {
     /// Calls `f` with every text value of the event (for keyword searches
     /// and the prefilter).
     fn for_each_text(&self, f: &mut dyn FnMut(&str));
+    /// Calls `f` with text that holds every text value of the event (for the
+    /// prefilter: every needle occurring in any value must occur in some
+    /// text passed here). Defaults to [`Event::for_each_text`]; a cheaper
+    /// override may skip values that lie inside another one.
+    fn for_each_scan_text(&self, f: &mut dyn FnMut(&str)) {
+        self.for_each_text(f)
+    }
     /// The text keyword searches look at first: the message, else the raw
     /// line; `None` means "every text value".
     fn keyword_text(&self) -> Option<Cow<'_, str>>;
@@ -72,7 +79,16 @@ fn json_field(v: &serde_json::Value) -> FieldValue<'_> {
         serde_json::Value::Bool(b) => FieldValue::Bool(*b),
         serde_json::Value::Null => FieldValue::Null,
         serde_json::Value::Array(a) => FieldValue::List(a.iter().map(json_field).collect()),
-        serde_json::Value::Object(_) => FieldValue::Str(Cow::Owned(v.to_string())),
+        // evtx-to-JSON tools write an XML element with attributes as
+        // `{"#attributes": {..}, "#text": value}` (e.g. `EventID` with
+        // `Qualifiers`, unnamed `Data`): its value is the text.
+        serde_json::Value::Object(o) => match o.get("#text") {
+            Some(t) => json_field(t),
+            // Any other object matches through its leaf values: the
+            // prefilter scans exactly those leaves, so it stays sound
+            // (a serialised object would hold escapes no leaf has).
+            None => FieldValue::List(o.values().map(json_field).collect()),
+        },
     }
 }
 
@@ -81,11 +97,18 @@ fn lookup<'v>(v: &'v serde_json::Value, path: &str) -> Option<&'v serde_json::Va
     if let Some(x) = obj.get(path) {
         return Some(x);
     }
-    // Try the longest prefix that is a key, then descend.
+    // Try the longest prefix that is a key, then descend. A `*` segment
+    // stands for any one key (first match wins): `Event.UserData.*.Param`
+    // reaches UserData's single wrapper element, whatever its name.
     let mut cut = path.len();
     while let Some(i) = path[..cut].rfind('.') {
-        if let Some(x) = obj.get(&path[..i]) {
-            if let Some(found) = lookup(x, &path[i + 1..]) {
+        let (head, rest) = (&path[..i], &path[i + 1..]);
+        if head == "*" {
+            if let Some(found) = obj.values().find_map(|x| lookup(x, rest)) {
+                return Some(found);
+            }
+        } else if let Some(x) = obj.get(head) {
+            if let Some(found) = lookup(x, rest) {
                 return Some(found);
             }
         }
@@ -97,12 +120,35 @@ fn lookup<'v>(v: &'v serde_json::Value, path: &str) -> Option<&'v serde_json::Va
 fn walk_text(v: &serde_json::Value, f: &mut dyn FnMut(&str)) {
     match v {
         serde_json::Value::String(s) => f(s),
-        serde_json::Value::Number(n) => f(&n.to_string()),
+        // The same text that matching sees (`FieldValue::as_text`), so the
+        // prefilter and the matchers never disagree on a number.
+        serde_json::Value::Number(n) => f(&format_num(n.as_f64().unwrap_or(f64::NAN))),
         serde_json::Value::Bool(b) => f(if *b { "true" } else { "false" }),
         serde_json::Value::Array(a) => a.iter().for_each(|x| walk_text(x, f)),
         serde_json::Value::Object(o) => o.values().for_each(|x| walk_text(x, f)),
         serde_json::Value::Null => {}
     }
+}
+
+/// Appends every leaf's text to `out`, each followed by a newline.
+fn join_text(v: &serde_json::Value, out: &mut String) {
+    use std::fmt::Write as _;
+    match v {
+        serde_json::Value::String(s) => out.push_str(s),
+        serde_json::Value::Number(n) => {
+            let n = n.as_f64().unwrap_or(f64::NAN);
+            if n.fract() == 0.0 && n.abs() < 1e15 {
+                let _ = write!(out, "{}", n as i64);
+            } else {
+                let _ = write!(out, "{n}");
+            }
+        }
+        serde_json::Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        serde_json::Value::Array(a) => return a.iter().for_each(|x| join_text(x, out)),
+        serde_json::Value::Object(o) => return o.values().for_each(|x| join_text(x, out)),
+        serde_json::Value::Null => return,
+    }
+    out.push('\n');
 }
 
 impl Event for JsonEvent<'_> {
@@ -111,6 +157,14 @@ impl Event for JsonEvent<'_> {
     }
     fn for_each_text(&self, f: &mut dyn FnMut(&str)) {
         walk_text(self.0, f)
+    }
+    fn for_each_scan_text(&self, f: &mut dyn FnMut(&str)) {
+        // One scan over all leaves joined by newlines instead of one per
+        // leaf: every needle in a leaf is in the joined text (a needle
+        // spanning two leaves only adds a candidate, never loses one).
+        let mut all = String::with_capacity(1024);
+        join_text(self.0, &mut all);
+        f(&all)
     }
     fn keyword_text(&self) -> Option<Cow<'_, str>> {
         ["message", "msg", "log", "raw"]
@@ -159,6 +213,37 @@ impl Event for FlatEvent<'_> {
             f(p);
         }
     }
+    fn for_each_scan_text(&self, f: &mut dyn FnMut(&str)) {
+        // In the text pipeline the header fields, `message` and the params
+        // are slices of `raw`: scanning a value that lies inside another
+        // scanned value (by address) finds nothing new, so skip it.
+        let range = |s: &str| {
+            let a = s.as_ptr() as usize;
+            (a, a + s.len())
+        };
+        let all: Vec<(usize, usize)> = self
+            .fields
+            .iter()
+            .map(|(_, v)| range(v))
+            .chain(self.params.iter().map(|p| range(p)))
+            .collect();
+        for (i, &(a, b)) in all.iter().enumerate() {
+            // Inside another value: a strictly larger one, or an identical
+            // range seen earlier.
+            let inside = all
+                .iter()
+                .enumerate()
+                .any(|(j, &(c, d))| j != i && c <= a && b <= d && ((d - c) > (b - a) || j < i));
+            if !inside {
+                let s = if i < self.fields.len() {
+                    self.fields[i].1
+                } else {
+                    self.params[i - self.fields.len()]
+                };
+                f(s);
+            }
+        }
+    }
     fn keyword_text(&self) -> Option<Cow<'_, str>> {
         ["message", "raw"].iter().find_map(|k| {
             self.fields
@@ -182,6 +267,38 @@ mod tests {
         assert_eq!(e.get("Event.EventData.a.b"), Some(FieldValue::Str("x".into())));
         assert_eq!(e.get("k.l"), Some(FieldValue::Num(2.0)));
         assert_eq!(e.get("Event.Nope"), None);
+    }
+
+    #[test]
+    fn evtx_text_nodes_wildcard_segments_and_objects() {
+        let v = serde_json::json!({"Event": {
+            "System": {"EventID": {"#attributes": {"Qualifiers": 16384}, "#text": 7045}},
+            "EventData": {"Data": {"#text": ["a", "HostApplication=powershell.exe"]}},
+            "UserData": {"LogFileCleared": {"SubjectUserName": "bob"}}}});
+        let e = JsonEvent(&v);
+        assert_eq!(e.get("Event.System.EventID"), Some(FieldValue::Num(7045.0)));
+        assert!(matches!(e.get("Event.EventData.Data"), Some(FieldValue::List(l)) if l.len() == 2));
+        assert_eq!(
+            e.get("Event.UserData.*.SubjectUserName"),
+            Some(FieldValue::Str("bob".into()))
+        );
+        // An object without `#text` is the list of its leaf values.
+        assert!(matches!(e.get("Event.UserData"), Some(FieldValue::List(_))));
+    }
+
+    #[test]
+    fn scan_text_skips_slices_of_other_values() {
+        let raw = "Jun 14 15:16:01 combo sshd[1]: hello world";
+        let mut e = FlatEvent::default();
+        e.push("host", &raw[16..21]);
+        e.push("message", &raw[31..]);
+        e.push("raw", raw);
+        e.push("raw_again", raw);
+        e.push("other", "separate text");
+        e.params = vec![&raw[37..]];
+        let mut seen = Vec::new();
+        e.for_each_scan_text(&mut |t| seen.push(t.to_string()));
+        assert_eq!(seen, [raw, "separate text"]);
     }
 
     #[test]

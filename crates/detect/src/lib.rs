@@ -13,8 +13,15 @@
 //!   ([`Detector::matching_rules_brute_force`]).
 //! - Matching is case-insensitive unless `cased`; `re` is case-sensitive
 //!   unless `re|i`.
-//! - Correlation state is bounded ([`correlation::MAX_GROUPS`] groups per
-//!   correlation).
+//! - Keyword searches look at the event's `message`, else `raw` (else
+//!   every text value); field names go through the [`Mapping`] when one is
+//!   given (candidate paths, first present wins), and a rule whose
+//!   logsource the mapping cannot express is rejected.
+//! - Correlations run on event time in input order ([`Correlator::feed`]);
+//!   their state is bounded ([`correlation::MAX_GROUPS`] groups per
+//!   correlation, evictions counted), and windows decided at window end
+//!   (`lt`/`lte`/`eq`) are settled by [`Correlator::flush`] at the end of
+//!   the stream.
 //!
 //! ```
 //! use logsieve_detect::{Detector, FlatEvent, Scratch};
@@ -34,6 +41,16 @@
 //! assert_eq!(hits[0].alert.as_ref().unwrap().line, 7);
 //! ```
 #![deny(missing_docs)]
+
+#[cfg(test)]
+mod tests {
+    /// The detector is shared between threads (each with its own Scratch).
+    #[test]
+    fn detector_is_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<crate::Detector>();
+    }
+}
 
 mod condition;
 pub mod correlation;

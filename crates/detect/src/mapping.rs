@@ -20,6 +20,8 @@ struct RawMapping {
     #[serde(default)]
     timestamp: Vec<String>,
     #[serde(default)]
+    known_fields: Vec<String>,
+    #[serde(default)]
     logsources: Vec<RawLogsource>,
 }
 
@@ -91,6 +93,10 @@ pub struct Mapping {
     fields: FxHashMap<String, Vec<String>>,
     prefixes: Vec<String>,
     timestamp: Vec<String>,
+    /// When not empty, the events' only fields (besides those in
+    /// `fields`): a rule using another field is rejected, not left to
+    /// silently never match.
+    known_fields: Vec<String>,
     logsources: Vec<(BTreeMap<String, String>, Vec<Alternative>)>,
 }
 
@@ -169,6 +175,7 @@ impl Mapping {
             fields: raw.fields.into_iter().map(|(k, v)| (k, v.into_vec())).collect(),
             prefixes: raw.default_prefixes,
             timestamp: raw.timestamp,
+            known_fields: raw.known_fields,
             logsources,
         })
     }
@@ -182,6 +189,14 @@ impl Mapping {
             return vec![field.to_string()];
         }
         self.prefixes.iter().map(|p| format!("{p}{field}")).collect()
+    }
+
+    /// Whether events can hold `field` (always, unless the mapping lists
+    /// its `known_fields`).
+    pub fn provides(&self, field: &str) -> bool {
+        self.known_fields.is_empty()
+            || self.fields.contains_key(field)
+            || self.known_fields.iter().any(|f| f == field)
     }
 
     /// Where the event time is.

@@ -19,6 +19,9 @@ pub struct FieldMatch {
     pub values: Vec<Vec<Matcher>>,
     /// `all`: every value must match (else any).
     pub all: bool,
+    /// The verdict when the event lacks the field (precomputed: only
+    /// `null` and `exists: false` values accept an absent field).
+    pub absent_ok: bool,
 }
 
 /// A detection identifier's body.
@@ -77,12 +80,64 @@ pub struct Correlation {
     pub group_by: Vec<String>,
     /// Window length in seconds.
     pub timespan: f64,
-    /// Threshold (event_count/value_count).
-    pub threshold: Option<(CmpOp, f64, bool)>,
+    /// Threshold (event_count/value_count): every comparison must hold
+    /// (`gt: 10` and `lte: 100` together give a range).
+    pub threshold: Vec<(ThresholdOp, f64)>,
+    /// `aliases`: alias name → (rule id or name → that rule's field). A
+    /// group-by name that is an alias reads each rule's own field.
+    pub aliases: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
     /// The counted field for value_count.
     pub field: Option<String>,
     /// Whether referenced rules still raise their own alerts.
     pub generate: bool,
+}
+
+/// A correlation threshold comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThresholdOp {
+    /// `gt`.
+    Gt,
+    /// `gte`.
+    Gte,
+    /// `lt`.
+    Lt,
+    /// `lte`.
+    Lte,
+    /// `eq`.
+    Eq,
+}
+
+impl ThresholdOp {
+    /// Whether `n` compared with `t` holds.
+    pub fn holds(self, n: f64, t: f64) -> bool {
+        match self {
+            ThresholdOp::Gt => n > t,
+            ThresholdOp::Gte => n >= t,
+            ThresholdOp::Lt => n < t,
+            ThresholdOp::Lte => n <= t,
+            ThresholdOp::Eq => n == t,
+        }
+    }
+}
+
+impl Correlation {
+    /// Whether the threshold can only be decided when the window ends
+    /// (`lt`, `lte`, `eq`: a later event could still break it), rather than
+    /// as soon as it is met (`gt`, `gte` only).
+    pub fn decided_at_window_end(&self) -> bool {
+        self.threshold
+            .iter()
+            .any(|(op, _)| !matches!(op, ThresholdOp::Gt | ThresholdOp::Gte))
+    }
+
+    /// The event field that feeds group-by key `g` for rule `rule` (by id
+    /// or name), following `aliases`.
+    pub fn group_field<'a>(&'a self, g: &'a str, rule_id: &str, rule_name: Option<&str>) -> &'a str {
+        self.aliases
+            .get(g)
+            .and_then(|m| m.get(rule_id).or_else(|| rule_name.and_then(|n| m.get(n))))
+            .map_or(g, String::as_str)
+    }
 }
 
 /// The correlation types.
@@ -287,6 +342,9 @@ fn value_matchers(v: &Value, m: &Mods, mapping: Option<&Mapping>) -> Result<Vec<
         return Ok(vec![Matcher::Re(re)]);
     }
     if m.fieldref {
+        if let Some(mp) = mapping.filter(|mp| !mp.provides(&t)) {
+            return Err(format!("field `{t}` is not provided by mapping {}", mp.name));
+        }
         let paths = mapping.map_or_else(|| vec![t.clone()], |mp| mp.field_paths(&t));
         let mode = match m.pos {
             Some("contains") => RefMode::Contains,
@@ -322,12 +380,24 @@ fn field_match(key: &str, v: &Value, mapping: Option<&Mapping>) -> Result<FieldM
     if values.is_empty() {
         return Err(format!("field `{key}` has an empty value list"));
     }
+    if let Some(mp) = mapping {
+        if !mp.provides(&field) {
+            return Err(format!("field `{field}` is not provided by mapping {}", mp.name));
+        }
+    }
     let paths = mapping.map_or_else(|| vec![field.clone()], |mp| mp.field_paths(&field));
+    let absent = |alts: &Vec<Matcher>| alts.iter().any(|x| x.matches(None, &|_| None));
+    let absent_ok = if m.all {
+        values.iter().all(absent)
+    } else {
+        values.iter().any(absent)
+    };
     Ok(FieldMatch {
         field,
         paths,
         values,
         all: m.all,
+        absent_ok,
     })
 }
 
@@ -426,49 +496,83 @@ pub fn compile_doc(doc: &Value, file: &Path, mapping: Option<&Mapping>) -> Resul
             .filter_map(text)
             .collect();
         let timespan = parse_timespan(&get_str(c, "timespan").ok_or("correlation without `timespan`")?)?;
-        let mut threshold = None;
+        let mut threshold = Vec::new();
         let mut field = None;
-        if let Some(cond) = c.get("condition") {
-            if let Value::Mapping(m) = cond {
+        match c.get("condition") {
+            None => {}
+            Some(Value::Mapping(m)) => {
                 for (k, v) in m {
                     let k = text(k).unwrap_or_default();
-                    match k.as_str() {
-                        "field" => field = text(v),
-                        "gt" | "gte" | "lt" | "lte" | "eq" => {
-                            let n: f64 = text(v)
-                                .and_then(|t| t.parse().ok())
-                                .ok_or("threshold is not a number")?;
-                            let (op, eq) = match k.as_str() {
-                                "gt" => (CmpOp::Gt, false),
-                                "gte" => (CmpOp::Gte, false),
-                                "lt" => (CmpOp::Lt, false),
-                                "lte" => (CmpOp::Lte, false),
-                                _ => (CmpOp::Gte, true),
-                            };
-                            threshold = Some((op, n, eq));
+                    let op = match k.as_str() {
+                        "field" => {
+                            field = text(v);
+                            continue;
                         }
+                        "gt" => ThresholdOp::Gt,
+                        "gte" => ThresholdOp::Gte,
+                        "lt" => ThresholdOp::Lt,
+                        "lte" => ThresholdOp::Lte,
+                        "eq" => ThresholdOp::Eq,
                         other => return Err(format!("unsupported correlation condition key `{other}`")),
-                    }
+                    };
+                    let n: f64 = text(v)
+                        .and_then(|t| t.parse().ok())
+                        .ok_or("threshold is not a number")?;
+                    threshold.push((op, n));
                 }
-            } else {
-                return Err("correlation condition must be a map".into());
             }
+            Some(_) => return Err("correlation condition must be a map".into()),
         }
         match kind {
             CorrelationKind::EventCount | CorrelationKind::ValueCount => {
-                let Some((op, _, eq)) = threshold else {
-                    return Err("event_count/value_count need a condition".into());
-                };
-                if !eq && matches!(op, CmpOp::Lt | CmpOp::Lte) {
-                    return Err(
-                        "`lt`/`lte` thresholds need window-end evaluation, not supported in streaming".into(),
-                    );
+                if threshold.is_empty() {
+                    return Err("event_count/value_count need a condition (gt, gte, lt, lte or eq)".into());
                 }
                 if kind == CorrelationKind::ValueCount && field.is_none() {
                     return Err("value_count needs `condition.field`".into());
                 }
             }
-            _ => {}
+            // `temporal` may carry a minimum number of distinct referenced
+            // rules (default: all of them); `lt`/`eq` make no sense there.
+            CorrelationKind::Temporal => {
+                if threshold
+                    .iter()
+                    .any(|(op, _)| !matches!(op, ThresholdOp::Gt | ThresholdOp::Gte))
+                {
+                    return Err("temporal condition supports only gt/gte (distinct rules seen)".into());
+                }
+            }
+            // `temporal_ordered` means every rule in order; a condition that
+            // asks for anything else is not supported.
+            CorrelationKind::TemporalOrdered => {
+                if threshold.iter().any(|&(op, n)| !op.holds(rules.len() as f64, n)) {
+                    return Err(
+                        "temporal_ordered condition other than \"all referenced rules\" is not supported"
+                            .into(),
+                    );
+                }
+            }
+        }
+        let mut aliases = std::collections::BTreeMap::new();
+        match c.get("aliases") {
+            None | Some(Value::Null) => {}
+            Some(Value::Mapping(m)) => {
+                for (alias, per_rule) in m {
+                    let alias = text(alias).ok_or("alias name is not text")?;
+                    let Value::Mapping(per_rule) = per_rule else {
+                        return Err(format!("alias `{alias}` must map rule names to fields"));
+                    };
+                    let mut fields = std::collections::BTreeMap::new();
+                    for (r, f) in per_rule {
+                        let (Some(r), Some(f)) = (text(r), text(f)) else {
+                            return Err(format!("alias `{alias}` must map rule names to fields"));
+                        };
+                        fields.insert(r, f);
+                    }
+                    aliases.insert(alias, fields);
+                }
+            }
+            Some(_) => return Err("correlation `aliases` must be a map".into()),
         }
         let generate = doc
             .get("generate")
@@ -485,10 +589,17 @@ pub fn compile_doc(doc: &Value, file: &Path, mapping: Option<&Mapping>) -> Resul
             group_by,
             timespan,
             threshold,
+            aliases,
             field,
             generate,
         })));
     }
+    // The logsource first: a rule for other logs is "not covered", whatever
+    // its fields.
+    let logsource = match mapping {
+        Some(m) => m.logsource(&logsource_of(doc))?,
+        None => Vec::new(),
+    };
     let det = doc.get("detection").ok_or("missing `detection`")?;
     let Value::Mapping(det) = det else {
         return Err("`detection` must be a map".into());
@@ -520,10 +631,6 @@ pub fn compile_doc(doc: &Value, file: &Path, mapping: Option<&Mapping>) -> Resul
             Cond::Or(alts)
         }
         _ => return Err("missing or invalid `condition`".into()),
-    };
-    let logsource = match mapping {
-        Some(m) => m.logsource(&logsource_of(doc))?,
-        None => Vec::new(),
     };
     Ok(Parsed::Rule(Box::new(Rule {
         id,

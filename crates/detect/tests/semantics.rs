@@ -388,3 +388,71 @@ fn prefilter_agrees_with_brute_force() {
     }
     assert!(total > 0, "the comparison saw some matches");
 }
+
+/// Groups a rejection reason into a kind, for the counts in
+/// docs/DETECTION.md.
+fn reason_kind(reason: &str) -> &'static str {
+    if reason.contains("not covered by mapping") {
+        "logsource not covered by the mapping"
+    } else if reason.contains("is not provided by mapping") {
+        "field not provided by the mapping"
+    } else if reason.contains("modifier") {
+        "unsupported modifier"
+    } else if reason.contains("regex") {
+        "regex not supported by the Rust engine"
+    } else if reason.contains("aggregation") || reason.contains("timeframe") {
+        "aggregation / timeframe"
+    } else if reason.contains("invalid YAML") {
+        "invalid YAML"
+    } else {
+        "other"
+    }
+}
+
+#[test]
+fn bundled_rule_counts_per_mapping() {
+    let dir = testdata("sigma-rules/rules");
+    let mut report = String::new();
+    let mut counts = Vec::new();
+    for mapping in [None, Some("linux"), Some("webserver"), Some("windows")] {
+        let d = Detector::load(std::slice::from_ref(&dir), mapping.and_then(Mapping::builtin)).unwrap();
+        let mut by: std::collections::BTreeMap<&str, usize> = Default::default();
+        for r in d.rejections() {
+            *by.entry(reason_kind(&r.reason)).or_default() += 1;
+            if mapping.is_none() {
+                eprintln!("  rejected without a mapping: {}: {}", r.file, r.reason);
+            }
+        }
+        report.push_str(&format!(
+            "{:<10} files {} loaded {} (+{} correlations) rejected {} {:?}\n",
+            mapping.unwrap_or("none"),
+            d.files_read(),
+            d.rules().len(),
+            d.correlations().len(),
+            d.rejections().len(),
+            by
+        ));
+        assert_eq!(
+            d.rules().len() + d.correlations().len() + d.rejections().len(),
+            d.files_read(),
+            "one outcome per file (these files hold one rule each)"
+        );
+        counts.push((d.rules().len(), d.rejections().len()));
+    }
+    eprintln!("{report}");
+    // Keep docs/DETECTION.md in step with these numbers.
+    assert_eq!(counts, [(407, 0), (75, 332), (32, 375), (0, 407)], "{report}");
+}
+
+#[test]
+fn utf16le_escaped_backslash_wildcard_and_unsupported_regex() {
+    let d = rule("  sel:\n    a|utf16le|base64offset|contains: 'cmd'\n  condition: sel");
+    // base64 of UTF-16LE "cmd" is YwBtAGQA
+    assert!(hits(&d, json!({"a": "xxYwBtAGQAyy"})));
+    // `\\*` is a literal backslash then a wildcard.
+    let d = rule("  sel:\n    a: 'C:\\\\*'\n  condition: sel");
+    assert!(hits(&d, json!({"a": "C:\\Windows"})));
+    assert!(!hits(&d, json!({"a": "C:Windows"})));
+    // Look-around is not in Rust's regex syntax: rejected, not ignored.
+    assert!(rejected("  sel:\n    a|re: 'foo(?!bar)'\n  condition: sel").contains("regex"));
+}
