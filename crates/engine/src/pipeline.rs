@@ -481,7 +481,7 @@ impl Engine {
                                     );
                                 }
                                 if let Some(format) = format {
-                                    self.render(format, line, &source, c, &f, s, &mut buf);
+                                    render_with(&self.miner, &self.header, format, line, &source, c, &f, s, &mut buf);
                                 }
                             }
                             (buf, st, ob)
@@ -605,20 +605,6 @@ impl Engine {
                 .chain(names.iter().map(|s| s.as_str()))
                 .chain(["Content", "EventId", "EventTemplate"]),
         );
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn render(
-        &self,
-        format: OutputFormat,
-        line_no: u64,
-        source: &str,
-        c: Option<ClusterId>,
-        f: &LineFlags,
-        s: &mut Scratch,
-        out: &mut Vec<u8>,
-    ) {
-        render_with(&self.miner, &self.header, format, line_no, source, c, f, s, out)
     }
 }
 
