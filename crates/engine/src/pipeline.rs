@@ -481,7 +481,17 @@ impl Engine {
                                     );
                                 }
                                 if let Some(format) = format {
-                                    render_with(&self.miner, &self.header, format, line, &source, c, &f, s, &mut buf);
+                                    render_with(
+                                        &self.miner,
+                                        &self.header,
+                                        format,
+                                        line,
+                                        &source,
+                                        c,
+                                        &f,
+                                        s,
+                                        &mut buf,
+                                    );
                                 }
                             }
                             (buf, st, ob)
