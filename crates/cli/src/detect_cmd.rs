@@ -229,6 +229,10 @@ impl Observer for DetectionSink<'_> {
         }
         Ok(())
     }
+
+    fn flush(&self) -> std::io::Result<()> {
+        self.out.lock().unwrap_or_else(|e| e.into_inner()).flush()
+    }
 }
 
 /// Whether a file holds JSON events (first non-space byte `{` or `[`).
@@ -344,9 +348,14 @@ fn detect_json(reader: Box<dyn Read>, source: &str, d: &Detector, sink: &Detecti
         for (n, l) in &head {
             one(*n, l)?;
         }
-        while next_line(&mut r, &mut buf)? {
+        sink.flush()?;
+        while !crate::run::stopping() && next_line(&mut r, &mut buf)? {
             line_no += 1;
             one(line_no, &buf)?;
+            if r.buffer().is_empty() {
+                // Caught up with the producer: alerts so far become visible.
+                sink.flush()?;
+            }
         }
         return Ok(malformed);
     }
@@ -390,7 +399,7 @@ pub fn run(args: &DetectArgs) -> Result<i32> {
     let sink = DetectionSink::new(&d, out);
     let text_mode = args.input.format.is_some() || args.input.preset.is_some();
     let mut malformed = 0;
-    let inputs = args.input.inputs();
+    let inputs = args.input.inputs()?;
     let mut text_inputs = Vec::new();
     for input in &inputs {
         let json = !text_mode
@@ -406,28 +415,20 @@ pub fn run(args: &DetectArgs) -> Result<i32> {
             text_inputs.push(input.clone());
         }
     }
+    let mut code = 0;
     if !text_inputs.is_empty() {
         let mut engine = args.input.engine()?;
-        let streaming = args.input.follow || text_inputs.iter().any(|i| matches!(i, Input::Stdin));
-        for input in &text_inputs {
-            if streaming {
-                let reader = crate::parse_cmd::open_stream(&args.input, input)?;
-                engine.stream_observed(
-                    input,
-                    reader,
-                    None,
-                    &mut std::io::sink(),
-                    args.input.follow,
-                    Some(&sink),
-                )?;
-            } else {
-                if !args.input.match_only {
-                    engine.mine(input)?;
-                }
-                engine.report_observed(input, None, &mut std::io::sink(), Some(&sink))?;
-            }
-        }
+        let res = crate::run::process(
+            &args.input,
+            &text_inputs,
+            &mut engine,
+            None,
+            &mut std::io::sink(),
+            Some(&sink),
+        )?;
+        code = res.code();
+        args.input.save_state(&engine)?;
     }
     sink.finish(args.input.quiet, malformed)?;
-    Ok(0)
+    Ok(code)
 }

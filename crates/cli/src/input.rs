@@ -3,7 +3,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use logsieve_engine::{Engine, Options, Stats};
+use logsieve_engine::{Engine, Options};
 use logsieve_header::{HeaderParser, Preset};
 use logsieve_template::{Miner, MinerConfig};
 use std::io::IsTerminal;
@@ -88,6 +88,10 @@ impl InputArgs {
 
     pub fn miner(&self) -> Result<Miner> {
         match &self.state {
+            Some(p) if self.match_only && !p.exists() => bail!(
+                "--match-only needs a saved state, but {} does not exist; run once without --match-only to create it",
+                crate::run::clip(&p.display().to_string())
+            ),
             Some(p) if p.exists() => {
                 let f = std::fs::File::open(p).with_context(|| format!("opening state {}", p.display()))?;
                 Miner::load(std::io::BufReader::new(f))
@@ -97,7 +101,8 @@ impl InputArgs {
         }
     }
 
-    pub fn save_state(&self, miner: &Miner) -> Result<()> {
+    pub fn save_state(&self, engine: &Engine) -> Result<()> {
+        let miner = &engine.miner;
         if let (Some(p), false) = (&self.state, self.match_only) {
             let tmp = p.with_extension("tmp");
             let f =
@@ -152,20 +157,22 @@ impl InputArgs {
         Ok(engine)
     }
 
-    pub fn inputs(&self) -> Vec<logsieve_source::Input> {
+    pub fn inputs(&self) -> Result<Vec<logsieve_source::Input>> {
         if self.files.is_empty() {
-            vec![logsieve_source::Input::Stdin]
+            Ok(vec![logsieve_source::Input::Stdin])
         } else {
-            self.files
+            Ok(self
+                .files
                 .iter()
                 .map(|f| logsieve_source::Input::from_arg(f))
-                .collect()
+                .collect())
         }
     }
 }
 
 /// The end-of-run summary on stderr.
-pub fn summary(engine: &Engine, stats: &Stats, started: Instant) {
+pub fn summary(engine: &Engine, res: &crate::run::RunResult, started: Instant) {
+    let stats = &res.stats;
     let templates = engine.miner.distinct_templates();
     let secs = started.elapsed().as_secs_f64();
     let rate = if secs > 0.0 {
@@ -188,6 +195,18 @@ pub fn summary(engine: &Engine, stats: &Stats, started: Instant) {
         secs,
         rate
     );
+    if res.stopped {
+        eprintln!(
+            "logsieve: stopped by a signal: every line read was processed and written; the rest was not read"
+        );
+    }
+    if res.failed > 0 {
+        eprintln!(
+            "logsieve: {} input{} failed (see the errors above); exit status 2",
+            res.failed,
+            if res.failed == 1 { "" } else { "s" }
+        );
+    }
     if let Some(l) = engine.batch_latency() {
         eprintln!(
             "logsieve: batch latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms over {} batch groups of up to {} lines",

@@ -5,6 +5,7 @@ mod detect_cmd;
 mod eval_cmd;
 mod input;
 mod parse_cmd;
+mod run;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

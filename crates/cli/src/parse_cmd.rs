@@ -1,10 +1,9 @@
 //! `logsieve parse` and `logsieve templates`.
 
 use crate::input::{summary, InputArgs};
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use logsieve_engine::{Engine, OutputFormat, Stats};
-use logsieve_source::Input;
+use logsieve_engine::OutputFormat;
 use std::io::{BufWriter, Write};
 use std::time::Instant;
 
@@ -69,69 +68,6 @@ pub struct TemplatesArgs {
     pub limit: Option<usize>,
 }
 
-fn is_stream(args: &InputArgs, inputs: &[Input]) -> bool {
-    args.follow || inputs.iter().any(|i| matches!(i, Input::Stdin))
-}
-
-pub fn open_stream(args: &InputArgs, input: &Input) -> Result<Box<dyn std::io::Read + Send>> {
-    if args.follow {
-        let Input::File(path) = input else {
-            bail!("--follow needs a file, not standard input");
-        };
-        let f = logsieve_source::Follower::new(
-            path,
-            logsieve_source::FollowOptions {
-                from_start: true,
-                ..Default::default()
-            },
-        )
-        .with_context(|| format!("following {}", path.display()))?;
-        Ok(Box::new(f))
-    } else {
-        Ok(logsieve_source::open(input)?)
-    }
-}
-
-/// Mines (or streams) every input; returns the counters. With a
-/// detection sink, every record also goes through detection.
-fn process(
-    args: &InputArgs,
-    engine: &mut Engine,
-    format: Option<OutputFormat>,
-    out: &mut dyn Write,
-    detect: Option<&crate::detect_cmd::DetectionSink<'_>>,
-) -> Result<Stats> {
-    let inputs = args.inputs();
-    let mut stats = Stats::default();
-    if is_stream(args, &inputs) {
-        for input in &inputs {
-            let reader = open_stream(args, input)?;
-            let mut sink = std::io::sink();
-            let w: &mut dyn Write = if format.is_some() { &mut *out } else { &mut sink };
-            stats += engine.stream_observed(input, reader, format, w, args.follow, detect)?;
-        }
-        return Ok(stats);
-    }
-    if !args.match_only {
-        for input in &inputs {
-            let s = engine.mine(input)?;
-            if format.is_none() {
-                stats += s;
-            }
-        }
-    }
-    if format.is_some() || args.match_only || detect.is_some() {
-        let mut from_report = Stats::default();
-        for input in &inputs {
-            from_report += engine.report_observed(input, format, out, detect)?;
-        }
-        if format.is_some() || args.match_only {
-            stats = from_report;
-        }
-    }
-    Ok(stats)
-}
-
 pub fn run_parse(args: &ParseArgs) -> Result<i32> {
     let started = Instant::now();
     let mut engine = args.input.engine()?;
@@ -161,23 +97,39 @@ pub fn run_parse(args: &ParseArgs) -> Result<i32> {
         }
         _ => None,
     };
-    let stats = process(&args.input, &mut engine, Some(format), &mut out, sink.as_ref())?;
+    let inputs = args.input.inputs()?;
+    let res = crate::run::process(
+        &args.input,
+        &inputs,
+        &mut engine,
+        Some(format),
+        &mut out,
+        sink.as_ref(),
+    )?;
     out.flush()?;
     if let Some(s) = &sink {
         s.finish(args.input.quiet, 0)?;
     }
-    args.input.save_state(&engine.miner)?;
+    args.input.save_state(&engine)?;
     if !args.input.quiet {
-        summary(&engine, &stats, started);
+        summary(&engine, &res, started);
     }
-    Ok(0)
+    Ok(res.code())
 }
 
 pub fn run_templates(args: &TemplatesArgs) -> Result<i32> {
     let started = Instant::now();
     let mut engine = args.input.engine()?;
-    let stats = process(&args.input, &mut engine, None, &mut std::io::sink(), None)?;
-    args.input.save_state(&engine.miner)?;
+    let inputs = args.input.inputs()?;
+    let res = crate::run::process::<logsieve_engine::NoObserver>(
+        &args.input,
+        &inputs,
+        &mut engine,
+        None,
+        &mut std::io::sink(),
+        None,
+    )?;
+    args.input.save_state(&engine)?;
     let mut list = engine.miner.summaries();
     if let Some(n) = args.limit {
         list.truncate(n);
@@ -224,7 +176,7 @@ pub fn run_templates(args: &TemplatesArgs) -> Result<i32> {
     }
     out.flush()?;
     if !args.input.quiet {
-        summary(&engine, &stats, started);
+        summary(&engine, &res, started);
     }
-    Ok(0)
+    Ok(res.code())
 }

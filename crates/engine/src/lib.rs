@@ -18,10 +18,12 @@
 
 mod pipeline;
 mod record;
+mod stream;
 
 pub use pipeline::{
     Engine, EngineError, Latency, NoObserver, Observer, Options, OutputFormat, ProgressFn, RecordView,
 };
 pub use record::{LineFlags, Stats};
+pub use stream::{StreamControl, StreamInput, StreamOutcome};
 
 pub use logsieve_framing::LineBatch;

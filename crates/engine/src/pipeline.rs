@@ -101,6 +101,11 @@ pub trait Observer: Sync {
     fn observe(&self, rec: &RecordView<'_>, batch: &mut Self::Batch);
     /// Takes one batch's results, in input order.
     fn collect(&self, batch: Self::Batch) -> std::io::Result<()>;
+    /// Makes everything collected so far visible (streams call it whenever
+    /// they have caught up with their input).
+    fn flush(&self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The observer that observes nothing.
@@ -115,7 +120,7 @@ impl Observer for NoObserver {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn observe<O: Observer>(
+pub(crate) fn observe_record<O: Observer>(
     o: &O,
     miner: &Miner,
     header: &HeaderParser,
@@ -155,10 +160,10 @@ fn observe<O: Observer>(
 }
 
 /// Caller-owned scratch for one worker.
-struct Scratch {
+pub(crate) struct Scratch {
     decode: String,
-    header: ParsedHeader,
-    masked: MaskedLine,
+    pub(crate) header: ParsedHeader,
+    pub(crate) masked: MaskedLine,
     params: Vec<Span>,
 }
 
@@ -171,11 +176,13 @@ pub struct Engine {
     pub header: HeaderParser,
     /// The template miner (possibly loaded from saved state).
     pub miner: Miner,
-    opts: Options,
+    pub(crate) opts: Options,
     pool: rayon::ThreadPool,
-    progress: Option<ProgressFn>,
+    pub(crate) progress: Option<ProgressFn>,
     /// Microseconds each group of batches took from arrival to written output.
     latencies: std::sync::Mutex<Vec<u32>>,
+    /// Set by a signal handler: file passes stop reading at the next group.
+    stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// Per-batch latency summary, in milliseconds.
@@ -203,6 +210,7 @@ impl Engine {
             pool,
             progress: None,
             latencies: std::sync::Mutex::new(Vec::new()),
+            stop: None,
         })
     }
 
@@ -223,6 +231,18 @@ impl Engine {
         })
     }
 
+    /// A flag that stops [`Engine::mine`] at the next group of batches
+    /// (the lines read so far are mined; report them with a `limit`).
+    pub fn set_stop(&mut self, stop: std::sync::Arc<std::sync::atomic::AtomicBool>) {
+        self.stop = Some(stop);
+    }
+
+    fn stop_requested(&self) -> bool {
+        self.stop
+            .as_ref()
+            .is_some_and(|s| s.load(std::sync::atomic::Ordering::Acquire))
+    }
+
     /// Reports progress (lines, bytes read) after every group of batches.
     pub fn set_progress(&mut self, f: ProgressFn) {
         self.progress = Some(f);
@@ -233,7 +253,7 @@ impl Engine {
         &self.opts
     }
 
-    fn scratch(&self) -> Scratch {
+    pub(crate) fn scratch(&self) -> Scratch {
         Scratch {
             decode: String::new(),
             header: ParsedHeader::default(),
@@ -243,7 +263,7 @@ impl Engine {
     }
 
     /// Decode, header and mask one line into `s`; returns its flags.
-    fn prepare(&self, bytes: &[u8], truncated: bool, s: &mut Scratch) -> LineFlags {
+    pub(crate) fn prepare(&self, bytes: &[u8], truncated: bool, s: &mut Scratch) -> LineFlags {
         let Scratch {
             decode,
             header,
@@ -264,16 +284,19 @@ impl Engine {
 
     /// Reads `input` in batches on a reader thread and hands groups of up to
     /// `threads` batches, in order, to `on_group`.
+    /// `honour_stop`: stop after the current group once the stop flag is set.
+    /// `on_group` returns `false` to stop reading.
     fn drive(
         &self,
         input: &Input,
         batch_lines: usize,
-        mut on_group: impl FnMut(&[LineBatch]) -> Result<(), EngineError>,
+        honour_stop: bool,
+        mut on_group: impl FnMut(&[LineBatch]) -> Result<bool, EngineError>,
     ) -> Result<(), EngineError> {
         let reader = logsieve_source::open(input)?;
         // A file's lines are all there: wait for full groups so every
         // worker has a batch.
-        self.drive_reader(input, reader, batch_lines, true, &mut on_group)
+        self.drive_reader(input, reader, batch_lines, true, honour_stop, &mut on_group)
     }
 
     fn drive_reader(
@@ -282,7 +305,8 @@ impl Engine {
         reader: Box<dyn Read + Send>,
         batch_lines: usize,
         fill_groups: bool,
-        on_group: &mut dyn FnMut(&[LineBatch]) -> Result<(), EngineError>,
+        honour_stop: bool,
+        on_group: &mut dyn FnMut(&[LineBatch]) -> Result<bool, EngineError>,
     ) -> Result<(), EngineError> {
         let threads = self.opts.threads;
         let cfg = FramerConfig {
@@ -341,7 +365,7 @@ impl Engine {
                         None => break,
                     }
                 }
-                on_group(&group)?;
+                let go_on = on_group(&group)?;
                 let took = arrived.elapsed().as_micros().min(u128::from(u32::MAX)) as u32;
                 self.latencies
                     .lock()
@@ -355,7 +379,7 @@ impl Engine {
                 for b in group.drain(..) {
                     let _ = free_tx.send(b);
                 }
-                if failure.is_some() {
+                if failure.is_some() || !go_on || (honour_stop && self.stop_requested()) {
                     break;
                 }
             }
@@ -376,10 +400,21 @@ impl Engine {
     /// parallel; only lines with a key never seen go through the sequential
     /// miner a second time.
     pub fn mine(&mut self, input: &Input) -> Result<Stats, EngineError> {
+        match self.mine_partial(input) {
+            (stats, None) => Ok(stats),
+            (_, Some(e)) => Err(e),
+        }
+    }
+
+    /// [`Engine::mine`] that also returns the counters when the input fails
+    /// part-way (or the stop flag ends it early): the lines counted were
+    /// mined, and `report_observed` with `limit = stats.lines` reports
+    /// exactly them.
+    pub fn mine_partial(&mut self, input: &Input) -> (Stats, Option<EngineError>) {
         let mut miner = std::mem::take(&mut self.miner);
         let mut stats = Stats::default();
         let mut seq = self.scratch();
-        let r = self.drive(input, self.opts.batch_lines, |group| {
+        let r = self.drive(input, self.opts.batch_lines, true, |group| {
             let keyed: Vec<(Vec<u128>, Stats)> = self.pool.install(|| {
                 group
                     .par_iter()
@@ -408,11 +443,11 @@ impl Engine {
                     }
                 }
             }
-            Ok(())
+            Ok(true)
         });
         miner.finalize();
         self.miner = miner;
-        r.map(|_| stats)
+        (stats, r.err())
     }
 
     /// Pass two over a file (or the only pass with `--match-only`): reports
@@ -424,18 +459,21 @@ impl Engine {
         format: OutputFormat,
         out: &mut dyn Write,
     ) -> Result<Stats, EngineError> {
-        self.report_observed::<NoObserver>(input, Some(format), out, None)
+        self.report_observed::<NoObserver>(input, Some(format), out, None, None)
     }
 
     /// [`Engine::report`] with an observer that sees every record (in
     /// parallel) and collects per batch in input order. With `format`
-    /// `None` no record is written (detection only).
+    /// `None` no record is written (detection only). With `limit`, only the
+    /// first `limit` lines are reported (those a stopped or failed
+    /// [`Engine::mine`] saw).
     pub fn report_observed<O: Observer>(
         &self,
         input: &Input,
         format: Option<OutputFormat>,
         out: &mut dyn Write,
         observer: Option<&O>,
+        limit: Option<u64>,
     ) -> Result<Stats, EngineError> {
         let mut stats = Stats::default();
         let mut line_no = 0u64;
@@ -445,7 +483,14 @@ impl Engine {
             self.csv_header(&mut head);
             out.write_all(&head)?;
         }
-        self.drive(input, self.opts.batch_lines, |group| {
+        // A full report stops on the stop flag; a limited one reports
+        // exactly the lines a stopped or failed mining pass saw.
+        let honour_stop = limit.is_none();
+        let limit = limit.unwrap_or(u64::MAX);
+        self.drive(input, self.opts.batch_lines, honour_stop, |group| {
+            if line_no >= limit {
+                return Ok(false);
+            }
             let mut starts = Vec::with_capacity(group.len());
             for b in group {
                 starts.push(line_no);
@@ -461,14 +506,15 @@ impl Engine {
                             let mut buf = Vec::with_capacity(b.data_len() * 2);
                             let mut st = Stats::default();
                             let mut ob = O::Batch::default();
-                            for i in 0..b.len() {
+                            let n = (b.len() as u64).min(limit.saturating_sub(start)) as usize;
+                            for i in 0..n {
                                 let mut f = self.prepare(b.line(i), b.flags(i).truncated(), s);
                                 let c = self.miner.lookup(&s.masked);
                                 f.no_template = c.is_none();
                                 st.count(&f, b.line(i).len(), b.line(i).is_empty());
                                 let line = start + i as u64 + 1;
                                 if let Some(o) = observer {
-                                    observe(
+                                    observe_record(
                                         o,
                                         &self.miner,
                                         &self.header,
@@ -506,107 +552,13 @@ impl Engine {
                     o.collect(ob)?;
                 }
             }
-            Ok(())
+            Ok(line_no < limit)
         })?;
         out.flush()?;
         Ok(stats)
     }
 
-    /// One pass over a stream (stdin, a followed file): each line is
-    /// learned and written at once with the template known at that time.
-    pub fn stream(
-        &mut self,
-        input: &Input,
-        reader: Box<dyn Read + Send>,
-        format: OutputFormat,
-        out: &mut dyn Write,
-        flush_each_batch: bool,
-    ) -> Result<Stats, EngineError> {
-        self.stream_observed::<NoObserver>(input, reader, Some(format), out, flush_each_batch, None)
-    }
-
-    /// [`Engine::stream`] with an observer (see [`Engine::report_observed`]).
-    pub fn stream_observed<O: Observer>(
-        &mut self,
-        input: &Input,
-        reader: Box<dyn Read + Send>,
-        format: Option<OutputFormat>,
-        out: &mut dyn Write,
-        flush_each_batch: bool,
-        observer: Option<&O>,
-    ) -> Result<Stats, EngineError> {
-        let mut miner = std::mem::take(&mut self.miner);
-        let mut stats = Stats::default();
-        let mut line_no = 0u64;
-        let source = input.display_name();
-        let mut s = self.scratch();
-        let mut buf = Vec::new();
-        if format == Some(OutputFormat::Csv) {
-            self.csv_header(&mut buf);
-        }
-        let batch_lines = if flush_each_batch {
-            1
-        } else {
-            self.opts.batch_lines
-        };
-        let r = self.drive_reader(input, reader, batch_lines, false, &mut |group| {
-            for b in group {
-                for i in 0..b.len() {
-                    line_no += 1;
-                    let mut f = self.prepare(b.line(i), b.flags(i).truncated(), &mut s);
-                    let c = if self.opts.match_only {
-                        miner.lookup(&s.masked)
-                    } else {
-                        Some(miner.learn(&s.masked, &s.header.content))
-                    };
-                    f.no_template = c.is_none();
-                    stats.count(&f, b.line(i).len(), b.line(i).is_empty());
-                    if let Some(o) = observer {
-                        let mut ob = O::Batch::default();
-                        observe(
-                            o,
-                            &miner,
-                            &self.header,
-                            line_no,
-                            &source,
-                            b.line(i),
-                            c,
-                            &mut s,
-                            &mut ob,
-                        );
-                        o.collect(ob)?;
-                    }
-                    if let Some(format) = format {
-                        render_with(
-                            &miner,
-                            &self.header,
-                            format,
-                            line_no,
-                            &source,
-                            c,
-                            &f,
-                            &mut s,
-                            &mut buf,
-                        );
-                    }
-                }
-            }
-            out.write_all(&buf)?;
-            buf.clear();
-            if flush_each_batch {
-                out.flush()?;
-            }
-            Ok(())
-        });
-        miner.finalize();
-        self.miner = miner;
-        r?;
-        out.write_all(&buf)?;
-        out.flush()?;
-        Ok(stats)
-    }
-
-    fn csv_header(&self, out: &mut Vec<u8>) {
+    pub(crate) fn csv_header(&self, out: &mut Vec<u8>) {
         let names = self.header.field_names();
         logsieve_sink::csv_row(
             out,
@@ -619,7 +571,7 @@ impl Engine {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn render_with(
+pub(crate) fn render_with(
     miner: &Miner,
     header: &HeaderParser,
     format: OutputFormat,

@@ -1,0 +1,218 @@
+//! The one processing path of `parse`, `templates` and `detect` over text
+//! inputs: regular files in two passes, everything that can be read only
+//! once (standard input, pipes, FIFOs, process substitution, `--follow`)
+//! in one streaming pass; signals as a clean stop; per-input errors printed
+//! once, the other inputs still read.
+
+use crate::input::InputArgs;
+use anyhow::{Context, Result};
+use logsieve_engine::{Engine, EngineError, Observer, OutputFormat, Stats, StreamControl, StreamInput};
+use logsieve_source::Input;
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+
+/// Longest piece of user input echoed in a message.
+pub const ECHO_LIMIT: usize = 200;
+
+/// `s` cut to [`ECHO_LIMIT`] characters, with an ellipsis when cut.
+pub fn clip(s: &str) -> String {
+    match s.char_indices().nth(ECHO_LIMIT) {
+        None => s.to_string(),
+        Some((i, _)) => format!("{}… ({} bytes in all)", &s[..i], s.len()),
+    }
+}
+
+static STOP: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+
+/// The process-wide stop flag, set by the first SIGINT/SIGTERM. A second
+/// signal ends the process at once with exit 130.
+pub fn stop_flag() -> Arc<AtomicBool> {
+    STOP.get_or_init(|| {
+        let flag = Arc::new(AtomicBool::new(false));
+        for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            // Order matters: the conditional exit is checked before the
+            // flag is set by this same signal, so only a second one exits.
+            let _ = signal_hook::flag::register_conditional_shutdown(sig, 130, flag.clone());
+            let _ = signal_hook::flag::register(sig, flag.clone());
+        }
+        flag
+    })
+    .clone()
+}
+
+/// Whether a stop was requested.
+pub fn stopping() -> bool {
+    STOP.get().is_some_and(|f| f.load(Ordering::Acquire))
+}
+
+/// What one run over the inputs did.
+#[derive(Debug, Default)]
+pub struct RunResult {
+    /// Counters over every input.
+    pub stats: Stats,
+    /// Inputs that failed (opened or read part-way); each was reported once.
+    pub failed: usize,
+    /// The run ended early on a signal.
+    pub stopped: bool,
+}
+
+impl RunResult {
+    /// The exit code: 2 when an input failed, else 0 (a signal-stop is a
+    /// clean end).
+    pub fn code(&self) -> i32 {
+        if self.failed > 0 {
+            2
+        } else {
+            0
+        }
+    }
+}
+
+/// Prints one error about one input, once.
+pub fn report_error(e: &dyn std::fmt::Display) {
+    eprintln!("logsieve: error: {e}");
+}
+
+/// Whether the inputs must be read in one pass.
+pub fn is_stream(args: &InputArgs, inputs: &[Input]) -> bool {
+    args.follow || inputs.iter().any(|i| !logsieve_source::is_seekable_file(i))
+}
+
+fn open_stream(
+    args: &InputArgs,
+    input: &Input,
+    stop: &Arc<AtomicBool>,
+) -> Result<Box<dyn std::io::Read + Send>> {
+    if args.follow {
+        let Input::File(path) = input else {
+            anyhow::bail!(
+                "--follow needs files, not standard input (pipe into logsieve without --follow instead)"
+            );
+        };
+        let f = logsieve_source::Follower::new(
+            path,
+            logsieve_source::FollowOptions {
+                from_start: true,
+                stop: stop.clone(),
+                // TODO(merge wt/source): wait_for_create: true,
+                ..Default::default()
+            },
+        )
+        .with_context(|| format!("following {}", clip(&path.display().to_string())))?;
+        Ok(Box::new(f))
+    } else {
+        Ok(logsieve_source::open(input)?)
+    }
+}
+
+/// Runs the inputs through the engine: records to `out` (when `format` is
+/// set) and every record through `observer`.
+pub fn process<O: Observer>(
+    args: &InputArgs,
+    inputs: &[Input],
+    engine: &mut Engine,
+    format: Option<OutputFormat>,
+    out: &mut dyn Write,
+    observer: Option<&O>,
+) -> Result<RunResult> {
+    let stop = stop_flag();
+    engine.set_stop(stop.clone());
+    let mut result = RunResult::default();
+    if is_stream(args, inputs) {
+        let mut streams = Vec::new();
+        for input in inputs {
+            match open_stream(args, input, &stop) {
+                Ok(reader) => streams.push(StreamInput {
+                    name: input.display_name(),
+                    reader,
+                }),
+                Err(e) => {
+                    report_error(&format!("{e:#}"));
+                    result.failed += 1;
+                }
+            }
+        }
+        let control = StreamControl {
+            stop: stop.clone(),
+            ..Default::default()
+        };
+        let mut sink = std::io::sink();
+        let w: &mut dyn Write = if format.is_some() { out } else { &mut sink };
+        let outcome = engine.stream_inputs(streams, format, w, observer, &control, &mut |e| {
+            report_error(&read_error(e))
+        })?;
+        result.failed += outcome.errors.len();
+        result.stopped = outcome.stopped;
+        result.stats = outcome.stats;
+        return Ok(result);
+    }
+    // Regular files: mine every input, then report every input.
+    let mut mined: Vec<(Stats, bool)> = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        if result.stopped {
+            mined.push((Stats::default(), true));
+            continue;
+        }
+        if args.match_only {
+            mined.push((Stats::default(), false));
+            continue;
+        }
+        let (s, err) = engine.mine_partial(input);
+        let failed = err.is_some();
+        if let Some(e) = err {
+            report_error(&read_error(&e));
+            result.failed += 1;
+        }
+        result.stopped = stopping();
+        mined.push((s, failed || result.stopped));
+    }
+    let mut from_report = Stats::default();
+    let mut mined_total = Stats::default();
+    for (input, (s, partial)) in inputs.iter().zip(&mined) {
+        mined_total += *s;
+        if format.is_none() && observer.is_none() && !args.match_only {
+            continue;
+        }
+        if *partial && s.lines == 0 {
+            continue;
+        }
+        let limit = partial.then_some(s.lines);
+        match engine.report_observed(input, format, out, observer, limit) {
+            Ok(st) => from_report += st,
+            Err(e) => {
+                // An input that failed while mining fails again at the same
+                // place: it was reported once already.
+                if !*partial || args.match_only {
+                    report_error(&read_error(&e));
+                    result.failed += 1;
+                }
+            }
+        }
+        if args.match_only && stopping() {
+            result.stopped = true;
+            break;
+        }
+    }
+    result.stats = if format.is_some() || args.match_only {
+        from_report
+    } else {
+        mined_total
+    };
+    Ok(result)
+}
+
+/// The message for a failed input: what failed and where, once.
+pub fn read_error(e: &EngineError) -> String {
+    clip_message(&e.to_string())
+}
+
+/// Messages can embed user input (file names, bad lines): keep each line of
+/// a message to a readable length.
+fn clip_message(m: &str) -> String {
+    if m.chars().count() <= 4 * ECHO_LIMIT {
+        m.to_string()
+    } else {
+        clip(m)
+    }
+}
