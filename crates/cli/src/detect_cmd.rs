@@ -21,10 +21,13 @@ pub struct RuleArgs {
     #[arg(long = "rules", value_name = "PATH", required = true)]
     pub rules: Vec<PathBuf>,
 
-    /// Field mapping: a built-in (windows, linux, webserver) or a YAML file
-    /// (see docs/DETECTION.md). Without one, rule field names are event
-    /// paths as written and logsources are not checked.
-    #[arg(long, value_name = "NAME|FILE")]
+    /// Field mapping: a built-in (windows, linux, webserver), a YAML file
+    /// (see docs/DETECTION.md), or none. Default: from the input (windows
+    /// for Windows event JSON, linux for --preset syslog/rfc5424, webserver
+    /// for --preset combined); other inputs need one. Rules the mapping
+    /// cannot serve are rejected with the reason. `none`: rule field names
+    /// are event paths as written and every rule runs on every event.
+    #[arg(long, value_name = "NAME|FILE|none")]
     pub mapping: Option<String>,
 
     /// Fail (exit 2) if any rule is rejected.
@@ -49,6 +52,9 @@ pub struct DetectArgs {
 pub fn load_detector(args: &RuleArgs, quiet: bool) -> Result<Detector> {
     if args.rules.is_empty() {
         bail!("--rules needs at least one file or folder");
+    }
+    if args.mapping.is_none() && !quiet {
+        eprintln!("logsieve: --mapping none: every rule runs on every event, whatever its logsource");
     }
     let mapping = match &args.mapping {
         None => None,
@@ -205,7 +211,10 @@ impl Observer for DetectionSink<'_> {
         for &(k, v) in &rec.fields {
             ev.push(k, v);
         }
+        // One name for the message everywhere (`message`); `content`
+        // (Loghub's word, used by older parse output) is an alias.
         ev.push("message", rec.content);
+        ev.push("content", rec.content);
         ev.push("raw", rec.raw);
         if let Some(t) = rec.template {
             ev.push("template", t);
@@ -235,12 +244,27 @@ impl Observer for DetectionSink<'_> {
     }
 }
 
-/// Whether a file holds JSON events (first non-space byte `{` or `[`).
-fn looks_like_json(input: &Input) -> Result<bool> {
-    let mut r = logsieve_source::open(input)?;
-    let mut head = vec![0u8; 4096];
-    let n = read_some(&mut r, &mut head)?;
-    Ok(first_is_json(&head[..n]))
+/// What the start of an input shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sniffed {
+    /// JSON events that look like Windows events (EventID/Channel/System).
+    WindowsJson,
+    /// Other JSON events.
+    Json,
+    /// Text lines.
+    Text,
+}
+
+fn sniff(head: &[u8]) -> Sniffed {
+    if !first_is_json(head) {
+        return Sniffed::Text;
+    }
+    let has = |needle: &[u8]| memchr::memmem::find(head, needle).is_some();
+    if has(b"\"EventID\"") || has(b"\"Channel\"") || has(b"\"System\"") {
+        Sniffed::WindowsJson
+    } else {
+        Sniffed::Json
+    }
 }
 
 fn first_is_json(head: &[u8]) -> bool {
@@ -249,23 +273,54 @@ fn first_is_json(head: &[u8]) -> bool {
         .is_some_and(|&b| b == b'{' || b == b'[')
 }
 
-/// Whether standard input holds JSON events. Peeks into stdin's own buffer
-/// (nothing is consumed), so the text pipeline still sees every byte.
-fn stdin_is_json() -> Result<bool> {
+/// Opens an input once and looks at its first bytes without losing them:
+/// the returned reader still yields every byte.
+fn open_sniffed(input: &Input) -> Result<(Sniffed, Box<dyn Read + Send>)> {
     use std::io::BufRead;
-    let mut lock = std::io::stdin().lock();
-    Ok(first_is_json(lock.fill_buf()?))
+    let raw: Box<dyn Read + Send> = logsieve_source::open(input)?;
+    let mut r = std::io::BufReader::with_capacity(1 << 16, raw);
+    let head = r
+        .fill_buf()
+        .with_context(|| format!("reading {}", crate::run::clip(&input.display_name())))?;
+    Ok((sniff(head), Box::new(r)))
 }
 
-fn read_some(r: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..])? {
-            0 => break,
-            k => n += k,
+/// The mapping to use: the one named (`none` = no mapping), else the one the
+/// inputs call for (windows for Windows event JSON, linux for the syslog
+/// presets, webserver for access logs).
+pub fn choose_mapping(
+    explicit: Option<&str>,
+    preset: Option<&str>,
+    sniffed: &[Sniffed],
+) -> Result<Option<String>> {
+    if let Some(m) = explicit {
+        return Ok((!m.eq_ignore_ascii_case("none")).then(|| m.to_string()));
+    }
+    let mut wanted: Vec<&str> = Vec::new();
+    for s in sniffed {
+        let m = match (s, preset.map(str::to_ascii_lowercase).as_deref()) {
+            (Sniffed::WindowsJson, None) => "windows",
+            (Sniffed::Text, Some("syslog" | "rfc5424")) | (Sniffed::Json | Sniffed::WindowsJson, Some("syslog" | "rfc5424")) => "linux",
+            (_, Some("combined")) => "webserver",
+            (Sniffed::Json, None) => bail!(
+                "cannot tell which rules apply to these JSON events (they are not Windows events); pass --mapping windows|linux|webserver|FILE, or --mapping none to run every rule on every event"
+            ),
+            _ => bail!(
+                "cannot tell which rules apply to this input; pass --mapping linux (syslog), webserver (access logs), windows, a mapping FILE, or --mapping none to run every rule on every event"
+            ),
+        };
+        if !wanted.contains(&m) {
+            wanted.push(m);
         }
     }
-    Ok(n)
+    match wanted.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(one.to_string())),
+        many => bail!(
+            "the inputs call for different mappings ({}); run them separately or pass --mapping",
+            many.join(", ")
+        ),
+    }
 }
 
 /// Reads one line (without its end of line) into `buf`; false at the end.
@@ -389,7 +444,34 @@ fn detect_json(reader: Box<dyn Read>, source: &str, d: &Detector, sink: &Detecti
 }
 
 pub fn run(args: &DetectArgs) -> Result<i32> {
-    let d = load_detector(&args.rules, args.input.quiet)?;
+    let text_mode = args.input.format.is_some() || args.input.preset.is_some();
+    let inputs = args.input.inputs()?;
+    // Look at every input once, keeping what was read.
+    let mut opened: Vec<(Input, Sniffed, Option<Box<dyn Read + Send>>)> = Vec::new();
+    let mut failed = 0;
+    for input in &inputs {
+        if text_mode || args.input.follow {
+            opened.push((input.clone(), Sniffed::Text, None));
+            continue;
+        }
+        match open_sniffed(input) {
+            Ok((kind, r)) => opened.push((input.clone(), kind, Some(r))),
+            Err(e) => {
+                crate::run::report_error(&format!("{e:#}"));
+                failed += 1;
+            }
+        }
+    }
+    let kinds: Vec<Sniffed> = opened.iter().map(|(_, k, _)| *k).collect();
+    let rule_args = RuleArgs {
+        mapping: choose_mapping(
+            args.rules.mapping.as_deref(),
+            args.input.preset.as_deref(),
+            &kinds,
+        )?,
+        ..args.rules.clone()
+    };
+    let d = load_detector(&rule_args, args.input.quiet)?;
     let out: Box<dyn Write + Send> = match &args.alerts {
         Some(p) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
@@ -397,36 +479,28 @@ pub fn run(args: &DetectArgs) -> Result<i32> {
         None => Box::new(std::io::BufWriter::new(std::io::stdout())),
     };
     let sink = DetectionSink::new(&d, out);
-    let text_mode = args.input.format.is_some() || args.input.preset.is_some();
     let mut malformed = 0;
-    let inputs = args.input.inputs()?;
     let mut text_inputs = Vec::new();
-    for input in &inputs {
-        let json = !text_mode
-            && !args.input.follow
-            && match input {
-                Input::Stdin => stdin_is_json()?,
-                _ => looks_like_json(input)?,
-            };
-        if json {
-            let reader = logsieve_source::open(input)?;
-            malformed += detect_json(reader, &input.display_name(), &d, &sink)?;
-        } else {
-            text_inputs.push(input.clone());
+    for (input, kind, reader) in opened {
+        match (kind, reader) {
+            (Sniffed::Json | Sniffed::WindowsJson, Some(r)) => {
+                malformed += detect_json(r, &input.display_name(), &d, &sink)?;
+            }
+            (_, r) => text_inputs.push((input, r)),
         }
     }
-    let mut code = 0;
+    let mut code = if failed > 0 { 2 } else { 0 };
     if !text_inputs.is_empty() {
         let mut engine = args.input.engine()?;
-        let res = crate::run::process(
+        let res = crate::run::process_opened(
             &args.input,
-            &text_inputs,
+            text_inputs,
             &mut engine,
             None,
             &mut std::io::sink(),
             Some(&sink),
         )?;
-        code = res.code();
+        code = code.max(res.code());
         args.input.save_state(&engine)?;
     }
     sink.finish(args.input.quiet, malformed)?;

@@ -10,7 +10,7 @@ use std::time::Instant;
 /// Record encodings of `parse`.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ParseOutput {
-    /// One JSON object per line: line, source, template_id, template, params, param_types, fields, content, flags.
+    /// One JSON object per line: line, source, template_id, template, params, param_types, fields, message, flags.
     Jsonl,
     /// Loghub structured CSV: LineId,<header fields>,Content,EventId,EventTemplate.
     Csv,
@@ -26,7 +26,9 @@ pub struct ParseArgs {
     #[arg(long = "rules", value_name = "PATH", requires = "alerts")]
     pub rules: Vec<std::path::PathBuf>,
 
-    /// With --rules: the field mapping (windows, linux, webserver or a YAML file).
+    /// With --rules: the field mapping (windows, linux, webserver, a YAML
+    /// file, or none). Default: linux for --preset syslog/rfc5424, webserver
+    /// for --preset combined; other inputs need one.
     #[arg(long, value_name = "NAME|FILE", requires = "rules")]
     pub mapping: Option<String>,
 
@@ -82,7 +84,11 @@ pub fn run_parse(args: &ParseArgs) -> Result<i32> {
     } else {
         let rule_args = crate::detect_cmd::RuleArgs {
             rules: args.rules.clone(),
-            mapping: args.mapping.clone(),
+            mapping: crate::detect_cmd::choose_mapping(
+                args.mapping.as_deref(),
+                args.input.preset.as_deref(),
+                &[crate::detect_cmd::Sniffed::Text],
+            )?,
             strict: args.strict,
         };
         Some(crate::detect_cmd::load_detector(&rule_args, args.input.quiet)?)

@@ -116,13 +116,37 @@ pub fn process<O: Observer>(
     out: &mut dyn Write,
     observer: Option<&O>,
 ) -> Result<RunResult> {
+    let opened = inputs.iter().map(|i| (i.clone(), None)).collect();
+    process_opened(args, opened, engine, format, out, observer)
+}
+
+/// [`process`] where some inputs were already opened (and peeked at): a
+/// stream's reader is used as it is; a regular file is opened again for
+/// each pass.
+pub fn process_opened<O: Observer>(
+    args: &InputArgs,
+    opened: Vec<(Input, Option<Box<dyn std::io::Read + Send>>)>,
+    engine: &mut Engine,
+    format: Option<OutputFormat>,
+    out: &mut dyn Write,
+    observer: Option<&O>,
+) -> Result<RunResult> {
+    let inputs: Vec<Input> = opened.iter().map(|(i, _)| i.clone()).collect();
+    let inputs = inputs.as_slice();
     let stop = stop_flag();
     engine.set_stop(stop.clone());
     let mut result = RunResult::default();
     if is_stream(args, inputs) {
         let mut streams = Vec::new();
-        for input in inputs {
-            match open_stream(args, input, &stop) {
+        for (input, reader) in opened {
+            if let Some(reader) = reader {
+                streams.push(StreamInput {
+                    name: input.display_name(),
+                    reader,
+                });
+                continue;
+            }
+            match open_stream(args, &input, &stop) {
                 Ok(reader) => streams.push(StreamInput {
                     name: input.display_name(),
                     reader,

@@ -139,6 +139,8 @@ fn text_lines_and_window_end_correlations_flushed_to_output_file() {
     let out_file = dir.path().join("alerts.jsonl");
     let out = run(&[
         "detect",
+        "--mapping",
+        "none",
         "--rules",
         rules.to_str().unwrap(),
         "--output",
@@ -305,6 +307,8 @@ fn strict_fails_on_rejected_rules_and_bad_yaml_is_named() {
     std::fs::write(&ev, "{\"message\": \"zzz\"}\n{\"message\": \"no\"}\n").unwrap();
     let out = run(&[
         "detect",
+        "--mapping",
+        "none",
         "--rules",
         dir.path().to_str().unwrap(),
         ev.to_str().unwrap(),
@@ -323,6 +327,8 @@ fn strict_fails_on_rejected_rules_and_bad_yaml_is_named() {
     let out = run(&[
         "detect",
         "--strict",
+        "--mapping",
+        "none",
         "--rules",
         dir.path().to_str().unwrap(),
         ev.to_str().unwrap(),

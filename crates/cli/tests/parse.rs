@@ -216,14 +216,14 @@ fn bad_bytes_are_kept_and_counted() {
     let out = ok(&["parse", "--max-line-bytes", "1000", p.to_str().unwrap()]);
     let recs = json_lines(&out.stdout);
     assert_eq!(recs.len(), 6, "lines in = lines out");
-    assert_eq!(recs[0]["content"], "ok line 1", "CR of CRLF removed");
-    assert_eq!(recs[1]["content"], "");
+    assert_eq!(recs[0]["message"], "ok line 1", "CR of CRLF removed");
+    assert_eq!(recs[1]["message"], "");
     assert_eq!(recs[2]["flags"], serde_json::json!(["invalid_utf8"]));
-    assert!(recs[2]["content"].as_str().unwrap().contains('\u{FFFD}'));
+    assert!(recs[2]["message"].as_str().unwrap().contains('\u{FFFD}'));
     assert!(recs[3]["flags"].as_array().unwrap().contains(&"nul".into()));
     assert_eq!(recs[4]["flags"], serde_json::json!(["truncated"]));
-    assert_eq!(recs[4]["content"].as_str().unwrap().len(), 1000);
-    assert_eq!(recs[5]["content"], "last line without newline 4");
+    assert_eq!(recs[4]["message"].as_str().unwrap().len(), 1000);
+    assert_eq!(recs[5]["message"], "last line without newline 4");
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("6 lines read"), "{err}");
     assert!(err.contains("3 flagged"), "{err}");
@@ -241,8 +241,8 @@ fn header_mismatch_is_flagged_not_dropped() {
     let out = ok(&["parse", "--format", HDFS_FORMAT, p.to_str().unwrap()]);
     let recs = json_lines(&out.stdout);
     assert_eq!(recs.len(), 2);
-    assert_eq!(recs[0]["content"], "hello 1");
-    assert_eq!(recs[1]["content"], "no header here");
+    assert_eq!(recs[0]["message"], "hello 1");
+    assert_eq!(recs[1]["message"], "no header here");
     assert_eq!(recs[1]["flags"], serde_json::json!(["header_mismatch"]));
     assert!(String::from_utf8(out.stderr)
         .unwrap()
@@ -339,7 +339,7 @@ fn lines_across_read_buffer_boundaries() {
     let recs = json_lines(&out.stdout);
     assert_eq!(recs.len(), expect.len());
     for (r, e) in recs.iter().zip(&expect) {
-        assert_eq!(r["content"].as_str().unwrap(), e);
+        assert_eq!(r["message"].as_str().unwrap(), e);
     }
 }
 
@@ -355,18 +355,18 @@ fn follow_reports_growth_and_rotation() {
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut next = || -> serde_json::Value { serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap() };
-    assert_eq!(next()["content"], "boot 1");
+    assert_eq!(next()["message"], "boot 1");
     let mut f = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
     f.write_all(b"grew 2\n").unwrap();
     f.flush().unwrap();
-    assert_eq!(next()["content"], "grew 2");
+    assert_eq!(next()["message"], "grew 2");
     // Rotate: rename the file away and start a new one.
     f.write_all(b"before rotation 3\n").unwrap();
     drop(f);
     std::fs::rename(&p, dir.path().join("app.log.1")).unwrap();
     std::fs::write(&p, b"after rotation 4\n").unwrap();
-    assert_eq!(next()["content"], "before rotation 3");
-    assert_eq!(next()["content"], "after rotation 4");
+    assert_eq!(next()["message"], "before rotation 3");
+    assert_eq!(next()["message"], "after rotation 4");
     child.kill().unwrap();
     let _ = child.wait();
 }

@@ -652,7 +652,7 @@ pub(crate) fn render_with(
                 json_str(fields, v);
             }
             fields.push(b'}');
-            o.str("content", content);
+            o.str("message", content);
             if f.any() {
                 o.str_array("flags", f.names());
             }
