@@ -447,22 +447,22 @@ pub fn run(args: &DetectArgs) -> Result<i32> {
     let text_mode = args.input.format.is_some() || args.input.preset.is_some();
     let inputs = args.input.inputs()?;
     // Look at every input once, keeping what was read.
-    let mut opened: Vec<(Input, Sniffed, Option<Box<dyn Read + Send>>)> = Vec::new();
+    let mut opened: Vec<(Sniffed, crate::run::OpenedInput)> = Vec::new();
     let mut failed = 0;
     for input in &inputs {
         if text_mode || args.input.follow {
-            opened.push((input.clone(), Sniffed::Text, None));
+            opened.push((Sniffed::Text, (input.clone(), None)));
             continue;
         }
         match open_sniffed(input) {
-            Ok((kind, r)) => opened.push((input.clone(), kind, Some(r))),
+            Ok((kind, r)) => opened.push((kind, (input.clone(), Some(r)))),
             Err(e) => {
                 crate::run::report_error(&format!("{e:#}"));
                 failed += 1;
             }
         }
     }
-    let kinds: Vec<Sniffed> = opened.iter().map(|(_, k, _)| *k).collect();
+    let kinds: Vec<Sniffed> = opened.iter().map(|(k, _)| *k).collect();
     let rule_args = RuleArgs {
         mapping: choose_mapping(
             args.rules.mapping.as_deref(),
@@ -481,7 +481,7 @@ pub fn run(args: &DetectArgs) -> Result<i32> {
     let sink = DetectionSink::new(&d, out);
     let mut malformed = 0;
     let mut text_inputs = Vec::new();
-    for (input, kind, reader) in opened {
+    for (kind, (input, reader)) in opened {
         match (kind, reader) {
             (Sniffed::Json | Sniffed::WindowsJson, Some(r)) => {
                 malformed += detect_json(r, &input.display_name(), &d, &sink)?;

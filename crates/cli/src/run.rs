@@ -46,6 +46,9 @@ pub fn stopping() -> bool {
     STOP.get().is_some_and(|f| f.load(Ordering::Acquire))
 }
 
+/// An input, with its reader when it was already opened (and peeked at).
+pub type OpenedInput = (Input, Option<Box<dyn std::io::Read + Send>>);
+
 /// What one run over the inputs did.
 #[derive(Debug, Default)]
 pub struct RunResult {
@@ -125,7 +128,7 @@ pub fn process<O: Observer>(
 /// each pass.
 pub fn process_opened<O: Observer>(
     args: &InputArgs,
-    opened: Vec<(Input, Option<Box<dyn std::io::Read + Send>>)>,
+    opened: Vec<OpenedInput>,
     engine: &mut Engine,
     format: Option<OutputFormat>,
     out: &mut dyn Write,
