@@ -1,0 +1,446 @@
+//! One test per reported defect, named after it (issue "streams"). Each
+//! failed on the code before the fix.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_logsieve")
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(bin()).args(args).output().expect("runs logsieve")
+}
+
+fn records(stdout: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad record {l:?}: {e}")))
+        .collect()
+}
+
+fn sh(script: &str) -> Output {
+    Command::new("bash")
+        .arg("-c")
+        .arg(script)
+        .env("LOGSIEVE", bin())
+        .output()
+        .expect("runs bash")
+}
+
+fn signal(child: &Child, sig: &str) {
+    let ok = Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .expect("runs kill");
+    assert!(ok.success());
+}
+
+/// Reads a child's stdout lines on a thread so a test can wait for "the
+/// record has arrived" with an upper bound that only prevents a hang.
+struct Lines(mpsc::Receiver<String>);
+
+impl Lines {
+    fn of(child: &mut Child) -> Lines {
+        let out = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for l in BufReader::new(out).lines() {
+                let Ok(l) = l else { break };
+                if tx.send(l).is_err() {
+                    break;
+                }
+            }
+        });
+        Lines(rx)
+    }
+
+    /// The next line, waiting at most 20 s (a hang guard, not a timing assertion).
+    fn next(&self) -> Option<String> {
+        self.0.recv_timeout(Duration::from_secs(20)).ok()
+    }
+
+    fn rest(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        while let Ok(l) = self.0.recv_timeout(Duration::from_secs(20)) {
+            v.push(l);
+        }
+        v
+    }
+}
+
+fn wait_for_file_containing(p: &Path, needle: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let s = std::fs::read_to_string(p).unwrap_or_default();
+        if s.contains(needle) || Instant::now() > deadline {
+            return s;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn dev_stdin_pipe_gave_zero_records() {
+    let out = sh("seq 5 | \"$LOGSIEVE\" parse -q /dev/stdin");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let recs = records(&out.stdout);
+    assert_eq!(recs.len(), 5);
+    assert_eq!(recs[4]["message"], "5");
+}
+
+#[test]
+fn process_substitution_gave_zero_records() {
+    let out = sh("\"$LOGSIEVE\" parse -q <(printf 'a 1\\nb 2\\nc 3\\n')");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(records(&out.stdout).len(), 3);
+}
+
+#[test]
+fn fifo_with_two_writers_lost_lines_and_templates() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("in.fifo");
+    let st = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(st.success());
+    // Two writers hold the FIFO open; each writes whole lines.
+    let script = format!(
+        "exec 3>{f}; (for i in $(seq 1 500); do echo \"writer a line $i\"; done >&3) & \
+         (for i in $(seq 1 500); do echo \"writer b line $i\"; done >&3) & wait; exec 3>&-",
+        f = fifo.display()
+    );
+    let reader = Command::new(bin())
+        .args(["parse", "-q", fifo.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let w = sh(&script);
+    assert!(w.status.success());
+    let out = reader.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let recs = records(&out.stdout);
+    assert_eq!(recs.len(), 1000, "every line of both writers");
+    assert!(
+        recs.iter().all(|r| r["template"].is_string()),
+        "every line has a template"
+    );
+}
+
+#[test]
+fn slow_producer_on_stdin_saw_records_only_at_eof() {
+    let mut child = Command::new(bin())
+        .args(["parse", "-q", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = Lines::of(&mut child);
+    let mut stdin = child.stdin.take().unwrap();
+    for i in 0..3 {
+        writeln!(stdin, "tick {i} from a slow producer").unwrap();
+        stdin.flush().unwrap();
+        // The producer is still alive: the record must come out now.
+        let rec = lines.next().expect("record written while stdin is still open");
+        assert!(rec.contains(&format!("tick {i}")), "{rec}");
+    }
+    drop(stdin);
+    assert!(lines.rest().is_empty());
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn ctrl_c_exited_130_without_summary_and_lost_the_unflushed_tail() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let mut child = Command::new(bin())
+        .args(["parse", "--state", state.to_str().unwrap(), "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = Lines::of(&mut child);
+    let mut stdin = child.stdin.take().unwrap();
+    for i in 0..100 {
+        writeln!(stdin, "request {i} served in {} ms", i * 3).unwrap();
+    }
+    stdin.flush().unwrap();
+    let mut got = Vec::new();
+    while got.len() < 100 {
+        got.push(lines.next().expect("all 100 records before the signal"));
+    }
+    signal(&child, "-INT");
+    let out = child.wait_with_output().unwrap();
+    drop(stdin);
+    assert_eq!(out.status.code(), Some(0), "a first Ctrl-C is a clean stop");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("100 lines read"), "summary printed: {err}");
+    assert!(err.contains("stopped by a signal"), "{err}");
+    assert!(state.exists(), "state saved on the stop");
+    assert!(lines.rest().is_empty());
+}
+
+#[test]
+fn truncated_gz_gave_zero_records_and_skipped_the_next_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let gz = dir.path().join("bad.log.gz");
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    for i in 0..50_000 {
+        writeln!(enc, "job {i} finished with status {}", i % 7).unwrap();
+    }
+    let full = enc.finish().unwrap();
+    std::fs::write(&gz, &full[..full.len() * 2 / 3]).unwrap();
+    let good = dir.path().join("good.log");
+    std::fs::write(&good, "after the bad one 1\nafter the bad one 2\n").unwrap();
+    let out = run(&["parse", gz.to_str().unwrap(), good.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a damaged input makes the exit status 2"
+    );
+    let recs = records(&out.stdout);
+    let from_bad = recs
+        .iter()
+        .filter(|r| r["source"].as_str().unwrap().ends_with("bad.log.gz"))
+        .count();
+    assert!(from_bad > 10_000, "the readable lines were reported: {from_bad}");
+    let from_good = recs
+        .iter()
+        .filter(|r| r["source"].as_str().unwrap().ends_with("good.log"))
+        .count();
+    assert_eq!(from_good, 2, "the next input was still read");
+    let err = String::from_utf8_lossy(&out.stderr);
+    let errors: Vec<&str> = err.lines().filter(|l| l.contains("error:")).collect();
+    assert_eq!(errors.len(), 1, "one error line: {err}");
+    assert!(errors[0].contains("bad.log.gz"), "names the file: {}", errors[0]);
+}
+
+#[test]
+fn match_only_without_a_state_ran_with_exit_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("a.log");
+    std::fs::write(&log, "hello 1\n").unwrap();
+    let missing = dir.path().join("missing.json");
+    let out = run(&[
+        "parse",
+        "--match-only",
+        "--state",
+        missing.to_str().unwrap(),
+        log.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+    assert!(out.stdout.is_empty());
+}
+
+const NOT_RULE: &str = "title: not for this product\nid: not-windows\nlevel: high\n\
+    logsource: {product: windows, category: process_creation}\n\
+    detection:\n  selection: {Image|endswith: '\\\\cmd.exe'}\n  condition: not selection\n";
+
+#[test]
+fn detect_without_mapping_fired_other_products_rules_on_every_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = dir.path().join("r.yml");
+    std::fs::write(&rule, NOT_RULE).unwrap();
+    let log = dir.path().join("auth.log");
+    std::fs::write(
+        &log,
+        "Jan  1 00:00:01 host sshd[1]: Accepted password for bob\nJan  1 00:00:02 host sshd[1]: oops\n",
+    )
+    .unwrap();
+    // syslog text: the linux mapping is chosen, the windows rule is rejected.
+    let out = run(&[
+        "detect",
+        "--preset",
+        "syslog",
+        "--rules",
+        rule.to_str().unwrap(),
+        log.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.stdout.is_empty(),
+        "no alert: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("rule rejected"));
+    // Plain text without a preset: the user must say which mapping.
+    let out = run(&["detect", "--rules", rule.to_str().unwrap(), log.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--mapping"));
+    // --mapping none runs every rule on every event and says so.
+    let out = run(&[
+        "detect",
+        "--mapping",
+        "none",
+        "--rules",
+        rule.to_str().unwrap(),
+        log.to_str().unwrap(),
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("every rule runs on every event"));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
+}
+
+#[test]
+fn rule_on_content_loaded_and_never_matched() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = dir.path().join("r.yml");
+    std::fs::write(
+        &rule,
+        "title: c\nid: c\nlevel: low\nlogsource: {product: linux}\n\
+         detection:\n  s: {content|contains: 'Failed password'}\n  condition: s\n",
+    )
+    .unwrap();
+    let log = dir.path().join("auth.log");
+    std::fs::write(
+        &log,
+        "Jan  1 00:00:01 host sshd[1]: Failed password for root\nJan  1 00:00:02 host sshd[1]: fine\n",
+    )
+    .unwrap();
+    let alerts = dir.path().join("alerts.jsonl");
+    let out = run(&[
+        "parse",
+        "-q",
+        "--preset",
+        "syslog",
+        "--rules",
+        rule.to_str().unwrap(),
+        "--alerts",
+        alerts.to_str().unwrap(),
+        log.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let a = std::fs::read_to_string(&alerts).unwrap();
+    assert_eq!(a.lines().count(), 1, "{a}");
+    assert!(a.contains("\"line\":1"), "{a}");
+    // The record names the message `message` too.
+    assert_eq!(records(&out.stdout)[0]["message"], "Failed password for root");
+}
+
+#[test]
+fn parse_follow_rules_wrote_the_record_but_not_the_alert() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = dir.path().join("r.yml");
+    std::fs::write(
+        &rule,
+        "title: k\nid: k\nlevel: low\nlogsource: {product: linux}\ndetection:\n  k: ['needle']\n  condition: k\n",
+    )
+    .unwrap();
+    let log = dir.path().join("app.log");
+    std::fs::write(&log, "").unwrap();
+    let alerts = dir.path().join("alerts.jsonl");
+    let mut child = Command::new(bin())
+        .args([
+            "parse",
+            "-q",
+            "--follow",
+            "--mapping",
+            "none",
+            "--rules",
+            rule.to_str().unwrap(),
+            "--alerts",
+            alerts.to_str().unwrap(),
+            log.to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = Lines::of(&mut child);
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&log)
+        .unwrap()
+        .write_all(b"a needle in the log\n")
+        .unwrap();
+    let rec = lines.next().expect("record while following");
+    assert!(rec.contains("needle"));
+    let a = wait_for_file_containing(&alerts, "\"rule_id\":\"k\"");
+    assert!(
+        a.contains("\"rule_id\":\"k\""),
+        "alert written while following: {a:?}"
+    );
+    signal(&child, "-TERM");
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn detect_follow_raised_nothing_for_one_matching_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = dir.path().join("r.yml");
+    std::fs::write(
+        &rule,
+        "title: k\nid: k\nlevel: low\nlogsource: {product: linux}\ndetection:\n  k: ['needle']\n  condition: k\n",
+    )
+    .unwrap();
+    let log = dir.path().join("app.log");
+    std::fs::write(&log, "").unwrap();
+    let mut child = Command::new(bin())
+        .args([
+            "detect",
+            "-q",
+            "--follow",
+            "--preset",
+            "syslog",
+            "--rules",
+            rule.to_str().unwrap(),
+            log.to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = Lines::of(&mut child);
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&log)
+        .unwrap()
+        .write_all(b"Jan  1 00:00:01 host app[1]: a needle\n")
+        .unwrap();
+    let alert = lines.next().expect("alert while following");
+    assert!(alert.contains("\"rule_id\":\"k\""), "{alert}");
+    signal(&child, "-INT");
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn ctrl_c_lost_the_last_alerts() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = dir.path().join("r.yml");
+    std::fs::write(
+        &rule,
+        "title: k\nid: k\nlevel: low\nlogsource: {product: linux}\ndetection:\n  k: ['needle']\n  condition: k\n",
+    )
+    .unwrap();
+    let mut child = Command::new(bin())
+        .args([
+            "detect",
+            "-q",
+            "--preset",
+            "syslog",
+            "--rules",
+            rule.to_str().unwrap(),
+            "-",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = Lines::of(&mut child);
+    let mut stdin = child.stdin.take().unwrap();
+    for i in 0..5000 {
+        writeln!(stdin, "Jan  1 00:00:01 host app[1]: needle {i}").unwrap();
+    }
+    stdin.flush().unwrap();
+    // Wait until the last alert is out, then stop with the writer alive.
+    let mut n = 0;
+    while n < 5000 {
+        lines.next().expect("alert");
+        n += 1;
+    }
+    signal(&child, "-INT");
+    let st = child.wait().unwrap();
+    drop(stdin);
+    assert!(st.success());
+    assert_eq!(n + lines.rest().len(), 5000);
+}
