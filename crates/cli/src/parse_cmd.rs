@@ -5,7 +5,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use logsieve_engine::{Engine, OutputFormat, Stats};
 use logsieve_source::Input;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::time::Instant;
 
 /// Record encodings of `parse`.
@@ -42,6 +42,12 @@ pub struct ParseArgs {
     /// Output encoding.
     #[arg(long, short = 'o', value_enum, default_value_t = ParseOutput::Jsonl)]
     pub output: ParseOutput,
+
+    /// Write the records to FILE instead of standard output (as FILE.tmp,
+    /// renamed to FILE when the run ends without error; with --follow,
+    /// FILE directly).
+    #[arg(long, value_name = "FILE")]
+    pub output_file: Option<std::path::PathBuf>,
 }
 
 /// Encodings of `templates`.
@@ -67,6 +73,11 @@ pub struct TemplatesArgs {
     /// Print at most N templates.
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
+
+    /// Write the list to FILE instead of standard output (as FILE.tmp,
+    /// renamed to FILE when the run ends without error).
+    #[arg(long, value_name = "FILE")]
+    pub output_file: Option<std::path::PathBuf>,
 }
 
 fn is_stream(args: &InputArgs, inputs: &[Input]) -> bool {
@@ -135,8 +146,7 @@ fn process(
 pub fn run_parse(args: &ParseArgs) -> Result<i32> {
     let started = Instant::now();
     let mut engine = args.input.engine()?;
-    let stdout = std::io::stdout();
-    let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
+    let mut out = crate::output::writer_for(&args.input, args.output_file.as_deref())?;
     let format = match args.output {
         ParseOutput::Jsonl => OutputFormat::Jsonl,
         ParseOutput::Csv => OutputFormat::Csv,
@@ -152,13 +162,10 @@ pub fn run_parse(args: &ParseArgs) -> Result<i32> {
         Some(crate::detect_cmd::load_detector(&rule_args, args.input.quiet)?)
     };
     let sink = match (&detector, &args.alerts) {
-        (Some(d), Some(p)) => {
-            let f = std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?;
-            Some(crate::detect_cmd::DetectionSink::new(
-                d,
-                Box::new(BufWriter::new(f)),
-            ))
-        }
+        (Some(d), Some(p)) => Some(crate::detect_cmd::DetectionSink::new(
+            d,
+            crate::output::writer_for(&args.input, Some(p))?,
+        )),
         _ => None,
     };
     let stats = process(&args.input, &mut engine, Some(format), &mut out, sink.as_ref())?;
@@ -169,6 +176,7 @@ pub fn run_parse(args: &ParseArgs) -> Result<i32> {
     args.input.save_state(&engine.miner)?;
     if !args.input.quiet {
         summary(&engine, &stats, started);
+        crate::diag::after_run(&args.input, &engine.header, &stats);
     }
     Ok(0)
 }
@@ -182,20 +190,11 @@ pub fn run_templates(args: &TemplatesArgs) -> Result<i32> {
     if let Some(n) = args.limit {
         list.truncate(n);
     }
-    let stdout = std::io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
+    let mut out = crate::output::writer(args.output_file.as_deref())?;
     match args.output {
         TemplatesOutput::Table => {
-            let width = list
-                .iter()
-                .map(|t| t.count.to_string().len())
-                .max()
-                .unwrap_or(5)
-                .max(5);
-            writeln!(out, "{:>width$}  {:16}  TEMPLATE", "COUNT", "ID")?;
-            for t in &list {
-                writeln!(out, "{:>width$}  {}  {}", t.count, t.template_id, t.template)?;
-            }
+            let to_stdout = crate::output::is_stdout(args.output_file.as_deref());
+            crate::output::templates_table(&mut out, &list, crate::color::enabled(to_stdout))?;
         }
         TemplatesOutput::Jsonl => {
             for t in &list {
@@ -225,6 +224,7 @@ pub fn run_templates(args: &TemplatesArgs) -> Result<i32> {
     out.flush()?;
     if !args.input.quiet {
         summary(&engine, &stats, started);
+        crate::diag::after_run(&args.input, &engine.header, &stats);
     }
     Ok(0)
 }
