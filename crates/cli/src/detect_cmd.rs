@@ -432,8 +432,10 @@ pub fn run(args: &DetectArgs) -> Result<i32> {
                 )?;
             } else {
                 if !args.input.match_only {
+                    crate::progress::mining();
                     engine.mine(input)?;
                 }
+                crate::progress::reporting();
                 engine.report_observed(input, None, &mut std::io::sink(), Some(&sink))?;
             }
         }

@@ -124,6 +124,7 @@ fn process(
         return Ok(stats);
     }
     if !args.match_only {
+        crate::progress::mining();
         for input in &inputs {
             let s = engine.mine(input)?;
             if format.is_none() {
@@ -133,6 +134,7 @@ fn process(
     }
     if format.is_some() || args.match_only || detect.is_some() {
         let mut from_report = Stats::default();
+        crate::progress::reporting();
         for input in &inputs {
             from_report += engine.report_observed(input, format, out, detect)?;
         }

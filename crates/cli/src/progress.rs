@@ -8,11 +8,13 @@
 //!   percentage and an ETA. Standard input, `--follow`, and compressed
 //!   files (the engine counts decompressed bytes, whose total is unknown
 //!   until the end) get a spinner with counts and rates instead.
-//! - Lines are counted once: in a two-pass run the count shows the lines
-//!   mined in pass 1, then "N of M" lines written in pass 2. A pass ends
-//!   when the bytes read reach the total size again (every pass reads the
-//!   same bytes); lines cut by `--max-line-bytes` drop bytes, which can
-//!   only make the pass 2 count lag, never count a line twice.
+//! - Lines are counted once: the command marks its phases ([`mining`]
+//!   before a mining pass, [`reporting`] before a report pass; streams
+//!   are one report pass). The count shows the lines mined, then "N of M"
+//!   lines written, so the second read of a file never adds to it. (The
+//!   engine's byte counts cannot tell the passes apart: its fast framing
+//!   path counts each `\n` twice, so they only drive the percentage,
+//!   which is clamped to 100%.)
 
 use crate::diag::thousands;
 use crate::input::InputArgs;
@@ -20,12 +22,24 @@ use indicatif::{ProgressBar, ProgressStyle};
 use logsieve_engine::Engine;
 use logsieve_source::{Compression, Input};
 use std::io::IsTerminal;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
 static PASSES: AtomicU32 = AtomicU32::new(1);
 static BAR: Mutex<Option<ProgressBar>> = Mutex::new(None);
+/// The phase in progress: false = report (the default), true = mining.
+static MINING: AtomicBool = AtomicBool::new(false);
+
+/// The groups that follow belong to a mining pass.
+pub fn mining() {
+    MINING.store(true, Ordering::Relaxed);
+}
+
+/// The groups that follow belong to a report pass (or a stream).
+pub fn reporting() {
+    MINING.store(false, Ordering::Relaxed);
+}
 
 /// How many times the command reads every file: 2 for mine-then-report
 /// (`parse`, `detect` on text), 1 for `templates` and `--match-only`.
@@ -71,19 +85,19 @@ pub fn attach(engine: &mut Engine, args: &InputArgs) {
         }
     };
     *BAR.lock().unwrap_or_else(|e| e.into_inner()) = Some(bar.clone());
-    let counter = Mutex::new(Counter::new(total.filter(|&s| s > 0), passes));
+    let counter = Mutex::new(Counter::new(total.filter(|&s| s > 0).map(|s| s * passes)));
     let started = Instant::now();
     engine.set_progress(Box::new(move |lines, bytes| {
         let mut c = counter.lock().unwrap_or_else(|e| e.into_inner());
-        c.add(lines, bytes);
+        c.add(MINING.load(Ordering::Relaxed), lines, bytes);
         let secs = started.elapsed().as_secs_f64().max(1e-9);
         let rate = format!(
             "({:.0} lines/s, {:.1} MB/s)",
             c.lines as f64 / secs,
             c.bytes as f64 / 1e6 / secs
         );
-        if c.size.is_some() {
-            bar.set_position(c.bytes);
+        if c.work.is_some() {
+            bar.set_position(c.position());
         }
         bar.set_message(format!("{}  {rate}", c.describe()));
         bar.tick();
@@ -140,76 +154,65 @@ fn same_terminal() -> bool {
     true
 }
 
-/// Lines and bytes seen, and which pass they belong to.
+/// Lines and bytes seen, by phase.
 #[derive(Debug)]
 pub struct Counter {
-    /// Bytes of one pass, when known.
-    size: Option<u64>,
-    passes: u64,
-    /// Lines and bytes over all passes.
-    lines: u64,
+    /// Bytes of the whole run (all passes), when known.
+    work: Option<u64>,
+    /// Lines of mining passes and of report passes.
+    mined: u64,
+    reported: u64,
+    /// Bytes and lines over all passes (for the rates).
     bytes: u64,
-    /// The pass in progress (0-based) and the line count when it began.
-    pass: u64,
-    pass_start: u64,
-    /// Lines of the first pass, once it ended.
-    first_pass_lines: Option<u64>,
+    lines: u64,
 }
 
 impl Counter {
-    pub fn new(size: Option<u64>, passes: u64) -> Self {
+    pub fn new(work: Option<u64>) -> Self {
         Counter {
-            size,
-            passes: passes.max(1),
-            lines: 0,
+            work,
+            mined: 0,
+            reported: 0,
             bytes: 0,
-            pass: 0,
-            pass_start: 0,
-            first_pass_lines: None,
+            lines: 0,
         }
     }
 
-    /// Counts one group of batches.
-    pub fn add(&mut self, lines: u64, bytes: u64) {
+    /// Counts one group of batches of a mining (`mining`) or report pass.
+    pub fn add(&mut self, mining: bool, lines: u64, bytes: u64) {
+        if mining {
+            self.mined += lines;
+        } else {
+            self.reported += lines;
+        }
         self.lines += lines;
         self.bytes += bytes;
-        if let Some(size) = self.size {
-            while self.pass + 1 < self.passes && self.bytes >= size * (self.pass + 1) {
-                if self.pass == 0 {
-                    self.first_pass_lines = Some(self.lines);
-                }
-                self.pass += 1;
-                self.pass_start = self.lines;
-            }
-        }
     }
 
-    /// Distinct lines seen (the invariant the display keeps; tests only):
-    /// each line counts once across passes. `None`
-    /// in a two-pass run of unknown size, where the passes cannot be told
-    /// apart.
+    /// Distinct lines seen: every line is mined once, or (with
+    /// `--match-only` and streams) reported once. The invariant the
+    /// message keeps (tests only).
     #[cfg(test)]
-    pub fn distinct_lines(&self) -> Option<u64> {
-        match (self.passes, self.size, self.first_pass_lines) {
-            (1, _, _) => Some(self.lines),
-            (_, None, _) => None,
-            (_, Some(_), Some(first)) => Some(first.max(self.lines - self.pass_start)),
-            (_, Some(_), None) => Some(self.lines),
+    pub fn distinct_lines(&self) -> u64 {
+        if self.mined > 0 {
+            self.mined
+        } else {
+            self.reported
         }
     }
 
-    /// The message: lines so far, and the pass in a two-pass run.
+    /// The bar position, at most the total work.
+    pub fn position(&self) -> u64 {
+        self.work.map_or(self.bytes, |w| self.bytes.min(w))
+    }
+
+    /// The message: distinct lines so far, and in a mine-then-report run
+    /// how many of them were written.
     pub fn describe(&self) -> String {
-        match (self.passes, self.size, self.first_pass_lines) {
-            (1, _, _) => format!("{} lines", thousands(self.lines)),
-            // Compressed files read twice: only bytes can be shown.
-            (_, None, _) => format!("{:.1} MB read (files are read twice)", self.bytes as f64 / 1e6),
-            (_, Some(_), None) => format!("mining: {} lines", thousands(self.lines)),
-            (_, Some(_), Some(first)) => format!(
-                "writing: {} of {} lines",
-                thousands(self.lines - self.pass_start),
-                thousands(first)
-            ),
+        match (self.mined, self.reported) {
+            (0, r) => format!("{} lines", thousands(r)),
+            (m, 0) => format!("mining: {} lines", thousands(m)),
+            (m, r) => format!("writing: {} of {} lines", thousands(r), thousands(m)),
         }
     }
 }
@@ -227,44 +230,44 @@ mod tests {
         assert!(!visible(false, true, true, true));
     }
 
-    /// Feeds groups of (lines, bytes) covering one pass `passes` times and
-    /// checks that the count never exceeds the real number of lines.
+    /// A mine-then-report run over the same groups: the count never
+    /// exceeds the real number of lines.
     #[test]
     fn two_passes_count_each_line_once() {
         let groups = [(100u64, 1000u64), (100, 1000), (50, 480)];
         let size: u64 = groups.iter().map(|g| g.1).sum();
         let lines: u64 = groups.iter().map(|g| g.0).sum();
-        let mut c = Counter::new(Some(size), 2);
+        let mut c = Counter::new(Some(2 * size));
         let mut seen = Vec::new();
-        for _ in 0..2 {
+        for mining in [true, false] {
             for &(l, b) in &groups {
-                c.add(l, b);
-                let d = c.distinct_lines().unwrap();
-                seen.push(d);
-                assert!(d <= lines);
+                c.add(mining, l, b);
+                seen.push(c.distinct_lines());
+                assert!(c.distinct_lines() <= lines);
             }
         }
         assert_eq!(seen, vec![100, 200, 250, 250, 250, 250]);
         assert_eq!(c.describe(), "writing: 250 of 250 lines");
-        assert_eq!(c.bytes, 2 * size);
+        assert_eq!(c.position(), 2 * size);
+        // Over-reported bytes never move the bar past its end.
+        c.add(false, 0, 10);
+        assert_eq!(c.position(), 2 * size);
     }
 
     #[test]
-    fn one_pass_and_unknown_size_count_all_lines() {
-        let mut c = Counter::new(Some(100), 1);
-        c.add(10, 60);
-        c.add(5, 40);
-        assert_eq!(c.distinct_lines(), Some(15));
+    fn report_only_and_streams_count_all_lines() {
+        let mut c = Counter::new(Some(100));
+        c.add(false, 10, 60);
+        c.add(false, 5, 40);
+        assert_eq!(c.distinct_lines(), 15);
         assert_eq!(c.describe(), "15 lines");
-        let mut s = Counter::new(None, 1);
-        s.add(1000, 10);
-        s.add(1000, 10);
-        assert_eq!(s.distinct_lines(), Some(2000));
+        let mut s = Counter::new(None);
+        s.add(false, 1000, 10);
+        s.add(false, 1000, 10);
         assert_eq!(s.describe(), "2,000 lines");
-        // Two passes of unknown size: no line count that could double.
-        let mut z = Counter::new(None, 2);
-        z.add(1000, 2_000_000);
-        assert_eq!(z.distinct_lines(), None);
-        assert!(!z.describe().contains("lines"), "{}", z.describe());
+        assert_eq!(s.position(), 20);
+        let mut m = Counter::new(None);
+        m.add(true, 1000, 10);
+        assert_eq!(m.describe(), "mining: 1,000 lines");
     }
 }
