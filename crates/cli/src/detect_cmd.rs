@@ -43,9 +43,22 @@ pub struct DetectArgs {
     #[command(flatten)]
     pub input: InputArgs,
 
-    /// Write alerts (JSON lines) to FILE instead of standard output.
-    #[arg(long = "output", visible_alias = "alerts", value_name = "FILE")]
+    /// Alert encoding.
+    #[arg(long, short = 'o', value_enum, default_value_t = DetectOutput::Jsonl)]
+    pub output: DetectOutput,
+
+    /// Write alerts to FILE instead of standard output (as FILE.tmp,
+    /// renamed to FILE when the run ends without error; with --follow,
+    /// FILE directly).
+    #[arg(long = "output-file", visible_alias = "alerts", value_name = "FILE")]
     pub alerts: Option<PathBuf>,
+}
+
+/// Alert encodings of `detect`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DetectOutput {
+    /// One JSON object per alert.
+    Jsonl,
 }
 
 /// Loads the rules and prints what loaded and what was rejected.
@@ -165,6 +178,7 @@ impl<'a> DetectionSink<'a> {
         }
         self.out.lock().unwrap_or_else(|e| e.into_inner()).flush()?;
         if !quiet {
+            crate::progress::finish();
             let levels = self.levels.lock().unwrap_or_else(|e| e.into_inner());
             let total: u64 = levels.values().sum();
             let per: Vec<String> = ["critical", "high", "medium", "low", "informational"]
@@ -472,12 +486,8 @@ pub fn run(args: &DetectArgs) -> Result<i32> {
         ..args.rules.clone()
     };
     let d = load_detector(&rule_args, args.input.quiet)?;
-    let out: Box<dyn Write + Send> = match &args.alerts {
-        Some(p) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
-        )),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout())),
-    };
+    let DetectOutput::Jsonl = args.output;
+    let out = crate::output::writer_for(&args.input, args.alerts.as_deref())?;
     let sink = DetectionSink::new(&d, out);
     let mut malformed = 0;
     let mut text_inputs = Vec::new();

@@ -8,13 +8,24 @@ use logsieve_eval::Metrics;
 use logsieve_header::HeaderParser;
 use logsieve_source::Input;
 use logsieve_template::{Miner, MinerConfig};
+use std::io::Write;
 use std::path::{Path, PathBuf};
+
+/// What the columns of the table measure (Loghub-2.0 definitions, see
+/// `crates/eval`), printed after it.
+pub const LEGEND: &str = "\
+GA   grouping accuracy: share of lines grouped with exactly the lines their true template groups
+FGA  F1 over templates: a template is right when its lines are exactly one true template's lines
+PA   parsing accuracy: share of lines whose template text equals the true template
+FTA  F1 over templates: right when both its lines and its text equal one true template's
+";
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EvalOutput {
     /// Aligned table with an Average row.
     Table,
-    /// One JSON object per dataset, then the average.
+    /// One JSON object per dataset, then the average (also: json).
+    #[value(alias = "json")]
     Jsonl,
 }
 
@@ -44,6 +55,11 @@ pub struct EvalArgs {
     /// Output encoding.
     #[arg(long, short = 'o', value_enum, default_value_t = EvalOutput::Table)]
     pub output: EvalOutput,
+
+    /// Write the scores to FILE instead of standard output (as FILE.tmp,
+    /// renamed to FILE when the run ends without error).
+    #[arg(long, value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
 
     /// Exit with status 1 when the average GA is below this.
     #[arg(long, value_name = "X")]
@@ -129,24 +145,29 @@ pub fn run(args: &EvalArgs) -> Result<i32> {
     }
     let metrics: Vec<Metrics> = rows.iter().map(|(_, m)| m.clone()).collect();
     let avg = logsieve_eval::average(&metrics);
+    let mut out = crate::output::writer(args.output_file.as_deref())?;
     match args.output {
         EvalOutput::Table => {
             let named: Vec<(&str, &Metrics)> = rows.iter().map(|(n, m)| (n.as_str(), m)).collect();
-            print!("{}", logsieve_eval::format_table(&named, &avg));
+            write!(out, "{}", logsieve_eval::format_table(&named, &avg))?;
+            write!(out, "\n{LEGEND}")?;
         }
         EvalOutput::Jsonl => {
             for (n, m) in &rows {
-                println!(
+                writeln!(
+                    out,
                     "{}",
                     serde_json::json!({"dataset": n, "ga": m.ga, "fga": m.fga, "pa": m.pa, "fta": m.fta, "lines": m.lines})
-                );
+                )?;
             }
-            println!(
+            writeln!(
+                out,
                 "{}",
                 serde_json::json!({"dataset": "Average", "ga": avg.ga, "fga": avg.fga, "pa": avg.pa, "fta": avg.fta})
-            );
+            )?;
         }
     }
+    out.flush()?;
     let mut code = 0;
     if let Some(min) = args.min_ga {
         if avg.ga < min {

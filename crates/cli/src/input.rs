@@ -6,7 +6,6 @@ use clap::Args;
 use logsieve_engine::{Engine, Options};
 use logsieve_header::{HeaderParser, Preset};
 use logsieve_template::{Miner, MinerConfig};
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -59,7 +58,8 @@ pub struct InputArgs {
     #[arg(long, value_name = "N", default_value_t = 2048, hide = true)]
     pub batch_lines: usize,
 
-    /// No summary on stderr.
+    /// No progress display, summary or warnings on stderr (errors are
+    /// still reported).
     #[arg(long, short = 'q')]
     pub quiet: bool,
 
@@ -131,29 +131,7 @@ impl InputArgs {
         opts.match_only = self.match_only;
         opts.batch_lines = self.batch_lines.max(1);
         let mut engine = Engine::new(self.header()?, self.miner()?, opts)?;
-        if !self.quiet && std::io::stderr().is_terminal() {
-            let bar = indicatif::ProgressBar::new_spinner();
-            bar.set_style(
-                indicatif::ProgressStyle::with_template("{spinner} {msg}")
-                    .expect("progress template is valid"),
-            );
-            let started = Instant::now();
-            let totals = std::sync::Mutex::new((0u64, 0u64));
-            engine.set_progress(Box::new(move |lines, bytes| {
-                let mut t = totals.lock().unwrap_or_else(|e| e.into_inner());
-                t.0 += lines;
-                t.1 += bytes;
-                let secs = started.elapsed().as_secs_f64().max(1e-9);
-                bar.set_message(format!(
-                    "{} lines, {:.1} MB  ({:.0} lines/s, {:.1} MB/s)",
-                    t.0,
-                    t.1 as f64 / 1e6,
-                    t.0 as f64 / secs,
-                    t.1 as f64 / 1e6 / secs
-                ));
-                bar.tick();
-            }));
-        }
+        crate::progress::attach(&mut engine, self);
         Ok(engine)
     }
 
@@ -173,6 +151,7 @@ impl InputArgs {
 /// The end-of-run summary on stderr.
 pub fn summary(engine: &Engine, res: &crate::run::RunResult, started: Instant) {
     let stats = &res.stats;
+    crate::progress::finish();
     let templates = engine.miner.distinct_templates();
     let secs = started.elapsed().as_secs_f64();
     let rate = if secs > 0.0 {

@@ -1,24 +1,57 @@
 //! The `logsieve` binary: parses flags, wires the stages, maps errors to
-//! exit codes (0 success, 2 error; a closed output pipe is success).
+//! exit codes (see `EXIT STATUS` in `--help`: 0 success, 1 `eval` below
+//! `--min-ga`/`--min-pa`, 2 error, 130 forced stop; a closed output pipe
+//! is success).
 
+mod color;
 mod detect_cmd;
+mod diag;
 mod eval_cmd;
 mod input;
+mod manual;
+mod output;
 mod parse_cmd;
+mod progress;
 mod run;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+/// The exit statuses shared by every command, for `--help`.
+macro_rules! exit_status {
+    ($extra:literal) => {
+        concat!(
+            "EXIT STATUS:\n",
+            "  0    success; also when a first Ctrl-C or SIGTERM stops the run cleanly\n",
+            "       (output flushed, state saved), or when the output pipe is closed\n",
+            $extra,
+            "  2    error: a bad flag or value, an unreadable or damaged input (the\n",
+            "       other inputs are still processed, and the status is 2 at the end)\n",
+            "  130  forced stop: a second Ctrl-C or SIGTERM"
+        )
+    };
+}
+
+/// `--help` text after the flags of commands without a status 1.
+const EXIT_STATUS: &str = exit_status!("");
 
 /// Turn raw logs into templates with typed variables, and raise Sigma alerts.
 #[derive(Parser)]
-#[command(name = "logsieve", version, about, long_about = None, after_help = "\
+#[command(name = "logsieve", version, about, long_about = None, after_help = concat!("\
 EXAMPLES:
   logsieve parse --preset syslog /var/log/auth.log
   logsieve templates --format '<Date> <Time> <Level> <Component>: <Content>' app.log.gz
   logsieve eval --loghub testdata/loghub-2k
-  logsieve detect --mapping windows --rules rules/ events.jsonl")]
+  logsieve detect --mapping windows --rules rules/ events.jsonl
+
+", exit_status!("  1    eval: an average score below --min-ga or --min-pa\n")))]
 struct Cli {
+    /// Colour the templates table: auto (stdout is a terminal and NO_COLOR
+    /// is not set), always or never. Records are never coloured.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = color::ColorChoice::Auto)]
+    color: color::ColorChoice,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -32,26 +65,75 @@ enum Command {
     /// input and --follow are reported in one pass, each line with the
     /// template known when it arrived. Output has one record per input
     /// line, in input order.
+    #[command(after_help = EXIT_STATUS)]
     Parse(parse_cmd::ParseArgs),
     /// List the templates found, most frequent first, with counts and an example.
+    #[command(after_help = EXIT_STATUS)]
     Templates(parse_cmd::TemplatesArgs),
     /// Score parsing against Loghub ground truth (GA, FGA, PA, FTA).
+    #[command(after_help = exit_status!(
+        "  1    an average score below --min-ga or --min-pa (the scores are still printed)\n"
+    ))]
     Eval(eval_cmd::EvalArgs),
     /// Run Sigma rules over events and write alerts as JSON lines.
+    #[command(after_help = EXIT_STATUS)]
     Detect(detect_cmd::DetectArgs),
+    /// Print a shell completion script (e.g. `logsieve completions bash >
+    /// /etc/bash_completion.d/logsieve`).
+    #[command(after_help = EXIT_STATUS)]
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) on standard output, or write one page
+    /// per command into a folder.
+    #[command(after_help = EXIT_STATUS)]
+    Man {
+        /// Write logsieve.1 and logsieve-COMMAND.1 into DIR instead.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match &cli.command {
+/// How many times the command reads each file (for the progress display).
+fn passes(c: &Command) -> u32 {
+    match c {
+        Command::Parse(a) => 2 - u32::from(a.input.match_only),
+        Command::Detect(a) => 2 - u32::from(a.input.match_only),
+        _ => 1,
+    }
+}
+
+fn run(cli: &Cli) -> anyhow::Result<i32> {
+    match &cli.command {
         Command::Parse(a) => parse_cmd::run_parse(a),
         Command::Templates(a) => parse_cmd::run_templates(a),
         Command::Eval(a) => eval_cmd::run(a),
         Command::Detect(a) => detect_cmd::run(a),
-    };
+        Command::Completions { shell } => {
+            let mut out = std::io::stdout().lock();
+            manual::completions(Cli::command(), *shell, &mut out).map(|()| 0)
+        }
+        Command::Man { dir } => {
+            let mut out = std::io::stdout().lock();
+            manual::man(Cli::command(), dir.as_deref(), &mut out).map(|()| 0)
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    color::set_choice(cli.color);
+    progress::set_passes(passes(&cli.command));
+    let result = run(&cli);
+    progress::finish();
+    // Output files appear under their names only after a run without error.
+    let result = result.and_then(|code| output::commit().map(|()| code));
     match result {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) => {
+            output::discard();
             if is_broken_pipe(&e) {
                 return ExitCode::SUCCESS;
             }

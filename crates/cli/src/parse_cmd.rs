@@ -1,10 +1,10 @@
 //! `logsieve parse` and `logsieve templates`.
 
 use crate::input::{summary, InputArgs};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Args, ValueEnum};
 use logsieve_engine::OutputFormat;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::time::Instant;
 
 /// Record encodings of `parse`.
@@ -43,6 +43,12 @@ pub struct ParseArgs {
     /// Output encoding.
     #[arg(long, short = 'o', value_enum, default_value_t = ParseOutput::Jsonl)]
     pub output: ParseOutput,
+
+    /// Write the records to FILE instead of standard output (as FILE.tmp,
+    /// renamed to FILE when the run ends without error; with --follow,
+    /// FILE directly).
+    #[arg(long, value_name = "FILE")]
+    pub output_file: Option<std::path::PathBuf>,
 }
 
 /// Encodings of `templates`.
@@ -68,13 +74,17 @@ pub struct TemplatesArgs {
     /// Print at most N templates.
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
+
+    /// Write the list to FILE instead of standard output (as FILE.tmp,
+    /// renamed to FILE when the run ends without error).
+    #[arg(long, value_name = "FILE")]
+    pub output_file: Option<std::path::PathBuf>,
 }
 
 pub fn run_parse(args: &ParseArgs) -> Result<i32> {
     let started = Instant::now();
     let mut engine = args.input.engine()?;
-    let stdout = std::io::stdout();
-    let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
+    let mut out = crate::output::writer_for(&args.input, args.output_file.as_deref())?;
     let format = match args.output {
         ParseOutput::Jsonl => OutputFormat::Jsonl,
         ParseOutput::Csv => OutputFormat::Csv,
@@ -94,13 +104,10 @@ pub fn run_parse(args: &ParseArgs) -> Result<i32> {
         Some(crate::detect_cmd::load_detector(&rule_args, args.input.quiet)?)
     };
     let sink = match (&detector, &args.alerts) {
-        (Some(d), Some(p)) => {
-            let f = std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?;
-            Some(crate::detect_cmd::DetectionSink::new(
-                d,
-                Box::new(BufWriter::new(f)),
-            ))
-        }
+        (Some(d), Some(p)) => Some(crate::detect_cmd::DetectionSink::new(
+            d,
+            crate::output::writer_for(&args.input, Some(p))?,
+        )),
         _ => None,
     };
     let inputs = args.input.inputs()?;
@@ -119,6 +126,7 @@ pub fn run_parse(args: &ParseArgs) -> Result<i32> {
     args.input.save_state(&engine)?;
     if !args.input.quiet {
         summary(&engine, &res, started);
+        crate::diag::after_run(&args.input, &engine.header, &res.stats);
     }
     Ok(res.code())
 }
@@ -140,20 +148,11 @@ pub fn run_templates(args: &TemplatesArgs) -> Result<i32> {
     if let Some(n) = args.limit {
         list.truncate(n);
     }
-    let stdout = std::io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
+    let mut out = crate::output::writer(args.output_file.as_deref())?;
     match args.output {
         TemplatesOutput::Table => {
-            let width = list
-                .iter()
-                .map(|t| t.count.to_string().len())
-                .max()
-                .unwrap_or(5)
-                .max(5);
-            writeln!(out, "{:>width$}  {:16}  TEMPLATE", "COUNT", "ID")?;
-            for t in &list {
-                writeln!(out, "{:>width$}  {}  {}", t.count, t.template_id, t.template)?;
-            }
+            let to_stdout = crate::output::is_stdout(args.output_file.as_deref());
+            crate::output::templates_table(&mut out, &list, crate::color::enabled(to_stdout))?;
         }
         TemplatesOutput::Jsonl => {
             for t in &list {
@@ -183,6 +182,7 @@ pub fn run_templates(args: &TemplatesArgs) -> Result<i32> {
     out.flush()?;
     if !args.input.quiet {
         summary(&engine, &res, started);
+        crate::diag::after_run(&args.input, &engine.header, &res.stats);
     }
     Ok(res.code())
 }

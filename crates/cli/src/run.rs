@@ -176,6 +176,9 @@ pub fn process_opened<O: Observer>(
     }
     // Regular files: mine every input, then report every input.
     let mut mined: Vec<(Stats, bool)> = Vec::with_capacity(inputs.len());
+    if !args.match_only {
+        crate::progress::mining();
+    }
     for input in inputs {
         if result.stopped {
             mined.push((Stats::default(), true));
@@ -196,6 +199,7 @@ pub fn process_opened<O: Observer>(
     }
     let mut from_report = Stats::default();
     let mut mined_total = Stats::default();
+    crate::progress::reporting();
     for (input, (s, partial)) in inputs.iter().zip(&mined) {
         mined_total += *s;
         if format.is_none() && observer.is_none() && !args.match_only {

@@ -143,7 +143,7 @@ fn text_lines_and_window_end_correlations_flushed_to_output_file() {
         "none",
         "--rules",
         rules.to_str().unwrap(),
-        "--output",
+        "--output-file",
         out_file.to_str().unwrap(),
         events.to_str().unwrap(),
     ]);

@@ -13,7 +13,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 struct Writer {
@@ -126,7 +129,10 @@ fn follow_three_files_under_mixed_rotation_exactly_once() {
     // Let the follower catch up, then stop it the way a service manager does.
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
-        let got = std::fs::read_to_string(&out_path).unwrap_or_default().lines().count() as u64;
+        let got = std::fs::read_to_string(&out_path)
+            .unwrap_or_default()
+            .lines()
+            .count() as u64;
         if got >= total {
             break;
         }
@@ -150,13 +156,22 @@ fn follow_three_files_under_mixed_rotation_exactly_once() {
         let parts: Vec<&str> = msg.split(' ').collect();
         assert_eq!(parts.len(), 6, "a whole line, never a fragment: {msg:?}");
         let src = r["source"].as_str().unwrap();
-        assert!(src.ends_with(&format!("{}.log", ["a", "b", "c"][parts[1].parse::<usize>().unwrap()])));
-        *seen.entry((parts[1].to_string(), parts[3].parse().unwrap())).or_default() += 1;
+        assert!(src.ends_with(&format!(
+            "{}.log",
+            ["a", "b", "c"][parts[1].parse::<usize>().unwrap()]
+        )));
+        *seen
+            .entry((parts[1].to_string(), parts[3].parse().unwrap()))
+            .or_default() += 1;
     }
     for (f, &count) in &written {
         for seq in 1..=count {
             let k = (f.to_string(), seq);
-            assert_eq!(seen.get(&k), Some(&1), "file {f} line {seq} delivered exactly once\n{err}");
+            assert_eq!(
+                seen.get(&k),
+                Some(&1),
+                "file {f} line {seq} delivered exactly once\n{err}"
+            );
         }
     }
     assert_eq!(seen.len() as u64, total, "no line that was not written");
