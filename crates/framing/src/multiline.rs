@@ -547,3 +547,6 @@ fn is_go_frame(line: &[u8]) -> bool {
         None => false,
     }
 }
+
+#[cfg(test)]
+mod tests;
