@@ -1,9 +1,13 @@
-//! logsieve framing: turns a byte stream into lines.
+//! logsieve framing: turns a byte stream into lines, and lines into events.
 //!
 //! [`LineFramer`] reads from any [`std::io::Read`] through one reused buffer and
 //! yields lines either one at a time ([`LineFramer::next_frame`], borrowed, zero
 //! copy) or in batches ([`LineFramer::next_batch`], one contiguous copy per batch,
-//! for the parallel pipeline).
+//! for the parallel pipeline). [`LineFramer::next_batch_prompt`] is the batch
+//! form for streams: it never waits for more input once the batch holds a line.
+//!
+//! [`Joiner`] groups lines into multi-line events (stack traces, tracebacks,
+//! goroutine dumps) by a [`Multiline`] mode; [`multiline`] has the rules.
 //!
 //! Key invariants:
 //! * A line is the bytes between two `\n`; the `\n` is never part of the line and a
@@ -17,6 +21,20 @@
 //!   next `\n`. Memory use is bounded by `max_line_bytes + chunk size`.
 //! * Bytes are passed through untouched; [`decode_lossy`] turns them into text
 //!   (borrowed when valid UTF-8 without NUL).
+//! * All three framer calls deliver the same lines with the same flags and line
+//!   numbers, however the reader splits its data; they differ only in how many
+//!   lines one call returns. `next_batch_prompt` calls `read()` only while its
+//!   batch is empty, so a batch never waits for lines that have not arrived.
+//! * A [`LineBatch`] entry is one line or one joined event (lines joined with
+//!   `\n`); every entry records its first input line number and how many input
+//!   lines it covers. Framer batches are dense (entry `i` = line
+//!   `first_line_no + i`) and carry no per-entry table.
+//! * The [`Joiner`] accounts for every line: each input line lands in exactly
+//!   one output entry, in order, so the sum of [`LineBatch::line_count`] over
+//!   its output equals the lines pushed. Events are bounded by
+//!   [`JoinerConfig`] (lines and bytes); a longer event is split and the later
+//!   part flagged [`LineFlags::continued`]. Its pending event is the only
+//!   thing it buffers, so its memory is bounded by `max_bytes` too.
 //!
 //! ```
 //! use logsieve_framing::{FramerConfig, LineFramer};
@@ -30,7 +48,7 @@
 
 use std::io::{self, Read};
 
-mod multiline;
+pub mod multiline;
 pub use multiline::{Joiner, JoinerConfig, Multiline, MultilineError, StartsEvent};
 
 /// Default maximum line length in bytes (1 MiB). Longer lines are truncated to

@@ -169,6 +169,22 @@ struct Held {
 }
 
 /// Joins lines into multi-line events; see the module docs for the rules.
+///
+/// ```
+/// use logsieve_framing::{Joiner, LineBatch, LineFlags, Multiline};
+/// let mut lines = LineBatch::new();
+/// for (i, l) in ["boom", "\tat A.b(A.java:1)", "next"].iter().enumerate() {
+///     lines.push_lines(l.as_bytes(), LineFlags::default(), 1 + i as u64, 1);
+/// }
+/// let mut j = Joiner::new(Multiline::Auto, Box::new(|_| None));
+/// let mut events = LineBatch::new();
+/// j.push(&lines, &mut events);
+/// assert_eq!(events.line(0), b"boom\n\tat A.b(A.java:1)");
+/// assert_eq!((events.line_no(0), events.line_count(0)), (1, 2));
+/// assert!(j.has_pending()); // `next` waits for what follows it
+/// j.flush(&mut events);
+/// assert_eq!((events.line(1), events.line_no(1)), (&b"next"[..], 3));
+/// ```
 pub struct Joiner {
     mode: Multiline,
     starts_event: StartsEvent,
