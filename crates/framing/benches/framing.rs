@@ -1,7 +1,7 @@
 //! Framing throughput: `next_batch` (the parallel pipeline's hot path) and
 //! `next_frame`, on the Loghub sample logs repeated to ~32 MB, plus decoding.
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use logsieve_framing::{decode_lossy, FramerConfig, LineBatch, LineFramer};
+use logsieve_framing::{decode_lossy, FramerConfig, Joiner, LineBatch, LineFramer, Multiline};
 
 fn corpus() -> Vec<u8> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/loghub-2k");
@@ -33,6 +33,34 @@ fn bench(c: &mut Criterion) {
                 n += batch.len();
             }
             black_box(n)
+        })
+    });
+    g.bench_function("next_batch_prompt/4096 lines", |b| {
+        let mut batch = LineBatch::with_capacity(1 << 20, 4096);
+        b.iter(|| {
+            let mut f = LineFramer::new(&data[..], FramerConfig::default());
+            let mut n = 0;
+            while f.next_batch_prompt(&mut batch, 4096, 1 << 20).unwrap() > 0 {
+                n += batch.len();
+            }
+            black_box(n)
+        })
+    });
+    g.bench_function("next_batch+joiner auto/4096 lines", |b| {
+        let mut batch = LineBatch::with_capacity(1 << 20, 4096);
+        let mut events = LineBatch::with_capacity(1 << 20, 4096);
+        b.iter(|| {
+            let mut f = LineFramer::new(&data[..], FramerConfig::default());
+            let mut j = Joiner::new(Multiline::Auto, Box::new(|_| None));
+            let mut n = 0;
+            while f.next_batch(&mut batch, 4096, 1 << 20).unwrap() > 0 {
+                events.clear();
+                j.push(&batch, &mut events);
+                n += events.len();
+            }
+            events.clear();
+            j.flush(&mut events);
+            black_box(n + events.len())
         })
     });
     g.bench_function("next_frame", |b| {

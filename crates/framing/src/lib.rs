@@ -1,9 +1,13 @@
-//! logsieve framing: turns a byte stream into lines.
+//! logsieve framing: turns a byte stream into lines, and lines into events.
 //!
 //! [`LineFramer`] reads from any [`std::io::Read`] through one reused buffer and
 //! yields lines either one at a time ([`LineFramer::next_frame`], borrowed, zero
 //! copy) or in batches ([`LineFramer::next_batch`], one contiguous copy per batch,
-//! for the parallel pipeline).
+//! for the parallel pipeline). [`LineFramer::next_batch_prompt`] is the batch
+//! form for streams: it never waits for more input once the batch holds a line.
+//!
+//! [`Joiner`] groups lines into multi-line events (stack traces, tracebacks,
+//! goroutine dumps) by a [`Multiline`] mode; [`multiline`] has the rules.
 //!
 //! Key invariants:
 //! * A line is the bytes between two `\n`; the `\n` is never part of the line and a
@@ -17,6 +21,20 @@
 //!   next `\n`. Memory use is bounded by `max_line_bytes + chunk size`.
 //! * Bytes are passed through untouched; [`decode_lossy`] turns them into text
 //!   (borrowed when valid UTF-8 without NUL).
+//! * All three framer calls deliver the same lines with the same flags and line
+//!   numbers, however the reader splits its data; they differ only in how many
+//!   lines one call returns. `next_batch_prompt` calls `read()` only while its
+//!   batch is empty, so a batch never waits for lines that have not arrived.
+//! * A [`LineBatch`] entry is one line or one joined event (lines joined with
+//!   `\n`); every entry records its first input line number and how many input
+//!   lines it covers. Framer batches are dense (entry `i` = line
+//!   `first_line_no + i`) and carry no per-entry table.
+//! * The [`Joiner`] accounts for every line: each input line lands in exactly
+//!   one output entry, in order, so the sum of [`LineBatch::line_count`] over
+//!   its output equals the lines pushed. Events are bounded by
+//!   [`JoinerConfig`] (lines and bytes); a longer event is split and the later
+//!   part flagged [`LineFlags::continued`]. Its pending event is the only
+//!   thing it buffers, so its memory is bounded by `max_bytes` too.
 //!
 //! ```
 //! use logsieve_framing::{FramerConfig, LineFramer};
@@ -29,6 +47,9 @@
 //! ```
 
 use std::io::{self, Read};
+
+pub mod multiline;
+pub use multiline::{Joiner, JoinerConfig, Multiline, MultilineError, StartsEvent};
 
 /// Default maximum line length in bytes (1 MiB). Longer lines are truncated to
 /// this many bytes and flagged; the remainder of the line is skipped.
@@ -100,6 +121,7 @@ pub struct LineFlags(u8);
 impl LineFlags {
     const TRUNCATED: u8 = 1;
     const CRLF: u8 = 2;
+    const CONTINUED: u8 = 4;
 
     /// Builds flags.
     pub fn new(truncated: bool, had_crlf: bool) -> Self {
@@ -120,18 +142,48 @@ impl LineFlags {
     pub fn had_crlf(self) -> bool {
         self.0 & Self::CRLF != 0
     }
+    /// The entry's first line continues the event of the entry before it: the
+    /// [`Joiner`] split an event because it reached its cap
+    /// ([`JoinerConfig`]) or because [`Joiner::flush`] was called in the middle
+    /// of it. Never set by the framer.
+    pub fn continued(self) -> bool {
+        self.0 & Self::CONTINUED != 0
+    }
+    /// These flags with [`LineFlags::continued`] set to `yes`.
+    #[must_use]
+    pub fn with_continued(self, yes: bool) -> Self {
+        if yes {
+            LineFlags(self.0 | Self::CONTINUED)
+        } else {
+            LineFlags(self.0 & !Self::CONTINUED)
+        }
+    }
 }
 
-/// A reusable batch of lines stored in one contiguous byte buffer.
+/// A reusable batch of entries stored in one contiguous byte buffer.
 ///
-/// `clear()` keeps both allocations, so a batch cycled through the pipeline
+/// An entry is one input line (as produced by [`LineFramer`]) or one
+/// multi-line event (as produced by [`Joiner`]: its lines joined with `\n`).
+/// Every entry knows the input lines it covers: [`LineBatch::line_no`] (its
+/// first line), [`LineBatch::line_count`] and [`LineBatch::last_line_no`].
+///
+/// Numbering is stored sparsely: while every entry covers exactly one line and
+/// entry `i` is line `first_line_no + i` (always the case for framer batches),
+/// no per-entry table exists and the framer's fast path writes spans only. The
+/// first entry that breaks this pattern materialises a per-entry table.
+///
+/// `clear()` keeps all allocations, so a batch cycled through the pipeline
 /// allocates only while it grows to its steady-state size.
 #[derive(Debug, Default, Clone)]
 pub struct LineBatch {
     data: Vec<u8>,
     spans: Vec<(u32, u32, LineFlags)>,
-    /// 1-based line number of line 0 of this batch (0 when the batch is empty and
-    /// was never filled).
+    /// Per-entry `(first line number, line count)`; empty while the batch is
+    /// dense (entry `i` = line `first_line_no + i`, one line each).
+    numbering: Vec<(u64, u32)>,
+    /// 1-based line number of the first line of entry 0 (0 when the batch is
+    /// empty and was never filled). In a dense batch entry `i` is line
+    /// `first_line_no + i`.
     pub first_line_no: u64,
 }
 
@@ -145,59 +197,180 @@ impl LineBatch {
         LineBatch {
             data: Vec::with_capacity(bytes),
             spans: Vec::with_capacity(lines),
+            numbering: Vec::new(),
             first_line_no: 0,
         }
     }
-    /// Removes all lines, keeping capacity.
+    /// Removes all entries, keeping capacity.
     pub fn clear(&mut self) {
         self.data.clear();
         self.spans.clear();
+        self.numbering.clear();
         self.first_line_no = 0;
     }
-    /// Number of lines.
+    /// Number of entries (lines, or events after a [`Joiner`]).
     pub fn len(&self) -> usize {
         self.spans.len()
     }
-    /// Whether the batch holds no line.
+    /// Whether the batch holds no entry.
     pub fn is_empty(&self) -> bool {
         self.spans.is_empty()
     }
-    /// Bytes of line `i` (panics if out of range).
+    /// Bytes of entry `i` (panics if out of range).
     #[inline]
     pub fn line(&self, i: usize) -> &[u8] {
         let (s, e, _) = self.spans[i];
         &self.data[s as usize..e as usize]
     }
-    /// Flags of line `i` (panics if out of range).
+    /// Flags of entry `i` (panics if out of range).
     #[inline]
     pub fn flags(&self, i: usize) -> LineFlags {
         self.spans[i].2
     }
-    /// 1-based line number of line `i`.
+    /// 1-based line number of the first input line of entry `i`.
+    #[inline]
     pub fn line_no(&self, i: usize) -> u64 {
-        self.first_line_no + i as u64
+        if self.numbering.is_empty() {
+            self.first_line_no + i as u64
+        } else {
+            self.numbering[i].0
+        }
+    }
+    /// How many input lines entry `i` covers (1 for a plain line).
+    #[inline]
+    pub fn line_count(&self, i: usize) -> u32 {
+        if self.numbering.is_empty() {
+            1
+        } else {
+            self.numbering[i].1
+        }
+    }
+    /// 1-based line number of the last input line of entry `i`.
+    #[inline]
+    pub fn last_line_no(&self, i: usize) -> u64 {
+        self.line_no(i) + u64::from(self.line_count(i)) - 1
+    }
+    /// Total number of input lines covered by all entries.
+    pub fn lines_covered(&self) -> u64 {
+        if self.numbering.is_empty() {
+            self.spans.len() as u64
+        } else {
+            self.numbering.iter().map(|&(_, c)| u64::from(c)).sum()
+        }
     }
     /// Total bytes stored (may include stripped `\r` bytes).
     pub fn data_len(&self) -> usize {
         self.data.len()
     }
-    /// Iterates `(bytes, flags)` of all lines.
+    /// Iterates `(bytes, flags)` of all entries.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&[u8], LineFlags)> + '_ {
         self.spans
             .iter()
             .map(move |&(s, e, f)| (&self.data[s as usize..e as usize], f))
     }
-    /// Appends one line (used by the framer; handy for tests).
+    /// Appends one line numbered after the previous entry (`first_line_no + i`
+    /// in a dense batch). Used by the framer; handy for tests.
     ///
     /// Panics if the batch would exceed 4 GiB of data.
     pub fn push(&mut self, bytes: &[u8], flags: LineFlags) {
-        let s = self.data.len();
-        self.data.extend_from_slice(bytes);
-        let e = self.data.len();
-        let s = u32::try_from(s).expect("LineBatch data exceeds 4 GiB");
-        let e = u32::try_from(e).expect("LineBatch data exceeds 4 GiB");
+        let (s, e) = self.push_data(bytes);
+        if !self.numbering.is_empty() {
+            let next = self.last_line_no(self.spans.len() - 1) + 1;
+            self.numbering.push((next, 1));
+        }
         self.spans.push((s, e, flags));
     }
+    /// Appends one entry that covers `count` input lines starting at line
+    /// `first_line_no` (`count` is 1 for a plain line, more for a joined
+    /// event). The first entry of an empty batch sets
+    /// [`LineBatch::first_line_no`].
+    ///
+    /// Panics if `count` is 0 or the batch would exceed 4 GiB of data.
+    pub fn push_lines(&mut self, bytes: &[u8], flags: LineFlags, first_line_no: u64, count: u32) {
+        let (s, e) = self.push_data(bytes);
+        self.push_span(s, e, flags, first_line_no, count);
+    }
+    /// Appends all entries of `other`, keeping their flags and line numbers
+    /// (one copy of its bytes).
+    pub fn append(&mut self, other: &LineBatch) {
+        if other.is_empty() {
+            return;
+        }
+        if self.is_empty() {
+            self.first_line_no = other.first_line_no;
+        }
+        let dense = self.numbering.is_empty()
+            && other.numbering.is_empty()
+            && (self.is_empty() || other.first_line_no == self.first_line_no + self.len() as u64);
+        if !dense {
+            self.materialise();
+            for i in 0..other.len() {
+                self.numbering.push((other.line_no(i), other.line_count(i)));
+            }
+        }
+        let base = self.data.len();
+        offset(base + other.data.len());
+        self.data.extend_from_slice(&other.data);
+        let base = base as u32;
+        self.spans
+            .extend(other.spans.iter().map(|&(s, e, f)| (s + base, e + base, f)));
+    }
+    /// Appends `parts` joined with `\n` as one entry covering `count` lines.
+    pub(crate) fn push_joined<'p>(
+        &mut self,
+        parts: impl Iterator<Item = &'p [u8]>,
+        flags: LineFlags,
+        first_line_no: u64,
+        count: u32,
+    ) {
+        let s = self.data.len();
+        for (k, p) in parts.enumerate() {
+            if k > 0 {
+                self.data.push(b'\n');
+            }
+            self.data.extend_from_slice(p);
+        }
+        let e = self.data.len();
+        let (s, e) = (offset(s), offset(e));
+        self.push_span(s, e, flags, first_line_no, count);
+    }
+    fn push_data(&mut self, bytes: &[u8]) -> (u32, u32) {
+        let s = self.data.len();
+        let e = s + bytes.len();
+        let (s32, e32) = (offset(s), offset(e));
+        self.data.extend_from_slice(bytes);
+        (s32, e32)
+    }
+    fn push_span(&mut self, s: u32, e: u32, flags: LineFlags, first_line_no: u64, count: u32) {
+        assert!(count >= 1, "a LineBatch entry covers at least one line");
+        if self.spans.is_empty() {
+            self.first_line_no = first_line_no;
+        }
+        if self.numbering.is_empty() {
+            let dense = count == 1 && first_line_no == self.first_line_no + self.spans.len() as u64;
+            if !dense {
+                self.materialise();
+                self.numbering.push((first_line_no, count));
+            }
+        } else {
+            self.numbering.push((first_line_no, count));
+        }
+        self.spans.push((s, e, flags));
+    }
+    /// Builds the per-entry table of a dense batch (no-op if it exists).
+    fn materialise(&mut self) {
+        if self.numbering.is_empty() {
+            let first = self.first_line_no;
+            self.numbering
+                .extend((0..self.spans.len() as u64).map(|i| (first + i, 1)));
+        }
+    }
+}
+
+/// A data offset as `u32`; panics past 4 GiB.
+#[inline]
+fn offset(n: usize) -> u32 {
+    u32::try_from(n).expect("LineBatch data exceeds 4 GiB")
 }
 
 /// Splits a reader into lines; see the crate docs for the rules.
@@ -218,6 +391,15 @@ pub struct LineFramer<R: Read> {
     lines: u64,
     truncated_lines: u64,
     skipped_bytes: u64,
+}
+
+/// What [`LineFramer::step`] found in the buffered data.
+enum Step {
+    Line(Span),
+    /// No complete line is buffered; a read is needed.
+    NeedRead,
+    /// End of input.
+    End,
 }
 
 /// A line located in the buffer: `buf[s..e]`.
@@ -326,9 +508,61 @@ impl<R: Read> LineFramer<R> {
         Ok(batch.spans.len())
     }
 
+    /// Like [`LineFramer::next_batch`], but never waits for more input once
+    /// the batch holds a line: it takes the lines already buffered and reads
+    /// from the underlying reader only while the batch is still empty (each
+    /// read is one `read()` call). A partial last line stays buffered until its
+    /// `\n` arrives or the input ends. Returns the number of lines; `0` means
+    /// end of input. Line content, flags and numbering are exactly those of
+    /// [`LineFramer::next_frame`].
+    ///
+    /// For a pipe this yields a batch as soon as one `read()` brings complete
+    /// lines; for a fast producer each read returns up to one chunk
+    /// ([`DEFAULT_CHUNK_BYTES`]), so batches stay large.
+    ///
+    /// On error the batch is empty (reads happen only while it is empty) and
+    /// the next call reports any partial line read before the error, then end.
+    pub fn next_batch_prompt(
+        &mut self,
+        batch: &mut LineBatch,
+        max_lines: usize,
+        max_bytes: usize,
+    ) -> Result<usize, FramingError> {
+        batch.clear();
+        batch.first_line_no = self.lines + 1;
+        let max_lines = max_lines.max(1);
+        let limit = (u32::MAX as usize - self.buf.len()).min(max_bytes.max(1));
+        while batch.spans.len() < max_lines && batch.data.len() < limit {
+            if !self.skipping && self.scanned == self.start {
+                let remaining_lines = max_lines - batch.spans.len();
+                self.batch_from_buffer(batch, remaining_lines, limit);
+                if batch.spans.len() >= max_lines || batch.data.len() >= limit {
+                    break;
+                }
+            }
+            match self.step() {
+                Step::Line(sp) => batch.push(&self.buf[sp.s..sp.e], sp.flags),
+                Step::NeedRead => {
+                    if !batch.spans.is_empty() {
+                        break;
+                    }
+                    // Only an empty batch waits for input.
+                    if self.fill()? == 0 {
+                        self.eof = true;
+                    }
+                }
+                Step::End => break,
+            }
+        }
+        Ok(batch.spans.len())
+    }
+
     /// Copies complete, short lines that are already buffered.
     #[inline]
     fn batch_from_buffer(&mut self, batch: &mut LineBatch, max_lines: usize, limit: usize) {
+        // Writes spans directly: only valid for a dense batch (framer batches
+        // are cleared first, so they always are).
+        debug_assert!(batch.numbering.is_empty());
         let mut pos = self.start;
         let region_start = self.start;
         let base = batch.data.len();
@@ -397,6 +631,25 @@ impl<R: Read> LineFramer<R> {
 
     fn next_span(&mut self) -> Result<Option<Span>, FramingError> {
         loop {
+            match self.step() {
+                Step::Line(sp) => return Ok(Some(sp)),
+                Step::End => return Ok(None),
+                Step::NeedRead => {
+                    if self.fill()? == 0 {
+                        self.eof = true;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Takes the next line out of the buffered data without reading: a line
+    /// ended by `\n`, the kept prefix of a line already known to be too long,
+    /// or the final partial line at end of input. Bytes of a truncated line's
+    /// tail are skipped on the way.
+    #[inline]
+    fn step(&mut self) -> Step {
+        loop {
             if self.skipping {
                 match memchr::memchr(b'\n', &self.buf[self.start..self.end]) {
                     Some(i) => {
@@ -409,11 +662,11 @@ impl<R: Read> LineFramer<R> {
                         self.skipped_bytes += (self.end - self.start) as u64;
                         self.start = self.end;
                         self.scanned = self.end;
-                        if self.eof || self.fill()? == 0 {
-                            self.eof = true;
+                        if self.eof {
                             self.skipping = false;
-                            return Ok(None);
+                            return Step::End;
                         }
+                        return Step::NeedRead;
                     }
                 }
                 continue;
@@ -423,7 +676,7 @@ impl<R: Read> LineFramer<R> {
                 let s = self.start;
                 self.start = nl + 1;
                 self.scanned = self.start;
-                return Ok(Some(self.finish(s, nl, false)));
+                return Step::Line(self.finish(s, nl, false));
             }
             self.scanned = self.end;
             let pending = self.end - self.start;
@@ -436,24 +689,22 @@ impl<R: Read> LineFramer<R> {
                 self.skipping = true;
                 self.lines += 1;
                 self.truncated_lines += 1;
-                return Ok(Some(Span {
+                return Step::Line(Span {
                     s,
                     e: s + self.max_line,
                     flags: LineFlags::new(true, false),
-                }));
+                });
             }
             if self.eof {
                 if pending == 0 {
-                    return Ok(None);
+                    return Step::End;
                 }
                 let s = self.start;
                 self.start = self.end;
                 self.scanned = self.end;
-                return Ok(Some(self.finish(s, self.end, true)));
+                return Step::Line(self.finish(s, self.end, true));
             }
-            if self.fill()? == 0 {
-                self.eof = true;
-            }
+            return Step::NeedRead;
         }
     }
 

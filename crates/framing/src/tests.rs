@@ -352,3 +352,331 @@ fn decode_nul_replaced_and_flagged() {
     assert_eq!(t, "\u{FFFD}a\u{FFFD}\u{FFFD}");
     assert!(d.had_nul && !d.invalid_utf8);
 }
+
+// ---- prompt batches -------------------------------------------------------
+
+use proptest::prelude::*;
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+/// A pipe stand-in: `read()` returns queued bytes (at most one queued chunk
+/// per call), `Ok(0)` once closed and drained, and panics when nothing is
+/// queued and it is not closed: the framer would block there.
+#[derive(Clone, Default)]
+struct Gate(Rc<RefCell<GateState>>);
+
+#[derive(Default)]
+struct GateState {
+    queue: VecDeque<Vec<u8>>,
+    closed: bool,
+    reads: usize,
+}
+
+impl Gate {
+    fn feed(&self, bytes: &[u8]) {
+        self.0.borrow_mut().queue.push_back(bytes.to_vec());
+    }
+    fn close(&self) {
+        self.0.borrow_mut().closed = true;
+    }
+    fn reads(&self) -> usize {
+        self.0.borrow().reads
+    }
+}
+
+impl Read for Gate {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let mut g = self.0.borrow_mut();
+        g.reads += 1;
+        let Some(mut chunk) = g.queue.pop_front() else {
+            assert!(g.closed, "read() with no data available: the framer would block");
+            return Ok(0);
+        };
+        let n = out.len().min(chunk.len());
+        out[..n].copy_from_slice(&chunk[..n]);
+        if n < chunk.len() {
+            chunk.drain(..n);
+            g.queue.push_front(chunk);
+        }
+        Ok(n)
+    }
+}
+
+/// Lines of one prompt batch, with their line numbers.
+fn prompt_lines<R: Read>(f: &mut LineFramer<R>, b: &mut LineBatch) -> Vec<(Line, u64)> {
+    f.next_batch_prompt(b, usize::MAX, usize::MAX).unwrap();
+    (0..b.len())
+        .map(|i| {
+            assert_eq!(b.line_count(i), 1);
+            let fl = b.flags(i);
+            ((b.line(i).to_vec(), fl.truncated(), fl.had_crlf()), b.line_no(i))
+        })
+        .collect()
+}
+
+#[test]
+fn prompt_batch_returns_buffered_lines_without_waiting() {
+    let gate = Gate::default();
+    let mut f = LineFramer::with_chunk_size(gate.clone(), cfg(100), 64);
+    let mut b = LineBatch::new();
+    gate.feed(b"a\nb\npa");
+    // One read brings two lines; a second read would block (the gate panics).
+    let got = prompt_lines(&mut f, &mut b);
+    assert_eq!(got, vec![(l("a", false, false), 1), (l("b", false, false), 2)]);
+    assert_eq!(gate.reads(), 1);
+    // The partial line waits for its newline; CRLF split across reads.
+    gate.feed(b"rt\r");
+    gate.feed(b"\nc");
+    let got = prompt_lines(&mut f, &mut b);
+    assert_eq!(got, vec![(l("part", false, true), 3)]);
+    assert_eq!(
+        gate.reads(),
+        3,
+        "a read that brings no complete line is followed by another"
+    );
+    gate.close();
+    assert_eq!(prompt_lines(&mut f, &mut b), vec![(l("c", false, false), 4)]);
+    assert_eq!(f.next_batch_prompt(&mut b, 10, 10).unwrap(), 0);
+    assert!(b.is_empty());
+}
+
+#[test]
+fn prompt_batch_emits_long_line_before_its_newline() {
+    let gate = Gate::default();
+    let mut f = LineFramer::with_chunk_size(gate.clone(), cfg(4), 3);
+    let mut b = LineBatch::new();
+    gate.feed(b"ok\nabcdefgh");
+    // The first read brings `ok\nabcdef` (the buffer holds 4 + 2 + 3 bytes);
+    // `abcdef` is already longer than 4 + `\r\n`, so it is emitted
+    // truncated without waiting for its newline.
+    let got = prompt_lines(&mut f, &mut b);
+    assert_eq!(got, vec![(l("ok", false, false), 1), (l("abcd", true, false), 2)]);
+    assert_eq!(gate.reads(), 1);
+    // Its tail is skipped; the next line comes after the newline.
+    gate.feed(b"ijk\nz\n");
+    assert_eq!(prompt_lines(&mut f, &mut b), vec![(l("z", false, false), 3)]);
+    assert_eq!(f.skipped_bytes(), 7);
+    gate.close();
+    assert_eq!(f.next_batch_prompt(&mut b, 10, 10).unwrap(), 0);
+}
+
+#[test]
+fn prompt_batch_io_error_then_partial_line_then_end() {
+    let mut f = LineFramer::with_chunk_size(FailAfter(b"a\nb\npartial"), cfg(100), 4);
+    let mut b = LineBatch::new();
+    let mut seen = Vec::new();
+    let err = loop {
+        match f.next_batch_prompt(&mut b, 100, 1 << 20) {
+            Ok(n) => {
+                assert!(n > 0);
+                seen.extend(b.iter().map(|(x, _)| x.to_vec()));
+            }
+            Err(e) => break e,
+        }
+    };
+    assert!(!err.can_continue());
+    assert!(b.is_empty());
+    assert_eq!(seen, vec![b"a".to_vec(), b"b".to_vec()]);
+    assert_eq!(f.next_batch_prompt(&mut b, 100, 1 << 20).unwrap(), 1);
+    assert_eq!((b.line(0), b.line_no(0)), (&b"partial"[..], 3));
+    assert_eq!(f.next_batch_prompt(&mut b, 100, 1 << 20).unwrap(), 0);
+}
+
+/// A reader that returns chunks of the given sizes, cyclically.
+struct Chunked<'a> {
+    data: &'a [u8],
+    sizes: Vec<usize>,
+    k: usize,
+}
+
+impl Read for Chunked<'_> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let want = self.sizes[self.k % self.sizes.len()];
+        self.k += 1;
+        let n = want.min(out.len()).min(self.data.len());
+        out[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
+    }
+}
+
+fn input_bytes() -> impl Strategy<Value = Vec<u8>> {
+    let piece = prop_oneof![
+        8 => prop::sample::select(&b"ab\n\n\r\0\xff \xc3\xa9"[..]).prop_map(|b| vec![b]),
+        1 => (0usize..60).prop_map(|n| vec![b'z'; n]),
+    ];
+    prop::collection::vec(piece, 0..200).prop_map(|v| v.concat())
+}
+
+/// Slow twin: every line from `next_frame`, with its number.
+fn frames_numbered(data: &[u8], max: usize, chunk: usize) -> Vec<(Line, u64)> {
+    let mut f = LineFramer::with_chunk_size(data, cfg(max), chunk);
+    let mut out = Vec::new();
+    while let Some(fr) = f.next_frame().unwrap() {
+        out.push(((fr.bytes.to_vec(), fr.truncated, fr.had_crlf), fr.line_no));
+    }
+    out
+}
+
+/// Lines the framer can deliver from `fed` bytes without knowing more: one per
+/// `\n`, plus the trailing partial line once it is certainly too long.
+fn deliverable(fed: &[u8], max: usize) -> usize {
+    let newlines = fed.iter().filter(|&&b| b == b'\n').count();
+    let tail = fed.len() - fed.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+    newlines + usize::from(tail >= max + 2)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    #[test]
+    fn prop_prompt_batches_equal_next_frame(
+        data in input_bytes(),
+        sizes in prop::collection::vec(1usize..24, 1..16),
+        max in 1usize..40,
+        chunk in 1usize..32,
+        max_lines in 1usize..10,
+        max_bytes in 1usize..120,
+    ) {
+        let want = frames_numbered(&data, max, 7);
+        let reader = Chunked { data: &data, sizes, k: 0 };
+        let mut f = LineFramer::with_chunk_size(reader, cfg(max), chunk);
+        let mut b = LineBatch::new();
+        let mut got = Vec::new();
+        while f.next_batch_prompt(&mut b, max_lines, max_bytes).unwrap() > 0 {
+            prop_assert!(b.len() <= max_lines);
+            prop_assert_eq!(b.lines_covered(), b.len() as u64);
+            for i in 0..b.len() {
+                let fl = b.flags(i);
+                got.push(((b.line(i).to_vec(), fl.truncated(), fl.had_crlf()), b.line_no(i)));
+            }
+        }
+        prop_assert_eq!(got, want);
+    }
+
+    /// The framer reads only when no line can be delivered from what it has:
+    /// it is called only while the fed bytes hold an undelivered line, and the
+    /// gate panics on a read with nothing queued.
+    #[test]
+    fn prop_prompt_batch_never_waits_with_a_deliverable_line(
+        data in input_bytes(),
+        cuts in prop::collection::vec(1usize..30, 1..40),
+        max in 1usize..40,
+        chunk in 1usize..32,
+        max_lines in 1usize..6,
+    ) {
+        let want = frames_numbered(&data, max, 5);
+        let gate = Gate::default();
+        let mut f = LineFramer::with_chunk_size(gate.clone(), cfg(max), chunk);
+        let mut b = LineBatch::new();
+        let mut got = Vec::new();
+        let mut fed = 0;
+        let mut k = 0;
+        while fed < data.len() {
+            let n = cuts[k % cuts.len()].min(data.len() - fed);
+            k += 1;
+            gate.feed(&data[fed..fed + n]);
+            fed += n;
+            while deliverable(&data[..fed], max) > got.len() {
+                let n = f.next_batch_prompt(&mut b, max_lines, usize::MAX).unwrap();
+                prop_assert!(n > 0 && n <= max_lines);
+                for i in 0..b.len() {
+                    let fl = b.flags(i);
+                    got.push(((b.line(i).to_vec(), fl.truncated(), fl.had_crlf()), b.line_no(i)));
+                }
+            }
+        }
+        gate.close();
+        while f.next_batch_prompt(&mut b, max_lines, usize::MAX).unwrap() > 0 {
+            for i in 0..b.len() {
+                let fl = b.flags(i);
+                got.push(((b.line(i).to_vec(), fl.truncated(), fl.had_crlf()), b.line_no(i)));
+            }
+        }
+        prop_assert_eq!(got, want);
+    }
+}
+
+// ---- LineBatch numbering ----------------------------------------------------
+
+#[test]
+fn batch_stays_dense_for_consecutive_single_lines() {
+    let mut b = LineBatch::new();
+    b.push_lines(b"x", LineFlags::default(), 7, 1);
+    b.push_lines(b"y", LineFlags::default(), 8, 1);
+    b.push(b"z", LineFlags::default());
+    assert!(b.numbering.is_empty());
+    assert_eq!(b.first_line_no, 7);
+    assert_eq!((b.line_no(2), b.line_count(2), b.last_line_no(2)), (9, 1, 9));
+    assert_eq!(b.lines_covered(), 3);
+}
+
+#[test]
+fn batch_multi_line_entries_number_each_entry() {
+    let mut b = LineBatch::new();
+    b.push_lines(b"head", LineFlags::default(), 3, 1);
+    b.push_lines(b"ev\n\tat x", LineFlags::new(true, false), 4, 2);
+    b.push(b"after", LineFlags::default());
+    b.push_lines(b"gap", LineFlags::default(), 10, 1);
+    let nums: Vec<_> = (0..b.len())
+        .map(|i| (b.line_no(i), b.line_count(i), b.last_line_no(i)))
+        .collect();
+    assert_eq!(nums, vec![(3, 1, 3), (4, 2, 5), (6, 1, 6), (10, 1, 10)]);
+    assert_eq!(b.first_line_no, 3);
+    assert_eq!(b.lines_covered(), 5);
+    assert_eq!(b.line(1), b"ev\n\tat x");
+    assert!(b.flags(1).truncated());
+    b.clear();
+    b.push(b"again", LineFlags::default());
+    assert_eq!((b.line_no(0), b.line_count(0)), (0, 1));
+}
+
+#[test]
+#[should_panic(expected = "at least one line")]
+fn batch_entry_of_zero_lines_is_refused() {
+    LineBatch::new().push_lines(b"", LineFlags::default(), 1, 0);
+}
+
+#[test]
+fn batch_append_keeps_numbers_and_flags() {
+    let mut a = LineBatch::new();
+    a.push_lines(b"one", LineFlags::new(false, true), 1, 1);
+    let mut b = LineBatch::new();
+    b.push_lines(b"two", LineFlags::default(), 2, 1);
+    b.push_lines(b"three", LineFlags::default(), 3, 1);
+    a.append(&b);
+    assert!(a.numbering.is_empty(), "consecutive single lines stay dense");
+    let mut c = LineBatch::new();
+    c.push_lines(b"four\nfive", LineFlags::default().with_continued(true), 4, 2);
+    a.append(&c);
+    let got: Vec<_> = (0..a.len())
+        .map(|i| (a.line(i).to_vec(), a.flags(i), a.line_no(i), a.line_count(i)))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (b"one".to_vec(), LineFlags::new(false, true), 1, 1),
+            (b"two".to_vec(), LineFlags::default(), 2, 1),
+            (b"three".to_vec(), LineFlags::default(), 3, 1),
+            (
+                b"four\nfive".to_vec(),
+                LineFlags::default().with_continued(true),
+                4,
+                2
+            ),
+        ]
+    );
+    let mut empty = LineBatch::new();
+    empty.append(&c);
+    assert_eq!((empty.first_line_no, empty.line_count(0)), (4, 2));
+}
+
+#[test]
+fn line_flags_continued_is_independent() {
+    let f = LineFlags::new(true, true).with_continued(true);
+    assert!(f.truncated() && f.had_crlf() && f.continued());
+    let g = f.with_continued(false);
+    assert_eq!(g, LineFlags::new(true, true));
+    assert!(!LineFlags::new(true, true).continued());
+}
