@@ -58,16 +58,28 @@ pub fn thousands(n: u64) -> String {
 /// as the user gave it (`--format '<Date> <Content>'`, `--preset syslog`);
 /// `example` is one line that did not match.
 pub fn header_mismatch_message(stats: &Stats, format_desc: &str, example: Option<&str>) -> Option<String> {
-    if stats.lines == 0 || stats.header_mismatch * 2 <= stats.lines {
+    // Under --multiline, a line that misses the header is joined to the
+    // event before it: those count as missing too.
+    let missed = stats.header_mismatch + stats.joined;
+    if stats.lines == 0 || missed * 2 <= stats.lines {
         return None;
     }
-    let mut pct = (stats.header_mismatch * 100 + stats.lines / 2) / stats.lines;
-    if pct == 100 && stats.header_mismatch < stats.lines {
+    let mut pct = (missed * 100 + stats.lines / 2) / stats.lines;
+    if pct == 100 && missed < stats.lines {
         pct = 99;
     }
+    let what = match (stats.joined, stats.header_mismatch) {
+        (0, _) => "they were kept whole as content and flagged header_mismatch".to_string(),
+        (j, 0) => format!("{} were joined to the event before them as continuation lines (--multiline)", thousands(j)),
+        (j, m) => format!(
+            "{} were joined to the event before them as continuation lines (--multiline), {} kept whole as content and flagged header_mismatch",
+            thousands(j),
+            thousands(m)
+        ),
+    };
     let mut msg = format!(
-        "logsieve: warning: {} of {} lines ({pct}%) do not match {}; they were kept whole as content and flagged header_mismatch; check the format",
-        thousands(stats.header_mismatch),
+        "logsieve: warning: {} of {} lines ({pct}%) do not match {}; {what}; check the format",
+        thousands(missed),
         thousands(stats.lines),
         clip(format_desc, CLIP),
     );

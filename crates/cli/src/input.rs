@@ -30,6 +30,17 @@ pub struct InputArgs {
     #[arg(long, value_name = "FIELD")]
     pub message_field: Option<String>,
 
+    /// Joins lines into multi-line events (stack traces): `auto` (a line
+    /// that does not match the header format continues the previous event,
+    /// as do indented lines, `Caused by:`, Python tracebacks and Go
+    /// goroutine dumps), `none`, or a REGEX that matches the first line of
+    /// every event. Default: auto with --format or a text --preset, none
+    /// otherwise. The template is mined from the event's first line; the
+    /// record keeps the rest as `continuation` and names its `line` and
+    /// `last_line`.
+    #[arg(long, value_name = "auto|none|REGEX")]
+    pub multiline: Option<String>,
+
     /// Worker threads (default: all cores). Output is identical for any value.
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<usize>,
@@ -130,9 +141,28 @@ impl InputArgs {
         opts.max_line_bytes = self.max_line_bytes;
         opts.match_only = self.match_only;
         opts.batch_lines = self.batch_lines.max(1);
+        opts.multiline = self.multiline()?;
         let mut engine = Engine::new(self.header()?, self.miner()?, opts)?;
         crate::progress::attach(&mut engine, self);
         Ok(engine)
+    }
+
+    /// The multi-line mode in force (see `--multiline`).
+    pub fn multiline(&self) -> Result<logsieve_framing::Multiline> {
+        match &self.multiline {
+            Some(m) => m.parse().map_err(|e| anyhow::anyhow!("invalid --multiline: {e}")),
+            None => {
+                let text_preset = self
+                    .preset
+                    .as_deref()
+                    .is_some_and(|p| !p.eq_ignore_ascii_case("json"));
+                Ok(if self.format.is_some() || text_preset {
+                    logsieve_framing::Multiline::Auto
+                } else {
+                    logsieve_framing::Multiline::None
+                })
+            }
+        }
     }
 
     pub fn inputs(&self) -> Result<Vec<logsieve_source::Input>> {

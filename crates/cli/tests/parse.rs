@@ -238,7 +238,14 @@ fn header_mismatch_is_flagged_not_dropped() {
         "h.log",
         b"081109 203615 148 INFO dfs.X: hello 1\nno header here\n",
     );
-    let out = ok(&["parse", "--format", HDFS_FORMAT, p.to_str().unwrap()]);
+    let out = ok(&[
+        "parse",
+        "--multiline",
+        "none",
+        "--format",
+        HDFS_FORMAT,
+        p.to_str().unwrap(),
+    ]);
     let recs = json_lines(&out.stdout);
     assert_eq!(recs.len(), 2);
     assert_eq!(recs[0]["message"], "hello 1");
@@ -416,4 +423,89 @@ fn eval_single_log_with_truth() {
     ]);
     let rows = json_lines(&out.stdout);
     assert!(rows[0]["ga"].as_f64().unwrap() > 0.9);
+}
+
+const TRACE_LOG: &str = "2024-01-01 10:00:00 ERROR request 17 failed\n\
+java.lang.IllegalStateException: boom\n\
+\tat com.example.Foo.bar(Foo.java:10)\n\
+\tat com.example.Main.main(Main.java:3)\n\
+Caused by: java.io.IOException: disk\n\
+\t... 2 more\n\
+2024-01-01 10:00:01 INFO request 18 ok\n\
+2024-01-01 10:00:02 ERROR request 19 failed\n\
+java.lang.IllegalStateException: boom again\n\
+\tat com.example.Foo.bar(Foo.java:10)\n";
+
+const TRACE_FORMAT: &str = "<Date> <Time> <Level> <Content>";
+
+fn check_trace_records(recs: &[serde_json::Value]) {
+    assert_eq!(recs.len(), 3, "{recs:?}");
+    assert_eq!(recs[0]["line"], 1);
+    assert_eq!(recs[0]["last_line"], 6);
+    assert_eq!(recs[0]["message"], "request 17 failed");
+    let cont = recs[0]["continuation"].as_str().unwrap();
+    assert!(
+        cont.starts_with("java.lang.IllegalStateException: boom\n\tat com.example.Foo"),
+        "{cont}"
+    );
+    assert!(cont.ends_with("\t... 2 more"), "{cont}");
+    assert_eq!(recs[1]["line"], 7);
+    assert!(recs[1].get("last_line").is_none() && recs[1].get("continuation").is_none());
+    assert_eq!(recs[2]["line"], 8);
+    assert_eq!(recs[2]["last_line"], 10);
+    // The template comes from the first line only.
+    assert_eq!(recs[0]["template"], recs[2]["template"]);
+    assert_eq!(recs[0]["template"], "request <*> failed");
+    assert!(recs.iter().all(|r| r.get("flags").is_none()), "{recs:?}");
+}
+
+#[test]
+fn multiline_auto_joins_stack_traces_under_a_header_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "trace.log", TRACE_LOG.as_bytes());
+    // A file: two passes.
+    let out = ok(&["parse", "--format", TRACE_FORMAT, p.to_str().unwrap()]);
+    check_trace_records(&json_lines(&out.stdout));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("10 lines read"), "{err}");
+    // The same lines on standard input: one streaming pass, same events.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_logsieve"))
+        .args(["parse", "-q", "--format", TRACE_FORMAT, "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(TRACE_LOG.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    check_trace_records(&json_lines(&out.stdout));
+    // --multiline none: one record per line again.
+    let out = ok(&[
+        "parse",
+        "--multiline",
+        "none",
+        "--format",
+        TRACE_FORMAT,
+        p.to_str().unwrap(),
+    ]);
+    assert_eq!(json_lines(&out.stdout).len(), 10);
+    // A regex for the first line of an event.
+    let out = ok(&[
+        "parse",
+        "--multiline",
+        "^2024-",
+        "--format",
+        TRACE_FORMAT,
+        p.to_str().unwrap(),
+    ]);
+    check_trace_records(&json_lines(&out.stdout));
+    // A bad regex names itself.
+    let out = run(&["parse", "--multiline", "(", p.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--multiline"));
 }

@@ -2,7 +2,7 @@
 
 use crate::record::{LineFlags, Stats};
 use crossbeam_channel::{bounded, unbounded};
-use logsieve_framing::{decode_lossy, FramerConfig, LineBatch, LineFramer};
+use logsieve_framing::{decode_lossy, FramerConfig, Joiner, LineBatch, LineFramer, Multiline};
 use logsieve_header::{HeaderParser, ParsedHeader};
 use logsieve_sink::{csv_field, json_str, JsonObject};
 use logsieve_source::Input;
@@ -34,6 +34,8 @@ pub struct Options {
     pub batch_bytes: usize,
     /// Assign lines to known templates only; never create templates.
     pub match_only: bool,
+    /// How lines are joined into multi-line events before parsing.
+    pub multiline: Multiline,
 }
 
 impl Default for Options {
@@ -44,6 +46,7 @@ impl Default for Options {
             batch_lines: 2048,
             batch_bytes: 1 << 20,
             match_only: false,
+            multiline: Multiline::None,
         }
     }
 }
@@ -165,6 +168,10 @@ pub(crate) struct Scratch {
     pub(crate) header: ParsedHeader,
     pub(crate) masked: MaskedLine,
     params: Vec<Span>,
+    /// The lines after the first of a multi-line event (lossily decoded),
+    /// valid when `has_rest`.
+    pub(crate) rest: String,
+    pub(crate) has_rest: bool,
 }
 
 /// Called after each group of batches with the lines and bytes it held.
@@ -259,10 +266,59 @@ impl Engine {
             header: ParsedHeader::default(),
             masked: MaskedLine::default(),
             params: Vec::new(),
+            rest: String::new(),
+            has_rest: false,
         }
     }
 
+    /// The joiner for one input, or `None` when lines are not joined. Its
+    /// predicate asks the header parser whether a line starts an event.
+    pub(crate) fn joiner(&self) -> Option<Joiner> {
+        if matches!(self.opts.multiline, Multiline::None) {
+            return None;
+        }
+        let whole_line = self.header.format_str() == Some("<Content>");
+        let starts: logsieve_framing::StartsEvent = if whole_line {
+            Box::new(|_| None)
+        } else {
+            let header = self.header.clone();
+            let scratch = std::cell::RefCell::new((String::new(), ParsedHeader::default()));
+            Box::new(move |bytes| {
+                let mut guard = scratch.borrow_mut();
+                let (decode, parsed) = &mut *guard;
+                let (text, _) = decode_lossy(bytes, decode);
+                Some(header.parse(text, parsed))
+            })
+        };
+        Some(Joiner::with_config(
+            self.opts.multiline.clone(),
+            starts,
+            logsieve_framing::JoinerConfig {
+                max_bytes: self.opts.max_line_bytes,
+                ..Default::default()
+            },
+        ))
+    }
+
     /// Decode, header and mask one line into `s`; returns its flags.
+    /// Entry `i` of `b`: a multi-line event is parsed and mined by its first
+    /// line; the other lines are kept in `s.rest` for the record.
+    pub(crate) fn prepare_entry(&self, b: &LineBatch, i: usize, s: &mut Scratch) -> LineFlags {
+        let bytes = b.line(i);
+        s.has_rest = b.line_count(i) > 1;
+        let mut flags = if s.has_rest {
+            let nl = memchr::memchr(b'\n', bytes).unwrap_or(bytes.len());
+            s.rest.clear();
+            s.rest
+                .push_str(&String::from_utf8_lossy(bytes.get(nl + 1..).unwrap_or_default()));
+            self.prepare(&bytes[..nl], b.flags(i).truncated(), s)
+        } else {
+            self.prepare(bytes, b.flags(i).truncated(), s)
+        };
+        flags.continued = b.flags(i).continued();
+        flags
+    }
+
     pub(crate) fn prepare(&self, bytes: &[u8], truncated: bool, s: &mut Scratch) -> LineFlags {
         let Scratch {
             decode,
@@ -279,6 +335,7 @@ impl Engine {
             nul: dec.had_nul,
             truncated,
             no_template: false,
+            continued: false,
         }
     }
 
@@ -316,14 +373,32 @@ impl Engine {
         std::thread::scope(|sc| {
             let (tx, rx) = bounded::<Result<LineBatch, logsieve_framing::FramingError>>(threads * 2);
             let (free_tx, free_rx) = unbounded::<LineBatch>();
+            let mut joiner = self.joiner();
             sc.spawn(move || {
                 let mut framer = LineFramer::new(reader, cfg);
+                let mut lines = LineBatch::default();
                 loop {
                     let mut b = free_rx.try_recv().unwrap_or_default();
                     b.clear();
-                    match framer.next_batch(&mut b, batch_lines, batch_bytes) {
+                    // Without joining, the framer fills the batch itself;
+                    // with it, lines go through the joiner (one more copy).
+                    let framed = match &mut joiner {
+                        None => framer.next_batch(&mut b, batch_lines, batch_bytes),
+                        Some(j) => {
+                            let r = framer.next_batch(&mut lines, batch_lines, batch_bytes);
+                            j.push(&lines, &mut b);
+                            if matches!(r, Ok(0) | Err(_)) {
+                                j.finish(&mut b);
+                            }
+                            r.map(|n| if n == 0 { b.len() } else { n })
+                        }
+                    };
+                    match framed {
                         Ok(0) => break,
                         Ok(_) => {
+                            if b.is_empty() {
+                                continue; // an event still open: read on
+                            }
                             if tx.send(Ok(b)).is_err() {
                                 break;
                             }
@@ -372,8 +447,10 @@ impl Engine {
                     .unwrap_or_else(|e| e.into_inner())
                     .push(took);
                 if let Some(p) = &self.progress {
-                    let lines = group.iter().map(|b| b.len() as u64).sum();
-                    let bytes = group.iter().map(|b| (b.data_len() + b.len()) as u64).sum();
+                    // Batches hold each line's `\n` (the framer copies whole
+                    // lines), so their data length is the bytes read.
+                    let lines = group.iter().map(|b| b.lines_covered()).sum();
+                    let bytes = group.iter().map(|b| b.data_len() as u64).sum();
                     p(lines, bytes);
                 }
                 for b in group.drain(..) {
@@ -424,8 +501,8 @@ impl Engine {
                             let mut st = Stats::default();
                             let keys = (0..b.len())
                                 .map(|i| {
-                                    let f = self.prepare(b.line(i), b.flags(i).truncated(), s);
-                                    st.count(&f, b.line(i).len(), b.line(i).is_empty());
+                                    let f = self.prepare_entry(b, i, s);
+                                    st.count(&f, b.line(i).len(), b.line(i).is_empty(), b.line_count(i));
                                     s.masked.key
                                 })
                                 .collect();
@@ -438,7 +515,7 @@ impl Engine {
                 stats += st;
                 for (i, key) in keys.into_iter().enumerate() {
                     if miner.learn_known(key).is_none() {
-                        self.prepare(b.line(i), b.flags(i).truncated(), &mut seq);
+                        self.prepare_entry(b, i, &mut seq);
                         miner.learn(&seq.masked, &seq.header.content);
                     }
                 }
@@ -491,28 +568,26 @@ impl Engine {
             if line_no >= limit {
                 return Ok(false);
             }
-            let mut starts = Vec::with_capacity(group.len());
             for b in group {
-                starts.push(line_no);
-                line_no += b.len() as u64;
+                line_no += b.lines_covered();
             }
             let rendered: Vec<(Vec<u8>, Stats, O::Batch)> = self.pool.install(|| {
                 group
                     .par_iter()
-                    .zip(starts.par_iter())
                     .map_init(
                         || self.scratch(),
-                        |s, (b, &start)| {
+                        |s, b| {
                             let mut buf = Vec::with_capacity(b.data_len() * 2);
                             let mut st = Stats::default();
                             let mut ob = O::Batch::default();
-                            let n = (b.len() as u64).min(limit.saturating_sub(start)) as usize;
+                            // Entries (whole events) up to the limit line.
+                            let n = (0..b.len()).take_while(|&i| b.last_line_no(i) <= limit).count();
                             for i in 0..n {
-                                let mut f = self.prepare(b.line(i), b.flags(i).truncated(), s);
+                                let mut f = self.prepare_entry(b, i, s);
                                 let c = self.miner.lookup(&s.masked);
                                 f.no_template = c.is_none();
-                                st.count(&f, b.line(i).len(), b.line(i).is_empty());
-                                let line = start + i as u64 + 1;
+                                st.count(&f, b.line(i).len(), b.line(i).is_empty(), b.line_count(i));
+                                let line = b.line_no(i);
                                 if let Some(o) = observer {
                                     observe_record(
                                         o,
@@ -532,6 +607,7 @@ impl Engine {
                                         &self.header,
                                         format,
                                         line,
+                                        b.last_line_no(i),
                                         &source,
                                         c,
                                         &f,
@@ -576,6 +652,7 @@ pub(crate) fn render_with(
     header: &HeaderParser,
     format: OutputFormat,
     line_no: u64,
+    last_line: u64,
     source: &str,
     c: Option<ClusterId>,
     f: &LineFlags,
@@ -611,6 +688,9 @@ pub(crate) fn render_with(
         OutputFormat::Jsonl => {
             let mut o = JsonObject::new(out);
             o.uint("line", line_no);
+            if last_line > line_no {
+                o.uint("last_line", last_line);
+            }
             o.str("source", source);
             match c {
                 Some(c) => {
@@ -653,6 +733,9 @@ pub(crate) fn render_with(
             }
             fields.push(b'}');
             o.str("message", content);
+            if s.has_rest {
+                o.str("continuation", &s.rest);
+            }
             if f.any() {
                 o.str_array("flags", f.names());
             }

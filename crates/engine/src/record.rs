@@ -15,12 +15,20 @@ pub struct LineFlags {
     pub truncated: bool,
     /// `--match-only` found no template for it.
     pub no_template: bool,
+    /// A multi-line event that was split (at the size cap, or by the quiet
+    /// timer of a stream): this record continues the previous one.
+    pub continued: bool,
 }
 
 impl LineFlags {
     /// Whether any flag is set.
     pub fn any(&self) -> bool {
-        self.header_mismatch || self.invalid_utf8 || self.nul || self.truncated || self.no_template
+        self.header_mismatch
+            || self.invalid_utf8
+            || self.nul
+            || self.truncated
+            || self.no_template
+            || self.continued
     }
 
     /// The names of the flags set, for output.
@@ -31,6 +39,7 @@ impl LineFlags {
             (self.nul, "nul"),
             (self.truncated, "truncated"),
             (self.no_template, "no_template"),
+            (self.continued, "continued"),
         ]
         .into_iter()
         .filter(|(on, _)| *on)
@@ -38,11 +47,17 @@ impl LineFlags {
     }
 }
 
-/// Counters of one run; `lines == parsed + flagged` always.
+/// Counters of one run; `records == parsed + flagged` and
+/// `lines == records + joined` always.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Stats {
     /// Lines read (framed), empty ones included.
     pub lines: u64,
+    /// Records written: one per line, or one per multi-line event.
+    pub records: u64,
+    /// Continuation lines joined into the record of the line that started
+    /// their event (`--multiline`).
+    pub joined: u64,
     /// Bytes read (after decompression).
     pub bytes: u64,
     /// Lines without any flag.
@@ -64,9 +79,11 @@ pub struct Stats {
 }
 
 impl Stats {
-    /// Counts one line.
-    pub fn count(&mut self, f: &LineFlags, bytes: usize, empty: bool) {
-        self.lines += 1;
+    /// Counts one record of `lines` input lines (`bytes` long, joined).
+    pub fn count(&mut self, f: &LineFlags, bytes: usize, empty: bool, lines: u32) {
+        self.lines += u64::from(lines);
+        self.records += 1;
+        self.joined += u64::from(lines.saturating_sub(1));
         self.bytes += bytes as u64 + 1;
         self.empty += u64::from(empty);
         if f.any() {
@@ -85,6 +102,8 @@ impl Stats {
 impl AddAssign for Stats {
     fn add_assign(&mut self, o: Stats) {
         self.lines += o.lines;
+        self.records += o.records;
+        self.joined += o.joined;
         self.bytes += o.bytes;
         self.parsed += o.parsed;
         self.flagged += o.flagged;

@@ -44,6 +44,9 @@ pub struct StreamControl {
     /// After the stop flag is set, how long to wait for the readers to hand
     /// over what they already read (followers end within a poll interval).
     pub drain_grace: Duration,
+    /// A multi-line event whose input has been quiet this long is complete
+    /// (`--multiline`): it is written without waiting for the next event.
+    pub multiline_quiet: Duration,
 }
 
 impl Default for StreamControl {
@@ -52,6 +55,7 @@ impl Default for StreamControl {
             stop: Arc::new(AtomicBool::new(false)),
             tick: Duration::from_millis(20),
             drain_grace: Duration::from_millis(500),
+            multiline_quiet: Duration::from_millis(200),
         }
     }
 }
@@ -83,9 +87,7 @@ fn prompt_batch<R: Read>(
     lines: usize,
     bytes: usize,
 ) -> Result<usize, logsieve_framing::FramingError> {
-    // TODO(merge wt/framing): next_batch_prompt
-    let _ = lines;
-    framer.next_batch(batch, 1, bytes)
+    framer.next_batch_prompt(batch, lines, bytes)
 }
 
 impl Engine {
@@ -102,15 +104,14 @@ impl Engine {
         control: &StreamControl,
         on_error: &mut dyn FnMut(&EngineError),
     ) -> Result<StreamOutcome, EngineError> {
-        let mut outcome = StreamOutcome::default();
         let names: Vec<String> = inputs.iter().map(|i| i.name.clone()).collect();
+        let n_inputs = inputs.len();
         let cfg = FramerConfig {
             max_line_bytes: self.opts.max_line_bytes,
         };
         let (batch_lines, batch_bytes) = (self.opts.batch_lines, self.opts.batch_bytes);
         let (tx, rx) = bounded::<Msg>(4 + 2 * inputs.len());
         let (free_tx, free_rx) = crossbeam_channel::unbounded::<LineBatch>();
-        let mut live = vec![true; inputs.len()];
         for (idx, input) in inputs.into_iter().enumerate() {
             let tx = tx.clone();
             let free_rx = free_rx.clone();
@@ -147,58 +148,67 @@ impl Engine {
         drop(tx);
 
         let mut miner = std::mem::take(&mut self.miner);
-        let mut s = self.scratch();
-        let mut buf = Vec::new();
+        let mut cx = Ctx {
+            names,
+            format,
+            observer,
+            s: self.scratch(),
+            buf: Vec::new(),
+            live: vec![true; n_inputs],
+            outcome: StreamOutcome::default(),
+            inputs: (0..n_inputs)
+                .map(|_| InputState {
+                    joiner: self.joiner(),
+                    last_data: Instant::now(),
+                })
+                .collect(),
+            events: LineBatch::default(),
+            free_tx,
+        };
         if format == Some(OutputFormat::Csv) {
-            self.csv_header(&mut buf);
+            self.csv_header(&mut cx.buf);
         }
         let mut stop_seen: Option<Instant> = None;
         let result = (|| -> Result<(), EngineError> {
-            while live.iter().any(|&l| l) {
+            while cx.live.iter().any(|&l| l) {
                 if stop_seen.is_none() && control.stop.load(Ordering::Acquire) {
                     stop_seen = Some(Instant::now());
-                    outcome.stopped = true;
+                    cx.outcome.stopped = true;
                 }
                 if stop_seen.is_some_and(|t| t.elapsed() >= control.drain_grace) {
                     // Take what is already queued, then leave the rest.
                     while let Ok(m) = rx.try_recv() {
-                        self.stream_msg(
-                            m,
-                            &mut miner,
-                            &names,
-                            format,
-                            observer,
-                            &mut s,
-                            &mut buf,
-                            &mut live,
-                            &mut outcome,
-                            on_error,
-                            &free_tx,
-                        )?;
+                        self.stream_msg(m, &mut miner, &mut cx, on_error)?;
                     }
                     break;
                 }
                 let m = match rx.recv_timeout(control.tick) {
-                    Ok(m) => m,
-                    Err(RecvTimeoutError::Timeout) => continue,
+                    Ok(m) => Some(m),
+                    Err(RecvTimeoutError::Timeout) => None,
                     Err(RecvTimeoutError::Disconnected) => break,
                 };
-                self.stream_msg(
-                    m,
-                    &mut miner,
-                    &names,
-                    format,
-                    observer,
-                    &mut s,
-                    &mut buf,
-                    &mut live,
-                    &mut outcome,
-                    on_error,
-                    &free_tx,
-                )?;
-                out.write_all(&buf)?;
-                buf.clear();
-                if rx.is_empty() {
+                let got = m.is_some();
+                if let Some(m) = m {
+                    self.stream_msg(m, &mut miner, &mut cx, on_error)?;
+                }
+                let caught_up = rx.is_empty();
+                if caught_up {
+                    // An event whose input went quiet is complete.
+                    for idx in 0..cx.inputs.len() {
+                        let quiet = cx.inputs[idx].last_data.elapsed() >= control.multiline_quiet;
+                        if let Some(j) = &mut cx.inputs[idx].joiner {
+                            if quiet && j.has_pending() {
+                                cx.events.clear();
+                                j.flush(&mut cx.events);
+                                self.stream_events(idx, &mut miner, &mut cx)?;
+                            }
+                        }
+                    }
+                }
+                let wrote = !cx.buf.is_empty();
+                out.write_all(&cx.buf)?;
+                cx.buf.clear();
+                if caught_up && (got || wrote) {
                     // Caught up: make everything so far visible.
                     out.flush()?;
                     if let Some(o) = observer {
@@ -208,79 +218,160 @@ impl Engine {
             }
             Ok(())
         })();
+        // What the joiners still hold was read: it is written too.
+        let mut tail = Ok(());
+        for idx in 0..cx.inputs.len() {
+            if let Some(j) = &mut cx.inputs[idx].joiner {
+                cx.events.clear();
+                j.finish(&mut cx.events);
+                if tail.is_ok() {
+                    tail = self.stream_events(idx, &mut miner, &mut cx);
+                }
+            }
+        }
         miner.finalize();
         self.miner = miner;
         result?;
-        out.write_all(&buf)?;
+        tail?;
+        out.write_all(&cx.buf)?;
         out.flush()?;
         if let Some(o) = observer {
             o.flush()?;
         }
-        outcome.abandoned = names
+        let mut outcome = std::mem::take(&mut cx.outcome);
+        outcome.abandoned = cx
+            .names
             .iter()
-            .zip(&live)
+            .zip(&cx.live)
             .filter(|(_, &l)| l)
             .map(|(n, _)| n.clone())
             .collect();
         Ok(outcome)
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn stream_msg<O: Observer>(
         &self,
         m: Msg,
         miner: &mut logsieve_template::Miner,
-        names: &[String],
-        format: Option<OutputFormat>,
-        observer: Option<&O>,
-        s: &mut crate::pipeline::Scratch,
-        buf: &mut Vec<u8>,
-        live: &mut [bool],
-        outcome: &mut StreamOutcome,
+        cx: &mut Ctx<'_, O>,
         on_error: &mut dyn FnMut(&EngineError),
-        free_tx: &crossbeam_channel::Sender<LineBatch>,
     ) -> Result<(), EngineError> {
         match m {
             Msg::Batch(idx, b) => {
-                let source = names[idx].as_str();
-                let mut ob = O::Batch::default();
-                for i in 0..b.len() {
-                    let line = b.line_no(i);
-                    let mut f = self.prepare(b.line(i), b.flags(i).truncated(), s);
-                    let c = if self.opts.match_only {
-                        miner.lookup(&s.masked)
-                    } else {
-                        Some(miner.learn(&s.masked, &s.header.content))
-                    };
-                    f.no_template = c.is_none();
-                    outcome.stats.count(&f, b.line(i).len(), b.line(i).is_empty());
-                    if let Some(o) = observer {
-                        observe_record(o, miner, &self.header, line, source, b.line(i), c, s, &mut ob);
-                    }
-                    if let Some(format) = format {
-                        render_with(miner, &self.header, format, line, source, c, &f, s, buf);
-                    }
-                }
-                if let Some(o) = observer {
-                    o.collect(ob)?;
-                }
+                cx.inputs[idx].last_data = Instant::now();
                 if let Some(p) = &self.progress {
-                    p(b.len() as u64, (b.data_len() + b.len()) as u64);
+                    p(b.lines_covered(), b.data_len() as u64);
                 }
-                let _ = free_tx.send(b);
+                match &mut cx.inputs[idx].joiner {
+                    None => self.stream_entries(&b, idx, miner, cx)?,
+                    Some(j) => {
+                        cx.events.clear();
+                        j.push(&b, &mut cx.events);
+                        self.stream_events(idx, miner, cx)?;
+                    }
+                }
+                let _ = cx.free_tx.send(b);
             }
             Msg::End(idx, err) => {
-                live[idx] = false;
+                cx.live[idx] = false;
+                if let Some(j) = &mut cx.inputs[idx].joiner {
+                    cx.events.clear();
+                    j.finish(&mut cx.events);
+                    self.stream_events(idx, miner, cx)?;
+                }
                 if let Some(source) = err {
                     let e = EngineError::Read {
-                        input: names[idx].clone(),
+                        input: cx.names[idx].clone(),
                         source,
                     };
                     on_error(&e);
-                    outcome.errors.push(e);
+                    cx.outcome.errors.push(e);
                 }
             }
         }
         Ok(())
     }
+
+    /// Processes the joined events in `cx.events`.
+    fn stream_events<O: Observer>(
+        &self,
+        idx: usize,
+        miner: &mut logsieve_template::Miner,
+        cx: &mut Ctx<'_, O>,
+    ) -> Result<(), EngineError> {
+        let events = std::mem::take(&mut cx.events);
+        let r = self.stream_entries(&events, idx, miner, cx);
+        cx.events = events;
+        r
+    }
+
+    /// Learns, observes and renders every entry of `b` (from input `idx`).
+    fn stream_entries<O: Observer>(
+        &self,
+        b: &LineBatch,
+        idx: usize,
+        miner: &mut logsieve_template::Miner,
+        cx: &mut Ctx<'_, O>,
+    ) -> Result<(), EngineError> {
+        if b.is_empty() {
+            return Ok(());
+        }
+        let source = cx.names[idx].as_str();
+        let s = &mut cx.s;
+        let mut ob = O::Batch::default();
+        for i in 0..b.len() {
+            let line = b.line_no(i);
+            let mut f = self.prepare_entry(b, i, s);
+            let c = if self.opts.match_only {
+                miner.lookup(&s.masked)
+            } else {
+                Some(miner.learn(&s.masked, &s.header.content))
+            };
+            f.no_template = c.is_none();
+            cx.outcome
+                .stats
+                .count(&f, b.line(i).len(), b.line(i).is_empty(), b.line_count(i));
+            if let Some(o) = cx.observer {
+                observe_record(o, miner, &self.header, line, source, b.line(i), c, s, &mut ob);
+            }
+            if let Some(format) = cx.format {
+                render_with(
+                    miner,
+                    &self.header,
+                    format,
+                    line,
+                    b.last_line_no(i),
+                    source,
+                    c,
+                    &f,
+                    s,
+                    &mut cx.buf,
+                );
+            }
+        }
+        if let Some(o) = cx.observer {
+            o.collect(ob)?;
+        }
+        Ok(())
+    }
+}
+
+/// The state of one stream run, shared by its steps.
+struct Ctx<'o, O: Observer> {
+    names: Vec<String>,
+    format: Option<OutputFormat>,
+    observer: Option<&'o O>,
+    s: crate::pipeline::Scratch,
+    buf: Vec<u8>,
+    live: Vec<bool>,
+    outcome: StreamOutcome,
+    inputs: Vec<InputState>,
+    events: LineBatch,
+    free_tx: crossbeam_channel::Sender<LineBatch>,
+}
+
+/// Per-input state of a stream run.
+struct InputState {
+    joiner: Option<logsieve_framing::Joiner>,
+    last_data: Instant,
 }
