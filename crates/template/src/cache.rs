@@ -15,6 +15,8 @@
 
 /// Slots per set.
 const WAYS: usize = 8;
+/// The most keys a cache holds (384 MiB of slots), whatever is asked.
+pub(crate) const MAX_KEYS: usize = 1 << 24;
 /// Marks a free slot.
 const FREE: u32 = u32::MAX;
 
@@ -43,9 +45,10 @@ pub(crate) struct KeyCache {
 }
 
 impl KeyCache {
-    /// A cache holding at most `capacity` keys (0: none): `capacity`
-    /// rounded down to whole sets.
+    /// A cache holding at most `capacity` keys (0: none): `capacity`,
+    /// capped at [`MAX_KEYS`], rounded down to whole sets.
     pub(crate) fn new(capacity: usize) -> KeyCache {
+        let capacity = capacity.min(MAX_KEYS);
         let ways = capacity.min(WAYS);
         let sets = capacity.checked_div(ways).unwrap_or(0);
         KeyCache {

@@ -53,8 +53,9 @@ pub struct MinerConfig {
     /// otherwise equal, before it becomes a variable. A position where one
     /// template already has a variable merges at once. Default 8.
     pub merge_threshold: usize,
-    /// Keys the hot-key cache holds (0: no cache). It changes speed and
-    /// memory only, never a result. Default [`DEFAULT_CACHE_KEYS`].
+    /// Keys the hot-key cache holds (0: no cache; at most 2^24). It
+    /// changes speed and memory only, never a result. Default
+    /// [`DEFAULT_CACHE_KEYS`].
     #[serde(default = "default_cache_keys")]
     pub cache_keys: usize,
 }
@@ -698,7 +699,7 @@ impl Miner {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::mask::mask_line;
 
@@ -797,5 +798,227 @@ mod tests {
         assert_eq!(v, [(5, 5)]);
         assert!(glob_spans("<*>:<*>", "a:b:c", &mut v));
         assert!(!glob_spans("x<*>", "y1", &mut v));
+    }
+
+    /// The slow, obviously correct twin of [`Miner::find`]: the first
+    /// template, in creation order, every token of which matches.
+    fn find_slow(m: &Miner, line: &MaskedLine) -> Option<u32> {
+        let mut v = Vec::new();
+        (0..m.clusters.len() as u32).find(|&c| {
+            let cl = &m.clusters[c as usize];
+            cl.tokens.len() == line.len()
+                && cl
+                    .tokens
+                    .iter()
+                    .enumerate()
+                    .all(|(i, t)| glob_spans(t, line.masked_token(i), &mut v))
+        })
+    }
+
+    /// What one run gives: the final id of every line (learned the way the
+    /// engine does, `learn_known` first), the id `lookup` gives it after
+    /// `finalize`, and the summaries.
+    struct Run {
+        learned: Vec<TemplateId>,
+        looked_up: Vec<Option<TemplateId>>,
+        summaries: Vec<TemplateSummary>,
+        clusters: usize,
+    }
+
+    fn run(lines: &[String], cache_keys: usize, known_first: bool) -> Run {
+        let mut m = Miner::new(MinerConfig {
+            merge_threshold: 3,
+            cache_keys,
+        });
+        let mut ml = MaskedLine::default();
+        let mut ids = Vec::with_capacity(lines.len());
+        for l in lines {
+            mask_line(l, &mut ml);
+            let known = if known_first { m.learn_known(ml.key) } else { None };
+            let c = match known {
+                Some(c) => c,
+                None => m.learn(&ml, l),
+            };
+            // The index search agrees with its slow twin at every step.
+            let slow = find_slow(&m, &ml).expect("a learned line has a template");
+            assert_eq!(m.find(&ml), Some(slow), "line {l:?}");
+            assert_eq!(m.root(slow), c.0, "line {l:?}");
+            ids.push(c);
+        }
+        m.finalize();
+        let learned = ids.iter().map(|&c| m.template_id(c)).collect();
+        let looked_up = lines
+            .iter()
+            .map(|l| {
+                mask_line(l, &mut ml);
+                m.lookup(&ml).map(|c| m.template_id(c))
+            })
+            .collect();
+        Run {
+            learned,
+            looked_up,
+            summaries: m.summaries(),
+            clusters: m.clusters.len(),
+        }
+    }
+
+    /// The invariant: capacities 0, 1 and 16 give what the default (far
+    /// larger than any input here) gives, line by line, and `lookup` after
+    /// `finalize` agrees with learning.
+    fn assert_cache_independent(lines: &[String]) {
+        let full = run(lines, DEFAULT_CACHE_KEYS, false);
+        for (l, (a, b)) in lines.iter().zip(full.learned.iter().zip(&full.looked_up)) {
+            assert_eq!(Some(*a), *b, "lookup after finalize differs for {l:?}");
+        }
+        for (cap, known_first) in [
+            (0, false),
+            (1, false),
+            (1, true),
+            (16, true),
+            (DEFAULT_CACHE_KEYS, true),
+        ] {
+            let r = run(lines, cap, known_first);
+            assert_eq!(r.learned, full.learned, "capacity {cap}");
+            assert_eq!(r.looked_up, full.looked_up, "capacity {cap}");
+            assert_eq!(r.summaries, full.summaries, "capacity {cap}");
+            assert_eq!(r.clusters, full.clusters, "capacity {cap}");
+        }
+    }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Tokens that mask to constants, to variables, and to partly
+        /// masked forms, so that templates overlap.
+        fn token() -> impl Strategy<Value = String> {
+            prop_oneof![
+                prop::sample::select(vec![
+                    "a", "b", "c", "user", "ok", "(x)", "()", "k=v", "k=w", "<*>"
+                ])
+                .prop_map(str::to_string),
+                "[a-d]{1,3}",
+                "[0-9]{1,3}",
+                "[a-c]=[0-9a-c]{1,2}",
+                "[a-b][0-9]",
+                "/[a-b]/[0-9]",
+            ]
+        }
+
+        fn soup() -> impl Strategy<Value = Vec<String>> {
+            prop::collection::vec(
+                prop::collection::vec(token(), 0..6).prop_map(|t| t.join(" ")),
+                1..120,
+            )
+        }
+
+        /// Lines from a few templates with a random word or number in
+        /// their slots.
+        fn templated() -> impl Strategy<Value = Vec<String>> {
+            let fill = prop_oneof!["[a-z]{1,6}", "[0-9]{1,4}", "[a-z]{1,3}[0-9]{0,2}"];
+            prop::collection::vec((0usize..4, fill.clone(), fill), 1..200).prop_map(|v| {
+                v.into_iter()
+                    .map(|(t, x, y)| match t {
+                        0 => format!("user {x} logged in from {y}"),
+                        1 => format!("connection {x} closed"),
+                        2 => format!("job {x} state {y} done"),
+                        _ => format!("{x} {y} ok"),
+                    })
+                    .collect()
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn token_soups_do_not_depend_on_the_cache(lines in soup()) {
+                assert_cache_independent(&lines);
+            }
+
+            #[test]
+            fn templated_lines_do_not_depend_on_the_cache(lines in templated()) {
+                assert_cache_independent(&lines);
+            }
+
+            #[test]
+            fn glob_match_agrees_with_glob_spans(
+                pattern in "[ab<*>]{0,8}",
+                text in "[ab<*>]{0,8}",
+            ) {
+                let mut v = Vec::new();
+                prop_assert_eq!(glob_match(&pattern, &text), glob_spans(&pattern, &text, &mut v));
+            }
+        }
+    }
+
+    /// Lines with a random word (and address) each, of three templates.
+    pub(crate) fn random_word_lines(n: usize, seed: u64) -> Vec<String> {
+        let mut x = seed | 1;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        (0..n)
+            .map(|_| {
+                let r = next();
+                let word: String = (0..8)
+                    .map(|i| (b'a' + ((r >> (5 * i)) % 26) as u8) as char)
+                    .collect();
+                match r % 3 {
+                    0 => format!(
+                        "user {word} logged in from 10.{}.{}.7",
+                        r >> 50 & 255,
+                        r >> 42 & 255
+                    ),
+                    1 => format!("session opened for {word} by daemon"),
+                    _ => format!("cache {word} evicted after timeout"),
+                }
+            })
+            .collect()
+    }
+
+    /// The bug: memory grew with distinct lines (every key was kept). Now
+    /// distinct lines of a few templates keep the miner at a few templates
+    /// and at most the cache's keys.
+    #[test]
+    fn memory_grows_with_templates_not_distinct_lines() {
+        let lines = random_word_lines(30_000, 42);
+        let cap = 64;
+        let mut m = Miner::new(MinerConfig {
+            cache_keys: cap,
+            ..MinerConfig::default()
+        });
+        let mut ml = MaskedLine::default();
+        for l in &lines {
+            mask_line(l, &mut ml);
+            m.learn(&ml, l);
+        }
+        m.finalize();
+        assert_eq!(m.distinct_templates(), 3, "{:?}", m.summaries());
+        let texts: Vec<String> = m.summaries().into_iter().map(|s| s.template).collect();
+        assert!(
+            texts.contains(&"user <*> logged in from <*>".to_string()),
+            "{texts:?}"
+        );
+        // Eight founders per template before the merge, plus the merges.
+        assert!(m.clusters.len() <= 3 * 9, "{} clusters", m.clusters.len());
+        let groups: usize = m.wild.values().map(Vec::len).sum();
+        assert!(groups <= m.clusters.len() * 6, "{groups} group entries");
+        assert!(m.exact.len() <= m.clusters.len() && m.patterns.len() <= m.clusters.len());
+        assert!(m.cache.len() <= cap);
+        let total: u64 = m.summaries().iter().map(|s| s.count).sum();
+        assert_eq!(total, lines.len() as u64, "every line counted once");
+    }
+
+    #[test]
+    fn oldest_matching_template_wins_whatever_was_cached() {
+        // `a <*> <*>` (oldest) and `<*> b c` both take `a b c`; the oldest
+        // wins, whether or not the key was seen before the second existed.
+        let lines: Vec<String> = ["a 1 2", "7 b c", "a b c", "a b c"].map(String::from).to_vec();
+        let (m, ids) = mine(&lines.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(m.template_text(ids[2]), "a <*> <*>");
+        assert_eq!(m.template_text(ids[1]), "<*> b c");
+        assert_cache_independent(&lines);
     }
 }

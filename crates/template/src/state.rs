@@ -230,6 +230,173 @@ fn read<R: Read>(r: R) -> Result<Read3, StateError> {
 mod tests {
     use super::*;
     use crate::mask::{mask_line, MaskedLine};
+    use crate::miner::tests::random_word_lines;
+    use crate::TemplateId;
+
+    fn learn_all(m: &mut Miner, lines: &[String]) -> Vec<TemplateId> {
+        let mut ml = MaskedLine::default();
+        let ids: Vec<_> = lines
+            .iter()
+            .map(|l| {
+                mask_line(l, &mut ml);
+                m.learn(&ml, l)
+            })
+            .collect();
+        m.finalize();
+        ids.into_iter().map(|c| m.template_id(c)).collect()
+    }
+
+    fn lookup_all(m: &Miner, lines: &[String]) -> Vec<Option<TemplateId>> {
+        let mut ml = MaskedLine::default();
+        lines
+            .iter()
+            .map(|l| {
+                mask_line(l, &mut ml);
+                m.lookup(&ml).map(|c| m.template_id(c))
+            })
+            .collect()
+    }
+
+    fn saved(m: &Miner, header: &str) -> Vec<u8> {
+        let mut buf = Vec::new();
+        m.save_with_context(&mut buf, &StateContext::new(header)).unwrap();
+        buf
+    }
+
+    /// The bug: the state saved every key seen (195 MB for 3 templates).
+    #[test]
+    fn state_size_grows_with_templates_not_lines() {
+        let lines = random_word_lines(200_000, 7);
+        let mut m = Miner::new(MinerConfig::default());
+        let ids = learn_all(&mut m, &lines);
+        let buf = saved(&m, "whole-line");
+        assert!(buf.len() < 1 << 20, "state of {} bytes", buf.len());
+        let text = std::str::from_utf8(&buf).unwrap();
+        assert!(!text.contains("\"keys\""));
+        let m2 = Miner::load_checked(
+            &buf[..],
+            &StateContext::new("whole-line"),
+            &MinerConfig::default(),
+            false,
+        )
+        .unwrap();
+        let back = lookup_all(&m2, &lines);
+        assert!(back.iter().zip(&ids).all(|(b, i)| *b == Some(*i)), "ids kept");
+        assert_eq!(m2.summaries(), m.summaries());
+    }
+
+    #[test]
+    fn loaded_state_learns_on_as_the_original_would() {
+        // Merged-away templates are saved too, so a loaded miner assigns
+        // new lines as the miner that saved it would.
+        // `p x q r` founds a template that merges into `p <*> q r` after
+        // `<*> x <*> r` appeared: the line keeps going to the merge, not to
+        // the older live template that also takes it.
+        let mut first = random_word_lines(3_000, 1);
+        first.extend(["p x q r", "5 x 6 r", "p y q r", "p z q r"].map(String::from));
+        let mut then = random_word_lines(3_000, 2);
+        then.extend(["p x q r", "9 x 9 r"].map(String::from));
+        let config = MinerConfig {
+            merge_threshold: 3,
+            ..MinerConfig::default()
+        };
+        let mut m = Miner::new(config.clone());
+        learn_all(&mut m, &first);
+        let mut m2 = Miner::load(&saved(&m, "")[..]).unwrap();
+        assert_eq!(m2.config(), &config);
+        let ids = learn_all(&mut m, &then);
+        assert_eq!(learn_all(&mut m2, &then), ids);
+        assert_eq!(m2.summaries(), m.summaries());
+        let mut ml = MaskedLine::default();
+        mask_line("p x q r", &mut ml);
+        let c = m.lookup(&ml).unwrap();
+        assert_eq!(m.template_text(c), "p <*> q r");
+        assert_eq!(ids[then.len() - 2], m.template_id(c));
+    }
+
+    /// The bug: a state reused under another `--format` silently matched
+    /// no line.
+    #[test]
+    fn state_made_under_another_header_is_refused() {
+        let lines = random_word_lines(500, 3);
+        let config = MinerConfig {
+            merge_threshold: 3,
+            ..MinerConfig::default()
+        };
+        let mut m = Miner::new(config.clone());
+        let ids = learn_all(&mut m, &lines);
+        let buf = saved(&m, "format:<Date> <Content>");
+        let other = StateContext::new("preset:syslog");
+        let err = Miner::load_checked(&buf[..], &other, &config, false).unwrap_err();
+        let msg = err.to_string();
+        assert!(matches!(err, StateError::Mismatch { .. }));
+        assert!(
+            msg.contains("header \"format:<Date> <Content>\"") && msg.contains("preset:syslog"),
+            "{msg}"
+        );
+        assert!(msg.contains("--force"), "{msg}");
+        let forced = Miner::load_checked(&buf[..], &other, &config, true).unwrap();
+        assert_eq!(
+            lookup_all(&forced, &lines),
+            ids.iter().map(|&i| Some(i)).collect::<Vec<_>>()
+        );
+
+        // Another merge threshold is a mismatch too; forced, the file's wins.
+        let same = StateContext::new("format:<Date> <Content>");
+        let now = MinerConfig {
+            merge_threshold: 8,
+            cache_keys: 16,
+        };
+        let err = Miner::load_checked(&buf[..], &same, &now, false).unwrap_err();
+        assert!(
+            err.to_string().contains("merge_threshold 3") && err.to_string().contains("merge_threshold 8")
+        );
+        let forced = Miner::load_checked(&buf[..], &same, &now, true).unwrap();
+        assert_eq!(
+            forced.config(),
+            &MinerConfig {
+                merge_threshold: 3,
+                cache_keys: 16
+            }
+        );
+        // The cache capacity changes no result, so it is not compared.
+        let small = MinerConfig {
+            cache_keys: 1,
+            ..config
+        };
+        let m2 = Miner::load_checked(&buf[..], &same, &small, false).unwrap();
+        assert_eq!(m2.config(), &small);
+    }
+
+    #[test]
+    fn version_1_state_is_read_without_its_keys() {
+        let v1 = br#"{"format":"logsieve-template-state","version":1,"config":{"merge_threshold":3},
+            "templates":[{"tokens":["open","port","<*>"],"count":2,"example":"open port 22"},
+                         {"tokens":["close"],"count":1,"example":"close"}],
+            "keys":[["0000000000000000000000000000002a",0]]}"#;
+        let m = Miner::load(&v1[..]).unwrap();
+        assert_eq!(m.config().cache_keys, crate::DEFAULT_CACHE_KEYS);
+        let lines: Vec<String> = ["open port 80", "close", "other"].map(String::from).to_vec();
+        let got: Vec<Option<String>> = {
+            let mut ml = MaskedLine::default();
+            lines
+                .iter()
+                .map(|l| {
+                    mask_line(l, &mut ml);
+                    m.lookup(&ml).map(|c| m.template_text(c).to_string())
+                })
+                .collect()
+        };
+        assert_eq!(got, [Some("open port <*>".into()), Some("close".into()), None]);
+        let ctx = StateContext::new("whole-line");
+        let cfg = MinerConfig {
+            merge_threshold: 3,
+            ..MinerConfig::default()
+        };
+        let err = Miner::load_checked(&v1[..], &ctx, &cfg, false).unwrap_err();
+        assert!(err.to_string().contains("version 1"), "{err}");
+        assert!(Miner::load_checked(&v1[..], &ctx, &cfg, true).is_ok());
+    }
 
     #[test]
     fn round_trip_keeps_ids() {
@@ -262,6 +429,16 @@ mod tests {
     #[test]
     fn bad_state_is_an_error() {
         assert!(matches!(Miner::load(&b"{}"[..]), Err(StateError::Invalid(_))));
+        let no_context = br#"{"format":"logsieve-template-state","version":2,"config":{"merge_threshold":3},"templates":[]}"#;
+        assert!(matches!(
+            Miner::load(&no_context[..]),
+            Err(StateError::Invalid(_))
+        ));
+        // A merged-away template must point at a live one.
+        let bad_into = br#"{"format":"logsieve-template-state","version":2,"context":{"header":""},
+            "config":{"merge_threshold":3},"templates":[{"tokens":["a"],"into":1},{"tokens":["b"],"into":0}]}"#;
+        let err = Miner::load(&bad_into[..]).unwrap_err();
+        assert!(matches!(err, StateError::Invalid(_)), "{err}");
         let other = br#"{"format":"x","version":9,"config":{"merge_threshold":3},"templates":[],"keys":[]}"#;
         assert!(matches!(Miner::load(&other[..]), Err(StateError::Version { .. })));
     }
