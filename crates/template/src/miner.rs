@@ -128,7 +128,7 @@ pub struct TemplateSummary {
 }
 
 /// The online template miner; see the module documentation.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Miner {
     config: MinerConfig,
     clusters: Vec<Cluster>,
@@ -300,13 +300,26 @@ fn already_general(values: &[&str]) -> bool {
     values.iter().any(|v| *v == g)
 }
 
+impl Default for Miner {
+    /// A miner with no templates and the default configuration.
+    fn default() -> Miner {
+        Miner::new(MinerConfig::default())
+    }
+}
+
 impl Miner {
     /// A miner with no templates.
     pub fn new(config: MinerConfig) -> Miner {
         Miner {
             cache: KeyCache::new(config.cache_keys),
             config,
-            ..Miner::default()
+            clusters: Vec::new(),
+            exact: FxHashMap::default(),
+            patterns: FxHashMap::default(),
+            wild: FxHashMap::default(),
+            shapes: Vec::new(),
+            shapes_by_len: FxHashMap::default(),
+            shape_lists: FxHashMap::default(),
         }
     }
 
