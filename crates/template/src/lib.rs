@@ -8,8 +8,19 @@
 //!
 //! - One default configuration ([`MinerConfig::default`]) serves every log;
 //!   no rule here knows any particular log.
-//! - Matching a known line is one hash probe: its cost does not grow with
-//!   the number of templates.
+//! - A line gets the oldest template (live or merged away) that takes it,
+//!   followed to the live template it was merged into; a line no template
+//!   takes starts a new one. Once a key has a template, its answer never
+//!   changes, so [`Miner::lookup`] after mining agrees with learning.
+//! - Memory grows with the number of templates, never with the number of
+//!   distinct lines: a bounded hot-key cache
+//!   ([`MinerConfig::cache_keys`]) makes a repeated line one hash probe,
+//!   and a miss is a search of the template indices (one probe per
+//!   variable layout of that length), not of the templates. The template
+//!   a line gets never depends on what the cache holds.
+//! - The saved state ([`Miner::save_with_context`]) holds the templates,
+//!   never the keys, and records the header setting and miner config it
+//!   was made with ([`Miner::load_checked`] refuses a mismatch).
 //! - Mining is deterministic: the same lines in the same order give the same
 //!   templates. Masking is a pure function of the line, so it can run on any
 //!   thread; only [`Miner::learn`] is sequential.
@@ -29,6 +40,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod cache;
 mod id;
 pub mod kind;
 mod mask;
@@ -38,5 +50,5 @@ mod state;
 pub use id::TemplateId;
 pub use kind::VarKind;
 pub use mask::{mask_line, var_kinds, MaskedLine, MaskedToken, Span, VAR};
-pub use miner::{ClusterId, Miner, MinerConfig, TemplateSummary};
-pub use state::{StateError, STATE_FORMAT, STATE_VERSION};
+pub use miner::{ClusterId, Miner, MinerConfig, TemplateSummary, DEFAULT_CACHE_KEYS};
+pub use state::{StateContext, StateError, STATE_FORMAT, STATE_VERSION};

@@ -1,18 +1,41 @@
 //! The online template miner.
 //!
 //! Every line is first masked ([`crate::mask_line`]); its masked token
-//! sequence is its *key*. Lines with the same key share a template, found by
-//! one hash lookup whatever the number of templates. A key never seen before
-//! is matched against the templates of the same length whose variable
-//! positions could take it (a `<*>` matches any value), else it starts a new
-//! template. Templates that differ in exactly one position are merged into
-//! one with a variable there once that position has shown
-//! [`MinerConfig::merge_threshold`] distinct values, which is how variables
-//! without digits (user names, states) are found.
+//! sequence is its *key*. A line is assigned by one rule: **the oldest
+//! template, live or merged away, that takes the line** (its text equals
+//! the line's masked tokens, or it has the same constants and each of its
+//! `<*>` matches any value), followed to the live template it was merged
+//! into; when no template takes the line it starts a new one. Templates
+//! that differ in exactly one position are merged into one with a variable
+//! there once that position has shown [`MinerConfig::merge_threshold`]
+//! distinct values, which is how variables without digits (user names,
+//! states) are found.
 //!
-//! All decisions depend only on the order of lines, so mining is
+//! Templates are never removed (a merged one keeps pointing at its merge),
+//! so once some template takes a key, the oldest one that does never
+//! changes: the answer for a key is fixed from the first line that has it,
+//! and a later [`Miner::lookup`] gives every learned line the live template
+//! its learning ended in.
+//!
+//! Finding that template goes through indices whose size grows with the
+//! number of templates, not of lines: the templates with variables are
+//! grouped by length and variable positions and indexed by the hash of
+//! their constant tokens; all templates are indexed by the hash of their
+//! text. In front of them sits a bounded hot-key cache (capacity
+//! [`MinerConfig::cache_keys`], CLOCK eviction) from key to the template
+//! found, so that a repeated line costs one probe.
+//!
+//! **Invariant: the template a line gets never depends on what the cache
+//! holds.** The cache only memoises the rule above, whose answer for a key
+//! never changes once it exists; a miss, an eviction or a capacity of 0
+//! only costs the index search. [`Miner::lookup`] takes `&self`, does not
+//! touch the cache and can run on many threads.
+//!
+//! Memory is O(templates + cache capacity): nothing is kept per distinct
+//! line. All decisions depend only on the order of lines, so mining is
 //! deterministic.
 
+use crate::cache::KeyCache;
 use crate::id::TemplateId;
 use crate::mask::{MaskedLine, Span, VAR};
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -23,18 +46,37 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ClusterId(pub u32);
 
-/// The miner's one knob, with a default that serves every log.
+/// The miner's knobs, with defaults that serve every log.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct MinerConfig {
     /// Distinct constant values a position must show, among templates
     /// otherwise equal, before it becomes a variable. A position where one
     /// template already has a variable merges at once. Default 8.
     pub merge_threshold: usize,
+    /// Keys the hot-key cache holds (0: no cache; at most 2^24). It
+    /// changes speed and memory only, never a result. Default
+    /// [`DEFAULT_CACHE_KEYS`].
+    #[serde(default = "default_cache_keys")]
+    pub cache_keys: usize,
+}
+
+/// The default hot-key cache capacity: 65,536 keys, 24 bytes each, so
+/// 1.5 MiB. Masking folds numbers and ids into `<*>`, so the keys a log
+/// repeats are a few per template; 64 Ki of them cover the working set of
+/// logs with thousands of templates, while the cache stays small beside
+/// the 100 MB budget of a run and its misses only cost an index search.
+pub const DEFAULT_CACHE_KEYS: usize = 65_536;
+
+fn default_cache_keys() -> usize {
+    DEFAULT_CACHE_KEYS
 }
 
 impl Default for MinerConfig {
     fn default() -> Self {
-        MinerConfig { merge_threshold: 8 }
+        MinerConfig {
+            merge_threshold: 8,
+            cache_keys: DEFAULT_CACHE_KEYS,
+        }
     }
 }
 
@@ -68,8 +110,9 @@ struct Shape {
     by_rest: FxHashMap<u128, Vec<u32>>,
 }
 
-/// A live template as saved: its tokens, count and example.
-pub(crate) type SavedCluster = (Vec<String>, u64, String);
+/// A template as saved, in creation order: its tokens, count, example and,
+/// for one merged away, the index of the live template it ended in.
+pub(crate) type SavedCluster = (Vec<String>, u64, String, Option<u32>);
 
 /// A summary of one template for listings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -85,11 +128,14 @@ pub struct TemplateSummary {
 }
 
 /// The online template miner; see the module documentation.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Miner {
     config: MinerConfig,
     clusters: Vec<Cluster>,
-    keys: FxHashMap<u128, u32>,
+    cache: KeyCache,
+    /// xxh3-128 of a template's text (which is how a line's key is made
+    /// from its masked tokens) → the oldest template with that text.
+    exact: FxHashMap<u128, u32>,
     patterns: FxHashMap<u128, u32>,
     wild: FxHashMap<u128, Vec<u32>>,
     shapes: Vec<Shape>,
@@ -159,6 +205,33 @@ pub(crate) fn glob_spans(pattern: &str, text: &str, out: &mut Vec<(usize, usize)
     pos == text.len()
 }
 
+/// Whether `text` matches `pattern`, each `<*>` matching any bytes: what
+/// [`glob_spans`] answers, without allocating.
+pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
+    let mut parts = pattern.split(VAR);
+    let first = parts.next().unwrap_or_default();
+    let Some(mut rest) = text.strip_prefix(first) else {
+        return false;
+    };
+    let mut parts = parts.peekable();
+    if parts.peek().is_none() {
+        return rest.is_empty();
+    }
+    while let Some(lit) = parts.next() {
+        if parts.peek().is_none() {
+            return rest.ends_with(lit);
+        }
+        match rest.find(lit) {
+            Some(at) => rest = &rest[at + lit.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+/// Lines of up to this many tokens are matched without allocating.
+const STACK_TOKENS: usize = 64;
+
 fn is_delim(c: u8) -> bool {
     !(c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80)
 }
@@ -227,12 +300,26 @@ fn already_general(values: &[&str]) -> bool {
     values.iter().any(|v| *v == g)
 }
 
+impl Default for Miner {
+    /// A miner with no templates and the default configuration.
+    fn default() -> Miner {
+        Miner::new(MinerConfig::default())
+    }
+}
+
 impl Miner {
     /// A miner with no templates.
     pub fn new(config: MinerConfig) -> Miner {
         Miner {
+            cache: KeyCache::new(config.cache_keys),
             config,
-            ..Miner::default()
+            clusters: Vec::new(),
+            exact: FxHashMap::default(),
+            patterns: FxHashMap::default(),
+            wild: FxHashMap::default(),
+            shapes: Vec::new(),
+            shapes_by_len: FxHashMap::default(),
+            shape_lists: FxHashMap::default(),
         }
     }
 
@@ -256,51 +343,71 @@ impl Miner {
     /// Learns one masked line and returns its template. `content` is kept as
     /// the example of a new template.
     pub fn learn(&mut self, line: &MaskedLine, content: &str) -> ClusterId {
-        if let Some(&c) = self.keys.get(&line.key) {
-            let r = self.root(c);
-            self.clusters[r as usize].count += 1;
-            return ClusterId(r);
+        if let Some(c) = self.cache.touch(line.key) {
+            return self.count(c);
         }
-        if let Some(c) = self.match_shapes(line) {
-            self.keys.insert(line.key, c);
-            self.clusters[c as usize].count += 1;
-            return ClusterId(c);
+        if let Some(c) = self.find(line) {
+            self.cache.insert(line.key, c);
+            return self.count(c);
         }
         let tokens: Vec<Box<str>> = (0..line.len()).map(|i| line.masked_token(i).into()).collect();
         let c = self.add_cluster(tokens, 1, content.into());
-        self.keys.insert(line.key, c);
+        self.cache.insert(line.key, c);
         let r = self.register_wild(c);
         ClusterId(r)
     }
 
-    /// Counts a line whose key is already known and returns its template;
-    /// `None` means the key is new and the line must go through
-    /// [`Miner::learn`]. Lets callers mask lines in parallel and only
-    /// re-mask the rare new ones on the sequential path.
-    pub fn learn_known(&mut self, key: u128) -> Option<ClusterId> {
-        let &c = self.keys.get(&key)?;
+    fn count(&mut self, c: u32) -> ClusterId {
         let r = self.root(c);
         self.clusters[r as usize].count += 1;
-        Some(ClusterId(r))
+        ClusterId(r)
     }
 
-    /// Finds the template of a line without learning: its exact key, else a
-    /// template whose variables can take it.
+    /// Counts a line whose key the hot-key cache holds and returns its
+    /// template; `None` means the key is not cached and the line must go
+    /// through [`Miner::learn`], which gives the same answer whatever the
+    /// cache held. Lets callers mask lines in parallel and only re-mask the
+    /// others on the sequential path.
+    pub fn learn_known(&mut self, key: u128) -> Option<ClusterId> {
+        let c = self.cache.touch(key)?;
+        Some(self.count(c))
+    }
+
+    /// Finds the template of a line without learning (the rule of the
+    /// module documentation). Read-only, the cache included: it may run on
+    /// many threads at once.
     pub fn lookup(&self, line: &MaskedLine) -> Option<ClusterId> {
-        if let Some(&c) = self.keys.get(&line.key) {
-            return Some(ClusterId(self.root(c)));
-        }
-        self.match_shapes(line).map(ClusterId)
+        let c = match self.cache.get(line.key) {
+            Some(c) => c,
+            None => self.find(line)?,
+        };
+        Some(ClusterId(self.root(c)))
     }
 
-    fn match_shapes(&self, line: &MaskedLine) -> Option<u32> {
-        let n = line.len() as u32;
-        let list = self.shape_lists.get(&n)?;
-        let mut best: Option<(usize, u32)> = None;
-        let mut spans = Vec::new();
-        let hashes: Vec<u64> = (0..line.len())
-            .map(|i| token_hash(line.masked_token(i)))
-            .collect();
+    /// The oldest template, live or merged away, that takes the line: the
+    /// one answer the cache memoises. Allocates nothing for lines of up to
+    /// [`STACK_TOKENS`] tokens.
+    fn find(&self, line: &MaskedLine) -> Option<u32> {
+        let mut best = self
+            .exact
+            .get(&line.key)
+            .copied()
+            .filter(|&c| *self.clusters[c as usize].text == *line.masked);
+        let n = line.len();
+        let Some(list) = self.shape_lists.get(&(n as u32)) else {
+            return best;
+        };
+        let mut stack = [0u64; STACK_TOKENS];
+        let mut heap = Vec::new();
+        let hashes: &mut [u64] = if n <= STACK_TOKENS {
+            &mut stack[..n]
+        } else {
+            heap.resize(n, 0);
+            &mut heap
+        };
+        for (i, h) in hashes.iter_mut().enumerate() {
+            *h = token_hash(line.masked_token(i));
+        }
         for &si in list {
             let shape = &self.shapes[si];
             let rest = combine(
@@ -312,24 +419,24 @@ impl Miner {
             let Some(cands) = shape.by_rest.get(&rest) else {
                 continue;
             };
+            // Candidates are in creation order: the first that takes the
+            // line is the oldest of this shape.
             for &c in cands {
-                if self.clusters[c as usize].parent != c {
-                    continue;
+                if best.is_some_and(|b| b <= c) {
+                    break;
                 }
                 let cl = &self.clusters[c as usize];
-                let ok = shape
+                if shape
                     .positions
                     .iter()
-                    .all(|&p| glob_spans(&cl.tokens[p as usize], line.masked_token(p as usize), &mut spans));
-                if ok {
-                    let k = shape.positions.len();
-                    if best.is_none_or(|(bk, bc)| (k, c) < (bk, bc)) {
-                        best = Some((k, c));
-                    }
+                    .all(|&p| glob_match(&cl.tokens[p as usize], line.masked_token(p as usize)))
+                {
+                    best = Some(c);
+                    break;
                 }
             }
         }
-        best.map(|(_, c)| c)
+        best
     }
 
     fn add_cluster(&mut self, tokens: Vec<Box<str>>, count: u64, example: Box<str>) -> u32 {
@@ -338,6 +445,9 @@ impl Miner {
         let id = TemplateId::of(&text);
         let pat = hash_tokens(tokens.iter().map(|t| Some(&**t)));
         self.patterns.insert(pat, c);
+        self.exact
+            .entry(xxhash_rust::xxh3::xxh3_128(text.as_bytes()))
+            .or_insert(c);
         let hashes = tokens.iter().map(|t| token_hash(t)).collect();
         self.clusters.push(Cluster {
             tokens,
@@ -459,13 +569,10 @@ impl Miner {
         target
     }
 
-    /// Points every known key at its live template, so that later lookups
-    /// are one hash probe. Call after mining a whole input.
+    /// Points every merged template straight at its live one, so that
+    /// later lookups resolve in one step. Call after mining a whole input.
     pub fn finalize(&mut self) {
         let roots: Vec<u32> = (0..self.clusters.len() as u32).map(|c| self.root(c)).collect();
-        for c in self.keys.values_mut() {
-            *c = roots[*c as usize];
-        }
         for (i, r) in roots.iter().enumerate() {
             self.clusters[i].parent = *r;
         }
@@ -536,42 +643,59 @@ impl Miner {
         v
     }
 
-    pub(crate) fn export(&self) -> (Vec<SavedCluster>, Vec<(u128, u32)>) {
-        let mut index = vec![u32::MAX; self.clusters.len()];
-        let mut live = Vec::new();
-        for (i, cl) in self.clusters.iter().enumerate() {
-            if cl.parent == i as u32 {
-                index[i] = live.len() as u32;
-                live.push((
-                    cl.tokens.iter().map(|t| t.to_string()).collect(),
-                    cl.count,
-                    cl.example.to_string(),
-                ));
-            }
-        }
-        let mut keys: Vec<(u128, u32)> = self
-            .keys
+    /// Every template in creation order (what matching needs), a merged
+    /// one with the index of its live template.
+    pub(crate) fn export(&self) -> Vec<SavedCluster> {
+        self.clusters
             .iter()
-            .map(|(&k, &c)| (k, index[self.root(c) as usize]))
-            .collect();
-        keys.sort_unstable();
-        (live, keys)
+            .enumerate()
+            .map(|(i, cl)| {
+                let r = self.root(i as u32);
+                let live = r == i as u32;
+                (
+                    cl.tokens.iter().map(|t| t.to_string()).collect(),
+                    if live { cl.count } else { 0 },
+                    if live {
+                        cl.example.to_string()
+                    } else {
+                        String::new()
+                    },
+                    (!live).then_some(r),
+                )
+            })
+            .collect()
     }
 
-    pub(crate) fn import(config: MinerConfig, clusters: Vec<SavedCluster>, keys: Vec<(u128, u32)>) -> Miner {
+    /// Rebuilds a miner from [`Miner::export`]'s list (or from live
+    /// templates only, for a version 1 state). An `into` that does not
+    /// point at a live template of the list is an error.
+    pub(crate) fn import(config: MinerConfig, clusters: Vec<SavedCluster>) -> Result<Miner, String> {
         let mut m = Miner::new(config);
-        for (tokens, count, example) in clusters {
+        let n = clusters.len();
+        let mut parents = Vec::with_capacity(n);
+        for (i, (tokens, count, example, into)) in clusters.into_iter().enumerate() {
             let tokens = tokens.into_iter().map(Into::into).collect();
-            let c = m.add_cluster(tokens, count, example.into());
-            let n = m.clusters[c as usize].tokens.len();
-            for p in 0..n {
+            m.add_cluster(tokens, count, example.into());
+            parents.push(into.unwrap_or(i as u32));
+        }
+        for (i, &p) in parents.iter().enumerate() {
+            if (p as usize) >= n || parents[p as usize] != p {
+                return Err(format!(
+                    "template {i} is merged into {p}, which is not a live template"
+                ));
+            }
+            m.clusters[i].parent = p;
+        }
+        for c in 0..n as u32 {
+            if m.clusters[c as usize].parent != c {
+                continue;
+            }
+            for p in 0..m.clusters[c as usize].tokens.len() {
                 let w = m.wild_key(c, p);
                 m.wild.entry(w).or_default().push(c);
             }
         }
-        let n = m.clusters.len() as u32;
-        m.keys = keys.into_iter().filter(|&(_, c)| c < n).collect();
-        m
+        Ok(m)
     }
 
     /// Distinct template texts.
@@ -588,13 +712,19 @@ impl Miner {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::mask::mask_line;
 
     /// Mines with a low threshold so that small examples show merges.
     fn mine(lines: &[&str]) -> (Miner, Vec<ClusterId>) {
-        mine_with(MinerConfig { merge_threshold: 3 }, lines)
+        mine_with(
+            MinerConfig {
+                merge_threshold: 3,
+                ..MinerConfig::default()
+            },
+            lines,
+        )
     }
 
     fn mine_with(config: MinerConfig, lines: &[&str]) -> (Miner, Vec<ClusterId>) {
@@ -681,5 +811,227 @@ mod tests {
         assert_eq!(v, [(5, 5)]);
         assert!(glob_spans("<*>:<*>", "a:b:c", &mut v));
         assert!(!glob_spans("x<*>", "y1", &mut v));
+    }
+
+    /// The slow, obviously correct twin of [`Miner::find`]: the first
+    /// template, in creation order, every token of which matches.
+    fn find_slow(m: &Miner, line: &MaskedLine) -> Option<u32> {
+        let mut v = Vec::new();
+        (0..m.clusters.len() as u32).find(|&c| {
+            let cl = &m.clusters[c as usize];
+            cl.tokens.len() == line.len()
+                && cl
+                    .tokens
+                    .iter()
+                    .enumerate()
+                    .all(|(i, t)| glob_spans(t, line.masked_token(i), &mut v))
+        })
+    }
+
+    /// What one run gives: the final id of every line (learned the way the
+    /// engine does, `learn_known` first), the id `lookup` gives it after
+    /// `finalize`, and the summaries.
+    struct Run {
+        learned: Vec<TemplateId>,
+        looked_up: Vec<Option<TemplateId>>,
+        summaries: Vec<TemplateSummary>,
+        clusters: usize,
+    }
+
+    fn run(lines: &[String], cache_keys: usize, known_first: bool) -> Run {
+        let mut m = Miner::new(MinerConfig {
+            merge_threshold: 3,
+            cache_keys,
+        });
+        let mut ml = MaskedLine::default();
+        let mut ids = Vec::with_capacity(lines.len());
+        for l in lines {
+            mask_line(l, &mut ml);
+            let known = if known_first { m.learn_known(ml.key) } else { None };
+            let c = match known {
+                Some(c) => c,
+                None => m.learn(&ml, l),
+            };
+            // The index search agrees with its slow twin at every step.
+            let slow = find_slow(&m, &ml).expect("a learned line has a template");
+            assert_eq!(m.find(&ml), Some(slow), "line {l:?}");
+            assert_eq!(m.root(slow), c.0, "line {l:?}");
+            ids.push(c);
+        }
+        m.finalize();
+        let learned = ids.iter().map(|&c| m.template_id(c)).collect();
+        let looked_up = lines
+            .iter()
+            .map(|l| {
+                mask_line(l, &mut ml);
+                m.lookup(&ml).map(|c| m.template_id(c))
+            })
+            .collect();
+        Run {
+            learned,
+            looked_up,
+            summaries: m.summaries(),
+            clusters: m.clusters.len(),
+        }
+    }
+
+    /// The invariant: capacities 0, 1 and 16 give what the default (far
+    /// larger than any input here) gives, line by line, and `lookup` after
+    /// `finalize` agrees with learning.
+    fn assert_cache_independent(lines: &[String]) {
+        let full = run(lines, DEFAULT_CACHE_KEYS, false);
+        for (l, (a, b)) in lines.iter().zip(full.learned.iter().zip(&full.looked_up)) {
+            assert_eq!(Some(*a), *b, "lookup after finalize differs for {l:?}");
+        }
+        for (cap, known_first) in [
+            (0, false),
+            (1, false),
+            (1, true),
+            (16, true),
+            (DEFAULT_CACHE_KEYS, true),
+        ] {
+            let r = run(lines, cap, known_first);
+            assert_eq!(r.learned, full.learned, "capacity {cap}");
+            assert_eq!(r.looked_up, full.looked_up, "capacity {cap}");
+            assert_eq!(r.summaries, full.summaries, "capacity {cap}");
+            assert_eq!(r.clusters, full.clusters, "capacity {cap}");
+        }
+    }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Tokens that mask to constants, to variables, and to partly
+        /// masked forms, so that templates overlap.
+        fn token() -> impl Strategy<Value = String> {
+            prop_oneof![
+                prop::sample::select(vec![
+                    "a", "b", "c", "user", "ok", "(x)", "()", "k=v", "k=w", "<*>"
+                ])
+                .prop_map(str::to_string),
+                "[a-d]{1,3}",
+                "[0-9]{1,3}",
+                "[a-c]=[0-9a-c]{1,2}",
+                "[a-b][0-9]",
+                "/[a-b]/[0-9]",
+            ]
+        }
+
+        fn soup() -> impl Strategy<Value = Vec<String>> {
+            prop::collection::vec(
+                prop::collection::vec(token(), 0..6).prop_map(|t| t.join(" ")),
+                1..120,
+            )
+        }
+
+        /// Lines from a few templates with a random word or number in
+        /// their slots.
+        fn templated() -> impl Strategy<Value = Vec<String>> {
+            let fill = prop_oneof!["[a-z]{1,6}", "[0-9]{1,4}", "[a-z]{1,3}[0-9]{0,2}"];
+            prop::collection::vec((0usize..4, fill.clone(), fill), 1..200).prop_map(|v| {
+                v.into_iter()
+                    .map(|(t, x, y)| match t {
+                        0 => format!("user {x} logged in from {y}"),
+                        1 => format!("connection {x} closed"),
+                        2 => format!("job {x} state {y} done"),
+                        _ => format!("{x} {y} ok"),
+                    })
+                    .collect()
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn token_soups_do_not_depend_on_the_cache(lines in soup()) {
+                assert_cache_independent(&lines);
+            }
+
+            #[test]
+            fn templated_lines_do_not_depend_on_the_cache(lines in templated()) {
+                assert_cache_independent(&lines);
+            }
+
+            #[test]
+            fn glob_match_agrees_with_glob_spans(
+                pattern in "[ab<*>]{0,8}",
+                text in "[ab<*>]{0,8}",
+            ) {
+                let mut v = Vec::new();
+                prop_assert_eq!(glob_match(&pattern, &text), glob_spans(&pattern, &text, &mut v));
+            }
+        }
+    }
+
+    /// Lines with a random word (and address) each, of three templates.
+    pub(crate) fn random_word_lines(n: usize, seed: u64) -> Vec<String> {
+        let mut x = seed | 1;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        (0..n)
+            .map(|_| {
+                let r = next();
+                let word: String = (0..8)
+                    .map(|i| (b'a' + ((r >> (5 * i)) % 26) as u8) as char)
+                    .collect();
+                match r % 3 {
+                    0 => format!(
+                        "user {word} logged in from 10.{}.{}.7",
+                        r >> 50 & 255,
+                        r >> 42 & 255
+                    ),
+                    1 => format!("session opened for {word} by daemon"),
+                    _ => format!("cache {word} evicted after timeout"),
+                }
+            })
+            .collect()
+    }
+
+    /// The bug: memory grew with distinct lines (every key was kept). Now
+    /// distinct lines of a few templates keep the miner at a few templates
+    /// and at most the cache's keys.
+    #[test]
+    fn memory_grows_with_templates_not_distinct_lines() {
+        let lines = random_word_lines(30_000, 42);
+        let cap = 64;
+        let mut m = Miner::new(MinerConfig {
+            cache_keys: cap,
+            ..MinerConfig::default()
+        });
+        let mut ml = MaskedLine::default();
+        for l in &lines {
+            mask_line(l, &mut ml);
+            m.learn(&ml, l);
+        }
+        m.finalize();
+        assert_eq!(m.distinct_templates(), 3, "{:?}", m.summaries());
+        let texts: Vec<String> = m.summaries().into_iter().map(|s| s.template).collect();
+        assert!(
+            texts.contains(&"user <*> logged in from <*>".to_string()),
+            "{texts:?}"
+        );
+        // Eight founders per template before the merge, plus the merges.
+        assert!(m.clusters.len() <= 3 * 9, "{} clusters", m.clusters.len());
+        let groups: usize = m.wild.values().map(Vec::len).sum();
+        assert!(groups <= m.clusters.len() * 6, "{groups} group entries");
+        assert!(m.exact.len() <= m.clusters.len() && m.patterns.len() <= m.clusters.len());
+        assert!(m.cache.len() <= cap);
+        let total: u64 = m.summaries().iter().map(|s| s.count).sum();
+        assert_eq!(total, lines.len() as u64, "every line counted once");
+    }
+
+    #[test]
+    fn oldest_matching_template_wins_whatever_was_cached() {
+        // `a <*> <*>` (oldest) and `<*> b c` both take `a b c`; the oldest
+        // wins, whether or not the key was seen before the second existed.
+        let lines: Vec<String> = ["a 1 2", "7 b c", "a b c", "a b c"].map(String::from).to_vec();
+        let (m, ids) = mine(&lines.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(m.template_text(ids[2]), "a <*> <*>");
+        assert_eq!(m.template_text(ids[1]), "<*> b c");
+        assert_cache_independent(&lines);
     }
 }
