@@ -5,7 +5,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use logsieve_engine::{Engine, Options};
 use logsieve_header::{HeaderParser, Preset};
-use logsieve_template::{Miner, MinerConfig};
+use logsieve_template::{Miner, MinerConfig, StateContext};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -54,6 +54,11 @@ pub struct InputArgs {
     /// save them there after.
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
+
+    /// Use a --state saved under another --format/--preset, --multiline or
+    /// miner setting anyway (its templates may then match nothing).
+    #[arg(long, requires = "state")]
+    pub force: bool,
 
     /// Only assign lines to known templates (from --state); lines matching
     /// none are reported with a null template and flagged `no_template`.
@@ -105,11 +110,33 @@ impl InputArgs {
             ),
             Some(p) if p.exists() => {
                 let f = std::fs::File::open(p).with_context(|| format!("opening state {}", p.display()))?;
-                Miner::load(std::io::BufReader::new(f))
-                    .with_context(|| format!("reading state {}", p.display()))
+                Miner::load_checked(
+                    std::io::BufReader::new(f),
+                    &self.state_context()?,
+                    &MinerConfig::default(),
+                    self.force,
+                )
+                .with_context(|| format!("reading state {}", crate::run::clip(&p.display().to_string())))
             }
             _ => Ok(Miner::new(MinerConfig::default())),
         }
+    }
+
+    /// What a saved state records about how lines were read: a state made
+    /// under another header or multi-line mode is refused (`--force`).
+    pub fn state_context(&self) -> Result<StateContext> {
+        let header = match (&self.format, &self.preset) {
+            (Some(f), _) => format!("format:{f}"),
+            (None, Some(p)) => match &self.message_field {
+                Some(m) => format!("preset:{}; message-field:{m}", p.to_ascii_lowercase()),
+                None => format!("preset:{}", p.to_ascii_lowercase()),
+            },
+            (None, None) => "whole-line".to_string(),
+        };
+        Ok(StateContext::new(format!(
+            "{header}; multiline:{}",
+            self.multiline()?
+        )))
     }
 
     pub fn save_state(&self, engine: &Engine) -> Result<()> {
@@ -119,7 +146,7 @@ impl InputArgs {
             let f =
                 std::fs::File::create(&tmp).with_context(|| format!("writing state {}", tmp.display()))?;
             let mut w = std::io::BufWriter::new(f);
-            miner.save(&mut w)?;
+            miner.save_with_context(&mut w, &self.state_context()?)?;
             std::io::Write::flush(&mut w)?;
             drop(w);
             std::fs::rename(&tmp, p).with_context(|| format!("saving state {}", p.display()))?;

@@ -39,6 +39,19 @@ fn signal(child: &Child, sig: &str) {
     assert!(ok.success());
 }
 
+/// Kills a child left running when a test fails, so a failed test never
+/// hangs the suite (a no-op for a child that already exited and was reaped).
+struct KillOnDrop(u32);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", &self.0.to_string()])
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
 /// Reads a child's stdout lines on a thread so a test can wait for "the
 /// record has arrived" with an upper bound that only prevents a hang.
 struct Lines(mpsc::Receiver<String>);
@@ -116,6 +129,7 @@ fn fifo_with_two_writers_lost_lines_and_templates() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
+    let _guard = KillOnDrop(reader.id());
     let w = sh(&script);
     assert!(w.status.success());
     let out = reader.wait_with_output().unwrap();
@@ -136,6 +150,7 @@ fn slow_producer_on_stdin_saw_records_only_at_eof() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
+    let _guard = KillOnDrop(child.id());
     let lines = Lines::of(&mut child);
     let mut stdin = child.stdin.take().unwrap();
     for i in 0..3 {
@@ -161,6 +176,7 @@ fn ctrl_c_exited_130_without_summary_and_lost_the_unflushed_tail() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let _guard = KillOnDrop(child.id());
     let lines = Lines::of(&mut child);
     let mut stdin = child.stdin.take().unwrap();
     for i in 0..100 {
@@ -347,6 +363,7 @@ fn parse_follow_rules_wrote_the_record_but_not_the_alert() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
+    let _guard = KillOnDrop(child.id());
     let lines = Lines::of(&mut child);
     std::fs::OpenOptions::new()
         .append(true)
@@ -390,6 +407,7 @@ fn detect_follow_raised_nothing_for_one_matching_line() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
+    let _guard = KillOnDrop(child.id());
     let lines = Lines::of(&mut child);
     std::fs::OpenOptions::new()
         .append(true)
@@ -426,6 +444,7 @@ fn ctrl_c_lost_the_last_alerts() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
+    let _guard = KillOnDrop(child.id());
     let lines = Lines::of(&mut child);
     let mut stdin = child.stdin.take().unwrap();
     for i in 0..5000 {
@@ -443,4 +462,89 @@ fn ctrl_c_lost_the_last_alerts() {
     drop(stdin);
     assert!(st.success());
     assert_eq!(n + lines.rest().len(), 5000);
+}
+
+#[test]
+fn state_saved_under_another_format_silently_matched_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("a.log");
+    std::fs::write(&log, "INFO: job 1 done\nINFO: job 2 done\n").unwrap();
+    let state = dir.path().join("state.json");
+    let (log, state) = (log.to_str().unwrap(), state.to_str().unwrap());
+    let made = run(&[
+        "templates",
+        "-q",
+        "--format",
+        "<Level>: <Content>",
+        "--state",
+        state,
+        log,
+    ]);
+    assert!(made.status.success());
+    // Reused with the whole line as content: refused, and says why.
+    let out = run(&["parse", "-q", "--match-only", "--state", state, log]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--force"), "{err}");
+    assert!(out.stdout.is_empty());
+    // Without --match-only too: the state would grow under the wrong header.
+    let out = run(&["parse", "-q", "--state", state, log]);
+    assert_eq!(out.status.code(), Some(2));
+    // With the same format it matches every line.
+    let out = run(&[
+        "parse",
+        "-q",
+        "--match-only",
+        "--format",
+        "<Level>: <Content>",
+        "--state",
+        state,
+        log,
+    ]);
+    assert!(out.status.success());
+    assert!(records(&out.stdout)
+        .iter()
+        .all(|r| r["template"] == "job <*> done"));
+    // --force uses it anyway.
+    let out = run(&["parse", "-q", "--match-only", "--force", "--state", state, log]);
+    assert!(out.status.success());
+}
+
+#[test]
+fn state_grew_with_every_distinct_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("words.log");
+    let mut text = String::new();
+    let mut x: u64 = 0x9e37_79b9;
+    for i in 0..60_000u64 {
+        // A pseudo-random word per line (letters only: not masked as a number).
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let word: String = (0..8)
+            .map(|k| (b'a' + ((x >> (k * 5)) % 26) as u8) as char)
+            .collect();
+        text.push_str(&match i % 3 {
+            0 => format!("user {word} logged in\n"),
+            1 => format!("cache miss for key {word}\n"),
+            _ => format!("worker {word} restarted after failure\n"),
+        });
+    }
+    std::fs::write(&log, text).unwrap();
+    let state = dir.path().join("state.json");
+    let out = run(&[
+        "templates",
+        "-q",
+        "--state",
+        state.to_str().unwrap(),
+        log.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let size = std::fs::metadata(&state).unwrap().len();
+    assert!(
+        size < 64 * 1024,
+        "state holds templates, not 60,000 keys: {size} bytes"
+    );
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(listed.contains("user <*> logged in"), "{listed}");
 }

@@ -192,6 +192,7 @@ impl Engine {
                     self.stream_msg(m, &mut miner, &mut cx, on_error)?;
                 }
                 let caught_up = rx.is_empty();
+                let mut flushed_events = false;
                 if caught_up {
                     // An event whose input went quiet is complete.
                     for idx in 0..cx.inputs.len() {
@@ -200,15 +201,15 @@ impl Engine {
                             if quiet && j.has_pending() {
                                 cx.events.clear();
                                 j.flush(&mut cx.events);
+                                flushed_events |= !cx.events.is_empty();
                                 self.stream_events(idx, &mut miner, &mut cx)?;
                             }
                         }
                     }
                 }
-                let wrote = !cx.buf.is_empty();
                 out.write_all(&cx.buf)?;
                 cx.buf.clear();
-                if caught_up && (got || wrote) {
+                if caught_up && (got || flushed_events) {
                     // Caught up: make everything so far visible.
                     out.flush()?;
                     if let Some(o) = observer {
