@@ -1,6 +1,9 @@
 use super::*;
 use std::io::{BufRead, BufReader, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 fn gz(data: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
@@ -162,6 +165,7 @@ impl Tail {
             stop: stop.clone(),
             // Safety net so a broken test fails instead of hanging.
             idle_timeout: Some(Duration::from_secs(60)),
+            ..FollowOptions::default()
         };
         let f = Follower::new(path, opts).unwrap();
         let (tx, rx) = mpsc::channel();
@@ -296,6 +300,7 @@ fn follow_stops_on_flag_and_idle_timeout() {
             from_start: true,
             stop,
             idle_timeout: None,
+            ..FollowOptions::default()
         },
     )
     .unwrap();
