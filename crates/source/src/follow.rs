@@ -208,7 +208,14 @@ impl Follower {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let cur = match File::open(&path) {
+        // Look before opening: opening a FIFO would block until a writer comes.
+        let opened = match std::fs::metadata(&path) {
+            Ok(m) if m.is_dir() => return Err(SourceError::IsDirectory { path }),
+            Ok(m) if !m.is_file() => return Err(SourceError::NotFollowable { path }),
+            Ok(_) => File::open(&path),
+            Err(e) => Err(e),
+        };
+        let cur = match opened {
             Ok(file) => Some(Self::first_open(&path, file, &opts)?),
             Err(e) if e.kind() == io::ErrorKind::NotFound && opts.wait_for_create => {
                 if !dir.is_dir() {
@@ -515,6 +522,13 @@ impl Follower {
 
     /// Opens the file now under the path, to be read from its start.
     fn try_attach(&mut self) -> io::Result<Fill> {
+        match std::fs::metadata(&self.path) {
+            // Not a log file (yet; opening a FIFO would block): keep waiting.
+            Ok(m) if !m.is_file() => return Ok(Fill::Idle),
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Fill::Idle),
+            Err(e) => return Err(annotate(&self.path, "stat", e)),
+        }
         let file = match File::open(&self.path) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Fill::Idle),

@@ -372,4 +372,6 @@ impl<R: Read> Read for Annotate<R> {
 }
 
 #[cfg(test)]
+mod follow_tests;
+#[cfg(test)]
 mod tests;
