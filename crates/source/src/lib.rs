@@ -3,16 +3,41 @@
 //! * [`Input`] names stdin (`-`) or a file; [`open`] returns a reader that
 //!   transparently decompresses gzip (all members) and zstd (all frames),
 //!   detected by magic bytes, not by file extension.
-//! * [`Follower`] tails a growing file like `tail -F`: it survives rotation
-//!   (rename + recreate: the old file is drained first, then the new one is read
-//!   from its start) and truncation (`copytruncate`: reading restarts at 0).
+//! * [`expand_inputs`] turns arguments into inputs: `-`, files, directories
+//!   (walked recursively like ripgrep: hidden files and `.gitignore`/`.ignore`
+//!   exclusions skipped, sorted by path) and globs (sorted; no match is an
+//!   error). [`expand_follow_inputs`] does the same for `--follow`, keeping a
+//!   missing plain path (to be waited for) and leaving out compressed files
+//!   and rotated copies.
+//! * [`is_stream`]: stdin and every path that is not a regular file (FIFO,
+//!   socket, device, `/dev/stdin`, `/dev/fd/N`, `/proc/<pid>/fd/N`) can be
+//!   read only once; [`is_seekable_file`] is true for the rest that exists.
+//! * [`Follower`] tails a growing file like `tail -F`, and better: it
+//!   survives rename rotation (the old file is drained first, then the new
+//!   one is read from its start), deletion (drained, then the path is waited
+//!   for), files that do not exist yet (`wait_for_create`), and truncation
+//!   (`copytruncate`), recovering from the rotated copy the bytes written
+//!   after its last read and before the truncation.
 //!
 //! Key invariants:
 //! * Errors never pass silently: a truncated or corrupt compressed stream makes
 //!   `read` return an `io::Error` naming the input, never an early `Ok(0)`.
+//!   Error messages echo at most [`MAX_ECHO_CHARS`] characters of user input.
 //! * Readers are `Send`, so the read side can run on its own thread.
+//! * [`Follower::read`] hands out complete lines only: every byte it returns
+//!   is followed, within the same or a later `read`, by a `\n` before any
+//!   byte of another file (or of the file's content after a truncation). An
+//!   unterminated fragment is held and completed with a synthesized `\n`
+//!   (counted by [`Follower::partial_flushes`]) at a rotation, a truncation,
+//!   the end of a rotated copy, after `partial_flush` of quiet, or on stop.
+//!   Only a fragment over [`MAX_HELD_FRAGMENT`] bytes is handed out early.
+//! * Truncation is checked on every read of the followed file, by size and by
+//!   a fingerprint of the file's first bytes, not only at EOF; truncations for
+//!   which no rotated copy was found are counted
+//!   ([`Follower::truncations_without_copy`]): bytes may have been lost there.
 //! * [`Follower::read`] returns `Ok(0)` only when stopped (stop flag or idle
-//!   timeout), never merely because it caught up with the writer.
+//!   timeout), never merely because it caught up with the writer, and only
+//!   after handing out every byte it has read.
 //!
 //! ```
 //! use std::io::Read;
@@ -25,6 +50,8 @@
 //! open(&input).unwrap().read_to_string(&mut text).unwrap();
 //! assert_eq!(text, "hello\n");
 //! assert!(logsieve_source::is_seekable_file(&input));
+//! assert!(!logsieve_source::is_stream(&input));
+//! assert!(logsieve_source::is_stream(&Input::Stdin));
 //! assert_eq!(Input::from_arg("-").display_name(), "<stdin>");
 //! ```
 
