@@ -642,3 +642,63 @@ proptest! {
         m.check();
     }
 }
+
+/// The reported copytruncate case with a real concurrent writer: 1,751
+/// lines, logrotate every 250, the follower on its own thread. The writer
+/// only waits (before each rotation) until the follower has seen a line of
+/// the current content: two rotations before the follower looks at all
+/// would overwrite the first copy, which no follower can recover from.
+#[test]
+fn copytruncate_with_concurrent_writer_delivers_all_1751_lines() {
+    use std::io::BufRead;
+    use std::sync::atomic::AtomicUsize;
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("app.log");
+    std::fs::write(&p, "").unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let f = Follower::new(&p, opts(&stop)).unwrap();
+    let seen = Arc::new(AtomicUsize::new(0));
+    let seen2 = seen.clone();
+    let reader = std::thread::spawn(move || {
+        let mut r = std::io::BufReader::new(f);
+        let mut got = String::new();
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if r.read_line(&mut line).unwrap() == 0 {
+                break;
+            }
+            got.push_str(&line);
+            seen2.fetch_add(1, Ordering::Release);
+        }
+        let f = r.into_inner();
+        (got, f.truncations_without_copy(), f.recovered_bytes())
+    });
+    // Safety net: a broken follower fails the test instead of hanging it.
+    let wait_for = |seen: &AtomicUsize, n: usize| {
+        let t0 = std::time::Instant::now();
+        while seen.load(Ordering::Acquire) < n {
+            assert!(
+                t0.elapsed() < Duration::from_secs(60),
+                "follower stuck before line {n}"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    };
+    let want = lines(0, 1751);
+    let mut last_rotation_at = 0;
+    for i in 0..1751u32 {
+        append(&p, &format!("line {i} of the app log\n"));
+        if i % 250 == 249 {
+            wait_for(&seen, last_rotation_at + 1);
+            copytruncate(&p);
+            last_rotation_at = i as usize + 1;
+        }
+    }
+    wait_for(&seen, 1751);
+    stop.store(true, Ordering::Release);
+    let (got, without_copy, _recovered) = reader.join().unwrap();
+    assert_eq!(without_copy, 0);
+    assert_eq!(got.lines().count(), 1751);
+    assert_eq!(got, want);
+}
