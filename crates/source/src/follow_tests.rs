@@ -702,3 +702,15 @@ fn copytruncate_with_concurrent_writer_delivers_all_1751_lines() {
     assert_eq!(got.lines().count(), 1751);
     assert_eq!(got, want);
 }
+
+#[test]
+fn follower_is_a_send_reader() {
+    fn send_reader<T: Read + Send>(_: &T) {}
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("app.log");
+    std::fs::write(&p, "").unwrap();
+    let f = Follower::new(&p, FollowOptions::default()).unwrap();
+    send_reader(&f);
+    assert_eq!(FollowOptions::default().poll_interval, Duration::from_millis(50));
+    assert_eq!(FollowOptions::default().partial_flush, Duration::from_secs(1));
+}
