@@ -3,16 +3,41 @@
 //! * [`Input`] names stdin (`-`) or a file; [`open`] returns a reader that
 //!   transparently decompresses gzip (all members) and zstd (all frames),
 //!   detected by magic bytes, not by file extension.
-//! * [`Follower`] tails a growing file like `tail -F`: it survives rotation
-//!   (rename + recreate: the old file is drained first, then the new one is read
-//!   from its start) and truncation (`copytruncate`: reading restarts at 0).
+//! * [`expand_inputs`] turns arguments into inputs: `-`, files, directories
+//!   (walked recursively like ripgrep: hidden files and `.gitignore`/`.ignore`
+//!   exclusions skipped, sorted by path) and globs (sorted; no match is an
+//!   error). [`expand_follow_inputs`] does the same for `--follow`, keeping a
+//!   missing plain path (to be waited for) and leaving out compressed files
+//!   and rotated copies.
+//! * [`is_stream`]: stdin and every path that is not a regular file (FIFO,
+//!   socket, device, `/dev/stdin`, `/dev/fd/N`, `/proc/<pid>/fd/N`) can be
+//!   read only once; [`is_seekable_file`] is true for the rest that exists.
+//! * [`Follower`] tails a growing file like `tail -F`, and better: it
+//!   survives rename rotation (the old file is drained first, then the new
+//!   one is read from its start), deletion (drained, then the path is waited
+//!   for), files that do not exist yet (`wait_for_create`), and truncation
+//!   (`copytruncate`), recovering from the rotated copy the bytes written
+//!   after its last read and before the truncation.
 //!
 //! Key invariants:
 //! * Errors never pass silently: a truncated or corrupt compressed stream makes
 //!   `read` return an `io::Error` naming the input, never an early `Ok(0)`.
+//!   Error messages echo at most [`MAX_ECHO_CHARS`] characters of user input.
 //! * Readers are `Send`, so the read side can run on its own thread.
+//! * [`Follower::read`] hands out complete lines only: every byte it returns
+//!   is followed, within the same or a later `read`, by a `\n` before any
+//!   byte of another file (or of the file's content after a truncation). An
+//!   unterminated fragment is held and completed with a synthesized `\n`
+//!   (counted by [`Follower::partial_flushes`]) at a rotation, a truncation,
+//!   the end of a rotated copy, after `partial_flush` of quiet, or on stop.
+//!   Only a fragment over [`MAX_HELD_FRAGMENT`] bytes is handed out early.
+//! * Truncation is checked on every read of the followed file, by size and by
+//!   a fingerprint of the file's first bytes, not only at EOF; truncations for
+//!   which no rotated copy was found are counted
+//!   ([`Follower::truncations_without_copy`]): bytes may have been lost there.
 //! * [`Follower::read`] returns `Ok(0)` only when stopped (stop flag or idle
-//!   timeout), never merely because it caught up with the writer.
+//!   timeout), never merely because it caught up with the writer, and only
+//!   after handing out every byte it has read.
 //!
 //! ```
 //! use std::io::Read;
@@ -25,16 +50,21 @@
 //! open(&input).unwrap().read_to_string(&mut text).unwrap();
 //! assert_eq!(text, "hello\n");
 //! assert!(logsieve_source::is_seekable_file(&input));
+//! assert!(!logsieve_source::is_stream(&input));
+//! assert!(logsieve_source::is_stream(&Input::Stdin));
 //! assert_eq!(Input::from_arg("-").display_name(), "<stdin>");
 //! ```
 
 use std::fmt;
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+
+mod expand;
+mod follow;
+
+pub use expand::{expand_follow_inputs, expand_inputs, is_seekable_file, is_stream};
+pub use follow::{FollowOptions, Follower, MAX_HELD_FRAGMENT};
 
 /// Where the bytes come from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -78,12 +108,31 @@ impl fmt::Display for Input {
     }
 }
 
-/// Errors opening an input.
+/// Longest piece of user input (a path, a pattern) echoed in a message.
+pub const MAX_ECHO_CHARS: usize = 200;
+
+/// `s` cut to [`MAX_ECHO_CHARS`] characters (with `…` when cut), for
+/// messages that repeat user input.
+pub fn clip(s: &str) -> String {
+    match s.char_indices().nth(MAX_ECHO_CHARS) {
+        None => s.to_string(),
+        Some((i, _)) => format!("{}…", &s[..i]),
+    }
+}
+
+fn clip_path(p: &Path) -> String {
+    clip(&p.display().to_string())
+}
+
+/// Errors opening or expanding an input.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SourceError {
     /// The file could not be opened.
-    #[error("cannot open {path}: {source}; check that the file exists and is readable")]
+    #[error(
+        "cannot open {}: {source}; check that the file exists and is readable",
+        clip_path(path)
+    )]
     Open {
         /// The path.
         path: PathBuf,
@@ -92,13 +141,13 @@ pub enum SourceError {
         source: io::Error,
     },
     /// The path is a directory.
-    #[error("{path} is a directory; pass a log file (or `-` for stdin)")]
+    #[error("{} is a directory; pass a log file (or `-` for stdin)", clip_path(path))]
     IsDirectory {
         /// The path.
         path: PathBuf,
     },
     /// Reading the first bytes (to detect compression) failed.
-    #[error("cannot read the start of {name}: {source}")]
+    #[error("cannot read the start of {}: {source}", clip(name))]
     Read {
         /// Input name.
         name: String,
@@ -107,7 +156,7 @@ pub enum SourceError {
         source: io::Error,
     },
     /// Setting up a decompressor failed.
-    #[error("cannot start {format} decompression of {name}: {source}")]
+    #[error("cannot start {format} decompression of {}: {source}", clip(name))]
     Decoder {
         /// `gzip` or `zstd`.
         format: &'static str,
@@ -116,6 +165,86 @@ pub enum SourceError {
         /// Underlying error.
         #[source]
         source: io::Error,
+    },
+    /// `--follow` of a path that is not a regular file.
+    #[error(
+        "cannot follow {}: it is not a regular file (a pipe, socket or device); read it without --follow",
+        clip_path(path)
+    )]
+    NotFollowable {
+        /// The path.
+        path: PathBuf,
+    },
+    /// A missing file to wait for, in a directory that does not exist either.
+    #[error(
+        "cannot follow {}: its directory {} does not exist; create it or fix the path",
+        clip_path(path),
+        clip_path(dir)
+    )]
+    FollowDirMissing {
+        /// The followed path.
+        path: PathBuf,
+        /// Its missing parent directory.
+        dir: PathBuf,
+    },
+    /// A glob pattern that matched no file.
+    #[error(
+        "no file matches the pattern {}; check the pattern (quote it so the shell does not expand it)",
+        clip(pattern)
+    )]
+    NoGlobMatch {
+        /// The pattern.
+        pattern: String,
+    },
+    /// A glob pattern that cannot be parsed.
+    #[error("invalid glob pattern {} at character {at}: {reason}", clip(pattern))]
+    BadGlob {
+        /// The pattern.
+        pattern: String,
+        /// What is wrong.
+        reason: &'static str,
+        /// Where (character index).
+        at: usize,
+    },
+    /// Reading a directory while matching a glob failed.
+    #[error("cannot read {} while matching {}: {source}", clip_path(path), clip(pattern))]
+    GlobRead {
+        /// The pattern.
+        pattern: String,
+        /// The path that failed.
+        path: PathBuf,
+        /// OS error.
+        #[source]
+        source: io::Error,
+    },
+    /// Walking a directory input failed.
+    #[error("cannot list the files under {}: {source}", clip_path(dir))]
+    Walk {
+        /// The directory given.
+        dir: PathBuf,
+        /// Walk error (names the failing path).
+        #[source]
+        source: ignore::Error,
+    },
+    /// A directory input with no file to read (after hidden and ignored
+    /// files are skipped).
+    #[error(
+        "{} contains no log file to read (hidden files and files excluded by .gitignore/.ignore are skipped)",
+        clip_path(dir)
+    )]
+    EmptyDirectory {
+        /// The directory.
+        dir: PathBuf,
+    },
+    /// A `--follow` directory or glob whose files are all compressed or
+    /// rotated copies.
+    #[error(
+        "nothing to follow in {}: every file it names is compressed or a rotated copy",
+        clip(arg)
+    )]
+    NothingToFollow {
+        /// The argument.
+        arg: String,
     },
 }
 
@@ -234,15 +363,6 @@ fn peek<R: Read>(mut r: R, n: usize) -> io::Result<(Vec<u8>, R)> {
     Ok((head, r))
 }
 
-/// Whether the input can be read a second time from the start (a regular file,
-/// compressed or not: re-[`open`] it). False for stdin, pipes, FIFOs, devices.
-pub fn is_seekable_file(input: &Input) -> bool {
-    match input {
-        Input::Stdin => false,
-        Input::File(p) => std::fs::metadata(p).is_ok_and(|m| m.is_file()),
-    }
-}
-
 /// Adds the input name and a clear explanation to decompression errors.
 struct Annotate<R> {
     inner: R,
@@ -278,207 +398,7 @@ impl<R: Read> Read for Annotate<R> {
     }
 }
 
-/// Options for [`Follower`].
-#[derive(Debug, Clone)]
-pub struct FollowOptions {
-    /// How long to sleep when there is no new data (default 200 ms).
-    pub poll_interval: Duration,
-    /// Start at the beginning of the file instead of its current end.
-    pub from_start: bool,
-    /// Set to `true` to make `read` return `Ok(0)` once it has no data to return.
-    pub stop: Arc<AtomicBool>,
-    /// Stop (return `Ok(0)`) after this long without new data (`None`: never).
-    pub idle_timeout: Option<Duration>,
-}
-
-impl Default for FollowOptions {
-    fn default() -> Self {
-        FollowOptions {
-            poll_interval: Duration::from_millis(200),
-            from_start: false,
-            stop: Arc::new(AtomicBool::new(false)),
-            idle_timeout: None,
-        }
-    }
-}
-
-/// Identity of the file behind a path (device, inode).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct FileId(u64, u64);
-
-#[cfg(unix)]
-fn file_id(m: &std::fs::Metadata) -> Option<FileId> {
-    use std::os::unix::fs::MetadataExt;
-    Some(FileId(m.dev(), m.ino()))
-}
-
-#[cfg(not(unix))]
-fn file_id(_m: &std::fs::Metadata) -> Option<FileId> {
-    None // rotation by rename is not detected; truncation still is
-}
-
-enum Change {
-    None,
-    Truncated,
-    Rotated,
-}
-
-/// A rotation-aware `tail -F` reader over a plain (uncompressed) file.
-pub struct Follower {
-    path: PathBuf,
-    file: File,
-    id: Option<FileId>,
-    pos: u64,
-    opts: FollowOptions,
-    last_data: Instant,
-    rotations: u64,
-    truncations: u64,
-}
-
-impl Follower {
-    /// Opens `path` for following. The file must exist now; later it may
-    /// disappear briefly during rotation.
-    pub fn new(path: impl Into<PathBuf>, opts: FollowOptions) -> Result<Self, SourceError> {
-        let path = path.into();
-        let mut file = open_file(&path)?;
-        let meta = file.metadata().map_err(|source| SourceError::Open {
-            path: path.clone(),
-            source,
-        })?;
-        let pos = if opts.from_start {
-            0
-        } else {
-            file.seek(SeekFrom::End(0)).map_err(|source| SourceError::Open {
-                path: path.clone(),
-                source,
-            })?
-        };
-        Ok(Follower {
-            id: file_id(&meta),
-            path,
-            file,
-            pos,
-            opts,
-            last_data: Instant::now(),
-            rotations: 0,
-            truncations: 0,
-        })
-    }
-
-    /// The flag that stops this follower (same as `FollowOptions::stop`).
-    pub fn stop_handle(&self) -> Arc<AtomicBool> {
-        self.opts.stop.clone()
-    }
-    /// Times the path was seen rotated (a new file under the same name).
-    pub fn rotations(&self) -> u64 {
-        self.rotations
-    }
-    /// Times the file was seen truncated.
-    pub fn truncations(&self) -> u64 {
-        self.truncations
-    }
-    /// The followed path.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    fn annotate(&self, what: &str, e: io::Error) -> io::Error {
-        io::Error::new(
-            e.kind(),
-            format!("following {}: {what} failed: {e}", self.path.display()),
-        )
-    }
-
-    /// At EOF of the current handle: detect truncation (handled here: seek to
-    /// 0) or rotation (the caller drains the old handle, then [`switch`]es).
-    fn check_rotation(&mut self) -> io::Result<Change> {
-        // Truncation of the open file (copytruncate).
-        let len = self.file.metadata().map_err(|e| self.annotate("stat", e))?.len();
-        if len < self.pos {
-            self.file
-                .seek(SeekFrom::Start(0))
-                .map_err(|e| self.annotate("seek", e))?;
-            self.pos = 0;
-            self.truncations += 1;
-            return Ok(Change::Truncated);
-        }
-        // A different file under the path (rename + recreate).
-        let meta = match std::fs::metadata(&self.path) {
-            Ok(m) => m,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Change::None), // mid-rotation
-            Err(e) => return Err(self.annotate("stat", e)),
-        };
-        let new_id = file_id(&meta);
-        if new_id.is_some() && new_id != self.id && meta.is_file() {
-            return Ok(Change::Rotated);
-        }
-        Ok(Change::None)
-    }
-
-    /// Switches to the file now under the path, reading it from its start.
-    fn switch(&mut self) -> io::Result<bool> {
-        let file = match File::open(&self.path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
-            Err(e) => return Err(self.annotate("reopen", e)),
-        };
-        let id = file.metadata().ok().and_then(|m| file_id(&m));
-        self.file = file;
-        self.id = id;
-        self.pos = 0;
-        self.rotations += 1;
-        Ok(true)
-    }
-}
-
-impl Read for Follower {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        loop {
-            let n = match self.file.read(buf) {
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(self.annotate("read", e)),
-            };
-            if n > 0 {
-                self.pos += n as u64;
-                self.last_data = Instant::now();
-                return Ok(n);
-            }
-            // At the end of the current handle. The old handle has just been
-            // drained, so switching now loses nothing written before the check.
-            match self.check_rotation()? {
-                Change::Truncated => continue,
-                Change::Rotated => {
-                    // Drain what was written to the old file after our last read.
-                    let n = self.file.read(buf).map_err(|e| self.annotate("read", e))?;
-                    if n > 0 {
-                        self.pos += n as u64;
-                        self.last_data = Instant::now();
-                        return Ok(n);
-                    }
-                    if self.switch()? {
-                        continue;
-                    }
-                }
-                Change::None => {}
-            }
-            if self.opts.stop.load(Ordering::Acquire) {
-                return Ok(0);
-            }
-            if self
-                .opts
-                .idle_timeout
-                .is_some_and(|t| self.last_data.elapsed() >= t)
-            {
-                return Ok(0);
-            }
-            std::thread::sleep(self.opts.poll_interval);
-        }
-    }
-}
-
+#[cfg(test)]
+mod follow_tests;
 #[cfg(test)]
 mod tests;

@@ -1,6 +1,9 @@
 use super::*;
 use std::io::{BufRead, BufReader, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 fn gz(data: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
@@ -162,6 +165,7 @@ impl Tail {
             stop: stop.clone(),
             // Safety net so a broken test fails instead of hanging.
             idle_timeout: Some(Duration::from_secs(60)),
+            ..FollowOptions::default()
         };
         let f = Follower::new(path, opts).unwrap();
         let (tx, rx) = mpsc::channel();
@@ -296,6 +300,7 @@ fn follow_stops_on_flag_and_idle_timeout() {
             from_start: true,
             stop,
             idle_timeout: None,
+            ..FollowOptions::default()
         },
     )
     .unwrap();
@@ -350,4 +355,159 @@ impl Read for DribbleOne<'_> {
         self.0 = &self.0[1..];
         Ok(1)
     }
+}
+
+// ---- streams, directory and glob inputs ----
+
+#[test]
+fn is_stream_for_stdin_pipes_devices_and_fd_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a.log");
+    std::fs::write(&file, "x\n").unwrap();
+    assert!(is_stream(&Input::Stdin));
+    assert!(!is_stream(&Input::File(file.clone())));
+    assert!(is_seekable_file(&Input::File(file)));
+    // A directory or a missing path is not a stream: opening it reports it.
+    assert!(!is_stream(&Input::File(dir.path().to_path_buf())));
+    assert!(!is_stream(&Input::File(dir.path().join("missing"))));
+    #[cfg(unix)]
+    {
+        let fifo = dir.path().join("fifo");
+        assert!(std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success());
+        assert!(is_stream(&Input::File(fifo.clone())));
+        assert!(!is_seekable_file(&Input::File(fifo)));
+        assert!(is_stream(&Input::from_arg("/dev/null"))); // a char device
+    }
+    for p in ["/dev/stdin", "/dev/fd/63", "/proc/self/fd/0", "/proc/1234/fd/5"] {
+        assert!(is_stream(&Input::from_arg(p)), "{p}");
+        assert!(!is_seekable_file(&Input::from_arg(p)), "{p}");
+    }
+    assert!(!is_stream(&Input::from_arg("/proc/self/fdinfo")));
+}
+
+fn names(inputs: &[Input], root: &Path) -> Vec<String> {
+    inputs
+        .iter()
+        .map(|i| match i {
+            Input::Stdin => "-".to_string(),
+            Input::File(p) => p.strip_prefix(root).unwrap_or(p).display().to_string(),
+        })
+        .collect()
+}
+
+fn args(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn expand_directory_recursively_sorted_honouring_hidden_and_ignore_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    for (p, body) in [
+        ("logs/b.log", "b\n"),
+        ("logs/a.log", "a\n"),
+        ("logs/sub/c.log", "c\n"),
+        ("logs/.hidden.log", "h\n"),
+        ("logs/.hiddendir/d.log", "d\n"),
+        ("logs/skip.tmp", "t\n"),
+        ("logs/ignored/e.log", "e\n"),
+        ("logs/.gitignore", "*.tmp\n"),
+        ("logs/.ignore", "ignored/\n"),
+    ] {
+        let p = root.join(p);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, body).unwrap();
+    }
+    let logs = root.join("logs");
+    let got = expand_inputs(&args(&["-", logs.to_str().unwrap()])).unwrap();
+    assert_eq!(
+        names(&got, root),
+        ["-", "logs/a.log", "logs/b.log", "logs/sub/c.log"]
+    );
+
+    let empty = root.join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let e = expand_inputs(&args(&[empty.to_str().unwrap()])).unwrap_err();
+    assert!(matches!(e, SourceError::EmptyDirectory { .. }), "{e}");
+    assert!(e.to_string().contains("empty"), "{e}");
+}
+
+#[test]
+fn expand_globs_sorted_and_no_match_is_an_error_naming_the_pattern() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    for p in ["x2.log", "x1.log", "x1.txt", ".x3.log", "sub/x4.log"] {
+        let p = root.join(p);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, "l\n").unwrap();
+    }
+    let pat = format!("{}/x?.log", root.display());
+    let got = expand_inputs(&args(&[&pat])).unwrap();
+    assert_eq!(names(&got, root), ["x1.log", "x2.log"]);
+    let pat = format!("{}/*.log", root.display()); // `*` does not match a leading dot
+    assert_eq!(
+        names(&expand_inputs(&args(&[&pat])).unwrap(), root),
+        ["x1.log", "x2.log"]
+    );
+    let pat = format!("{}/s[u]b", root.display()); // a matched directory is walked
+    assert_eq!(
+        names(&expand_inputs(&args(&[&pat])).unwrap(), root),
+        ["sub/x4.log"]
+    );
+
+    let pat = format!("{}/nothing-*.log", root.display());
+    let e = expand_inputs(&args(&[&pat])).unwrap_err();
+    assert!(matches!(e, SourceError::NoGlobMatch { .. }), "{e}");
+    assert!(e.to_string().contains("nothing-*.log"), "{e}");
+    let e = expand_inputs(&args(&["[unclosed"])).unwrap_err();
+    assert!(matches!(e, SourceError::BadGlob { .. }), "{e}");
+
+    // A missing plain path is passed through (open reports it); so is an
+    // existing file whose name has glob characters.
+    let odd = root.join("odd[1].log");
+    std::fs::write(&odd, "o\n").unwrap();
+    let missing = root.join("missing.log");
+    let got = expand_inputs(&args(&[missing.to_str().unwrap(), odd.to_str().unwrap()])).unwrap();
+    assert_eq!(got, [Input::File(missing), Input::File(odd)]);
+}
+
+#[test]
+fn error_messages_echo_at_most_200_characters_of_input() {
+    let long = format!("/no/such/dir/{}*.log", "y".repeat(5000));
+    let e = expand_inputs(&args(&[&long])).unwrap_err();
+    let msg = e.to_string();
+    assert!(matches!(e, SourceError::NoGlobMatch { .. }), "{msg}");
+    assert!(msg.len() < 400, "{} chars", msg.len());
+    assert!(msg.contains(&long[..150]), "{msg}");
+    assert_eq!(clip("abc"), "abc");
+    let c = clip(&"é".repeat(300));
+    assert_eq!(c.chars().count(), MAX_ECHO_CHARS + 1);
+    assert!(c.ends_with('…'));
+    let e = open(&Input::File(PathBuf::from("z".repeat(1000)))).err().unwrap();
+    assert!(e.to_string().len() < 400, "{e}");
+}
+
+#[test]
+fn expand_follow_inputs_keeps_missing_paths_and_skips_rotated_and_compressed_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::write(root.join("app.log"), "a\n").unwrap();
+    std::fs::write(root.join("app.log.1"), "old\n").unwrap();
+    std::fs::write(root.join("app.log-20261123"), "older\n").unwrap();
+    std::fs::write(root.join("other.log"), "o\n").unwrap();
+    std::fs::write(root.join("archive.log"), gz(b"z\n")).unwrap();
+    let later = root.join("later.log");
+    let got = expand_follow_inputs(&args(&[root.to_str().unwrap(), later.to_str().unwrap()])).unwrap();
+    assert_eq!(names(&got, root), ["app.log", "other.log", "later.log"]);
+    // Reading expands the same directory to every file.
+    assert_eq!(expand_inputs(&args(&[root.to_str().unwrap()])).unwrap().len(), 5);
+    let e = expand_follow_inputs(&args(&[root.join("no-dir/x.log").to_str().unwrap()])).unwrap_err();
+    assert!(matches!(e, SourceError::FollowDirMissing { .. }), "{e}");
+    let only_rotated = root.join("archive*");
+    let e = expand_follow_inputs(&args(&[only_rotated.to_str().unwrap()])).unwrap_err();
+    assert!(matches!(e, SourceError::NothingToFollow { .. }), "{e}");
 }
