@@ -120,7 +120,7 @@ pub fn mismatch_example(args: &InputArgs, header: &HeaderParser) -> Option<Strin
     let limit = args.max_line_bytes as u64 + 2;
     for input in args.inputs().unwrap_or_default() {
         // Only a regular file can be read again: a pipe or FIFO cannot.
-        if !logsieve_source::is_seekable_file(&input) {
+        if logsieve_source::is_stream(&input) {
             continue;
         }
         let Ok(r) = logsieve_source::open(&input) else {

@@ -192,16 +192,20 @@ impl InputArgs {
         }
     }
 
+    /// The inputs: `-` is standard input, a directory is every file below
+    /// it (hidden files and .gitignore/.ignore'd ones skipped, sorted), a
+    /// glob is its matches (sorted). With --follow, a missing file is kept
+    /// (it is waited for) and rotated or compressed copies are left out.
     pub fn inputs(&self) -> Result<Vec<logsieve_source::Input>> {
         if self.files.is_empty() {
-            Ok(vec![logsieve_source::Input::Stdin])
-        } else {
-            Ok(self
-                .files
-                .iter()
-                .map(|f| logsieve_source::Input::from_arg(f))
-                .collect())
+            return Ok(vec![logsieve_source::Input::Stdin]);
         }
+        let expanded = if self.follow {
+            logsieve_source::expand_follow_inputs(&self.files)
+        } else {
+            logsieve_source::expand_inputs(&self.files)
+        };
+        Ok(expanded?)
     }
 }
 
@@ -231,6 +235,7 @@ pub fn summary(engine: &Engine, res: &crate::run::RunResult, started: Instant) {
         secs,
         rate
     );
+    crate::run::print_follow_reports();
     if res.stopped {
         eprintln!(
             "logsieve: stopped by a signal: every line read was processed and written; the rest was not read"

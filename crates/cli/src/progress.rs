@@ -60,7 +60,7 @@ pub fn attach(engine: &mut Engine, args: &InputArgs) {
         return;
     }
     let inputs = args.inputs().unwrap_or_default();
-    let stream = args.follow || inputs.iter().any(|i| !logsieve_source::is_seekable_file(i));
+    let stream = args.follow || inputs.iter().any(logsieve_source::is_stream);
     let total = if stream { None } else { known_size(&inputs) };
     // Streams are read once, whatever the command.
     let passes = if stream {

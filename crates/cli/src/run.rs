@@ -79,7 +79,77 @@ pub fn report_error(e: &dyn std::fmt::Display) {
 
 /// Whether the inputs must be read in one pass.
 pub fn is_stream(args: &InputArgs, inputs: &[Input]) -> bool {
-    args.follow || inputs.iter().any(|i| !logsieve_source::is_seekable_file(i))
+    args.follow || inputs.iter().any(logsieve_source::is_stream)
+}
+
+/// What a follower saw of its file, copied after every read so the run can
+/// report it at the end.
+#[derive(Debug, Default, Clone)]
+pub struct FollowReport {
+    /// The followed path.
+    pub path: String,
+    /// Rename rotations.
+    pub rotations: u64,
+    /// Truncations (copytruncate).
+    pub truncations: u64,
+    /// Bytes read back from rotated copies after a truncation.
+    pub recovered_bytes: u64,
+    /// Truncations where no rotated copy was found: lines written just
+    /// before them may be missing.
+    pub truncations_without_copy: u64,
+    /// Unterminated last lines ended by a rotation, a quiet period or the stop.
+    pub partial_flushes: u64,
+}
+
+struct Reporting {
+    inner: logsieve_source::Follower,
+    report: Arc<std::sync::Mutex<FollowReport>>,
+}
+
+impl std::io::Read for Reporting {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let f = &self.inner;
+        let mut r = self.report.lock().unwrap_or_else(|e| e.into_inner());
+        r.rotations = f.rotations();
+        r.truncations = f.truncations();
+        r.recovered_bytes = f.recovered_bytes();
+        r.truncations_without_copy = f.truncations_without_copy();
+        r.partial_flushes = f.partial_flushes();
+        Ok(n)
+    }
+}
+
+type SharedReport = Arc<std::sync::Mutex<FollowReport>>;
+
+static FOLLOW_REPORTS: std::sync::Mutex<Vec<SharedReport>> = std::sync::Mutex::new(Vec::new());
+
+/// One line per followed file that rotated, truncated or lost its copy.
+pub fn print_follow_reports() {
+    let reports = FOLLOW_REPORTS.lock().unwrap_or_else(|e| e.into_inner());
+    for r in reports.iter() {
+        let r = r.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if r.rotations + r.truncations + r.partial_flushes == 0 {
+            continue;
+        }
+        eprintln!(
+            "logsieve: followed {}: {} rotations, {} truncations ({} bytes read back from rotated copies), {} unterminated last lines ended",
+            clip(&r.path),
+            r.rotations,
+            r.truncations,
+            r.recovered_bytes,
+            r.partial_flushes
+        );
+        if r.truncations_without_copy > 0 {
+            eprintln!(
+                "logsieve: warning: {} was truncated {} times with no rotated copy found (looked for {}.* and {}-*): lines written just before those truncations may be missing",
+                clip(&r.path),
+                r.truncations_without_copy,
+                clip(&r.path),
+                clip(&r.path)
+            );
+        }
+    }
 }
 
 fn open_stream(
@@ -98,12 +168,20 @@ fn open_stream(
             logsieve_source::FollowOptions {
                 from_start: true,
                 stop: stop.clone(),
-                // TODO(merge wt/source): wait_for_create: true,
+                wait_for_create: true,
                 ..Default::default()
             },
         )
         .with_context(|| format!("following {}", clip(&path.display().to_string())))?;
-        Ok(Box::new(f))
+        let report = Arc::new(std::sync::Mutex::new(FollowReport {
+            path: path.display().to_string(),
+            ..Default::default()
+        }));
+        FOLLOW_REPORTS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(report.clone());
+        Ok(Box::new(Reporting { inner: f, report }))
     } else {
         Ok(logsieve_source::open(input)?)
     }

@@ -154,7 +154,7 @@ fn follow_three_files_under_mixed_rotation_exactly_once() {
         let r: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}"));
         let msg = r["message"].as_str().unwrap();
         let parts: Vec<&str> = msg.split(' ').collect();
-        assert_eq!(parts.len(), 6, "a whole line, never a fragment: {msg:?}");
+        assert_eq!(parts.len(), 7, "a whole line, never a fragment: {msg:?}");
         let src = r["source"].as_str().unwrap();
         assert!(src.ends_with(&format!(
             "{}.log",
