@@ -221,8 +221,16 @@ pub fn summary(engine: &Engine, res: &crate::run::RunResult, started: Instant) {
         0.0
     };
     eprintln!(
-        "logsieve: {} lines read, {} parsed, {} flagged (header mismatch {}, invalid UTF-8 {}, NUL {}, truncated {}, no template {}), {} empty; {} templates; {:.2}s, {:.0} lines/s",
+        "logsieve: {} lines read{}, {} parsed, {} flagged (header mismatch {}, invalid UTF-8 {}, NUL {}, truncated {}, no template {}), {} empty; {} templates; {:.2}s, {:.0} lines/s",
         stats.lines,
+        if stats.joined > 0 {
+            format!(
+                " ({} records: {} continuation lines joined into multi-line events)",
+                stats.records, stats.joined
+            )
+        } else {
+            String::new()
+        },
         stats.parsed,
         stats.flagged,
         stats.header_mismatch,

@@ -287,15 +287,14 @@ pub fn process_opened<O: Observer>(
             continue;
         }
         let limit = partial.then_some(s.lines);
-        match engine.report_observed(input, format, out, observer, limit) {
-            Ok(st) => from_report += st,
-            Err(e) => {
-                // An input that failed while mining fails again at the same
-                // place: it was reported once already.
-                if !*partial || args.match_only {
-                    report_error(&read_error(&e));
-                    result.failed += 1;
-                }
+        let (st, err) = engine.report_partial(input, format, out, observer, limit)?;
+        from_report += st;
+        if let Some(e) = err {
+            // An input that failed while mining fails again at the same
+            // place: it was reported once already.
+            if !*partial || args.match_only {
+                report_error(&read_error(&e));
+                result.failed += 1;
             }
         }
         if args.match_only && stopping() {

@@ -60,7 +60,7 @@ pub enum EngineError {
     Source(#[from] logsieve_source::SourceError),
     /// Reading or framing the input failed part-way; the lines before the
     /// failure were processed and are counted.
-    #[error("{input}: {source}")]
+    #[error("{}", read_message(input, source))]
     Read {
         /// The input's name.
         input: String,
@@ -73,6 +73,17 @@ pub enum EngineError {
     /// The thread pool could not be built.
     #[error("thread pool: {0}")]
     Pool(#[from] rayon::ThreadPoolBuildError),
+}
+
+/// `input: what failed`, without naming the input twice when the cause
+/// already starts with its name.
+fn read_message(input: &str, source: &logsieve_framing::FramingError) -> String {
+    let cause = source.to_string();
+    if cause.starts_with(input) {
+        cause
+    } else {
+        format!("{input}: {cause}")
+    }
 }
 
 /// One record as an observer (e.g. detection) sees it.
@@ -552,6 +563,23 @@ impl Engine {
         observer: Option<&O>,
         limit: Option<u64>,
     ) -> Result<Stats, EngineError> {
+        match self.report_partial(input, format, out, observer, limit) {
+            Ok((stats, None)) => Ok(stats),
+            Ok((_, Some(e))) | Err(e) => Err(e),
+        }
+    }
+
+    /// [`Engine::report_observed`] that also returns the counters of the
+    /// lines reported before the input failed part-way. The outer error is
+    /// for failures that are not the input's (writing the output).
+    pub fn report_partial<O: Observer>(
+        &self,
+        input: &Input,
+        format: Option<OutputFormat>,
+        out: &mut dyn Write,
+        observer: Option<&O>,
+        limit: Option<u64>,
+    ) -> Result<(Stats, Option<EngineError>), EngineError> {
         let mut stats = Stats::default();
         let mut line_no = 0u64;
         let source = input.display_name();
@@ -564,7 +592,7 @@ impl Engine {
         // exactly the lines a stopped or failed mining pass saw.
         let honour_stop = limit.is_none();
         let limit = limit.unwrap_or(u64::MAX);
-        self.drive(input, self.opts.batch_lines, honour_stop, |group| {
+        let r = self.drive(input, self.opts.batch_lines, honour_stop, |group| {
             if line_no >= limit {
                 return Ok(false);
             }
@@ -629,9 +657,12 @@ impl Engine {
                 }
             }
             Ok(line_no < limit)
-        })?;
+        });
         out.flush()?;
-        Ok(stats)
+        match r {
+            Err(EngineError::Write(e)) => Err(EngineError::Write(e)),
+            r => Ok((stats, r.err())),
+        }
     }
 
     pub(crate) fn csv_header(&self, out: &mut Vec<u8>) {

@@ -78,7 +78,7 @@ impl Default for FramerConfig {
 #[non_exhaustive]
 pub enum FramingError {
     /// The underlying reader failed (for example a truncated compressed file).
-    #[error("reading the input failed after line {after_line}: {source}; lines before it were delivered, the rest of this input cannot be read (check or re-fetch the file)")]
+    #[error("{source}; the {after_line} lines before it were processed, the rest of this input is skipped")]
     Io {
         /// Number of lines delivered before the error.
         after_line: u64,

@@ -59,6 +59,8 @@ use std::fmt;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 mod expand;
 mod follow;
@@ -298,13 +300,18 @@ pub fn open_with_compression(input: &Input) -> Result<(Box<dyn Read + Send>, Com
         source,
     })?;
     let comp = Compression::from_magic(&head);
-    let stream = io::Cursor::new(head).chain(raw);
+    let consumed = Arc::new(AtomicU64::new(0));
+    let stream = Counted {
+        inner: io::Cursor::new(head).chain(raw),
+        n: consumed.clone(),
+    };
     let reader: Box<dyn Read + Send> = match comp {
         Compression::None => Box::new(stream),
         Compression::Gzip => Box::new(Annotate {
             inner: flate2::read::MultiGzDecoder::new(stream),
             name,
             comp,
+            consumed,
         }),
         Compression::Zstd => {
             let dec = zstd::stream::read::Decoder::new(stream).map_err(|source| SourceError::Decoder {
@@ -316,6 +323,7 @@ pub fn open_with_compression(input: &Input) -> Result<(Box<dyn Read + Send>, Com
                 inner: dec,
                 name,
                 comp,
+                consumed,
             })
         }
     };
@@ -363,11 +371,29 @@ fn peek<R: Read>(mut r: R, n: usize) -> io::Result<(Vec<u8>, R)> {
     Ok((head, r))
 }
 
-/// Adds the input name and a clear explanation to decompression errors.
+/// Counts the compressed bytes handed to a decoder, so an error can say
+/// where in the file the damage is.
+struct Counted<R> {
+    inner: R,
+    n: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let k = self.inner.read(buf)?;
+        self.n.fetch_add(k as u64, Ordering::Relaxed);
+        Ok(k)
+    }
+}
+
+/// Adds the input name, the byte offset and a clear explanation to
+/// decompression errors.
 struct Annotate<R> {
     inner: R,
     name: String,
     comp: Compression,
+    /// Compressed bytes read from the file so far.
+    consumed: Arc<AtomicU64>,
 }
 
 impl<R: Read> Read for Annotate<R> {
@@ -377,20 +403,21 @@ impl<R: Read> Read for Annotate<R> {
                 return e;
             }
             let what = self.comp.name();
+            let at = self.consumed.load(Ordering::Relaxed);
             if e.kind() == io::ErrorKind::UnexpectedEof {
                 io::Error::new(
                     io::ErrorKind::UnexpectedEof,
                     format!(
-                        "{}: the {what} compressed stream is truncated (it ends in the middle of compressed data: {e}); the file was cut off or is still being written — lines before this point were read, re-fetch or re-compress the file to read the rest",
-                        self.name
+                        "{}: the {what} data is truncated: it ends at byte {at} in the middle of compressed data ({e}); the file was cut off or is still being written",
+                        clip(&self.name)
                     ),
                 )
             } else {
                 io::Error::new(
                     e.kind(),
                     format!(
-                        "{}: {what} decompression failed ({e}); the file is corrupt or not really {what}",
-                        self.name
+                        "{}: damaged {what} data within the first {at} bytes of the file ({e}); the file is corrupt or not really {what}",
+                        clip(&self.name)
                     ),
                 )
             }
