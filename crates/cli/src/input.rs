@@ -65,8 +65,11 @@ pub struct InputArgs {
     #[arg(long, requires = "state")]
     pub match_only: bool,
 
-    /// Keep reading FILE as it grows, following rotation (like tail -F).
-    /// Lines are reported as they arrive. Stop with Ctrl-C.
+    /// Keep reading the FILEs as they grow, like tail -F: several at once,
+    /// files that do not exist yet are waited for, rename and copytruncate
+    /// rotation are followed (lines appended just before a copytruncate are
+    /// read back from the rotated copy). Lines are reported as they arrive.
+    /// Stop with Ctrl-C or SIGTERM.
     #[arg(long, short = 'f')]
     pub follow: bool,
 
@@ -79,8 +82,9 @@ pub struct InputArgs {
     #[arg(long, short = 'q')]
     pub quiet: bool,
 
-    /// Log files to read (`-` for standard input; .gz and .zst are
-    /// decompressed). Default: standard input.
+    /// Log files to read: `-` for standard input, a directory (every file
+    /// below it, skipping hidden and .gitignore'd ones), or a quoted glob;
+    /// .gz and .zst are decompressed. Default: standard input.
     #[arg(value_name = "FILE")]
     pub files: Vec<String>,
 }

@@ -60,11 +60,15 @@ struct Cli {
 enum Command {
     /// Parse every line into a template, its variables and header fields.
     ///
-    /// Files are read twice (mine, then report with the final templates), so
-    /// every line of one template carries the same text and id. Standard
-    /// input and --follow are reported in one pass, each line with the
-    /// template known when it arrived. Output has one record per input
-    /// line, in input order.
+    /// Regular files are read twice (mine, then report with the final
+    /// templates), so every line of one template carries the same text and
+    /// id. Inputs that can be read only once (standard input, pipes, FIFOs,
+    /// /dev/stdin, process substitution) and --follow are read in ONE
+    /// streaming pass, never spooled: each line is reported with the
+    /// template known when it arrived, as soon as it arrives. Output has one
+    /// record per input line (per event with --multiline), in input order
+    /// per input. Ctrl-C/SIGTERM stop cleanly: what was read is written,
+    /// --state saved, exit 0.
     #[command(after_help = EXIT_STATUS)]
     Parse(parse_cmd::ParseArgs),
     /// List the templates found, most frequent first, with counts and an example.
