@@ -548,3 +548,115 @@ fn state_grew_with_every_distinct_line() {
     let listed = String::from_utf8_lossy(&out.stdout);
     assert!(listed.contains("user <*> logged in"), "{listed}");
 }
+
+#[test]
+fn follow_of_two_files_followed_only_the_first_and_a_missing_file_was_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.log");
+    let b = dir.path().join("b.log"); // does not exist yet
+    std::fs::write(&a, "alpha 1\n").unwrap();
+    let state = dir.path().join("state.json");
+    let mut child = Command::new(bin())
+        .args(["parse", "--follow", "--state", state.to_str().unwrap()])
+        .arg(&a)
+        .arg(&b)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _guard = KillOnDrop(child.id());
+    let lines = Lines::of(&mut child);
+    let first = lines.next().expect("a.log's line");
+    assert!(first.contains("alpha 1"), "{first}");
+    std::fs::write(&b, "beta 2\n").unwrap();
+    let second = lines.next().expect("b.log's line once it is created");
+    assert!(second.contains("beta 2"), "{second}");
+    let r: serde_json::Value = serde_json::from_str(&second).unwrap();
+    assert!(
+        r["source"].as_str().unwrap().ends_with("b.log"),
+        "records name their source"
+    );
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&a)
+        .unwrap()
+        .write_all(b"alpha 3\n")
+        .unwrap();
+    assert!(lines.next().expect("a.log again").contains("alpha 3"));
+    signal(&child, "-INT");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("3 lines read"), "{err}");
+    assert!(state.exists(), "--follow --state saves the state on Ctrl-C");
+}
+
+#[test]
+fn follow_copytruncate_skipped_lines_and_emitted_partial_lines() {
+    // logrotate's copytruncate on a live file: the follower has caught up,
+    // the writer appends a burst (and half a line), the file is copied and
+    // truncated, and the writer goes on at once past the old offset.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    std::fs::write(&log, "").unwrap();
+    let mut child = Command::new(bin())
+        .args(["parse", "-q", "--follow"])
+        .arg(&log)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _guard = KillOnDrop(child.id());
+    let lines = Lines::of(&mut child);
+    let mut got: Vec<String> = Vec::new();
+    let mut take = |k: usize, got: &mut Vec<String>| {
+        while got.len() < k {
+            let l = lines.next().expect("record");
+            let r: serde_json::Value = serde_json::from_str(&l).unwrap();
+            got.push(r["message"].as_str().unwrap().to_string());
+        }
+    };
+    let mut w = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    let mut n = 0;
+    let mut whole = 0usize;
+    for round in 0..4 {
+        for _ in 0..200 {
+            n += 1;
+            writeln!(w, "request {n} round {round}").unwrap();
+        }
+        whole += 200;
+        take(whole + 2 * round, &mut got); // caught up
+        for _ in 0..50 {
+            n += 1;
+            writeln!(w, "request {n} round {round}").unwrap();
+        }
+        n += 1;
+        write!(w, "request {n} split").unwrap();
+        std::fs::copy(&log, dir.path().join(format!("app.log.{round}"))).unwrap();
+        w.set_len(0).unwrap();
+        writeln!(w, "tail {round}").unwrap();
+        for _ in 0..400 {
+            n += 1;
+            writeln!(w, "request {n} round {round}").unwrap();
+        }
+        whole += 450;
+    }
+    // 4 × 650 whole lines, and each split line as its two halves.
+    take(whole + 8, &mut got);
+    signal(&child, "-TERM");
+    assert!(child.wait().unwrap().success());
+    let extra = lines.rest();
+    assert!(extra.is_empty(), "nothing more: {extra:?}");
+    let mut numbers = std::collections::BTreeMap::new();
+    for m in &got {
+        let parts: Vec<&str> = m.split(' ').collect();
+        match parts.as_slice() {
+            ["request", k, "round", _] | ["request", k, "split"] => {
+                *numbers.entry(k.parse::<u64>().unwrap()).or_insert(0) += 1;
+            }
+            ["tail", _] => {}
+            _ => panic!("a fragment glued to another line: {m:?}"),
+        }
+    }
+    assert_eq!(numbers.len() as u64, n, "every line delivered");
+    assert!(numbers.values().all(|&c| c == 1), "none twice");
+}

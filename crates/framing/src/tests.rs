@@ -195,7 +195,10 @@ fn io_error_is_reported_and_not_continuable() {
     let e = f.next_frame().unwrap_err();
     assert!(!e.can_continue());
     let msg = e.to_string();
-    assert!(msg.contains("the 2 lines before it") && msg.contains("truncated"), "{msg}");
+    assert!(
+        msg.contains("the 2 lines before it") && msg.contains("truncated"),
+        "{msg}"
+    );
     // The partial line read before the error is still delivered, then end.
     assert_eq!(f.next_frame().unwrap().unwrap().bytes, b"partial");
     assert!(f.next_frame().unwrap().is_none());
