@@ -608,7 +608,7 @@ fn follow_copytruncate_skipped_lines_and_emitted_partial_lines() {
     let _guard = KillOnDrop(child.id());
     let lines = Lines::of(&mut child);
     let mut got: Vec<String> = Vec::new();
-    let mut take = |k: usize, got: &mut Vec<String>| {
+    let take = |k: usize, got: &mut Vec<String>| {
         while got.len() < k {
             let l = lines.next().expect("record");
             let r: serde_json::Value = serde_json::from_str(&l).unwrap();
