@@ -74,7 +74,10 @@ pub fn load_detector(args: &RuleArgs, quiet: bool) -> Result<Detector> {
         Some(m) => match Mapping::builtin(m) {
             Some(b) => Some(b),
             None if std::path::Path::new(m).exists() => Some(Mapping::from_file(std::path::Path::new(m))?),
-            None => bail!("unknown --mapping {m:?}: use windows, linux, webserver or a YAML file"),
+            None => bail!(
+                "unknown --mapping {:?}: use windows, linux, webserver, none or a YAML file",
+                crate::run::clip(m)
+            ),
         },
     };
     let d = Detector::load(&args.rules, mapping)?;

@@ -73,7 +73,8 @@ pub struct EvalArgs {
 /// Parses `log` with a fresh default miner and scores it.
 pub fn score(format: Option<&str>, log: &Path, truth: &Path, threads: Option<usize>) -> Result<Metrics> {
     let header = match format {
-        Some(f) => HeaderParser::from_format(f).with_context(|| format!("invalid format {f:?}"))?,
+        Some(f) => HeaderParser::from_format(f)
+            .with_context(|| format!("invalid format {:?}", crate::run::clip(f)))?,
         None => crate::input::whole_line(),
     };
     let mut opts = Options::default();

@@ -92,11 +92,15 @@ pub struct InputArgs {
 impl InputArgs {
     pub fn header(&self) -> Result<HeaderParser> {
         if let Some(f) = &self.format {
-            return HeaderParser::from_format(f).with_context(|| format!("invalid --format {f:?}"));
+            return HeaderParser::from_format(f)
+                .with_context(|| format!("invalid --format {:?}", crate::run::clip(f)));
         }
         if let Some(p) = &self.preset {
             let preset: Preset = p.parse().map_err(|_| {
-                anyhow::anyhow!("unknown --preset {p:?}: use syslog, rfc5424, combined or json")
+                anyhow::anyhow!(
+                    "unknown --preset {:?}: use syslog, rfc5424, combined or json",
+                    crate::run::clip(p)
+                )
             })?;
             return Ok(HeaderParser::preset(preset, self.message_field.as_deref()));
         }
@@ -113,7 +117,7 @@ impl InputArgs {
                 crate::run::clip(&p.display().to_string())
             ),
             Some(p) if p.exists() => {
-                let f = std::fs::File::open(p).with_context(|| format!("opening state {}", p.display()))?;
+                let f = std::fs::File::open(p).with_context(|| format!("opening state {}", crate::run::clip(&p.display().to_string())))?;
                 Miner::load_checked(
                     std::io::BufReader::new(f),
                     &self.state_context()?,
@@ -147,13 +151,14 @@ impl InputArgs {
         let miner = &engine.miner;
         if let (Some(p), false) = (&self.state, self.match_only) {
             let tmp = p.with_extension("tmp");
-            let f =
-                std::fs::File::create(&tmp).with_context(|| format!("writing state {}", tmp.display()))?;
+            let f = std::fs::File::create(&tmp)
+                .with_context(|| format!("writing state {}", crate::run::clip(&tmp.display().to_string())))?;
             let mut w = std::io::BufWriter::new(f);
             miner.save_with_context(&mut w, &self.state_context()?)?;
             std::io::Write::flush(&mut w)?;
             drop(w);
-            std::fs::rename(&tmp, p).with_context(|| format!("saving state {}", p.display()))?;
+            std::fs::rename(&tmp, p)
+                .with_context(|| format!("saving state {}", crate::run::clip(&p.display().to_string())))?;
         }
         Ok(())
     }

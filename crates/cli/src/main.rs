@@ -141,9 +141,23 @@ fn main() -> ExitCode {
             if is_broken_pipe(&e) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("logsieve: error: {e:#}");
+            // Each cause is clipped as a last guard: a message echoes at
+            // most 200 characters of user input plus its own words.
+            let causes: Vec<String> = e.chain().map(|c| clip_cause(&c.to_string())).collect();
+            eprintln!("logsieve: error: {}", causes.join(": "));
             ExitCode::from(2)
         }
+    }
+}
+
+/// A cause longer than the user-input limit plus room for its own words is
+/// cut (messages that embed user input clip it themselves; this catches
+/// causes from libraries that echo it whole).
+fn clip_cause(c: &str) -> String {
+    const ROOM: usize = run::ECHO_LIMIT + 400;
+    match c.char_indices().nth(ROOM) {
+        None => c.to_string(),
+        Some((i, _)) => format!("{}… (message cut at {ROOM} characters)", &c[..i]),
     }
 }
 

@@ -660,3 +660,22 @@ fn follow_copytruncate_skipped_lines_and_emitted_partial_lines() {
     assert_eq!(numbers.len() as u64, n, "every line delivered");
     assert!(numbers.values().all(|&c| c == 1), "none twice");
 }
+
+#[test]
+fn error_messages_echoed_unbounded_user_input() {
+    let long_format = format!("<Date> {} <Content", "x".repeat(5000));
+    let long_name = format!("/nonexistent/{}.log", "y".repeat(3000));
+    for args in [
+        vec!["parse", "--format", long_format.as_str(), "/dev/null"],
+        vec!["parse", long_name.as_str()],
+        vec!["parse", "--multiline", "((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((", "/dev/null"],
+        vec!["parse", "--preset", long_format.as_str(), "/dev/null"],
+    ] {
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        let lines: Vec<&str> = err.lines().filter(|l| l.contains("error:")).collect();
+        assert_eq!(lines.len(), 1, "one error line: {err}");
+        assert!(lines[0].chars().count() < 800, "{} chars: {}", lines[0].chars().count(), lines[0]);
+    }
+}
