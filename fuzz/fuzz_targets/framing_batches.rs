@@ -14,7 +14,10 @@ struct Chunks<'a> {
 
 impl Read for Chunks<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let want = self.sizes.get(self.i % self.sizes.len().max(1)).map_or(7, |&s| s as usize + 1);
+        let want = self
+            .sizes
+            .get(self.i % self.sizes.len().max(1))
+            .map_or(7, |&s| s as usize + 1);
         self.i += 1;
         let n = want.min(buf.len()).min(self.data.len());
         buf[..n].copy_from_slice(&self.data[..n]);
@@ -25,18 +28,33 @@ impl Read for Chunks<'_> {
 
 fuzz_target!(|input: (u8, Vec<u8>, Vec<u8>)| {
     let (max, sizes, data) = input;
-    let cfg = FramerConfig { max_line_bytes: max as usize % 64 + 1 };
+    let cfg = FramerConfig {
+        max_line_bytes: max as usize % 64 + 1,
+    };
     let mut slow = Vec::new();
     let mut f = LineFramer::new(&data[..], cfg);
     while let Some(fr) = f.next_frame().unwrap() {
         slow.push((fr.bytes.to_vec(), fr.truncated, fr.had_crlf, fr.line_no));
     }
     let mut fast = Vec::new();
-    let mut f = LineFramer::with_chunk_size(Chunks { data: &data, sizes: &sizes, i: 0 }, cfg, 16);
+    let mut f = LineFramer::with_chunk_size(
+        Chunks {
+            data: &data,
+            sizes: &sizes,
+            i: 0,
+        },
+        cfg,
+        16,
+    );
     let mut b = LineBatch::default();
     while f.next_batch_prompt(&mut b, 5, 64).unwrap() > 0 {
         for i in 0..b.len() {
-            fast.push((b.line(i).to_vec(), b.flags(i).truncated(), b.flags(i).had_crlf(), b.line_no(i)));
+            fast.push((
+                b.line(i).to_vec(),
+                b.flags(i).truncated(),
+                b.flags(i).had_crlf(),
+                b.line_no(i),
+            ));
         }
     }
     assert_eq!(slow, fast);

@@ -6,7 +6,10 @@ use logsieve_template::{mask_line, MaskedLine, Miner, MinerConfig};
 
 fuzz_target!(|text: &str| {
     let lines: Vec<&str> = text.lines().take(64).collect();
-    let mut m = Miner::new(MinerConfig { cache_keys: 2, ..MinerConfig::default() });
+    let mut m = Miner::new(MinerConfig {
+        cache_keys: 2,
+        ..MinerConfig::default()
+    });
     let mut ml = MaskedLine::default();
     let mut ids = Vec::new();
     for l in &lines {
