@@ -509,3 +509,34 @@ fn multiline_auto_joins_stack_traces_under_a_header_format() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--multiline"));
 }
+
+#[test]
+fn multiline_events_are_identical_for_any_thread_count_and_batch_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let text: String = (0..300).map(|_| TRACE_LOG).collect();
+    let p = write(dir.path(), "traces.log", text.as_bytes());
+    let p = p.to_str().unwrap();
+    let one = ok(&["parse", "-q", "--threads", "1", "--format", TRACE_FORMAT, p]);
+    let two = ok(&[
+        "parse",
+        "-q",
+        "--threads",
+        "2",
+        "--batch-lines",
+        "7",
+        "--format",
+        TRACE_FORMAT,
+        p,
+    ]);
+    assert_eq!(one.stdout, two.stdout);
+    let recs = json_lines(&one.stdout);
+    assert_eq!(recs.len(), 900, "3 events per copy");
+    // Every line is in exactly one record.
+    let covered: u64 = recs
+        .iter()
+        .map(|r| {
+            r["last_line"].as_u64().unwrap_or(r["line"].as_u64().unwrap()) - r["line"].as_u64().unwrap() + 1
+        })
+        .sum();
+    assert_eq!(covered, 3000);
+}
