@@ -85,9 +85,12 @@ pub fn load_detector(args: &RuleArgs, quiet: bool) -> Result<Detector> {
         for r in d.rejections() {
             eprintln!(
                 "logsieve: rule rejected: {}{}: {}",
-                r.file,
-                r.title.as_ref().map(|t| format!(" ({t})")).unwrap_or_default(),
-                r.reason
+                crate::run::clip(&r.file),
+                r.title
+                    .as_ref()
+                    .map(|t| format!(" ({})", crate::run::clip(t)))
+                    .unwrap_or_default(),
+                crate::run::clip_words(&r.reason)
             );
         }
     }
@@ -291,15 +294,37 @@ fn first_is_json(head: &[u8]) -> bool {
 }
 
 /// Opens an input once and looks at its first bytes without losing them:
-/// the returned reader still yields every byte.
+/// the returned reader still yields every byte. Reads only as far as the
+/// decision needs (a text line decides at its first byte, Windows JSON at
+/// its `EventID`/`Channel`/`System` key), at most 64 KiB, so a slow stream
+/// is not waited on longer than needed.
 fn open_sniffed(input: &Input) -> Result<(Sniffed, Box<dyn Read + Send>)> {
-    use std::io::BufRead;
-    let raw: Box<dyn Read + Send> = logsieve_source::open(input)?;
-    let mut r = std::io::BufReader::with_capacity(1 << 16, raw);
-    let head = r
-        .fill_buf()
-        .with_context(|| format!("reading {}", crate::run::clip(&input.display_name())))?;
-    Ok((sniff(head), Box::new(r)))
+    const MAX: usize = 64 * 1024;
+    let mut r: Box<dyn Read + Send> = logsieve_source::open(input)?;
+    let mut head: Vec<u8> = Vec::with_capacity(8192);
+    let mut chunk = [0u8; 8192];
+    loop {
+        if head.iter().any(|b: &u8| !b.is_ascii_whitespace()) && !first_is_json(&head) {
+            break; // text
+        }
+        if sniff(&head) == Sniffed::WindowsJson || head.len() >= MAX {
+            break;
+        }
+        let n = match r.read(&mut chunk) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                return Err(anyhow::Error::new(e)
+                    .context(format!("reading {}", crate::run::clip(&input.display_name()))))
+            }
+        };
+        if n == 0 {
+            break;
+        }
+        head.extend_from_slice(&chunk[..n]);
+    }
+    let kind = sniff(&head);
+    Ok((kind, Box::new(std::io::Cursor::new(head).chain(r))))
 }
 
 /// The mapping to use: the one named (`none` = no mapping), else the one the
@@ -462,10 +487,9 @@ fn detect_json(reader: Box<dyn Read>, source: &str, d: &Detector, sink: &Detecti
 
 pub fn run(args: &DetectArgs) -> Result<i32> {
     let text_mode = args.input.format.is_some() || args.input.preset.is_some();
-    let inputs = args.input.inputs()?;
+    let (inputs, mut failed) = args.input.inputs_checked()?;
     // Look at every input once, keeping what was read.
     let mut opened: Vec<(Sniffed, crate::run::OpenedInput)> = Vec::new();
-    let mut failed = 0;
     for input in &inputs {
         if text_mode || args.input.follow {
             opened.push((Sniffed::Text, (input.clone(), None)));
@@ -478,6 +502,9 @@ pub fn run(args: &DetectArgs) -> Result<i32> {
                 failed += 1;
             }
         }
+    }
+    if opened.is_empty() {
+        bail!("no input could be read (see the errors above)");
     }
     let kinds: Vec<Sniffed> = opened.iter().map(|(k, _)| *k).collect();
     let rule_args = RuleArgs {

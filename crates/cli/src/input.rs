@@ -41,6 +41,13 @@ pub struct InputArgs {
     #[arg(long, value_name = "auto|none|REGEX")]
     pub multiline: Option<String>,
 
+    /// On a stream, a multi-line event is complete when the next one starts
+    /// or after this many milliseconds without a new line (its record then
+    /// waits that long). A trace whose lines arrive further apart is split
+    /// (the rest flagged `continued`).
+    #[arg(long, value_name = "MS", default_value_t = 80)]
+    pub multiline_wait: u64,
+
     /// Worker threads (default: all cores). Output is identical for any value.
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<usize>,
@@ -199,6 +206,48 @@ impl InputArgs {
                 })
             }
         }
+    }
+
+    /// [`InputArgs::inputs`] one argument at a time: an argument that
+    /// cannot be expanded (a glob with no match, a missing directory) is
+    /// reported once and the others are still read; returns the inputs and
+    /// how many arguments failed. Standard input named twice is an error
+    /// (two readers would split its bytes between them).
+    pub fn inputs_checked(&self) -> Result<(Vec<logsieve_source::Input>, usize)> {
+        if self.files.is_empty() {
+            return Ok((vec![logsieve_source::Input::Stdin], 0));
+        }
+        let mut all = Vec::new();
+        let mut failed = 0;
+        for arg in &self.files {
+            let one = std::slice::from_ref(arg);
+            let expanded = if self.follow {
+                logsieve_source::expand_follow_inputs(one)
+            } else {
+                logsieve_source::expand_inputs(one)
+            };
+            match expanded {
+                Ok(v) => all.extend(v),
+                Err(e) => {
+                    crate::run::report_error(&e);
+                    failed += 1;
+                }
+            }
+        }
+        let stdin_like = all
+            .iter()
+            .filter(|i| match i {
+                logsieve_source::Input::Stdin => true,
+                logsieve_source::Input::File(p) => {
+                    let p = p.to_string_lossy();
+                    p == "/dev/stdin" || p == "/dev/fd/0" || p == "/proc/self/fd/0"
+                }
+            })
+            .count();
+        if stdin_like > 1 {
+            bail!("standard input is named {stdin_like} times (`-`, /dev/stdin); name it once: it can be read only once");
+        }
+        Ok((all, failed))
     }
 
     /// The inputs: `-` is standard input, a directory is every file below

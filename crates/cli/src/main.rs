@@ -127,13 +127,30 @@ fn run(cli: &Cli) -> anyhow::Result<i32> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => e.exit(), // --help, --version
+        Err(e) => {
+            // clap quotes the bad value whole: cut long ones.
+            eprint!("{}", run::clip_words(&e.render().to_string()));
+            return ExitCode::from(2);
+        }
+    };
     color::set_choice(cli.color);
     progress::set_passes(passes(&cli.command));
     let result = run(&cli);
     progress::finish();
     // Output files appear under their names only after a run without error.
-    let result = result.and_then(|code| output::commit().map(|()| code));
+    // Success replaces FILE; a failed input (exit 2) keeps FILE as it was
+    // and leaves the readable lines' output beside it.
+    let result = result.and_then(|code| {
+        if code == 2 {
+            output::keep_beside();
+            Ok(code)
+        } else {
+            output::commit().map(|()| code)
+        }
+    });
     match result {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) => {
@@ -143,7 +160,15 @@ fn main() -> ExitCode {
             }
             // Each cause is clipped as a last guard: a message echoes at
             // most 200 characters of user input plus its own words.
-            let causes: Vec<String> = e.chain().map(|c| clip_cause(&c.to_string())).collect();
+            // A cause already quoted by the message before it is not
+            // repeated.
+            let mut causes: Vec<String> = Vec::new();
+            for c in e.chain() {
+                let c = clip_cause(&c.to_string());
+                if !causes.last().is_some_and(|prev| prev.contains(&c)) {
+                    causes.push(c);
+                }
+            }
             eprintln!("logsieve: error: {}", causes.join(": "));
             ExitCode::from(2)
         }

@@ -55,6 +55,7 @@ pub fn live_writer(path: Option<&Path>) -> Result<Box<dyn Write + Send>> {
 /// [`live_writer`] with `--follow` (the run has no end to wait for),
 /// [`writer`] otherwise.
 pub fn writer_for(input: &InputArgs, path: Option<&Path>) -> Result<Box<dyn Write + Send>> {
+    refuse_input_as_output(path, &input.inputs().unwrap_or_default())?;
     if input.follow {
         live_writer(path)
     } else {
@@ -81,6 +82,52 @@ pub fn commit() -> Result<()> {
         std::fs::rename(&tmp, &dest).with_context(|| format!("writing {}", crate::diag::clip_path(&dest)))?;
     }
     Ok(())
+}
+
+/// An input failed part-way (exit 2): the output of the readable lines is
+/// kept, but beside FILE, which stays as it was; says where.
+pub fn keep_beside() {
+    let pending = std::mem::take(&mut *PENDING.lock().unwrap_or_else(|e| e.into_inner()));
+    for (tmp, dest) in pending {
+        eprintln!(
+            "logsieve: an input failed, so {} was left as it was; the output of the lines that were read is in {}",
+            crate::diag::clip_path(&dest),
+            crate::diag::clip_path(&tmp)
+        );
+    }
+}
+
+/// Refuses an output file that is also an input (it would be replaced by
+/// the records of its own lines, or grow while it is followed).
+pub fn refuse_input_as_output(path: Option<&Path>, inputs: &[logsieve_source::Input]) -> Result<()> {
+    let Some(out) = path.filter(|p| !is_stdout(Some(p))) else {
+        return Ok(());
+    };
+    let Ok(out_meta) = std::fs::metadata(out) else {
+        return Ok(()); // does not exist yet: cannot be an input
+    };
+    for i in inputs {
+        if let Some(p) = i.path() {
+            if std::fs::metadata(p).is_ok_and(|m| same_file(&m, &out_meta)) {
+                anyhow::bail!(
+                    "--output-file {} is also an input; write the output somewhere else",
+                    crate::diag::clip_path(out)
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    a.dev() == b.dev() && a.ino() == b.ino()
+}
+
+#[cfg(not(unix))]
+fn same_file(_a: &std::fs::Metadata, _b: &std::fs::Metadata) -> bool {
+    false
 }
 
 /// Removes every temporary output file (the command failed).

@@ -110,8 +110,8 @@ pub fn run_parse(args: &ParseArgs) -> Result<i32> {
         )),
         _ => None,
     };
-    let inputs = args.input.inputs()?;
-    let res = crate::run::process(
+    let (inputs, bad_args) = args.input.inputs_checked()?;
+    let mut res = crate::run::process(
         &args.input,
         &inputs,
         &mut engine,
@@ -119,6 +119,7 @@ pub fn run_parse(args: &ParseArgs) -> Result<i32> {
         &mut out,
         sink.as_ref(),
     )?;
+    res.failed += bad_args;
     out.flush()?;
     if let Some(s) = &sink {
         s.finish(args.input.quiet, 0)?;
@@ -134,8 +135,8 @@ pub fn run_parse(args: &ParseArgs) -> Result<i32> {
 pub fn run_templates(args: &TemplatesArgs) -> Result<i32> {
     let started = Instant::now();
     let mut engine = args.input.engine()?;
-    let inputs = args.input.inputs()?;
-    let res = crate::run::process::<logsieve_engine::NoObserver>(
+    let (inputs, bad_args) = args.input.inputs_checked()?;
+    let mut res = crate::run::process::<logsieve_engine::NoObserver>(
         &args.input,
         &inputs,
         &mut engine,
@@ -143,12 +144,13 @@ pub fn run_templates(args: &TemplatesArgs) -> Result<i32> {
         &mut std::io::sink(),
         None,
     )?;
+    res.failed += bad_args;
     args.input.save_state(&engine)?;
     let mut list = engine.miner.summaries();
     if let Some(n) = args.limit {
         list.truncate(n);
     }
-    let mut out = crate::output::writer(args.output_file.as_deref())?;
+    let mut out = crate::output::writer_for(&args.input, args.output_file.as_deref())?;
     match args.output {
         TemplatesOutput::Table => {
             let to_stdout = crate::output::is_stdout(args.output_file.as_deref());

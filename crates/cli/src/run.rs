@@ -23,6 +23,20 @@ pub fn clip(s: &str) -> String {
     }
 }
 
+/// Cuts every run of more than [`ECHO_LIMIT`] characters without a space
+/// (how user input such as a quoted identifier or value shows up inside a
+/// message), keeping the message's own words.
+pub fn clip_words(m: &str) -> String {
+    let mut out = String::with_capacity(m.len().min(4 * ECHO_LIMIT));
+    for (i, word) in m.split(' ').enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(&clip(word));
+    }
+    out
+}
+
 static STOP: OnceLock<Arc<AtomicBool>> = OnceLock::new();
 
 /// The process-wide stop flag, set by the first SIGINT/SIGTERM. A second
@@ -152,12 +166,8 @@ pub fn print_follow_reports() {
     }
 }
 
-fn open_stream(
-    args: &InputArgs,
-    input: &Input,
-    stop: &Arc<AtomicBool>,
-) -> Result<Box<dyn std::io::Read + Send>> {
-    if args.follow {
+fn open_stream(follow: bool, input: &Input, stop: &Arc<AtomicBool>) -> Result<Box<dyn std::io::Read + Send>> {
+    if follow {
         let Input::File(path) = input else {
             anyhow::bail!(
                 "--follow needs files, not standard input (pipe into logsieve without --follow instead)"
@@ -169,6 +179,9 @@ fn open_stream(
                 from_start: true,
                 stop: stop.clone(),
                 wait_for_create: true,
+                // A writer that pauses in the middle of a line for less
+                // than this keeps its line whole.
+                partial_flush: std::time::Duration::from_secs(5),
                 ..Default::default()
             },
         )
@@ -220,26 +233,22 @@ pub fn process_opened<O: Observer>(
     if is_stream(args, inputs) {
         let mut streams = Vec::new();
         for (input, reader) in opened {
+            let name = input.display_name();
             if let Some(reader) = reader {
-                streams.push(StreamInput {
-                    name: input.display_name(),
-                    reader,
-                });
+                streams.push(StreamInput::reader(name, reader));
                 continue;
             }
-            match open_stream(args, &input, &stop) {
-                Ok(reader) => streams.push(StreamInput {
-                    name: input.display_name(),
-                    reader,
-                }),
-                Err(e) => {
-                    report_error(&format!("{e:#}"));
-                    result.failed += 1;
-                }
-            }
+            // Opened on the input's own reader thread: a FIFO without a
+            // writer yet blocks only itself, and a signal still stops the run.
+            let (follow, stop) = (args.follow, stop.clone());
+            streams.push(StreamInput {
+                name,
+                open: Box::new(move || open_stream(follow, &input, &stop).map_err(|e| format!("{e:#}"))),
+            });
         }
         let control = StreamControl {
             stop: stop.clone(),
+            multiline_quiet: std::time::Duration::from_millis(args.multiline_wait),
             ..Default::default()
         };
         let mut sink = std::io::sink();

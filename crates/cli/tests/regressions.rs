@@ -679,3 +679,134 @@ fn error_messages_echoed_unbounded_user_input() {
         assert!(lines[0].chars().count() < 800, "{} chars: {}", lines[0].chars().count(), lines[0]);
     }
 }
+
+#[test]
+fn windows_event_json_was_not_recognised_without_mapping() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/sigma-regression");
+    let mut cases = 0;
+    for case in std::fs::read_dir(&root).unwrap() {
+        let case = case.unwrap().path();
+        if !case.join("rule.yml").exists() {
+            continue;
+        }
+        cases += 1;
+        let out = Command::new(bin())
+            .arg("detect")
+            .arg("-q")
+            .arg("--rules")
+            .arg(case.join("rule.yml"))
+            .arg(case.join("event.json"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            case.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            !out.stdout.is_empty(),
+            "{}: the windows mapping was chosen and the rule fired",
+            case.display()
+        );
+    }
+    assert_eq!(cases, 20);
+}
+
+#[test]
+fn fifo_without_a_writer_blocked_the_other_inputs_and_ignored_the_signal() {
+    let dir = tempfile::tempdir().unwrap();
+    let (f1, f2) = (dir.path().join("f1"), dir.path().join("f2"));
+    for f in [&f1, &f2] {
+        assert!(Command::new("mkfifo").arg(f).status().unwrap().success());
+    }
+    let mut child = Command::new(bin())
+        .arg("parse")
+        .arg(&f1)
+        .arg(&f2)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _guard = KillOnDrop(child.id());
+    let lines = Lines::of(&mut child);
+    // f1 gets a writer and 5 lines; f2 never gets one.
+    std::fs::write(&f1, "one 1\ntwo 2\nthree 3\nfour 4\nfive 5\n").unwrap();
+    for _ in 0..5 {
+        lines.next().expect("f1's records while f2 waits for a writer");
+    }
+    signal(&child, "-TERM");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "the first signal stops the run");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("5 lines read"));
+}
+
+#[test]
+fn stdin_named_twice_split_its_bytes_between_two_readers() {
+    let out = sh("printf 'a 1\\nb 2\\n' | \"$LOGSIEVE\" parse -q - -");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("standard input is named 2 times"));
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn follow_with_a_missing_directory_aborted_the_other_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("a.log");
+    std::fs::write(&good, "r 1\n").unwrap();
+    let missing = dir.path().join("nodir/a.log");
+    let mut child = Command::new(bin())
+        .args(["parse", "-q", "--follow"])
+        .arg(&missing)
+        .arg(&good)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _guard = KillOnDrop(child.id());
+    let lines = Lines::of(&mut child);
+    assert!(lines.next().expect("the good file is followed").contains("r 1"));
+    signal(&child, "-INT");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "the bad argument makes the status 2");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nodir"));
+}
+
+#[test]
+fn output_file_was_replaced_when_the_run_failed_or_was_its_own_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_file = dir.path().join("out.jsonl");
+    std::fs::write(&out_file, "OLD\n").unwrap();
+    let good = dir.path().join("good.log");
+    std::fs::write(&good, "fine 1\n").unwrap();
+    let missing = dir.path().join("missing.log");
+    let out = run(&[
+        "parse",
+        "-q",
+        "--output-file",
+        out_file.to_str().unwrap(),
+        good.to_str().unwrap(),
+        missing.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        std::fs::read_to_string(&out_file).unwrap(),
+        "OLD\n",
+        "FILE left as it was"
+    );
+    let beside = std::fs::read_to_string(dir.path().join("out.jsonl.tmp")).unwrap();
+    assert!(
+        beside.contains("fine 1"),
+        "the readable lines' output is kept beside it"
+    );
+    // The output file is one of the inputs: refused before anything is written.
+    let out = run(&[
+        "parse",
+        "-q",
+        "--output-file",
+        good.to_str().unwrap(),
+        good.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(std::fs::read_to_string(&good).unwrap(), "fine 1\n");
+}

@@ -24,6 +24,6 @@ pub use pipeline::{
     Engine, EngineError, Latency, NoObserver, Observer, Options, OutputFormat, ProgressFn, RecordView,
 };
 pub use record::{LineFlags, Stats};
-pub use stream::{StreamControl, StreamInput, StreamOutcome};
+pub use stream::{Opener, StreamControl, StreamInput, StreamOutcome};
 
 pub use logsieve_framing::LineBatch;

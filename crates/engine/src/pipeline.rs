@@ -67,6 +67,14 @@ pub enum EngineError {
         /// What failed.
         source: logsieve_framing::FramingError,
     },
+    /// A stream input could not be opened (the message names it).
+    #[error("{message}")]
+    Input {
+        /// The input's name.
+        input: String,
+        /// What failed.
+        message: String,
+    },
     /// Writing the output failed.
     #[error("writing output: {0}")]
     Write(#[from] std::io::Error),

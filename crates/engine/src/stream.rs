@@ -26,12 +26,28 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// Opens a stream input; runs on that input's reader thread, so a FIFO
+/// whose writer has not come yet blocks only that input, never the run.
+/// The error is the whole message (it names the input).
+pub type Opener = Box<dyn FnOnce() -> Result<Box<dyn Read + Send>, String> + Send>;
+
 /// One input of a stream run.
 pub struct StreamInput {
     /// The name records carry as their `source`.
     pub name: String,
-    /// The bytes (a pipe, standard input, a [`logsieve_source::Follower`]).
-    pub reader: Box<dyn Read + Send>,
+    /// Gives the bytes (a pipe, standard input, a
+    /// [`logsieve_source::Follower`]).
+    pub open: Opener,
+}
+
+impl StreamInput {
+    /// An input that is already open.
+    pub fn reader(name: String, reader: Box<dyn Read + Send>) -> StreamInput {
+        StreamInput {
+            name,
+            open: Box::new(move || Ok(reader)),
+        }
+    }
 }
 
 /// How a stream run waits and stops.
@@ -55,7 +71,7 @@ impl Default for StreamControl {
             stop: Arc::new(AtomicBool::new(false)),
             tick: Duration::from_millis(20),
             drain_grace: Duration::from_millis(500),
-            multiline_quiet: Duration::from_millis(200),
+            multiline_quiet: Duration::from_millis(80),
         }
     }
 }
@@ -78,6 +94,7 @@ pub struct StreamOutcome {
 enum Msg {
     Batch(usize, LineBatch),
     End(usize, Option<logsieve_framing::FramingError>),
+    OpenFailed(usize, String),
 }
 
 /// Reads one batch that holds what has arrived, without waiting for more.
@@ -118,7 +135,14 @@ impl Engine {
             let spawned = std::thread::Builder::new()
                 .name(format!("logsieve-read-{idx}"))
                 .spawn(move || {
-                    let mut framer = LineFramer::new(input.reader, cfg);
+                    let reader = match (input.open)() {
+                        Ok(r) => r,
+                        Err(e) => {
+                            let _ = tx.send(Msg::OpenFailed(idx, e));
+                            return;
+                        }
+                    };
+                    let mut framer = LineFramer::new(reader, cfg);
                     loop {
                         let mut b = free_rx.try_recv().unwrap_or_default();
                         match prompt_batch(&mut framer, &mut b, batch_lines, batch_bytes) {
@@ -272,6 +296,15 @@ impl Engine {
                     }
                 }
                 let _ = cx.free_tx.send(b);
+            }
+            Msg::OpenFailed(idx, message) => {
+                cx.live[idx] = false;
+                let e = EngineError::Input {
+                    input: cx.names[idx].clone(),
+                    message,
+                };
+                on_error(&e);
+                cx.outcome.errors.push(e);
             }
             Msg::End(idx, err) => {
                 cx.live[idx] = false;
