@@ -22,7 +22,12 @@ pub struct InputArgs {
 
     /// A built-in header format: syslog (RFC 3164), rfc5424, combined
     /// (Apache/Nginx access log), json (JSON lines).
-    #[arg(long, value_name = "PRESET")]
+    #[arg(
+        long,
+        value_name = "PRESET",
+        ignore_case = true,
+        value_parser = clap::builder::PossibleValuesParser::new(["syslog", "rfc5424", "combined", "json"])
+    )]
     pub preset: Option<String>,
 
     /// With --preset json: the field holding the message (default: the
