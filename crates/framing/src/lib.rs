@@ -483,29 +483,7 @@ impl<R: Read> LineFramer<R> {
         max_lines: usize,
         max_bytes: usize,
     ) -> Result<usize, FramingError> {
-        batch.clear();
-        batch.first_line_no = self.lines + 1;
-        let max_lines = max_lines.max(1);
-        // Keep spans addressable with u32 offsets.
-        let limit = (u32::MAX as usize - self.buf.len()).min(max_bytes.max(1));
-        while batch.spans.len() < max_lines && batch.data.len() < limit {
-            // Fast inner loop: complete lines already in the buffer.
-            if !self.skipping && self.scanned == self.start {
-                let remaining_lines = max_lines - batch.spans.len();
-                self.batch_from_buffer(batch, remaining_lines, limit);
-                if batch.spans.len() >= max_lines || batch.data.len() >= limit {
-                    break;
-                }
-            }
-            match self.next_span()? {
-                None => break,
-                Some(sp) => {
-                    let bytes = &self.buf[sp.s..sp.e];
-                    batch.push(bytes, sp.flags);
-                }
-            }
-        }
-        Ok(batch.spans.len())
+        self.fill_batch(batch, max_lines, max_bytes, false)
     }
 
     /// Like [`LineFramer::next_batch`], but never waits for more input once
@@ -528,11 +506,26 @@ impl<R: Read> LineFramer<R> {
         max_lines: usize,
         max_bytes: usize,
     ) -> Result<usize, FramingError> {
+        self.fill_batch(batch, max_lines, max_bytes, true)
+    }
+
+    /// The one batching loop: buffered lines first (fast path), then one
+    /// line at a time; with `prompt`, a batch that holds a line never waits
+    /// for more input.
+    fn fill_batch(
+        &mut self,
+        batch: &mut LineBatch,
+        max_lines: usize,
+        max_bytes: usize,
+        prompt: bool,
+    ) -> Result<usize, FramingError> {
         batch.clear();
         batch.first_line_no = self.lines + 1;
         let max_lines = max_lines.max(1);
+        // Keep spans addressable with u32 offsets.
         let limit = (u32::MAX as usize - self.buf.len()).min(max_bytes.max(1));
         while batch.spans.len() < max_lines && batch.data.len() < limit {
+            // Fast inner loop: complete lines already in the buffer.
             if !self.skipping && self.scanned == self.start {
                 let remaining_lines = max_lines - batch.spans.len();
                 self.batch_from_buffer(batch, remaining_lines, limit);
@@ -543,10 +536,10 @@ impl<R: Read> LineFramer<R> {
             match self.step() {
                 Step::Line(sp) => batch.push(&self.buf[sp.s..sp.e], sp.flags),
                 Step::NeedRead => {
-                    if !batch.spans.is_empty() {
+                    if prompt && !batch.spans.is_empty() {
                         break;
                     }
-                    // Only an empty batch waits for input.
+                    // On an error the batch keeps the lines read before it.
                     if self.fill()? == 0 {
                         self.eof = true;
                     }
