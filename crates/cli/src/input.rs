@@ -225,13 +225,7 @@ impl InputArgs {
         let mut all = Vec::new();
         let mut failed = 0;
         for arg in &self.files {
-            let one = std::slice::from_ref(arg);
-            let expanded = if self.follow {
-                logsieve_source::expand_follow_inputs(one)
-            } else {
-                logsieve_source::expand_inputs(one)
-            };
-            match expanded {
+            match self.expand(std::slice::from_ref(arg)) {
                 Ok(v) => all.extend(v),
                 Err(e) => {
                     crate::run::report_error(&e);
@@ -263,12 +257,15 @@ impl InputArgs {
         if self.files.is_empty() {
             return Ok(vec![logsieve_source::Input::Stdin]);
         }
-        let expanded = if self.follow {
-            logsieve_source::expand_follow_inputs(&self.files)
+        Ok(self.expand(&self.files)?)
+    }
+
+    fn expand(&self, args: &[String]) -> Result<Vec<logsieve_source::Input>, logsieve_source::SourceError> {
+        if self.follow {
+            logsieve_source::expand_follow_inputs(args)
         } else {
-            logsieve_source::expand_inputs(&self.files)
-        };
-        Ok(expanded?)
+            logsieve_source::expand_inputs(args)
+        }
     }
 }
 

@@ -164,7 +164,7 @@ fn main() -> ExitCode {
             // repeated.
             let mut causes: Vec<String> = Vec::new();
             for c in e.chain() {
-                let c = clip_cause(&c.to_string());
+                let c = run::clip_cause(&c.to_string());
                 if !causes.last().is_some_and(|prev| prev.contains(&c)) {
                     causes.push(c);
                 }
@@ -172,17 +172,6 @@ fn main() -> ExitCode {
             eprintln!("logsieve: error: {}", causes.join(": "));
             ExitCode::from(2)
         }
-    }
-}
-
-/// A cause longer than the user-input limit plus room for its own words is
-/// cut (messages that embed user input clip it themselves; this catches
-/// causes from libraries that echo it whole).
-fn clip_cause(c: &str) -> String {
-    const ROOM: usize = run::ECHO_LIMIT + 400;
-    match c.char_indices().nth(ROOM) {
-        None => c.to_string(),
-        Some((i, _)) => format!("{}… (message cut at {ROOM} characters)", &c[..i]),
     }
 }
 

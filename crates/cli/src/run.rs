@@ -13,13 +13,20 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 /// Longest piece of user input echoed in a message.
-pub const ECHO_LIMIT: usize = 200;
+pub const ECHO_LIMIT: usize = logsieve_source::MAX_ECHO_CHARS;
 
-/// `s` cut to [`ECHO_LIMIT`] characters, with an ellipsis when cut.
-pub fn clip(s: &str) -> String {
-    match s.char_indices().nth(ECHO_LIMIT) {
-        None => s.to_string(),
-        Some((i, _)) => format!("{}… ({} bytes in all)", &s[..i], s.len()),
+/// `s` cut to [`ECHO_LIMIT`] characters (the source crate's rule, so every
+/// message cuts user input the same way).
+pub use logsieve_source::clip;
+
+/// A cause longer than the user-input limit plus room for its own words is
+/// cut (messages that embed user input clip it themselves; this catches
+/// causes from libraries that echo it whole).
+pub fn clip_cause(c: &str) -> String {
+    const ROOM: usize = ECHO_LIMIT + 400;
+    match c.char_indices().nth(ROOM) {
+        None => c.to_string(),
+        Some((i, _)) => format!("{}… (message cut at {ROOM} characters)", &c[..i]),
     }
 }
 
@@ -321,15 +328,5 @@ pub fn process_opened<O: Observer>(
 
 /// The message for a failed input: what failed and where, once.
 pub fn read_error(e: &EngineError) -> String {
-    clip_message(&e.to_string())
-}
-
-/// Messages can embed user input (file names, bad lines): keep each line of
-/// a message to a readable length.
-fn clip_message(m: &str) -> String {
-    if m.chars().count() <= 4 * ECHO_LIMIT {
-        m.to_string()
-    } else {
-        clip(m)
-    }
+    clip_cause(&e.to_string())
 }

@@ -372,7 +372,7 @@ impl Engine {
         let reader = logsieve_source::open(input)?;
         // A file's lines are all there: wait for full groups so every
         // worker has a batch.
-        self.drive_reader(input, reader, batch_lines, true, honour_stop, &mut on_group)
+        self.drive_reader(input, reader, batch_lines, honour_stop, &mut on_group)
     }
 
     fn drive_reader(
@@ -380,7 +380,6 @@ impl Engine {
         input: &Input,
         reader: Box<dyn Read + Send>,
         batch_lines: usize,
-        fill_groups: bool,
         honour_stop: bool,
         on_group: &mut dyn FnMut(&[LineBatch]) -> Result<bool, EngineError>,
     ) -> Result<(), EngineError> {
@@ -444,13 +443,8 @@ impl Engine {
                     }
                 }
                 while group.len() < threads {
-                    // Streams take what has arrived (latency); files wait.
-                    let next = if fill_groups {
-                        rx.recv().ok()
-                    } else {
-                        rx.try_recv().ok()
-                    };
-                    match next {
+                    // A file's lines are all there: wait for a full group.
+                    match rx.recv().ok() {
                         Some(Ok(b)) => group.push(b),
                         Some(Err(e)) => {
                             failure = Some(e);

@@ -86,9 +86,6 @@ pub struct StreamOutcome {
     pub errors: Vec<EngineError>,
     /// Whether the run ended because the stop flag was set.
     pub stopped: bool,
-    /// Inputs whose reader had not finished when the run ended (blocked on a
-    /// pipe whose writer was still alive when the stop came).
-    pub abandoned: Vec<String>,
 }
 
 enum Msg {
@@ -263,15 +260,7 @@ impl Engine {
         if let Some(o) = observer {
             o.flush()?;
         }
-        let mut outcome = std::mem::take(&mut cx.outcome);
-        outcome.abandoned = cx
-            .names
-            .iter()
-            .zip(&cx.live)
-            .filter(|(_, &l)| l)
-            .map(|(n, _)| n.clone())
-            .collect();
-        Ok(outcome)
+        Ok(std::mem::take(&mut cx.outcome))
     }
 
     fn stream_msg<O: Observer>(
