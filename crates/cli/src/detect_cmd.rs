@@ -227,22 +227,15 @@ impl Observer for DetectionSink<'_> {
 
     fn observe(&self, rec: &RecordView<'_>, batch: &mut Self::Batch) {
         self.count_event();
-        let mut ev = FlatEvent::default();
-        for &(k, v) in &rec.fields {
-            ev.push(k, v);
-        }
-        // One name for the message everywhere (`message`); `content`
-        // (Loghub's word, used by older parse output) is an alias.
-        ev.push("message", rec.content);
-        ev.push("content", rec.content);
-        ev.push("raw", rec.raw);
-        if let Some(t) = rec.template {
-            ev.push("template", t);
-        }
-        if let Some(t) = rec.template_id {
-            ev.push("template_id", t);
-        }
-        ev.params = rec.params.clone();
+        let ev = FlatEvent::of_record(
+            &rec.fields,
+            [],
+            rec.content,
+            rec.raw,
+            rec.template,
+            rec.template_id,
+            &rec.params,
+        );
         let hits = SCRATCH.with(|s| {
             self.detector
                 .evaluate(&ev, rec.line, rec.source, &mut s.borrow_mut())

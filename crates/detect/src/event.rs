@@ -184,6 +184,37 @@ pub struct FlatEvent<'a> {
 }
 
 impl<'a> FlatEvent<'a> {
+    /// The event of one text record, as the CLI and the service both build
+    /// it: its header `fields`, then `extra` (labels or attributes a
+    /// shipper sent with the line), `message` (with `content`, Loghub's
+    /// word, as an alias), `raw`, `template`, `template_id` and `params`.
+    /// A name given twice resolves to its first value.
+    #[allow(clippy::too_many_arguments)]
+    pub fn of_record(
+        fields: &[(&'a str, &'a str)],
+        extra: impl IntoIterator<Item = (&'a str, &'a str)>,
+        content: &'a str,
+        raw: &'a str,
+        template: Option<&'a str>,
+        template_id: Option<&'a str>,
+        params: &[&'a str],
+    ) -> FlatEvent<'a> {
+        let mut ev = FlatEvent::default();
+        ev.fields.extend_from_slice(fields);
+        ev.fields.extend(extra);
+        ev.push("message", content);
+        ev.push("content", content);
+        ev.push("raw", raw);
+        if let Some(t) = template {
+            ev.push("template", t);
+        }
+        if let Some(t) = template_id {
+            ev.push("template_id", t);
+        }
+        ev.params = params.to_vec();
+        ev
+    }
+
     /// Adds a field.
     pub fn push(&mut self, name: &'a str, value: &'a str) {
         self.fields.push((name, value));

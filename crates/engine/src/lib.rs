@@ -16,6 +16,7 @@
 //! Invariant: every framed line is accounted for: it is written to the
 //! output, flagged or not, and counted in [`Stats`].
 
+mod batch;
 mod pipeline;
 mod record;
 mod stream;
@@ -23,6 +24,7 @@ mod stream;
 pub use pipeline::{
     Engine, EngineError, Latency, NoObserver, Observer, Options, OutputFormat, ProgressFn, RecordView,
 };
+pub use batch::BatchScratch;
 pub use record::{LineFlags, Stats};
 pub use stream::{Opener, StreamControl, StreamInput, StreamOutcome};
 

@@ -17,7 +17,7 @@
 //! returns. A reader blocked on a pipe whose writer is still alive is left
 //! behind (its lines were not read yet, so none is lost from the output).
 
-use crate::pipeline::{observe_record, render_with, Engine, EngineError, Observer, OutputFormat};
+use crate::pipeline::{Engine, EngineError, Observer, OutputFormat};
 use crate::record::Stats;
 use crossbeam_channel::{bounded, RecvTimeoutError};
 use logsieve_framing::{FramerConfig, LineBatch, LineFramer};
@@ -336,45 +336,9 @@ impl Engine {
         miner: &mut logsieve_template::Miner,
         cx: &mut Ctx<'_, O>,
     ) -> Result<(), EngineError> {
-        if b.is_empty() {
-            return Ok(());
-        }
         let source = cx.names[idx].as_str();
-        let s = &mut cx.s;
-        let mut ob = O::Batch::default();
-        for i in 0..b.len() {
-            let line = b.line_no(i);
-            let mut f = self.prepare_entry(b, i, s);
-            let c = if self.opts.match_only {
-                miner.lookup(&s.masked)
-            } else {
-                Some(miner.learn(&s.masked, &s.header.content))
-            };
-            f.no_template = c.is_none();
-            cx.outcome
-                .stats
-                .count(&f, b.line(i).len(), b.line(i).is_empty(), b.line_count(i));
-            if let Some(o) = cx.observer {
-                observe_record(o, miner, &self.header, line, source, b.line(i), c, s, &mut ob);
-            }
-            if let Some(format) = cx.format {
-                render_with(
-                    miner,
-                    &self.header,
-                    format,
-                    line,
-                    b.last_line_no(i),
-                    source,
-                    c,
-                    &f,
-                    s,
-                    &mut cx.buf,
-                );
-            }
-        }
-        if let Some(o) = cx.observer {
-            o.collect(ob)?;
-        }
+        let stats = self.one_pass(miner, b, source, cx.observer, cx.format, &mut cx.s, &mut cx.buf)?;
+        cx.outcome.stats += stats;
         Ok(())
     }
 }
