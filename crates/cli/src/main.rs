@@ -82,6 +82,18 @@ enum Command {
     /// Run Sigma rules over events and write alerts as JSON lines.
     #[command(after_help = EXIT_STATUS)]
     Detect(detect_cmd::DetectArgs),
+    /// Run as a service: ingest lines from shippers (HTTP, Loki push, OTLP
+    /// over HTTP and gRPC, syslog over TCP and UDP, a Unix socket), mine
+    /// templates per source, run Sigma rules, keep templates and alerts in
+    /// an embedded store and answer queries.
+    ///
+    /// With no flags it listens on http://127.0.0.1:7470 and keeps its data
+    /// in ./logsieve-data. A 2xx to an ingestion request means its lines'
+    /// counts are committed. SIGTERM/SIGINT: stop accepting, drain, commit,
+    /// exit 0. SIGHUP (or POST /v1/rules/reload) reloads the rules.
+    /// Endpoints: GET /v1/openapi.json.
+    #[command(after_help = "EXIT STATUS:\n  0    stopped by SIGTERM or SIGINT after draining and committing what was accepted\n  2    could not start or stopped on an error: a bad setting, a busy address, an\n       unreadable store or rules")]
+    Serve(logsieve_serve::ServeArgs),
     /// Print a shell completion script (e.g. `logsieve completions bash >
     /// /etc/bash_completion.d/logsieve`).
     #[command(after_help = EXIT_STATUS)]
@@ -115,6 +127,7 @@ fn run(cli: &Cli) -> anyhow::Result<i32> {
         Command::Templates(a) => parse_cmd::run_templates(a),
         Command::Eval(a) => eval_cmd::run(a),
         Command::Detect(a) => detect_cmd::run(a),
+        Command::Serve(a) => logsieve_serve::run(a).map(|()| 0).map_err(anyhow::Error::from),
         Command::Completions { shell } => {
             let mut out = std::io::stdout().lock();
             manual::completions(Cli::command(), *shell, &mut out).map(|()| 0)
