@@ -9,9 +9,12 @@ use proptest::prelude::*;
 
 const SOURCES: [&str; 2] = ["a", "b"];
 
+/// (source index, template number, buckets)
+type Delta = (usize, u64, Vec<(i64, u64)>);
+
 #[derive(Debug, Clone)]
 struct Batch {
-    deltas: Vec<(usize, u64, Vec<(i64, u64)>)>,
+    deltas: Vec<Delta>,
     merges: Vec<(usize, u64, u64)>,
 }
 
