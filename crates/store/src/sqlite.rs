@@ -1,0 +1,990 @@
+//! The SQLite backend: one file `logsieve.db` in the store directory, WAL journal,
+//! `synchronous=FULL`, one writer connection and any number of read-only connections.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rusqlite::{
+    params, Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, TransactionBehavior,
+};
+
+use crate::{
+    validate_batch, AlertQuery, AlertRecord, AlertRow, CommitBatch, CommitInfo, MergeRecord, ReaderFactory,
+    RetainInfo, SourceInfo, StoreError, StoreReader, StoreWriter, TemplateDelta, TemplateDetail,
+    TemplateQuery, TemplateRow, VariableValues, BUCKET_MS, MAX_EXAMPLES, MAX_VALUES,
+};
+
+/// File name of the database inside the store directory.
+pub const DB_FILE: &str = "logsieve.db";
+/// Schema version this build reads and writes (`meta.schema_version`).
+pub const SCHEMA_VERSION: i64 = 1;
+/// `PRAGMA application_id` of a logsieve store ("LSIV").
+const APP_ID: i64 = 0x4C53_4956;
+/// How long a connection waits for a lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+const SCHEMA: &str = "
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE sources(name TEXT PRIMARY KEY, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE templates(
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    template_id TEXT NOT NULL,
+    template TEXT NOT NULL,
+    first_seen INTEGER,
+    last_seen INTEGER,
+    total INTEGER NOT NULL DEFAULT 0,
+    n_examples INTEGER NOT NULL DEFAULT 0,
+    merged_into TEXT,
+    UNIQUE(source, template_id)
+);
+CREATE INDEX templates_merged ON templates(source, merged_into);
+CREATE TABLE examples(tid INTEGER NOT NULL, seq INTEGER NOT NULL, line TEXT NOT NULL,
+    PRIMARY KEY(tid, seq)) WITHOUT ROWID;
+CREATE TABLE var_values(tid INTEGER NOT NULL, position INTEGER NOT NULL, value TEXT NOT NULL,
+    count INTEGER NOT NULL, PRIMARY KEY(tid, position, value)) WITHOUT ROWID;
+CREATE TABLE var_slots(tid INTEGER NOT NULL, position INTEGER NOT NULL, kept INTEGER NOT NULL,
+    other INTEGER NOT NULL, PRIMARY KEY(tid, position)) WITHOUT ROWID;
+CREATE TABLE buckets(tid INTEGER NOT NULL, minute INTEGER NOT NULL, count INTEGER NOT NULL,
+    PRIMARY KEY(tid, minute)) WITHOUT ROWID;
+CREATE INDEX buckets_minute ON buckets(minute);
+CREATE TABLE merges(id INTEGER PRIMARY KEY, source TEXT NOT NULL, from_id TEXT NOT NULL, to_id TEXT NOT NULL,
+    at_ms INTEGER NOT NULL);
+CREATE INDEX merges_from ON merges(source, from_id);
+CREATE TABLE alerts(id INTEGER PRIMARY KEY AUTOINCREMENT, at_ms INTEGER NOT NULL, source TEXT NOT NULL,
+    rule_id TEXT NOT NULL, title TEXT NOT NULL, level TEXT NOT NULL, line TEXT NOT NULL, template_id TEXT,
+    fields TEXT NOT NULL, alert TEXT NOT NULL);
+CREATE INDEX alerts_at ON alerts(at_ms);
+CREATE TABLE states(source TEXT PRIMARY KEY, state BLOB NOT NULL) WITHOUT ROWID;
+";
+
+/// Maps a rusqlite error to [`StoreError::Db`] naming the file and the operation.
+fn db(path: &Path, what: impl Into<String>) -> impl FnOnce(rusqlite::Error) -> StoreError + '_ {
+    let what = what.into();
+    move |source| {
+        if let rusqlite::Error::SqliteFailure(e, _) = &source {
+            if e.code == ErrorCode::NotADatabase {
+                return StoreError::NotAStore {
+                    path: path.to_path_buf(),
+                    why: format!("not an SQLite database ({what})"),
+                };
+            }
+        }
+        StoreError::Db {
+            path: path.to_path_buf(),
+            what,
+            source,
+        }
+    }
+}
+
+fn corrupt(path: &Path, what: String) -> StoreError {
+    StoreError::Corrupt {
+        path: path.to_path_buf(),
+        what,
+    }
+}
+
+/// Reads a stored count (an INTEGER that must not be negative).
+fn count_u64(path: &Path, v: i64, what: &str) -> Result<u64, StoreError> {
+    u64::try_from(v).map_err(|_| corrupt(path, format!("{what} is negative ({v})")))
+}
+
+/// Minute bounds `[lo, hi)` of the buckets that overlap `[since, until)`.
+fn minute_range(since_ms: Option<i64>, until_ms: Option<i64>) -> (i64, i64) {
+    let lo = since_ms.map_or(i64::MIN, |s| s.div_euclid(BUCKET_MS));
+    let hi = until_ms.map_or(i64::MAX, |u| {
+        u.div_euclid(BUCKET_MS) + i64::from(u.rem_euclid(BUCKET_MS) != 0)
+    });
+    (lo, hi)
+}
+
+/// Opens (creating when absent) the store in `dir`: the directory, file [`DB_FILE`] and its
+/// schema. Fails with a message naming the file when it is not a logsieve store or has
+/// another schema version.
+pub fn open_sqlite(dir: &Path) -> Result<(SqliteWriter, SqliteReaders), StoreError> {
+    std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+        path: dir.to_path_buf(),
+        what: "creating the store directory",
+        source,
+    })?;
+    let path = dir.join(DB_FILE);
+    let flags =
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let mut conn = Connection::open_with_flags(&path, flags).map_err(db(&path, "opening"))?;
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .map_err(db(&path, "setting busy_timeout"))?;
+    // The first read of the header: a non-SQLite file fails here with NotAStore.
+    let app_id: i64 = conn
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .map_err(db(&path, "reading the header"))?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+        .map_err(db(&path, "setting journal_mode=WAL"))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::NotAStore {
+            path,
+            why: format!("journal mode stays {mode:?}, WAL is needed"),
+        });
+    }
+    conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA cache_size=-32768; PRAGMA temp_store=MEMORY;")
+        .map_err(db(&path, "setting pragmas"))?;
+    conn.set_prepared_statement_cache_capacity(64);
+    {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db(&path, "checking the schema"))?;
+        check_or_create_schema(&tx, &path, app_id)?;
+        tx.commit().map_err(db(&path, "creating the schema"))?;
+    }
+    let path = Arc::new(path);
+    Ok((
+        SqliteWriter {
+            conn,
+            path: Arc::clone(&path),
+        },
+        SqliteReaders { path },
+    ))
+}
+
+fn check_or_create_schema(tx: &Transaction<'_>, path: &Path, app_id: i64) -> Result<(), StoreError> {
+    let tables: i64 = tx
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table'",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(db(path, "listing tables"))?;
+    if tables == 0 && app_id == 0 {
+        tx.execute_batch(SCHEMA)
+            .map_err(db(path, "creating the schema"))?;
+        tx.execute_batch(&format!("PRAGMA application_id = {APP_ID};"))
+            .map_err(db(path, "setting application_id"))?;
+        tx.execute(
+            "INSERT INTO meta(key, value) VALUES ('schema_version', ?1)",
+            [SCHEMA_VERSION.to_string()],
+        )
+        .map_err(db(path, "writing the schema version"))?;
+        return Ok(());
+    }
+    if app_id != APP_ID {
+        return Err(StoreError::NotAStore {
+            path: path.to_path_buf(),
+            why: format!("application_id is {app_id:#x}, a logsieve store has {APP_ID:#x}"),
+        });
+    }
+    let has_meta: bool = tx
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table' AND name = 'meta'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .map_err(db(path, "looking for the meta table"))?
+        > 0;
+    if !has_meta {
+        return Err(StoreError::NotAStore {
+            path: path.to_path_buf(),
+            why: "no meta table".into(),
+        });
+    }
+    let found: Option<String> = tx
+        .query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |r| {
+            r.get(0)
+        })
+        .optional()
+        .map_err(db(path, "reading the schema version"))?;
+    let found = found.unwrap_or_else(|| "(none)".into());
+    if found.trim().parse::<i64>().ok() != Some(SCHEMA_VERSION) {
+        return Err(StoreError::SchemaVersion {
+            path: path.to_path_buf(),
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    Ok(())
+}
+
+/// The writer connection of a SQLite store.
+pub struct SqliteWriter {
+    conn: Connection,
+    path: Arc<PathBuf>,
+}
+
+impl std::fmt::Debug for SqliteWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteWriter").field("path", &self.path).finish()
+    }
+}
+
+impl SqliteWriter {
+    /// Path of the database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+const UPSERT_TEMPLATE: &str = "
+INSERT INTO templates(source, template_id, template, first_seen, last_seen, total)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+ON CONFLICT(source, template_id) DO UPDATE SET
+    template = CASE WHEN excluded.template = '' THEN templates.template ELSE excluded.template END,
+    first_seen = MIN(COALESCE(templates.first_seen, excluded.first_seen), excluded.first_seen),
+    last_seen = MAX(COALESCE(templates.last_seen, excluded.last_seen), excluded.last_seen),
+    total = templates.total + excluded.total
+RETURNING id, n_examples";
+
+fn apply_merge(tx: &Transaction<'_>, m: &MergeRecord) -> rusqlite::Result<()> {
+    let mut live_of = tx.prepare_cached(
+        "SELECT COALESCE(merged_into, template_id), template FROM templates WHERE source = ?1 AND template_id = ?2",
+    )?;
+    let to = live_of
+        .query_row(params![m.source, m.to_id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })
+        .optional()?;
+    let target = to.as_ref().map_or(m.to_id.as_str(), |(live, _)| live.as_str());
+    if target == m.from_id {
+        // `to` already ended in `from`: merging would make a cycle.
+        return Ok(());
+    }
+    let from_text: Option<String> = live_of
+        .query_row(params![m.source, m.from_id], |r| r.get::<_, String>(1))
+        .optional()?;
+    let mut placeholder = tx.prepare_cached(
+        "INSERT INTO templates(source, template_id, template) VALUES (?1, ?2, ?3)
+         ON CONFLICT(source, template_id) DO NOTHING",
+    )?;
+    if to.is_none() {
+        placeholder.execute(params![m.source, target, from_text.as_deref().unwrap_or("")])?;
+    }
+    if from_text.is_none() {
+        placeholder.execute(params![m.source, m.from_id, ""])?;
+    }
+    tx.prepare_cached(
+        "UPDATE templates SET merged_into = ?3 WHERE source = ?1 AND (template_id = ?2 OR merged_into = ?2)",
+    )?
+    .execute(params![m.source, m.from_id, target])?;
+    tx.prepare_cached("INSERT INTO merges(source, from_id, to_id, at_ms) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![m.source, m.from_id, m.to_id, m.at_ms])?;
+    Ok(())
+}
+
+/// Applies one delta; `seen` is a reused buffer for example de-duplication.
+fn apply_delta(tx: &Transaction<'_>, d: &TemplateDelta, seen: &mut Vec<String>) -> rusqlite::Result<()> {
+    // Counts were checked to fit an i64 by `validate_batch`.
+    let (tid, n_examples): (i64, i64) = tx.prepare_cached(UPSERT_TEMPLATE)?.query_row(
+        params![
+            d.source,
+            d.template_id,
+            d.template,
+            d.first_seen_ms,
+            d.last_seen_ms,
+            d.count as i64
+        ],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    if !d.buckets.is_empty() {
+        let mut st = tx.prepare_cached(
+            "INSERT INTO buckets(tid, minute, count) VALUES (?1, ?2, ?3)
+             ON CONFLICT(tid, minute) DO UPDATE SET count = count + excluded.count",
+        )?;
+        for &(minute, n) in &d.buckets {
+            if n > 0 {
+                st.execute(params![tid, minute, n as i64])?;
+            }
+        }
+    }
+    if !d.values.is_empty() {
+        let mut bump = tx.prepare_cached(
+            "UPDATE var_values SET count = count + ?4 WHERE tid = ?1 AND position = ?2 AND value = ?3",
+        )?;
+        let mut slot_row = tx.prepare_cached(
+            "INSERT INTO var_slots(tid, position, kept, other) VALUES (?1, ?2, 0, 0)
+             ON CONFLICT(tid, position) DO NOTHING",
+        )?;
+        let mut take_slot = tx.prepare_cached(
+            "UPDATE var_slots SET kept = kept + 1 WHERE tid = ?1 AND position = ?2 AND kept < ?3",
+        )?;
+        let mut add_value =
+            tx.prepare_cached("INSERT INTO var_values(tid, position, value, count) VALUES (?1, ?2, ?3, ?4)")?;
+        let mut add_other =
+            tx.prepare_cached("UPDATE var_slots SET other = other + ?3 WHERE tid = ?1 AND position = ?2")?;
+        for (pos, value, n) in &d.values {
+            let n = *n as i64;
+            if n == 0 || bump.execute(params![tid, pos, value, n])? > 0 {
+                continue;
+            }
+            slot_row.execute(params![tid, pos])?;
+            if take_slot.execute(params![tid, pos, MAX_VALUES as i64])? > 0 {
+                add_value.execute(params![tid, pos, value, n])?;
+            } else {
+                add_other.execute(params![tid, pos, n])?;
+            }
+        }
+    }
+    if !d.examples.is_empty() && (n_examples as usize) < MAX_EXAMPLES {
+        seen.clear();
+        let mut existing = tx.prepare_cached("SELECT line FROM examples WHERE tid = ?1 ORDER BY seq")?;
+        let rows = existing.query_map([tid], |r| r.get::<_, String>(0))?;
+        for line in rows {
+            seen.push(line?);
+        }
+        let before = seen.len();
+        let mut add = tx.prepare_cached("INSERT INTO examples(tid, seq, line) VALUES (?1, ?2, ?3)")?;
+        for e in &d.examples {
+            if seen.len() >= MAX_EXAMPLES {
+                break;
+            }
+            if !seen.iter().any(|s| s == e) {
+                add.execute(params![tid, seen.len() as i64, e])?;
+                seen.push(e.clone());
+            }
+        }
+        if seen.len() != before {
+            tx.prepare_cached("UPDATE templates SET n_examples = ?2 WHERE id = ?1")?
+                .execute(params![tid, seen.len() as i64])?;
+        }
+    }
+    Ok(())
+}
+
+fn insert_alert(tx: &Transaction<'_>, a: &AlertRecord) -> rusqlite::Result<()> {
+    let fields =
+        serde_json::to_string(&a.fields).map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
+    let alert =
+        serde_json::to_string(&a.alert).map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
+    tx.prepare_cached(
+        "INSERT INTO alerts(at_ms, source, rule_id, title, level, line, template_id, fields, alert)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        a.at_ms,
+        a.source,
+        a.rule_id,
+        a.title,
+        a.level,
+        a.line,
+        a.template_id,
+        fields,
+        alert
+    ])?;
+    Ok(())
+}
+
+impl StoreWriter for SqliteWriter {
+    fn commit(&mut self, batch: &CommitBatch) -> Result<CommitInfo, StoreError> {
+        validate_batch(batch)?;
+        let start = Instant::now();
+        let path: &Path = &self.path;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db(path, "beginning a commit"))?;
+        for (i, m) in batch.merges.iter().enumerate() {
+            apply_merge(&tx, m).map_err(|e| db(path, format!("applying merges[{i}]"))(e))?;
+        }
+        let mut sources: HashMap<&str, (i64, i64)> = HashMap::new();
+        let mut seen = Vec::with_capacity(MAX_EXAMPLES);
+        for (i, d) in batch.templates.iter().enumerate() {
+            apply_delta(&tx, d, &mut seen).map_err(|e| db(path, format!("applying templates[{i}]"))(e))?;
+            let e = sources
+                .entry(d.source.as_str())
+                .or_insert((d.first_seen_ms, d.last_seen_ms));
+            e.0 = e.0.min(d.first_seen_ms);
+            e.1 = e.1.max(d.last_seen_ms);
+        }
+        {
+            let mut st = tx
+                .prepare_cached(
+                    "INSERT INTO sources(name, first_seen, last_seen) VALUES (?1, ?2, ?3)
+                     ON CONFLICT(name) DO UPDATE SET first_seen = MIN(first_seen, excluded.first_seen),
+                         last_seen = MAX(last_seen, excluded.last_seen)",
+                )
+                .map_err(db(path, "preparing the sources update"))?;
+            for (name, (first, last)) in &sources {
+                st.execute(params![name, first, last])
+                    .map_err(db(path, "updating sources"))?;
+            }
+        }
+        for (i, a) in batch.alerts.iter().enumerate() {
+            insert_alert(&tx, a).map_err(|e| db(path, format!("inserting alerts[{i}]"))(e))?;
+        }
+        for (i, (source, state)) in batch.states.iter().enumerate() {
+            tx.prepare_cached(
+                "INSERT INTO states(source, state) VALUES (?1, ?2)
+                 ON CONFLICT(source) DO UPDATE SET state = excluded.state",
+            )
+            .and_then(|mut st| st.execute(params![source, state]))
+            .map_err(|e| db(path, format!("writing states[{i}]"))(e))?;
+        }
+        tx.commit().map_err(db(path, "committing"))?;
+        Ok(CommitInfo {
+            templates: batch.templates.len(),
+            alerts: batch.alerts.len(),
+            duration: start.elapsed(),
+        })
+    }
+
+    fn retain(&mut self, older_than_ms: i64) -> Result<RetainInfo, StoreError> {
+        let start = Instant::now();
+        let path: &Path = &self.path;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db(path, "beginning retention"))?;
+        let doomed: Vec<i64> = {
+            let mut st = tx
+                .prepare(
+                    "WITH g AS (SELECT source, COALESCE(merged_into, template_id) AS live,
+                                       MAX(COALESCE(last_seen, -9223372036854775808)) AS ls
+                                FROM templates GROUP BY 1, 2)
+                     SELECT t.id FROM templates t
+                     JOIN g ON g.source = t.source AND g.live = COALESCE(t.merged_into, t.template_id)
+                     WHERE g.ls < ?1",
+                )
+                .map_err(db(path, "finding expired templates"))?;
+            let rows = st
+                .query_map([older_than_ms], |r| r.get(0))
+                .map_err(db(path, "finding expired templates"))?;
+            rows.collect::<Result<_, _>>()
+                .map_err(db(path, "finding expired templates"))?
+        };
+        let mut buckets = 0;
+        let step = |sql: &str, tid: i64| tx.prepare_cached(sql).and_then(|mut s| s.execute([tid]));
+        for &tid in &doomed {
+            let r = (|| {
+                buckets += step("DELETE FROM buckets WHERE tid = ?1", tid)?;
+                step("DELETE FROM examples WHERE tid = ?1", tid)?;
+                step("DELETE FROM var_values WHERE tid = ?1", tid)?;
+                step("DELETE FROM var_slots WHERE tid = ?1", tid)?;
+                step("DELETE FROM templates WHERE id = ?1", tid)
+            })();
+            r.map_err(db(path, "deleting expired templates"))?;
+        }
+        let cut = older_than_ms.div_euclid(BUCKET_MS);
+        buckets += tx
+            .execute("DELETE FROM buckets WHERE minute < ?1", [cut])
+            .map_err(db(path, "deleting buckets"))?;
+        let alerts = tx
+            .execute("DELETE FROM alerts WHERE at_ms < ?1", [older_than_ms])
+            .map_err(db(path, "deleting alerts"))?;
+        tx.execute_batch(
+            "UPDATE templates SET total = COALESCE((SELECT SUM(count) FROM buckets WHERE tid = templates.id), 0);
+             DELETE FROM merges WHERE NOT EXISTS
+                 (SELECT 1 FROM templates t WHERE t.source = merges.source AND t.template_id = merges.from_id);
+             DELETE FROM sources WHERE NOT EXISTS (SELECT 1 FROM templates t WHERE t.source = sources.name);",
+        )
+        .map_err(db(path, "updating totals after retention"))?;
+        tx.commit().map_err(db(path, "committing retention"))?;
+        Ok(RetainInfo {
+            buckets,
+            alerts,
+            templates: doomed.len(),
+            duration: start.elapsed(),
+        })
+    }
+
+    fn load_states(&mut self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let path: &Path = &self.path;
+        let mut st = self
+            .conn
+            .prepare("SELECT source, state FROM states ORDER BY source")
+            .map_err(db(path, "reading states"))?;
+        let rows = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(db(path, "reading states"))?;
+        rows.collect::<Result<_, _>>().map_err(db(path, "reading states"))
+    }
+}
+
+/// Opens read-only connections to a SQLite store; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct SqliteReaders {
+    path: Arc<PathBuf>,
+}
+
+impl SqliteReaders {
+    /// A reader over its own read-only connection.
+    pub fn reader(&self) -> Result<SqliteReader, StoreError> {
+        let path: &Path = &self.path;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(db(path, "opening a reader"))?;
+        conn.busy_timeout(BUSY_TIMEOUT)
+            .map_err(db(path, "setting busy_timeout"))?;
+        conn.set_prepared_statement_cache_capacity(32);
+        Ok(SqliteReader {
+            conn,
+            path: Arc::clone(&self.path),
+        })
+    }
+
+    /// Path of the database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl ReaderFactory for SqliteReaders {
+    fn reader(&self) -> Result<Box<dyn StoreReader>, StoreError> {
+        Ok(Box::new(SqliteReaders::reader(self)?))
+    }
+}
+
+/// A read-only connection to a SQLite store.
+pub struct SqliteReader {
+    conn: Connection,
+    path: Arc<PathBuf>,
+}
+
+impl std::fmt::Debug for SqliteReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteReader").field("path", &self.path).finish()
+    }
+}
+
+/// One merge group as the group query returns it.
+struct Group {
+    source: String,
+    live: String,
+    template: String,
+    first_seen: i64,
+    last_seen: i64,
+    total: i64,
+}
+
+const GROUPS: &str = "
+SELECT g.source, g.live, l.template, g.fs, g.ls, g.total FROM (
+    SELECT source, COALESCE(merged_into, template_id) AS live, MIN(first_seen) AS fs, MAX(last_seen) AS ls,
+           SUM(total) AS total
+    FROM templates WHERE ?1 IS NULL OR source = ?1 GROUP BY source, live) g
+JOIN templates l ON l.source = g.source AND l.template_id = g.live
+WHERE g.fs IS NOT NULL";
+
+const GROUP_OF: &str = "
+SELECT l.template, MIN(m.first_seen), MAX(m.last_seen), SUM(m.total), l.id
+FROM templates l JOIN templates m ON m.source = l.source AND (m.template_id = l.template_id OR m.merged_into = l.template_id)
+WHERE l.source = ?1 AND l.template_id = ?2
+GROUP BY l.id";
+
+const SERIES: &str = "
+SELECT b.minute, SUM(b.count) FROM buckets b JOIN templates t ON t.id = b.tid
+WHERE t.source = ?1 AND (t.template_id = ?2 OR t.merged_into = ?2) AND b.minute >= ?3 AND b.minute < ?4
+GROUP BY b.minute ORDER BY b.minute";
+
+impl SqliteReader {
+    fn p(&self) -> &Path {
+        &self.path
+    }
+
+    /// Begins a read transaction so that several statements see one snapshot.
+    fn snapshot(&self) -> Result<Transaction<'_>, StoreError> {
+        self.conn
+            .unchecked_transaction()
+            .map_err(db(self.p(), "beginning a read"))
+    }
+
+    fn series(&self, source: &str, live: &str, lo: i64, hi: i64) -> Result<Vec<(i64, u64)>, StoreError> {
+        let path = self.p();
+        let mut st = self
+            .conn
+            .prepare_cached(SERIES)
+            .map_err(db(path, "reading a series"))?;
+        let rows = st
+            .query_map(params![source, live, lo, hi], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+            })
+            .map_err(db(path, "reading a series"))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (minute, n) = row.map_err(db(path, "reading a series"))?;
+            out.push((
+                minute.saturating_mul(BUCKET_MS),
+                count_u64(path, n, "a bucket sum")?,
+            ));
+        }
+        Ok(out)
+    }
+
+    fn detail(
+        &self,
+        source: &str,
+        live: &str,
+        merged_into: Option<String>,
+    ) -> Result<Option<TemplateDetail>, StoreError> {
+        let path = self.p();
+        let group = self
+            .conn
+            .prepare_cached(GROUP_OF)
+            .and_then(|mut st| {
+                st.query_row(params![source, live], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, Option<i64>>(1)?,
+                        r.get::<_, Option<i64>>(2)?,
+                        r.get::<_, i64>(3)?,
+                        r.get::<_, i64>(4)?,
+                    ))
+                })
+                .optional()
+            })
+            .map_err(db(path, "reading a template"))?;
+        let Some((template, Some(first_seen), Some(last_seen), total, tid)) = group else {
+            return Ok(None);
+        };
+        let series = self.series(source, live, i64::MIN, i64::MAX)?;
+        let mut examples: Vec<String> = Vec::new();
+        {
+            let mut st = self
+                .conn
+                .prepare_cached(
+                    "SELECT e.line FROM examples e JOIN templates t ON t.id = e.tid
+                     WHERE t.source = ?1 AND (t.template_id = ?2 OR t.merged_into = ?2)
+                     ORDER BY t.template_id = ?2 DESC, t.first_seen, t.id, e.seq",
+                )
+                .map_err(db(path, "reading examples"))?;
+            let rows = st
+                .query_map(params![source, live], |r| r.get::<_, String>(0))
+                .map_err(db(path, "reading examples"))?;
+            for line in rows {
+                let line = line.map_err(db(path, "reading examples"))?;
+                if examples.len() >= MAX_EXAMPLES {
+                    break;
+                }
+                if !examples.contains(&line) {
+                    examples.push(line);
+                }
+            }
+        }
+        let mut values: Vec<VariableValues> = Vec::new();
+        {
+            let mut st = self
+                .conn
+                .prepare_cached(
+                    "SELECT position, kept, other FROM var_slots WHERE tid = ?1 ORDER BY position",
+                )
+                .map_err(db(path, "reading variable values"))?;
+            let rows = st
+                .query_map([tid], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+                })
+                .map_err(db(path, "reading variable values"))?;
+            for row in rows {
+                let (pos, kept, other) = row.map_err(db(path, "reading variable values"))?;
+                let position = u32::try_from(pos)
+                    .map_err(|_| corrupt(path, format!("var_slots: template row {tid} position {pos}")))?;
+                values.push(VariableValues {
+                    position,
+                    top: Vec::new(),
+                    distinct_kept: count_u64(path, kept, "var_slots.kept")? as usize,
+                    other: count_u64(path, other, "var_slots.other")?,
+                });
+            }
+            let mut st = self
+                .conn
+                .prepare_cached(
+                    "SELECT position, value, count FROM var_values WHERE tid = ?1 ORDER BY position, count DESC, value",
+                )
+                .map_err(db(path, "reading variable values"))?;
+            let rows = st
+                .query_map([tid], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
+                })
+                .map_err(db(path, "reading variable values"))?;
+            for row in rows {
+                let (pos, value, n) = row.map_err(db(path, "reading variable values"))?;
+                let n = count_u64(path, n, "var_values.count")?;
+                match values.iter_mut().find(|v| i64::from(v.position) == pos) {
+                    Some(v) => v.top.push((value, n)),
+                    None => {
+                        return Err(corrupt(
+                            path,
+                            format!("var_values: template row {tid} position {pos} has no slot"),
+                        ))
+                    }
+                }
+            }
+        }
+        let mut merged_from = Vec::new();
+        {
+            let mut st = self
+                .conn
+                .prepare_cached(
+                    "SELECT t.template_id, t.template,
+                            COALESCE((SELECT MAX(at_ms) FROM merges mg
+                                      WHERE mg.source = t.source AND mg.from_id = t.template_id), 0) AS at
+                     FROM templates t WHERE t.source = ?1 AND t.merged_into = ?2 ORDER BY at, t.template_id",
+                )
+                .map_err(db(path, "reading merges"))?;
+            let rows = st
+                .query_map(params![source, live], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .map_err(db(path, "reading merges"))?;
+            for row in rows {
+                merged_from.push(row.map_err(db(path, "reading merges"))?);
+            }
+        }
+        Ok(Some(TemplateDetail {
+            row: TemplateRow {
+                source: source.to_string(),
+                template_id: live.to_string(),
+                template,
+                count: count_u64(path, total, "templates.total")?,
+                first_seen_ms: first_seen,
+                last_seen_ms: last_seen,
+                series,
+            },
+            examples,
+            values,
+            merged_from,
+            merged_into,
+        }))
+    }
+}
+
+impl StoreReader for SqliteReader {
+    fn sources(&self) -> Result<Vec<SourceInfo>, StoreError> {
+        let path = self.p();
+        let _snap = self.snapshot()?;
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT s.name, s.first_seen, s.last_seen, COALESCE(t.n, 0), COALESCE(t.lines, 0) FROM sources s
+                 LEFT JOIN (SELECT source, COUNT(DISTINCT COALESCE(merged_into, template_id)) AS n, SUM(total) AS lines
+                            FROM templates WHERE first_seen IS NOT NULL GROUP BY source) t ON t.source = s.name
+                 ORDER BY s.name",
+            )
+            .map_err(db(path, "reading sources"))?;
+        let rows = st
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, i64>(4)?,
+                ))
+            })
+            .map_err(db(path, "reading sources"))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (name, first_seen_ms, last_seen_ms, n, lines) = row.map_err(db(path, "reading sources"))?;
+            out.push(SourceInfo {
+                name,
+                templates: count_u64(path, n, "template count")?,
+                lines: count_u64(path, lines, "source lines")?,
+                first_seen_ms,
+                last_seen_ms,
+            });
+        }
+        Ok(out)
+    }
+
+    fn templates(&self, q: &TemplateQuery) -> Result<Vec<TemplateRow>, StoreError> {
+        let path = self.p();
+        let _snap = self.snapshot()?;
+        let ranged = q.since_ms.is_some() || q.until_ms.is_some();
+        let (lo, hi) = minute_range(q.since_ms, q.until_ms);
+        let mut in_range: HashMap<(String, String), i64> = HashMap::new();
+        if ranged {
+            let mut st = self
+                .conn
+                .prepare_cached(
+                    "SELECT t.source, COALESCE(t.merged_into, t.template_id) AS live, SUM(b.count)
+                     FROM buckets b JOIN templates t ON t.id = b.tid
+                     WHERE b.minute >= ?1 AND b.minute < ?2 AND (?3 IS NULL OR t.source = ?3)
+                     GROUP BY t.source, live",
+                )
+                .map_err(db(path, "reading counts in range"))?;
+            let rows = st
+                .query_map(params![lo, hi, q.source], |r| {
+                    Ok(((r.get(0)?, r.get(1)?), r.get(2)?))
+                })
+                .map_err(db(path, "reading counts in range"))?;
+            for row in rows {
+                let (k, n) = row.map_err(db(path, "reading counts in range"))?;
+                in_range.insert(k, n);
+            }
+        }
+        let needle = q.q.as_deref().map(str::to_lowercase);
+        let mut out = Vec::new();
+        let mut st = self
+            .conn
+            .prepare_cached(GROUPS)
+            .map_err(db(path, "reading templates"))?;
+        let rows = st
+            .query_map(params![q.source], |r| {
+                Ok(Group {
+                    source: r.get(0)?,
+                    live: r.get(1)?,
+                    template: r.get(2)?,
+                    first_seen: r.get(3)?,
+                    last_seen: r.get(4)?,
+                    total: r.get(5)?,
+                })
+            })
+            .map_err(db(path, "reading templates"))?;
+        for row in rows {
+            let g = row.map_err(db(path, "reading templates"))?;
+            let count = if ranged {
+                match in_range.get(&(g.source.clone(), g.live.clone())) {
+                    Some(&n) if n > 0 => count_u64(path, n, "a bucket sum")?,
+                    _ => continue,
+                }
+            } else {
+                count_u64(path, g.total, "templates.total")?
+            };
+            if q.new_since_ms.is_some_and(|t| g.first_seen < t) {
+                continue;
+            }
+            if let Some(needle) = &needle {
+                if !g.template.to_lowercase().contains(needle.as_str()) {
+                    continue;
+                }
+            }
+            out.push(TemplateRow {
+                source: g.source,
+                template_id: g.live,
+                template: g.template,
+                count,
+                first_seen_ms: g.first_seen,
+                last_seen_ms: g.last_seen,
+                series: Vec::new(),
+            });
+        }
+        out.sort_by(|a, b| {
+            b.count
+                .cmp(&a.count)
+                .then_with(|| a.source.cmp(&b.source))
+                .then_with(|| a.template_id.cmp(&b.template_id))
+        });
+        out.truncate(q.limit);
+        if q.with_series {
+            for row in &mut out {
+                row.series = self.series(&row.source, &row.template_id, lo, hi)?;
+            }
+        }
+        Ok(out)
+    }
+
+    fn template(&self, template_id: &str, source: Option<&str>) -> Result<Vec<TemplateDetail>, StoreError> {
+        let path = self.p();
+        let _snap = self.snapshot()?;
+        let found: Vec<(String, String, Option<String>)> = {
+            let mut st = self
+                .conn
+                .prepare_cached(
+                    "SELECT source, COALESCE(merged_into, template_id), merged_into FROM templates
+                     WHERE template_id = ?1 AND (?2 IS NULL OR source = ?2) ORDER BY source",
+                )
+                .map_err(db(path, "looking up a template"))?;
+            let rows = st
+                .query_map(params![template_id, source], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .map_err(db(path, "looking up a template"))?;
+            rows.collect::<Result<_, _>>()
+                .map_err(db(path, "looking up a template"))?
+        };
+        let mut out = Vec::new();
+        for (source, live, merged_into) in found {
+            if let Some(d) = self.detail(&source, &live, merged_into)? {
+                out.push(d);
+            }
+        }
+        Ok(out)
+    }
+
+    fn alerts(&self, q: &AlertQuery) -> Result<Vec<AlertRow>, StoreError> {
+        let path = self.p();
+        let mut sql = String::from(
+            "SELECT id, at_ms, source, rule_id, title, level, line, template_id, fields, alert FROM alerts WHERE 1",
+        );
+        let mut args: Vec<&dyn rusqlite::ToSql> = Vec::new();
+        if let Some(v) = &q.since_ms {
+            sql.push_str(" AND at_ms >= ?");
+            args.push(v);
+        }
+        if let Some(v) = &q.until_ms {
+            sql.push_str(" AND at_ms < ?");
+            args.push(v);
+        }
+        if let Some(v) = &q.level {
+            sql.push_str(" AND level = ? COLLATE NOCASE");
+            args.push(v);
+        }
+        if let Some(v) = &q.rule {
+            sql.push_str(" AND (rule_id = ? OR title = ?)");
+            args.push(v);
+            args.push(v);
+        }
+        if let Some(v) = &q.source {
+            sql.push_str(" AND source = ?");
+            args.push(v);
+        }
+        let limit = i64::try_from(q.limit).unwrap_or(i64::MAX);
+        sql.push_str(" ORDER BY at_ms DESC, id DESC LIMIT ?");
+        args.push(&limit);
+        let mut st = self
+            .conn
+            .prepare_cached(&sql)
+            .map_err(db(path, "reading alerts"))?;
+        let rows = st
+            .query_map(args.as_slice(), |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    AlertRecord {
+                        at_ms: r.get(1)?,
+                        source: r.get(2)?,
+                        rule_id: r.get(3)?,
+                        title: r.get(4)?,
+                        level: r.get(5)?,
+                        line: r.get(6)?,
+                        template_id: r.get(7)?,
+                        fields: serde_json::Value::Null,
+                        alert: serde_json::Value::Null,
+                    },
+                    r.get::<_, String>(8)?,
+                    r.get::<_, String>(9)?,
+                ))
+            })
+            .map_err(db(path, "reading alerts"))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, mut record, fields, alert) = row.map_err(db(path, "reading alerts"))?;
+            record.fields = serde_json::from_str(&fields)
+                .map_err(|e| corrupt(path, format!("alerts id {id}: fields is not JSON: {e}")))?;
+            record.alert = serde_json::from_str(&alert)
+                .map_err(|e| corrupt(path, format!("alerts id {id}: alert is not JSON: {e}")))?;
+            out.push(AlertRow { id, record });
+        }
+        Ok(out)
+    }
+
+    fn lines(
+        &self,
+        source: Option<&str>,
+        since_ms: Option<i64>,
+        until_ms: Option<i64>,
+    ) -> Result<u64, StoreError> {
+        let path = self.p();
+        let (lo, hi) = minute_range(since_ms, until_ms);
+        let n: i64 = match source {
+            None => self
+                .conn
+                .prepare_cached(
+                    "SELECT COALESCE(SUM(count), 0) FROM buckets WHERE minute >= ?1 AND minute < ?2",
+                )
+                .and_then(|mut st| st.query_row(params![lo, hi], |r| r.get(0))),
+            Some(s) => self
+                .conn
+                .prepare_cached(
+                    "SELECT COALESCE(SUM(b.count), 0) FROM buckets b JOIN templates t ON t.id = b.tid
+                     WHERE t.source = ?3 AND b.minute >= ?1 AND b.minute < ?2",
+                )
+                .and_then(|mut st| st.query_row(params![lo, hi, s], |r| r.get(0))),
+        }
+        .map_err(db(path, "counting lines"))?;
+        count_u64(path, n, "a bucket sum")
+    }
+}
