@@ -128,6 +128,29 @@ impl KeyCache {
         self.hands[set] = hand as u8;
     }
 
+    /// Renumbers the clusters held: `map[old]` is the new number, or
+    /// `u32::MAX` (a cluster removed, or one past the end of `map`) to
+    /// forget the keys that held it. Costs one pass over the slots.
+    pub(crate) fn remap(&mut self, map: &[u32]) {
+        for s in &mut self.slots {
+            if s.cluster == FREE {
+                continue;
+            }
+            let to = map.get(s.cluster as usize).copied().unwrap_or(FREE);
+            if to == FREE {
+                *s = EMPTY;
+            } else {
+                s.cluster = to;
+            }
+        }
+    }
+
+    /// The clusters held, for consistency checks.
+    #[cfg(test)]
+    pub(crate) fn held(&self) -> impl Iterator<Item = u32> + '_ {
+        self.slots.iter().filter(|s| s.cluster != FREE).map(|s| s.cluster)
+    }
+
     /// Keys held now.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {

@@ -12,12 +12,19 @@
 //!   followed to the live template it was merged into; a line no template
 //!   takes starts a new one. Once a key has a template, its answer never
 //!   changes, so [`Miner::lookup`] after mining agrees with learning.
+//!   Only [`Miner::evict_to`] removes templates (least recently used first,
+//!   with those merged into them); the miner left is the one a state of the
+//!   templates kept would load into, and the rule holds over those.
+//! - [`ClusterId`]s are valid until the next `evict_to` that evicts
+//!   something; [`TemplateId`]s are stable. Merges of templates already
+//!   handed out are queued for [`Miner::take_merges`].
 //! - Memory grows with the number of templates, never with the number of
 //!   distinct lines: a bounded hot-key cache
 //!   ([`MinerConfig::cache_keys`]) makes a repeated line one hash probe,
 //!   and a miss is a search of the template indices (one probe per
 //!   variable layout of that length), not of the templates. The template
-//!   a line gets never depends on what the cache holds.
+//!   a line gets never depends on what the cache holds. A long-lived miner
+//!   bounds its templates with [`Miner::evict_to`].
 //! - The saved state ([`Miner::save_with_context`]) holds the templates,
 //!   never the keys, and records the header setting and miner config it
 //!   was made with ([`Miner::load_checked`] refuses a mismatch).
@@ -50,5 +57,5 @@ mod state;
 pub use id::TemplateId;
 pub use kind::VarKind;
 pub use mask::{mask_line, var_kinds, MaskedLine, MaskedToken, Span, VAR};
-pub use miner::{ClusterId, Miner, MinerConfig, TemplateSummary, DEFAULT_CACHE_KEYS};
+pub use miner::{ClusterId, Evicted, Miner, MinerConfig, TemplateMerge, TemplateSummary, DEFAULT_CACHE_KEYS};
 pub use state::{StateContext, StateError, STATE_FORMAT, STATE_VERSION};

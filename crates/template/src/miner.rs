@@ -11,11 +11,25 @@
 //! distinct values, which is how variables without digits (user names,
 //! states) are found.
 //!
-//! Templates are never removed (a merged one keeps pointing at its merge),
-//! so once some template takes a key, the oldest one that does never
-//! changes: the answer for a key is fixed from the first line that has it,
-//! and a later [`Miner::lookup`] gives every learned line the live template
-//! its learning ended in.
+//! Templates are never removed by mining (a merged one keeps pointing at
+//! its merge), so once some template takes a key, the oldest one that does
+//! never changes: the answer for a key is fixed from the first line that has
+//! it, and a later [`Miner::lookup`] gives every learned line the live
+//! template its learning ended in.
+//!
+//! **Eviction.** Only [`Miner::evict_to`] removes templates: it drops the
+//! least recently used live templates (recency is a tick of the miner,
+//! bumped by every line learned) together with every template merged into
+//! them, and renumbers the rest, keeping their creation order. The miner
+//! left is the one [`Miner::load`] would build from the templates kept:
+//! the rule above then holds over the templates kept, so a line whose
+//! template was evicted goes to the oldest kept template that takes it, or
+//! starts a new one. A miner on which `evict_to` is never called (the CLI)
+//! mines exactly as before.
+//!
+//! **Merge events.** Each time a template that [`Miner::learn`] had handed
+//! out (live before the call) is merged into another, the pair of
+//! [`TemplateId`]s is queued for [`Miner::take_merges`].
 //!
 //! Finding that template goes through indices whose size grows with the
 //! number of templates, not of lines: the templates with variables are
@@ -41,8 +55,14 @@ use crate::mask::{MaskedLine, Span, VAR};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 
-/// Index of a template inside one [`Miner`]; stable for the miner's life
-/// (a merged template keeps pointing at the one it was merged into).
+/// Index of a template inside one [`Miner`] (a merged template keeps
+/// pointing at the one it was merged into).
+///
+/// **Validity:** an id is valid until the next [`Miner::evict_to`] call that
+/// evicts something (returns a non-empty list; [`Miner::generation`] then
+/// changes): that call renumbers the templates, so an id from before it may
+/// name another template or none (and the accessors may panic on it). Keep
+/// [`TemplateId`]s across evictions, `ClusterId`s only within a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ClusterId(pub u32);
 
@@ -89,6 +109,9 @@ struct Cluster {
     count: u64,
     parent: u32,
     example: Box<str>,
+    /// The miner's tick when a line last went to this template (while
+    /// live); 0 for a template loaded from a state.
+    last_seen: u64,
 }
 
 impl Cluster {
@@ -127,6 +150,35 @@ pub struct TemplateSummary {
     pub example: String,
 }
 
+/// A live template removed by [`Miner::evict_to`], with what it had.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Evicted {
+    /// Stable id derived from the text.
+    pub template_id: TemplateId,
+    /// The template in Loghub notation.
+    pub template: String,
+    /// Lines assigned to it (those of the templates merged into it included).
+    pub count: u64,
+    /// One line's content.
+    pub example: String,
+    /// The miner's tick ([`Miner::tick`]) when a line last went to it; 0 if
+    /// none did since it was loaded from a state.
+    pub last_seen: u64,
+    /// Whether a kept live template has the same text, hence the same id
+    /// (so the id itself is still live; only this copy's count went).
+    pub still_live: bool,
+}
+
+/// A template generalised into another: lines that went to `from` now go
+/// to `into`. Queued by [`Miner::learn`], drained by [`Miner::take_merges`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct TemplateMerge {
+    /// The template merged away (handed out by an earlier `learn`).
+    pub from: TemplateId,
+    /// The live template it went into when the `learn` call returned.
+    pub into: TemplateId,
+}
+
 /// The online template miner; see the module documentation.
 #[derive(Debug, Clone)]
 pub struct Miner {
@@ -141,6 +193,18 @@ pub struct Miner {
     shapes: Vec<Shape>,
     shapes_by_len: FxHashMap<(u32, u128), usize>,
     shape_lists: FxHashMap<u32, Vec<usize>>,
+    /// Bumped by every line learned; orders templates by recency.
+    tick: u64,
+    /// Live templates (`parent == self`), kept so that `evict_to` with
+    /// nothing to do costs nothing.
+    live: usize,
+    /// Bumped by every `evict_to` that renumbers templates.
+    generation: u64,
+    /// Merges not yet taken by [`Miner::take_merges`].
+    merges: Vec<TemplateMerge>,
+    /// Index of the first template created by the `learn` call under way:
+    /// templates below it were handed out before.
+    born: u32,
 }
 
 /// Hash of one token, the unit that template hashes are combined from.
@@ -320,6 +384,11 @@ impl Miner {
             shapes: Vec::new(),
             shapes_by_len: FxHashMap::default(),
             shape_lists: FxHashMap::default(),
+            tick: 0,
+            live: 0,
+            generation: 0,
+            merges: Vec::new(),
+            born: 0,
         }
     }
 
@@ -344,22 +413,47 @@ impl Miner {
     /// the example of a new template.
     pub fn learn(&mut self, line: &MaskedLine, content: &str) -> ClusterId {
         if let Some(c) = self.cache.touch(line.key) {
-            return self.count(c);
+            return self.hit(c);
         }
         if let Some(c) = self.find(line) {
             self.cache.insert(line.key, c);
-            return self.count(c);
+            return self.hit(c);
         }
+        self.tick += 1;
         let tokens: Vec<Box<str>> = (0..line.len()).map(|i| line.masked_token(i).into()).collect();
         let c = self.add_cluster(tokens, 1, content.into());
         self.cache.insert(line.key, c);
+        let mark = self.merges.len();
+        self.born = c;
         let r = self.register_wild(c);
+        self.clusters[r as usize].last_seen = self.tick;
+        if self.merges.len() > mark {
+            // Merges inside one call chain into `r`: report where each
+            // handed-out template ended, not the templates in between.
+            let into = self.clusters[r as usize].id;
+            let mut w = mark;
+            for i in mark..self.merges.len() {
+                let m = TemplateMerge {
+                    from: self.merges[i].from,
+                    into,
+                };
+                if m.from != into && !self.merges[mark..w].contains(&m) {
+                    self.merges[w] = m;
+                    w += 1;
+                }
+            }
+            self.merges.truncate(w);
+        }
         ClusterId(r)
     }
 
-    fn count(&mut self, c: u32) -> ClusterId {
+    /// Counts a line that went to template `c` (or what it was merged into).
+    fn hit(&mut self, c: u32) -> ClusterId {
         let r = self.root(c);
-        self.clusters[r as usize].count += 1;
+        self.tick += 1;
+        let cl = &mut self.clusters[r as usize];
+        cl.count += 1;
+        cl.last_seen = self.tick;
         ClusterId(r)
     }
 
@@ -370,7 +464,7 @@ impl Miner {
     /// others on the sequential path.
     pub fn learn_known(&mut self, key: u128) -> Option<ClusterId> {
         let c = self.cache.touch(key)?;
-        Some(self.count(c))
+        Some(self.hit(c))
     }
 
     /// Finds the template of a line without learning (the rule of the
@@ -457,7 +551,9 @@ impl Miner {
             count,
             parent: c,
             example,
+            last_seen: self.tick,
         });
+        self.live += 1;
         self.index_shape(c);
         c
     }
@@ -564,6 +660,14 @@ impl Miner {
             }
         };
         for &x in group {
+            if x < self.born {
+                // Handed out before this call; `into` is set by `learn`.
+                let from = self.clusters[x as usize].id;
+                self.merges.push(TemplateMerge { from, into: from });
+            }
+            if self.clusters[x as usize].parent == x {
+                self.live -= 1;
+            }
             self.clusters[x as usize].parent = target;
         }
         target
@@ -590,9 +694,167 @@ impl Miner {
 
     /// Number of live templates (distinct texts may be fewer).
     pub fn live_count(&self) -> usize {
-        (0..self.clusters.len())
-            .filter(|&i| self.clusters[i].parent == i as u32)
-            .count()
+        self.live
+    }
+
+    /// Lines the template of `c` (followed to its live one) was given.
+    pub fn template_count(&self, c: ClusterId) -> u64 {
+        self.clusters[self.root(c.0) as usize].count
+    }
+
+    /// The tick ([`Miner::tick`]) when a line last went to the template of
+    /// `c` (followed to its live one); 0 if none did since it was loaded.
+    pub fn last_seen(&self, c: ClusterId) -> u64 {
+        self.clusters[self.root(c.0) as usize].last_seen
+    }
+
+    /// The miner's clock: lines learned so far by this miner (a loaded
+    /// miner starts at 0). Monotonic; recency is not saved in a state.
+    pub fn tick(&self) -> u64 {
+        self.tick
+    }
+
+    /// Bumped by every [`Miner::evict_to`] call that removed templates,
+    /// which invalidates the [`ClusterId`]s handed out before it.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// The merges queued since the last call, in the order they happened:
+    /// each time a template handed out by an earlier [`Miner::learn`] was
+    /// generalised, `(from, into)` with `into` the live template the
+    /// `learn` call ended in (templates created and merged within one call
+    /// were never handed out and are skipped; a chain `a → b`, later
+    /// `b → c`, is two merges). A merge that keeps the id (the new
+    /// template has the same text) is not reported. Merges stay queued
+    /// across [`Miner::evict_to`] (an `into` may have been evicted since).
+    /// Costs nothing when nothing merged; the queue holds 16 bytes per
+    /// merge until taken.
+    pub fn take_merges(&mut self) -> Vec<TemplateMerge> {
+        std::mem::take(&mut self.merges)
+    }
+
+    /// Bounds the templates kept: when more than `keep` live templates
+    /// exist, removes the least recently used ones (ties: the oldest
+    /// first) until `keep` remain, with every template merged into them,
+    /// and returns them, least recently used first, one per template id.
+    ///
+    /// The miner left is the one [`Miner::load`] would build from the
+    /// templates kept (in their creation order, with their counts and
+    /// recency): every index and the hot-key cache forget the evicted
+    /// templates and their memory is released. If anything was evicted,
+    /// the kept templates are renumbered and every [`ClusterId`] handed out
+    /// before is invalid ([`Miner::generation`] changes). Pending merges
+    /// ([`Miner::take_merges`]) are kept.
+    ///
+    /// Costs nothing when at most `keep` templates are live; otherwise
+    /// O(templates + cache capacity), so call it per batch, not per line
+    /// (or with some slack: evict to `keep` when more than `keep + keep /
+    /// 8` are live).
+    pub fn evict_to(&mut self, keep: usize) -> Vec<Evicted> {
+        if self.live <= keep {
+            return Vec::new();
+        }
+        let n = self.clusters.len();
+        let mut live: Vec<(u64, u32)> = (0..n as u32)
+            .filter(|&c| self.clusters[c as usize].parent == c)
+            .map(|c| (self.clusters[c as usize].last_seen, c))
+            .collect();
+        let drop = live.len() - keep;
+        if drop < live.len() {
+            live.select_nth_unstable(drop);
+        }
+        live.truncate(drop);
+        live.sort_unstable();
+        let mut gone = vec![false; n];
+        for &(_, c) in &live {
+            gone[c as usize] = true;
+        }
+        let gone: Vec<bool> = (0..n as u32).map(|c| gone[self.root(c) as usize]).collect();
+
+        let mut map = vec![u32::MAX; n];
+        let old = std::mem::take(&mut self.clusters);
+        let kept_len = gone.iter().filter(|g| !**g).count();
+        let mut kept = Vec::with_capacity(kept_len);
+        let mut removed: FxHashMap<u32, Cluster> = FxHashMap::default();
+        for (i, cl) in old.into_iter().enumerate() {
+            if gone[i] {
+                if cl.parent == i as u32 {
+                    removed.insert(i as u32, cl);
+                }
+            } else {
+                map[i] = kept.len() as u32;
+                kept.push(cl);
+            }
+        }
+        for cl in &mut kept {
+            cl.parent = map[cl.parent as usize];
+        }
+        self.clusters = kept;
+        self.live -= live.len();
+        self.reindex();
+        self.cache.remap(&map);
+        self.generation += 1;
+
+        let still: FxHashSet<TemplateId> = self
+            .clusters
+            .iter()
+            .enumerate()
+            .filter(|(i, cl)| cl.parent == *i as u32)
+            .map(|(_, cl)| cl.id)
+            .collect();
+        let mut out: Vec<Evicted> = Vec::with_capacity(live.len());
+        let mut at: FxHashMap<TemplateId, usize> = FxHashMap::default();
+        for (_, c) in live {
+            let Some(cl) = removed.remove(&c) else { continue };
+            match at.get(&cl.id) {
+                Some(&i) => {
+                    out[i].count += cl.count;
+                    out[i].last_seen = out[i].last_seen.max(cl.last_seen);
+                }
+                None => {
+                    at.insert(cl.id, out.len());
+                    out.push(Evicted {
+                        template_id: cl.id,
+                        template: cl.text.into_string(),
+                        count: cl.count,
+                        example: cl.example.into_string(),
+                        last_seen: cl.last_seen,
+                        still_live: still.contains(&cl.id),
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// Rebuilds every index (exact, patterns, shapes, one-apart groups)
+    /// from the templates, as loading a state does; the old maps are
+    /// dropped, so their memory goes.
+    fn reindex(&mut self) {
+        self.exact = FxHashMap::default();
+        self.patterns = FxHashMap::default();
+        self.wild = FxHashMap::default();
+        self.shapes = Vec::new();
+        self.shapes_by_len = FxHashMap::default();
+        self.shape_lists = FxHashMap::default();
+        for c in 0..self.clusters.len() as u32 {
+            let cl = &self.clusters[c as usize];
+            let pat = combine(cl.hashes.iter().map(|&h| Some(h)));
+            let text = xxhash_rust::xxh3::xxh3_128(cl.text.as_bytes());
+            self.patterns.insert(pat, c);
+            self.exact.entry(text).or_insert(c);
+            self.index_shape(c);
+        }
+        for c in 0..self.clusters.len() as u32 {
+            if self.clusters[c as usize].parent != c {
+                continue;
+            }
+            for p in 0..self.clusters[c as usize].tokens.len() {
+                let w = self.wild_key(c, p);
+                self.wild.entry(w).or_default().push(c);
+            }
+        }
     }
 
     /// The variable values of a line under its template, as spans of
@@ -686,6 +948,7 @@ impl Miner {
             }
             m.clusters[i].parent = p;
         }
+        m.live = parents.iter().enumerate().filter(|(i, p)| **p == *i as u32).count();
         for c in 0..n as u32 {
             if m.clusters[c as usize].parent != c {
                 continue;
