@@ -20,5 +20,6 @@ module.exports = { line }
 
 if (require.main === module) {
   const n = Number(process.argv[2] || 6)
-  for (let j = 0; j < n; j++) console.log(line(j, process.argv[3] || ''))
+  const first = Number(process.argv[4] || 0)
+  for (let j = first; j < first + n; j++) console.log(line(j, process.argv[3] || ''))
 }

@@ -27,5 +27,6 @@ def line(i, prefix=""):
 if __name__ == "__main__":
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 6
     pre = sys.argv[2] if len(sys.argv) > 2 else ""
-    for j in range(n):
+    first = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+    for j in range(first, first + n):
         print(line(j, pre))
