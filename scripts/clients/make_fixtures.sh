@@ -40,6 +40,7 @@ capture() {
     kill "$cpid"; wait "$cpid" 2>/dev/null
     if "$py" - "$dir" "$count" <<'EOF'; then
 import gzip, json, os, subprocess, sys
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.environ["HERE"])
 from lines import line
 d, n = sys.argv[1], int(sys.argv[2])

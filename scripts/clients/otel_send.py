@@ -30,6 +30,7 @@ import threading
 import time
 from urllib.parse import urlparse
 
+sys.dont_write_bytecode = True  # no __pycache__ beside the tracked scripts
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lines import line  # noqa: E402
 
