@@ -92,7 +92,9 @@ enum Command {
     /// counts are committed. SIGTERM/SIGINT: stop accepting, drain, commit,
     /// exit 0. SIGHUP (or POST /v1/rules/reload) reloads the rules.
     /// Endpoints: GET /v1/openapi.json.
-    #[command(after_help = "EXIT STATUS:\n  0    stopped by SIGTERM or SIGINT after draining and committing what was accepted\n  2    could not start or stopped on an error: a bad setting, a busy address, an\n       unreadable store or rules")]
+    #[command(
+        after_help = "EXIT STATUS:\n  0    stopped by SIGTERM or SIGINT after draining and committing what was accepted\n  2    could not start or stopped on an error: a bad setting, a busy address, an\n       unreadable store or rules"
+    )]
     Serve(logsieve_serve::ServeArgs),
     /// Print a shell completion script (e.g. `logsieve completions bash >
     /// /etc/bash_completion.d/logsieve`).

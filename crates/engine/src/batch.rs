@@ -72,7 +72,18 @@ impl Engine {
                 observe_record(o, miner, &self.header, line, source, b.line(i), c, s, &mut ob);
             }
             if let Some(format) = format {
-                render_with(miner, &self.header, format, line, b.last_line_no(i), source, c, &f, s, out);
+                render_with(
+                    miner,
+                    &self.header,
+                    format,
+                    line,
+                    b.last_line_no(i),
+                    source,
+                    c,
+                    &f,
+                    s,
+                    out,
+                );
             }
         }
         if let Some(o) = observer {
@@ -113,7 +124,18 @@ impl Engine {
                 observe_record(o, miner, &self.header, line, source, b.line(i), c, s, &mut ob);
             }
             if let Some(format) = format {
-                render_with(miner, &self.header, format, line, b.last_line_no(i), source, c, &f, s, out);
+                render_with(
+                    miner,
+                    &self.header,
+                    format,
+                    line,
+                    b.last_line_no(i),
+                    source,
+                    c,
+                    &f,
+                    s,
+                    out,
+                );
             }
         }
         if let Some(o) = observer {

@@ -21,10 +21,10 @@ mod pipeline;
 mod record;
 mod stream;
 
+pub use batch::BatchScratch;
 pub use pipeline::{
     Engine, EngineError, Latency, NoObserver, Observer, Options, OutputFormat, ProgressFn, RecordView,
 };
-pub use batch::BatchScratch;
 pub use record::{LineFlags, Stats};
 pub use stream::{Opener, StreamControl, StreamInput, StreamOutcome};
 

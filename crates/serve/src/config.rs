@@ -350,6 +350,9 @@ mod tests {
             queue_lines: Some(0),
             ..Default::default()
         };
-        assert!(Config::resolve(&args).unwrap_err().to_string().contains("queue-lines"));
+        assert!(Config::resolve(&args)
+            .unwrap_err()
+            .to_string()
+            .contains("queue-lines"));
     }
 }

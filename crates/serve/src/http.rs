@@ -5,6 +5,7 @@ use crate::metrics::Metrics;
 use crate::processor::{AckError, Analyzed, FormatKey, Job, Part};
 use crate::query;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
@@ -62,7 +63,8 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut r = (self.status, Json(serde_json::json!({ "error": self.message }))).into_response();
         if self.status == StatusCode::TOO_MANY_REQUESTS || self.status == StatusCode::SERVICE_UNAVAILABLE {
-            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         r
     }
@@ -117,7 +119,12 @@ impl App {
 
     /// Queues lines and waits until they are committed. `Ok(n)`: `n` lines
     /// are in the store.
-    pub async fn submit(&self, parts: Vec<Part>, protocol: &'static str, wait: Wait) -> Result<u64, ApiError> {
+    pub async fn submit(
+        &self,
+        parts: Vec<Part>,
+        protocol: &'static str,
+        wait: Wait,
+    ) -> Result<u64, ApiError> {
         let lines = Job::lines(&parts);
         if lines == 0 {
             return Ok(0);
@@ -138,7 +145,9 @@ impl App {
                     self.metrics.rejected("queue_full", lines);
                     return Err(ApiError {
                         status: StatusCode::TOO_MANY_REQUESTS,
-                        message: format!("the queue is full ({cap} lines waiting for the store); retry later"),
+                        message: format!(
+                            "the queue is full ({cap} lines waiting for the store); retry later"
+                        ),
                     });
                 }
             },
@@ -217,7 +226,12 @@ pub fn parts_from_entries(
 
 /// A text body framed into one part (the CLI's framer: `\n` and `\r\n`,
 /// long lines cut and flagged).
-pub fn text_part(body: &[u8], source: String, format: FormatKey, max_line_bytes: usize) -> Result<Part, ApiError> {
+pub fn text_part(
+    body: &[u8],
+    source: String,
+    format: FormatKey,
+    max_line_bytes: usize,
+) -> Result<Part, ApiError> {
     let mut part = Part::new(source, format);
     let mut framer = LineFramer::new(body, FramerConfig { max_line_bytes });
     // One call frames a body of any accepted size; the loop (each call
@@ -237,6 +251,24 @@ pub fn text_part(body: &[u8], source: String, format: FormatKey, max_line_bytes:
         part.batch.first_line_no = 1;
     }
     Ok(part)
+}
+
+/// The request body, or a JSON error that says why not.
+fn body_of(app: &App, body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|e| {
+        let status = e.status();
+        ApiError {
+            status,
+            message: if status == StatusCode::PAYLOAD_TOO_LARGE {
+                format!(
+                    "request body larger than {} bytes (--max-body-bytes)",
+                    app.cfg.max_body_bytes
+                )
+            } else {
+                format!("reading the request body: {}", e.body_text())
+            },
+        }
+    })
 }
 
 /// `?source=&format=&preset=`.
@@ -304,7 +336,12 @@ fn encoding(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
 }
 
 /// The lines of an ingest or analyze body.
-fn body_parts(app: &App, params: &IngestParams, headers: &HeaderMap, body: &[u8]) -> Result<Vec<Part>, ApiError> {
+fn body_parts(
+    app: &App,
+    params: &IngestParams,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Vec<Part>, ApiError> {
     let limits = app.limits();
     let body = logsieve_ingest::body::decode_content(encoding(headers)?, body, &limits)?;
     let format = params.format()?;
@@ -325,8 +362,9 @@ async fn ingest(
     State(app): State<Arc<App>>,
     Query(params): Query<IngestParams>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    let body = body_of(&app, body)?;
     let parts = body_parts(&app, &params, &headers, &body)?;
     let n = app.submit(parts, "http", Wait::No).await?;
     Ok(Json(serde_json::json!({ "accepted": n })))
@@ -336,8 +374,9 @@ async fn analyze(
     State(app): State<Arc<App>>,
     Query(params): Query<IngestParams>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    let body = body_of(&app, body)?;
     let mut parts = body_parts(&app, &params, &headers, &body)?;
     if parts.len() > 1 {
         return Err(ApiError::bad(
@@ -349,10 +388,12 @@ async fn analyze(
     };
     let fields = part.fields.clone();
     let (tx, rx) = oneshot::channel();
-    app.jobs.send(Job::Analyze { part, reply: tx }).map_err(|_| ApiError {
-        status: StatusCode::SERVICE_UNAVAILABLE,
-        message: "shutting down".into(),
-    })?;
+    app.jobs
+        .send(Job::Analyze { part, reply: tx })
+        .map_err(|_| ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            message: "shutting down".into(),
+        })?;
     let out: Analyzed = rx
         .await
         .map_err(|_| ApiError {
@@ -363,8 +404,8 @@ async fn analyze(
     let mut alerts = out.alerts.into_iter().peekable();
     let mut records = Vec::new();
     for line in out.records.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-        let mut v: serde_json::Value =
-            serde_json::from_slice(line).map_err(|e| ApiError::bad(format!("internal: record not JSON: {e}")))?;
+        let mut v: serde_json::Value = serde_json::from_slice(line)
+            .map_err(|e| ApiError::bad(format!("internal: record not JSON: {e}")))?;
         let no = v.get("line").and_then(|n| n.as_u64()).unwrap_or(0);
         if let Some(o) = v.as_object_mut() {
             if let Some(f) = fields.get((no as usize).wrapping_sub(1)) {
@@ -395,7 +436,12 @@ async fn analyze(
     Ok(Json(serde_json::json!({ "records": records })))
 }
 
-async fn loki_push(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Result<StatusCode, ApiError> {
+async fn loki_push(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<StatusCode, ApiError> {
+    let body = body_of(&app, body)?;
     let limits = app.limits();
     let ctype = headers
         .get(header::CONTENT_TYPE)
@@ -413,18 +459,17 @@ async fn loki_push(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes)
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn otlp_logs(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+async fn otlp_logs(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body_of(&app, body)?;
     let limits = app.limits();
-    let json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| t.to_ascii_lowercase().starts_with("application/json"));
+    let ctype = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let json = ctype.is_some_and(|t| t.to_ascii_lowercase().starts_with("application/json"));
     let body = logsieve_ingest::body::decode_content(encoding(&headers)?, &body, &limits)?;
-    let entries = if json {
-        logsieve_ingest::otlp::decode_json(&body, &limits)?
-    } else {
-        logsieve_ingest::otlp::decode_protobuf(&body, &limits)?
-    };
+    let entries = logsieve_ingest::otlp::parse(ctype, &body, &limits)?;
     let parts = parts_from_entries(entries, "otlp", &app.cfg.source_label, &FormatKey::Whole);
     for p in &parts {
         check_source(&p.source)?;
@@ -434,7 +479,11 @@ async fn otlp_logs(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes)
     Ok(if json {
         ([(header::CONTENT_TYPE, "application/json")], "{}").into_response()
     } else {
-        ([(header::CONTENT_TYPE, "application/x-protobuf")], Vec::<u8>::new()).into_response()
+        (
+            [(header::CONTENT_TYPE, "application/x-protobuf")],
+            Vec::<u8>::new(),
+        )
+            .into_response()
     })
 }
 

@@ -22,6 +22,7 @@
 //!   protocol decoders are synchronous.
 
 pub mod config;
+pub mod grpc;
 pub mod http;
 pub mod metrics;
 pub mod openapi;
@@ -133,7 +134,10 @@ pub fn run(args: &ServeArgs) -> Result<(), ServeError> {
                 .map_err(|e| ServeError::Io(format!("auth token file {}: {e}", p.display())))?;
             let t = t.trim().to_string();
             if t.is_empty() {
-                return Err(ServeError::Io(format!("auth token file {} is empty", p.display())));
+                return Err(ServeError::Io(format!(
+                    "auth token file {} is empty",
+                    p.display()
+                )));
             }
             Some(t)
         }
@@ -143,7 +147,9 @@ pub fn run(args: &ServeArgs) -> Result<(), ServeError> {
     let detector = load_rules(&cfg.rules, cfg.mapping.as_deref()).map_err(ServeError::Rules)?;
     tracing::info!(rules = %summary(&detector), data_dir = %cfg.data_dir.display(), "starting");
     let metrics = Arc::new(Metrics::default());
-    metrics.queue_capacity.store(cfg.queue_lines as u64, Ordering::Relaxed);
+    metrics
+        .queue_capacity
+        .store(cfg.queue_lines as u64, Ordering::Relaxed);
 
     let (jobs_tx, jobs_rx) = crossbeam_channel::unbounded::<Job>();
     let (commit_tx, commit_rx) = crossbeam_channel::bounded(2);
@@ -219,11 +225,13 @@ pub fn run(args: &ServeArgs) -> Result<(), ServeError> {
 }
 
 async fn bind_tcp(what: &'static str, addr: &str) -> Result<tokio::net::TcpListener, ServeError> {
-    tokio::net::TcpListener::bind(addr).await.map_err(|source| ServeError::Bind {
-        what,
-        addr: addr.to_string(),
-        source,
-    })
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind {
+            what,
+            addr: addr.to_string(),
+            source,
+        })
 }
 
 async fn serve(app: Arc<App>) -> Result<(), ServeError> {
@@ -235,16 +243,24 @@ async fn serve(app: Arc<App>) -> Result<(), ServeError> {
     let http_addr = http.local_addr().map_err(|e| ServeError::Io(e.to_string()))?;
     if let Some(a) = &cfg.syslog_tcp {
         let l = bind_tcp("--syslog-tcp", a).await?;
-        tracing::info!(addr = %l.local_addr().map_err(|e| ServeError::Io(e.to_string()))?, "syslog tcp listening");
+        tracing::info!(
+            "listening: syslog-tcp {}",
+            l.local_addr().map_err(|e| ServeError::Io(e.to_string()))?
+        );
         tasks.spawn(sockets::syslog_tcp(app.clone(), l, stop_rx.clone()));
     }
     if let Some(a) = &cfg.syslog_udp {
-        let s = tokio::net::UdpSocket::bind(a).await.map_err(|source| ServeError::Bind {
-            what: "--syslog-udp",
-            addr: a.clone(),
-            source,
-        })?;
-        tracing::info!(addr = %s.local_addr().map_err(|e| ServeError::Io(e.to_string()))?, "syslog udp listening");
+        let s = tokio::net::UdpSocket::bind(a)
+            .await
+            .map_err(|source| ServeError::Bind {
+                what: "--syslog-udp",
+                addr: a.clone(),
+                source,
+            })?;
+        tracing::info!(
+            "listening: syslog-udp {}",
+            s.local_addr().map_err(|e| ServeError::Io(e.to_string()))?
+        );
         tasks.spawn(sockets::syslog_udp(app.clone(), s, stop_rx.clone()));
     }
     if let Some(p) = &cfg.unix_socket {
@@ -257,15 +273,18 @@ async fn serve(app: Arc<App>) -> Result<(), ServeError> {
             addr: p.display().to_string(),
             source,
         })?;
-        tracing::info!(path = %p.display(), "unix socket listening");
+        tracing::info!("listening: unix-socket {}", p.display());
         tasks.spawn(sockets::unix(app.clone(), l, stop_rx.clone()));
     }
     if let Some(a) = &cfg.otlp_grpc {
         let l = bind_tcp("--otlp-grpc", a).await?;
-        tracing::info!(addr = %l.local_addr().map_err(|e| ServeError::Io(e.to_string()))?, "otlp grpc listening");
+        tracing::info!(
+            "listening: otlp-grpc {}",
+            l.local_addr().map_err(|e| ServeError::Io(e.to_string()))?
+        );
         tasks.spawn(grpc::serve(app.clone(), l, stop_rx.clone()));
     }
-    tracing::info!(addr = %http_addr, "http listening on http://{http_addr}");
+    tracing::info!("listening: http {http_addr}");
     http::set_ready(&app);
 
     // Signals: the first SIGTERM/SIGINT stops; SIGHUP reloads the rules.
@@ -308,14 +327,4 @@ async fn serve(app: Arc<App>) -> Result<(), ServeError> {
     while tasks.join_next().await.is_some() {}
     signals.abort();
     served.map_err(|e| ServeError::Io(format!("http: {e}")))
-}
-
-mod grpc {
-    //! OTLP logs over gRPC.
-    use super::*;
-
-    /// Serves until `stop` turns true.
-    pub async fn serve(_app: Arc<App>, _l: tokio::net::TcpListener, mut stop: watch::Receiver<bool>) {
-        let _ = stop.wait_for(|s| *s).await;
-    }
 }

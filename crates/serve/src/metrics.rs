@@ -30,7 +30,8 @@ impl Histogram {
         if let Some(i) = self.bounds.iter().position(|&b| v <= b) {
             self.counts[i].fetch_add(1, Ordering::Relaxed);
         }
-        self.sum_micro.fetch_add((v * 1e6).max(0.0) as u64, Ordering::Relaxed);
+        self.sum_micro
+            .fetch_add((v * 1e6).max(0.0) as u64, Ordering::Relaxed);
         self.total.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -275,11 +276,21 @@ impl Metrics {
             "Rule reloads that failed (the rules before stay).",
             &self.reload_errors,
         );
-        head(&mut o, "logsieve_alerts_total", "counter", "Alerts raised, per level.");
+        head(
+            &mut o,
+            "logsieve_alerts_total",
+            "counter",
+            "Alerts raised, per level.",
+        );
         for (l, v) in lock(&self.alerts).iter() {
             let _ = writeln!(o, "logsieve_alerts_total{{level=\"{}\"}} {v}", esc(l));
         }
-        head(&mut o, "logsieve_store_batch_lines", "histogram", "Lines per group commit.");
+        head(
+            &mut o,
+            "logsieve_store_batch_lines",
+            "histogram",
+            "Lines per group commit.",
+        );
         self.commit_lines.write(&mut o, "logsieve_store_batch_lines", "");
         head(
             &mut o,
@@ -287,7 +298,8 @@ impl Metrics {
             "histogram",
             "Duration of a group commit.",
         );
-        self.commit_seconds.write(&mut o, "logsieve_store_commit_seconds", "");
+        self.commit_seconds
+            .write(&mut o, "logsieve_store_commit_seconds", "");
         head(
             &mut o,
             "logsieve_ingest_to_commit_seconds",
@@ -324,7 +336,10 @@ mod tests {
         m.commit_seconds.observe(0.02);
         m.commit_seconds.observe(100.0);
         let t = m.render();
-        assert!(t.contains("logsieve_store_commit_seconds_bucket{le=\"0.0025\"} 1"), "{t}");
+        assert!(
+            t.contains("logsieve_store_commit_seconds_bucket{le=\"0.0025\"} 1"),
+            "{t}"
+        );
         assert!(t.contains("logsieve_store_commit_seconds_bucket{le=\"0.025\"} 2"));
         assert!(t.contains("logsieve_store_commit_seconds_bucket{le=\"+Inf\"} 3"));
         assert!(t.contains("logsieve_store_commit_seconds_count 3"));

@@ -19,7 +19,10 @@ pub fn document() -> Value {
     let time = "RFC 3339, epoch seconds/ms/ns, or an age before now such as 15m, 2h, 7d";
     let ingest_params = vec![
         q("source", "Source of lines that name none (default: default)"),
-        q("format", "Loghub-style header format, e.g. <Date> <Time> <Level>: <Content>"),
+        q(
+            "format",
+            "Loghub-style header format, e.g. <Date> <Time> <Level>: <Content>",
+        ),
         q("preset", "Header preset: syslog, rfc5424, combined or json"),
     ];
     let body = json!({

@@ -55,9 +55,8 @@ impl FormatKey {
     pub fn parser(&self) -> Result<HeaderParser, String> {
         match self {
             FormatKey::Whole => HeaderParser::from_format("<Content>").map_err(|e| e.to_string()),
-            FormatKey::Format(f) => {
-                HeaderParser::from_format(f).map_err(|e| format!("invalid format {:?}: {e}", crate::config::clip(f)))
-            }
+            FormatKey::Format(f) => HeaderParser::from_format(f)
+                .map_err(|e| format!("invalid format {:?}: {e}", crate::config::clip(f))),
             FormatKey::Preset(p) => {
                 let preset: Preset = p.parse().map_err(|_| {
                     format!(
@@ -191,11 +190,14 @@ impl TAcc {
     }
 }
 
+/// One record's detection hits: (line, hits, raw line, fields, template id).
+type Hits = (u64, Vec<Hit>, String, Vec<(String, String)>, Option<String>);
+
 /// What the observer gathers from one batch.
 #[derive(Default)]
 pub struct Gathered {
     templates: FxHashMap<u64, TAcc>,
-    hits: Vec<(u64, Vec<Hit>, String, Vec<(String, String)>, Option<String>)>,
+    hits: Vec<Hits>,
 }
 
 /// The engine observer of the service: counts templates and their values,
@@ -358,7 +360,9 @@ impl Processor {
                 Ok(miner) => {
                     p.add_source(name, miner);
                 }
-                Err(e) => tracing::warn!(source = %name, error = %e, "saved templates of a source could not be read; it starts afresh"),
+                Err(e) => {
+                    tracing::warn!(source = %name, error = %e, "saved templates of a source could not be read; it starts afresh")
+                }
             }
         }
         p.metrics.sources.store(p.sources.len() as u64, Ordering::Relaxed);
@@ -374,7 +378,9 @@ impl Processor {
             examples: FxHashMap::default(),
             dirty: false,
         });
-        self.metrics.sources.store(self.sources.len() as u64, Ordering::Relaxed);
+        self.metrics
+            .sources
+            .store(self.sources.len() as u64, Ordering::Relaxed);
         idx
     }
 
@@ -403,7 +409,8 @@ impl Processor {
             max_line_bytes: self.cfg.max_line_bytes,
             ..Options::default()
         };
-        let engine = Engine::new(header, Miner::default(), opts).map_err(|e| AckError::Unavailable(e.to_string()))?;
+        let engine =
+            Engine::new(header, Miner::default(), opts).map_err(|e| AckError::Unavailable(e.to_string()))?;
         let scratch = engine.batch_scratch();
         self.engines.insert(key.clone(), (engine, scratch));
         Ok(())
@@ -444,11 +451,9 @@ impl Processor {
                 let _ = writer.send(self.take_commit());
                 return;
             }
-            if due {
-                if writer.send(self.take_commit()).is_err() {
-                    tracing::error!("the store writer is gone; stopping");
-                    return;
-                }
+            if due && writer.send(self.take_commit()).is_err() {
+                tracing::error!("the store writer is gone; stopping");
+                return;
             }
         }
     }
@@ -501,7 +506,8 @@ impl Processor {
         }
         let at = now_ms();
         for (p, i) in parts.iter().zip(idx) {
-            self.metrics.received(&p.source, protocol, p.batch.lines_covered());
+            self.metrics
+                .received(&p.source, protocol, p.batch.lines_covered());
             self.learn(p, i, at)?;
         }
         Ok(())
@@ -521,11 +527,25 @@ impl Processor {
             .ok_or_else(|| AckError::Unavailable("engine missing".into()))?;
         self.buf.clear();
         let stats = engine
-            .learn_batch(&mut src.miner, &p.batch, &src.name, Some(&gather), None, scratch, &mut self.buf)
+            .learn_batch(
+                &mut src.miner,
+                &p.batch,
+                &src.name,
+                Some(&gather),
+                None,
+                scratch,
+                &mut self.buf,
+            )
             .map_err(|e| AckError::Unavailable(e.to_string()))?;
         src.dirty = true;
-        self.metrics.flagged_lines.fetch_add(stats.flagged, Ordering::Relaxed);
-        let g = gather.out.into_inner().unwrap_or_else(|e| e.into_inner()).unwrap_or_default();
+        self.metrics
+            .flagged_lines
+            .fetch_add(stats.flagged, Ordering::Relaxed);
+        let g = gather
+            .out
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_default();
         let minute = at.div_euclid(60_000);
         for (id, acc) in g.templates {
             let sent = src.examples.entry(id).or_default();
@@ -589,11 +609,11 @@ impl Processor {
             }
         }
         // Merges and the per-source cap.
-        for (from, to) in src.miner.take_merges() {
+        for m in src.miner.take_merges() {
             self.pending.merges.push(MergeRecord {
                 source: src.name.clone(),
-                from_id: hex(from),
-                to_id: hex(to),
+                from_id: hex(m.from),
+                to_id: hex(m.into),
                 at_ms: at,
             });
         }
@@ -636,7 +656,11 @@ impl Processor {
             )
             .map_err(|e| AckError::Unavailable(e.to_string()))?;
         src.dirty = true;
-        let g = gather.out.into_inner().unwrap_or_else(|e| e.into_inner()).unwrap_or_default();
+        let g = gather
+            .out
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_default();
         let alerts = g
             .hits
             .into_iter()
@@ -677,7 +701,11 @@ impl Processor {
                 last_seen_ms: d.last_ms,
                 examples: d.examples,
                 buckets: d.buckets,
-                values: d.values.into_iter().map(|((pos, _), (v, n))| (pos, v, n)).collect(),
+                values: d
+                    .values
+                    .into_iter()
+                    .map(|((pos, _), (v, n))| (pos, v, n))
+                    .collect(),
             })
             .collect();
         Commit {
@@ -724,7 +752,9 @@ pub fn write_loop(
             Ok(()) => {
                 metrics.committed_lines.fetch_add(c.lines, Ordering::Relaxed);
                 for a in c.acks {
-                    metrics.ingest_to_commit_seconds.observe_duration(a.received.elapsed());
+                    metrics
+                        .ingest_to_commit_seconds
+                        .observe_duration(a.received.elapsed());
                     metrics.queue_lines.fetch_sub(a.lines, Ordering::Relaxed);
                     if let Some(ack) = a.ack {
                         let _ = ack.send(Ok(a.lines));

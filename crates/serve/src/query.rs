@@ -40,7 +40,9 @@ async fn with_reader<T: Send + 'static>(
 pub fn parse_time_ms(name: &str, s: &str) -> Result<i64, ApiError> {
     let t = s.trim();
     if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
-        let n: i128 = t.parse().map_err(|_| ApiError::bad(format!("{name}: number too large")))?;
+        let n: i128 = t
+            .parse()
+            .map_err(|_| ApiError::bad(format!("{name}: number too large")))?;
         let ms = match t.len() {
             0..=11 => n * 1000,
             12..=14 => n,
@@ -225,7 +227,10 @@ pub struct AlertsParams {
 }
 
 /// `GET /v1/alerts`, newest first.
-pub async fn alerts(State(app): State<Arc<App>>, Query(p): Query<AlertsParams>) -> Result<Json<Value>, ApiError> {
+pub async fn alerts(
+    State(app): State<Arc<App>>,
+    Query(p): Query<AlertsParams>,
+) -> Result<Json<Value>, ApiError> {
     let q = AlertQuery {
         since_ms: opt_time("since", &p.since)?,
         until_ms: opt_time("until", &p.until)?,
@@ -283,8 +288,12 @@ pub async fn loki_patterns(
         None => 60_000,
         Some(s) => match crate::config::parse_age(s) {
             Ok(Some(d)) => (d.as_millis() as i64).max(60_000),
-            _ => parse_float_seconds(s)
-                .ok_or_else(|| ApiError::bad(format!("step={:?}: give seconds or 1m, 5m", crate::config::clip(s))))?,
+            _ => parse_float_seconds(s).ok_or_else(|| {
+                ApiError::bad(format!(
+                    "step={:?}: give seconds or 1m, 5m",
+                    crate::config::clip(s)
+                ))
+            })?,
         },
     };
     let q = TemplateQuery {
@@ -344,7 +353,10 @@ mod tests {
     fn times_by_size_and_age() {
         assert_eq!(parse_time_ms("t", "1795435200").unwrap(), 1_795_435_200_000);
         assert_eq!(parse_time_ms("t", "1795435200123").unwrap(), 1_795_435_200_123);
-        assert_eq!(parse_time_ms("t", "1795435200123000000").unwrap(), 1_795_435_200_123);
+        assert_eq!(
+            parse_time_ms("t", "1795435200123000000").unwrap(),
+            1_795_435_200_123
+        );
         let ago = parse_time_ms("t", "15m").unwrap();
         assert!((now_ms() - ago - 900_000).abs() < 5_000);
         let e = parse_time_ms("since", "yesterday").unwrap_err();

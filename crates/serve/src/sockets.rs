@@ -65,7 +65,12 @@ pub async fn syslog_tcp(app: Arc<App>, listener: TcpListener, mut stop: watch::R
     while conns.join_next().await.is_some() {}
 }
 
-async fn tcp_conn(app: Arc<App>, mut sock: tokio::net::TcpStream, peer: String, mut stop: watch::Receiver<bool>) {
+async fn tcp_conn(
+    app: Arc<App>,
+    mut sock: tokio::net::TcpStream,
+    peer: String,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut framer = SyslogFramer::new(app.cfg.max_line_bytes);
     let mut buf = vec![0u8; CHUNK];
     loop {
@@ -84,7 +89,7 @@ async fn tcp_conn(app: Arc<App>, mut sock: tokio::net::TcpStream, peer: String, 
         if n == 0 {
             if let Some(f) = framer.finish() {
                 match f {
-                    Ok(msg) => entries.push(clamp(&app, syslog_entry(&app, &msg))),
+                    Ok(msg) => entries.push(clamp(&app, syslog_entry(&app, msg))),
                     Err(e) => {
                         app.metrics.rejected("syslog_frame", 1);
                         tracing::warn!(%peer, error = %e, "syslog tcp");
@@ -95,7 +100,7 @@ async fn tcp_conn(app: Arc<App>, mut sock: tokio::net::TcpStream, peer: String, 
             framer.push(&buf[..n]);
             while let Some(f) = framer.next_frame() {
                 match f {
-                    Ok(msg) => entries.push(clamp(&app, syslog_entry(&app, &msg))),
+                    Ok(msg) => entries.push(clamp(&app, syslog_entry(&app, msg))),
                     Err(e) => {
                         app.metrics.rejected(
                             if e.is_too_large() {

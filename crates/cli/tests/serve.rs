@@ -1,0 +1,431 @@
+//! `logsieve serve`, started as a real process on ephemeral ports (issue
+//! "serve"): counts add up, analyze agrees with parse, nothing acknowledged
+//! is lost on SIGTERM or kill -9, backpressure, malformed input, auth,
+//! rule reload under load, the Unix socket.
+
+mod serve_common;
+
+use serve_common::*;
+use std::io::Write;
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+#[test]
+fn counts_add_up_per_source_and_time_range() {
+    let s = Server::start(&[]);
+    let mut sent = std::collections::HashMap::new();
+    for (k, src) in ["api", "db", "api", "web", "db", "api"].iter().enumerate() {
+        let l = lines(src, 100 + k * 37);
+        assert_eq!(s.ingest(src, &l), 200);
+        *sent.entry(*src).or_insert(0u64) += l.len() as u64;
+    }
+    for (src, n) in &sent {
+        let (sum, lines) = s.counted(src);
+        assert_eq!(sum, *n, "templates of {src} add up to the lines sent");
+        assert_eq!(lines, *n);
+    }
+    // A time range that holds everything, and one that holds nothing.
+    let (_, v) = s.get("/v1/templates?source=api&since=1h&until=2099-01-01T00:00:00Z");
+    let in_range: u64 = v["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(in_range, sent["api"]);
+    assert_eq!(v["lines"].as_u64(), Some(sent["api"]));
+    let (_, v) = s.get("/v1/templates?source=api&since=2000-01-01T00:00:00Z&until=2000-01-02T00:00:00Z");
+    assert_eq!(v["lines"].as_u64(), Some(0));
+    assert_eq!(v["templates"].as_array().unwrap().len(), 0);
+    // Every template has its fields and a series summing to its count.
+    let (_, v) = s.get("/v1/templates?source=db");
+    for t in v["templates"].as_array().unwrap() {
+        for k in [
+            "template_id",
+            "template",
+            "count",
+            "first_seen",
+            "last_seen",
+            "series",
+        ] {
+            assert!(t.get(k).is_some(), "{k} missing in {t}");
+        }
+        let series: u64 = t["series"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p[1].as_u64().unwrap())
+            .sum();
+        assert_eq!(series, t["count"].as_u64().unwrap());
+    }
+    let (_, v) = s.get("/v1/sources");
+    let names: Vec<&str> = v["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["source"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["api", "db", "web"]);
+}
+
+#[test]
+fn analyze_gives_the_templates_and_params_of_parse() {
+    let s = Server::start(&[]);
+    let file = repo_root().join("testdata/loghub-2k/HDFS/HDFS_2k.log");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let body: String = text.lines().take(500).map(|l| format!("{l}\n")).collect();
+    let tmp = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(tmp.path(), &body).unwrap();
+    let out = Command::new(bin())
+        .args(["parse", "--quiet"])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let parsed: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let (code, text) = s.post("/v1/analyze?source=hdfs-fresh", "text/plain", body.as_bytes());
+    assert_eq!(code, 200, "{text}");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let recs = v["records"].as_array().unwrap();
+    assert_eq!(recs.len(), parsed.len());
+    for (a, p) in recs.iter().zip(&parsed) {
+        for k in ["line", "template_id", "template", "params", "param_types"] {
+            assert_eq!(a[k], p[k], "{k} differs: analyze {a} vs parse {p}");
+        }
+        assert!(a["alerts"].as_array().unwrap().is_empty());
+    }
+    // Analysis is not ingestion: nothing is counted.
+    assert_eq!(s.counted("hdfs-fresh"), (0, 0));
+}
+
+/// Sends batches from `threads` senders until `stop`, counting the lines of
+/// every 2xx.
+fn load(
+    s: &Server,
+    source: &str,
+    threads: usize,
+    stop: Arc<AtomicBool>,
+) -> Vec<std::thread::JoinHandle<u64>> {
+    (0..threads)
+        .map(|t| {
+            let url = s.url(&format!("/v1/ingest?source={source}"));
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let agent = Server::agent();
+                let mut acked = 0u64;
+                let mut k = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    let l = lines(&format!("t{t}"), 200 + k % 50);
+                    k += 1;
+                    let body = l.join("\n");
+                    match agent
+                        .post(&url)
+                        .set("Content-Type", "text/plain")
+                        .send_string(&body)
+                    {
+                        Ok(r) if r.status() == 200 => acked += l.len() as u64,
+                        Ok(_) | Err(ureq::Error::Status(..)) => {}
+                        Err(_) => break, // the server is gone
+                    }
+                }
+                acked
+            })
+        })
+        .collect()
+}
+
+fn no_acknowledged_line_lost(sig: &str) {
+    let mut s = Server::start(&["--commit-interval-ms", "50"]);
+    let stop = Arc::new(AtomicBool::new(false));
+    let senders = load(&s, "load", 3, stop.clone());
+    std::thread::sleep(Duration::from_millis(1500));
+    s.signal(sig);
+    let code = s.wait_exit(Duration::from_secs(30));
+    stop.store(true, Ordering::Relaxed);
+    let acked: u64 = senders.into_iter().map(|h| h.join().unwrap()).sum();
+    assert!(acked > 0, "the load got through before the signal");
+    if sig == "-TERM" {
+        assert_eq!(code, Some(0), "log:\n{}", s.log_text());
+    }
+    let data = s.data.clone();
+    let s2 = Server::start_in(&data, &[]);
+    let (sum, lines) = s2.counted("load");
+    assert_eq!(sum, lines);
+    // Requests cut off by the stop may be committed without their answer,
+    // never the other way round.
+    assert!(sum >= acked, "{sum} lines stored, {acked} acknowledged ({sig})");
+    if sig == "-TERM" {
+        // A clean stop answers everything it committed.
+        assert_eq!(sum, acked, "SIGTERM: every committed request was answered");
+    }
+}
+
+#[test]
+fn sigterm_during_load_loses_no_acknowledged_line() {
+    no_acknowledged_line_lost("-TERM");
+}
+
+#[test]
+fn kill_9_during_load_loses_no_acknowledged_line() {
+    no_acknowledged_line_lost("-KILL");
+}
+
+#[test]
+fn overload_gets_429_with_retry_after_and_recovers() {
+    // A small queue and a slow commit: the second request finds it full.
+    let s = Server::start(&["--queue-lines", "1000", "--commit-interval-ms", "1500"]);
+    let body = lines("x", 800).join("\n");
+    let url = s.url("/v1/ingest?source=busy");
+    let first = {
+        let url = url.clone();
+        let body = body.clone();
+        std::thread::spawn(move || Server::agent().post(&url).send_string(&body).map(|r| r.status()))
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    match Server::agent().post(&url).send_string(&body) {
+        Err(ureq::Error::Status(429, r)) => {
+            assert_eq!(r.header("Retry-After"), Some("1"));
+            assert!(r.into_string().unwrap().contains("queue is full"));
+        }
+        other => panic!("expected 429, got {other:?}"),
+    }
+    assert_eq!(first.join().unwrap().unwrap(), 200);
+    // Room again once the first commit is done.
+    assert_eq!(s.ingest("busy", &lines("x", 800)), 200);
+    assert_eq!(s.counted("busy").0, 1600);
+    assert!(s.metric("logsieve_rejected_total{reason=\"queue_full\"}") >= 800.0);
+    // More lines than the queue can ever hold: 413, not a 429 forever.
+    assert_eq!(s.ingest("busy", &lines("x", 1500)), 413);
+}
+
+#[test]
+fn malformed_input_gets_a_4xx_that_says_what_and_the_service_stays_healthy() {
+    let s = Server::start(&["--max-body-bytes", "100000"]);
+    let cases: Vec<(&str, Vec<(&str, &str)>, Vec<u8>, u16, &str)> = vec![
+        (
+            "/v1/ingest",
+            vec![("Content-Type", "application/x-ndjson")],
+            b"{\"line\":\"ok\"}\n{\"line\": nope}\n".to_vec(),
+            400,
+            "line 2",
+        ),
+        (
+            "/v1/ingest",
+            vec![("Content-Type", "application/x-ndjson")],
+            b"{\"line\":\"\xff\xfe\"}\n".to_vec(),
+            400,
+            "line 1",
+        ),
+        (
+            "/v1/ingest",
+            vec![("Content-Type", "text/plain"), ("Content-Encoding", "gzip")],
+            {
+                let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+                e.write_all(lines("g", 200).join("\n").as_bytes()).unwrap();
+                let mut z = e.finish().unwrap();
+                z.truncate(z.len() / 2);
+                z
+            },
+            400,
+            "gzip",
+        ),
+        (
+            "/v1/ingest",
+            vec![("Content-Type", "text/plain")],
+            vec![b'a'; 200_000],
+            413,
+            "",
+        ),
+        (
+            "/loki/api/v1/push",
+            vec![("Content-Type", "application/json")],
+            b"{\"streams\": [{\"stream\": {\"job\": \"x\"}, \"values\": [[\"1\"]]}]}".to_vec(),
+            400,
+            "Loki",
+        ),
+        (
+            "/loki/api/v1/push",
+            vec![("Content-Type", "application/x-protobuf")],
+            b"\xff\xff\xff\xff not snappy".to_vec(),
+            400,
+            "snappy",
+        ),
+        (
+            "/loki/api/v1/push",
+            vec![("Content-Type", "application/x-protobuf")],
+            snap::raw::Encoder::new()
+                .compress_vec(b"\x0a\xff\xff\xff\x0f")
+                .unwrap(),
+            400,
+            "protobuf",
+        ),
+        (
+            "/v1/logs",
+            vec![("Content-Type", "application/x-protobuf")],
+            b"\x0a\x05\x0a\x03".to_vec(),
+            400,
+            "protobuf",
+        ),
+        (
+            "/v1/logs",
+            vec![("Content-Type", "application/json")],
+            b"{\"resourceLogs\": 5}".to_vec(),
+            400,
+            "JSON",
+        ),
+        ("/v1/ingest?preset=nope", vec![], b"a\n".to_vec(), 400, "preset"),
+        ("/v1/nothing", vec![], b"a\n".to_vec(), 404, "openapi"),
+    ];
+    for (path, headers, body, want, says) in cases {
+        let (code, text) = s.post_with(path, &headers, &body);
+        assert_eq!(code, want, "{path} {headers:?}: {text}");
+        assert!(
+            text.contains(says),
+            "{path}: the message should say {says:?}: {text}"
+        );
+        assert!(text.starts_with("{\"error\""), "{path}: a JSON error: {text}");
+        assert!(s.healthy());
+    }
+    // Invalid UTF-8 in a text body is accepted and flagged, not refused.
+    let (code, _) = s.post(
+        "/v1/ingest?source=bytes",
+        "text/plain",
+        b"caf\xe9 opened\nplain line\n",
+    );
+    assert_eq!(code, 200);
+    assert_eq!(s.counted("bytes").0, 2);
+    assert!(s.metric("logsieve_lines_flagged_total") >= 1.0);
+    // Still serving normally.
+    assert_eq!(s.ingest("after", &lines("a", 10)), 200);
+}
+
+#[test]
+fn bearer_token_guards_everything_but_health() {
+    let dir = tempfile::tempdir().unwrap();
+    let tok = dir.path().join("token");
+    std::fs::write(&tok, "s3cret\n").unwrap();
+    let mut s = Server::start(&["--auth-token-file", tok.to_str().unwrap()]);
+    assert_eq!(s.ingest("a", &lines("a", 3)), 401);
+    assert_eq!(s.get("/v1/templates").0, 401);
+    assert_eq!(s.get("/metrics").0, 401);
+    assert!(s.healthy());
+    assert_eq!(s.get("/readyz").0, 200);
+    s.token = Some("wrong".into());
+    assert_eq!(s.ingest("a", &lines("a", 3)), 401);
+    s.token = Some("s3cret".into());
+    assert_eq!(s.ingest("a", &lines("a", 3)), 200);
+    assert_eq!(s.counted("a").0, 3);
+}
+
+#[test]
+fn rules_reload_under_load_drops_no_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    let rule = |title: &str, word: &str| {
+        format!(
+            "title: {title}\nid: 6f2a3c1e-0000-4000-8000-{:012}\nstatus: test\nlogsource:\n  product: test\n\
+             detection:\n  sel:\n    message|contains: '{word}'\n  condition: sel\nlevel: high\n",
+            title.len()
+        )
+    };
+    std::fs::write(rules.join("a.yml"), rule("cache miss", "cache miss")).unwrap();
+    let s = Server::start(&["--rules", rules.to_str().unwrap()]);
+    let stop = Arc::new(AtomicBool::new(false));
+    let senders = load(&s, "rl", 2, stop.clone());
+    std::thread::sleep(Duration::from_millis(500));
+    std::fs::write(rules.join("b.yml"), rule("slow request", "took")).unwrap();
+    let (code, text) = s.post("/v1/rules/reload", "text/plain", b"");
+    assert_eq!(code, 200, "{text}");
+    assert!(text.contains("2 rules"), "{text}");
+    s.signal("-HUP");
+    std::thread::sleep(Duration::from_millis(500));
+    stop.store(true, Ordering::Relaxed);
+    let acked: u64 = senders.into_iter().map(|h| h.join().unwrap()).sum();
+    assert_eq!(
+        s.counted("rl").0,
+        acked,
+        "every acknowledged line is counted across reloads"
+    );
+    let (_, v) = s.get("/v1/alerts?rule=slow%20request&limit=5");
+    assert!(
+        !v["alerts"].as_array().unwrap().is_empty(),
+        "the reloaded rule fires: {v}"
+    );
+    let (_, v) = s.get("/v1/alerts?level=high&limit=1");
+    assert_eq!(v["alerts"][0]["level"], "high");
+    // A broken rule file: 422, the rules before stay.
+    std::fs::write(rules.join("c.yml"), "title: [unclosed\n").unwrap();
+    let (code, text) = s.post("/v1/rules/reload", "text/plain", b"");
+    assert!(code == 200 || code == 422, "{code} {text}");
+    assert!(s.healthy());
+    assert!(s.metric("logsieve_rule_reloads_total") >= 2.0);
+}
+
+#[test]
+fn unix_socket_lines_are_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("in.sock");
+    let s = Server::start(&["--unix-socket", sock.to_str().unwrap(), "--unix-source", "local"]);
+    {
+        let mut c = std::os::unix::net::UnixStream::connect(&sock).unwrap();
+        for l in lines("u", 500) {
+            writeln!(c, "{l}").unwrap();
+        }
+        write!(c, "last line without newline").unwrap();
+    }
+    let counted = AtomicU64::new(0);
+    for _ in 0..200 {
+        counted.store(s.counted("local").0, Ordering::Relaxed);
+        if counted.load(Ordering::Relaxed) == 501 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    assert_eq!(counted.load(Ordering::Relaxed), 501);
+}
+
+#[test]
+fn template_detail_has_examples_values_and_loki_patterns_shape() {
+    let s = Server::start(&[]);
+    assert_eq!(s.ingest("svc", &lines("p", 400)), 200);
+    let (_, v) = s.get("/v1/templates?source=svc&q=CACHE");
+    let t = &v["templates"][0];
+    assert!(t["template"].as_str().unwrap().contains("cache miss"), "{v}");
+    let id = t["template_id"].as_str().unwrap();
+    let (code, d) = s.get(&format!("/v1/templates/{id}"));
+    assert_eq!(code, 200, "{d}");
+    let d = &d["templates"][0];
+    assert!(!d["examples"].as_array().unwrap().is_empty());
+    assert!(!d["variables"].as_array().unwrap().is_empty(), "{d}");
+    assert_eq!(s.get("/v1/templates/zz").0, 400);
+    assert_eq!(s.get("/v1/templates/0123456789abcdef").0, 404);
+    let (code, p) = s.get("/loki/api/v1/patterns?query=%7Bservice_name%3D%22svc%22%7D");
+    assert_eq!(code, 200, "{p}");
+    assert_eq!(p["status"], "success");
+    let total: u64 = p["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|d| {
+            d["samples"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s[1].as_u64().unwrap())
+        })
+        .sum();
+    assert_eq!(total, 400);
+    assert!(p["data"][0]["pattern"].as_str().unwrap().contains("<_>"));
+    let (code, o) = s.get("/v1/openapi.json");
+    assert_eq!(code, 200);
+    assert!(o["paths"]["/v1/templates"].is_object());
+    let m = s.metric("logsieve_lines_received_total{source=\"svc\",protocol=\"http\"}");
+    assert_eq!(m, 400.0);
+}
