@@ -429,3 +429,30 @@ fn template_detail_has_examples_values_and_loki_patterns_shape() {
     let m = s.metric("logsieve_lines_received_total{source=\"svc\",protocol=\"http\"}");
     assert_eq!(m, 400.0);
 }
+
+#[test]
+fn template_cap_evicts_least_recent_and_counts_still_add_up() {
+    let s = Server::start(&["--max-templates", "16"]);
+    // Words the masker keeps, two per line: every line its own template
+    // (no two lines differ in one position only, so none merge).
+    let word = |i: usize| -> String {
+        let mut n = i;
+        let mut w = String::new();
+        for _ in 0..6 {
+            w.push((b'a' + (n % 26) as u8) as char);
+            n /= 26;
+        }
+        w
+    };
+    let mut sent = 0;
+    for chunk in 0..10 {
+        let l: Vec<String> = (0..40).map(|i| format!("operation {} finished {}", word(chunk * 40 + i), word(7919 * (chunk * 40 + i) + 13))).collect();
+        assert_eq!(s.ingest("churn", &l), 200);
+        sent += l.len() as u64;
+    }
+    assert!(s.metric("logsieve_templates_live") <= 16.0);
+    let evicted = s.metric("logsieve_templates_evicted_total");
+    assert!(evicted >= 380.0, "{evicted} evicted");
+    let (sum, lines) = s.counted("churn");
+    assert_eq!((sum, lines), (sent, sent), "the store keeps every count");
+}

@@ -86,8 +86,10 @@ pub struct ServeArgs {
     /// `source`. [default: service_name]
     #[arg(long, value_name = "NAME")]
     pub source_label: Option<String>,
-    /// Templates kept per source; the least recently seen are evicted (and
-    /// counted) past it. [default: 10000]
+    /// Templates kept per source: past it, the least recently seen eighth
+    /// is evicted from the miner (counted in
+    /// logsieve_templates_evicted_total; the store keeps their history, and
+    /// a line of an evicted template later mines it again). [default: 10000]
     #[arg(long, value_name = "N")]
     pub max_templates: Option<usize>,
     /// Sources kept; lines of a new source past it are refused (HTTP 422,

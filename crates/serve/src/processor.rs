@@ -333,6 +333,8 @@ pub struct Processor {
     metrics: Arc<Metrics>,
     last_state: Instant,
     buf: Vec<u8>,
+    /// Live templates over every source.
+    live_total: u64,
 }
 
 impl Processor {
@@ -354,10 +356,12 @@ impl Processor {
             metrics,
             last_state: Instant::now(),
             buf: Vec::new(),
+            live_total: 0,
         };
         for (name, bytes) in states {
             match Miner::load(&bytes[..]) {
                 Ok(miner) => {
+                    p.live_total += miner.live_count() as u64;
                     p.add_source(name, miner);
                 }
                 Err(e) => {
@@ -521,6 +525,7 @@ impl Processor {
             out: Mutex::new(None),
         };
         let src = &mut self.sources[i as usize];
+        let live_before = src.miner.live_count() as u64;
         let (engine, scratch) = self
             .engines
             .get_mut(&p.format)
@@ -618,7 +623,11 @@ impl Processor {
             });
         }
         if src.miner.live_count() > self.cfg.max_templates {
-            let gone = src.miner.evict_to(self.cfg.max_templates);
+            // Evicting costs a pass over the miner: make room for an
+            // eighth more at once, so a source that keeps making new
+            // templates pays it once per max/8 new templates.
+            let keep = (self.cfg.max_templates - self.cfg.max_templates / 8).max(1);
+            let gone = src.miner.evict_to(keep);
             self.metrics
                 .templates_evicted
                 .fetch_add(gone.len() as u64, Ordering::Relaxed);
@@ -626,6 +635,11 @@ impl Processor {
                 src.examples.remove(&e.template_id.0);
             }
         }
+        let live_after = src.miner.live_count() as u64;
+        self.live_total = (self.live_total + live_after).saturating_sub(live_before);
+        self.metrics
+            .templates_live
+            .store(self.live_total, Ordering::Relaxed);
         Ok(())
     }
 
@@ -656,6 +670,15 @@ impl Processor {
             )
             .map_err(|e| AckError::Unavailable(e.to_string()))?;
         src.dirty = true;
+        // Analysis learns too: keep the cap and the gauge.
+        let gone = src.miner.evict_to(self.cfg.max_templates);
+        self.metrics
+            .templates_evicted
+            .fetch_add(gone.len() as u64, Ordering::Relaxed);
+        self.live_total = self.sources.iter().map(|s| s.miner.live_count() as u64).sum();
+        self.metrics
+            .templates_live
+            .store(self.live_total, Ordering::Relaxed);
         let g = gather
             .out
             .into_inner()
@@ -671,9 +694,7 @@ impl Processor {
 
     fn save_states(&mut self, all: bool) {
         self.last_state = Instant::now();
-        let mut live = 0u64;
         for s in &mut self.sources {
-            live += s.miner.live_count() as u64;
             if s.dirty || all {
                 let mut bytes = Vec::new();
                 match s.miner.save(&mut bytes) {
@@ -683,7 +704,6 @@ impl Processor {
                 s.dirty = false;
             }
         }
-        self.metrics.templates_live.store(live, Ordering::Relaxed);
         self.pending.since.get_or_insert_with(Instant::now);
     }
 
