@@ -948,7 +948,11 @@ impl Miner {
             }
             m.clusters[i].parent = p;
         }
-        m.live = parents.iter().enumerate().filter(|(i, p)| **p == *i as u32).count();
+        m.live = parents
+            .iter()
+            .enumerate()
+            .filter(|(i, p)| **p == *i as u32)
+            .count();
         for c in 0..n as u32 {
             if m.clusters[c as usize].parent != c {
                 continue;
