@@ -379,6 +379,7 @@ mod props {
         let mut twin: Option<Miner> = None;
         let mut ml = MaskedLine::default();
         let mut seen: Vec<String> = Vec::new();
+        let mut evicted = 0u64;
         for op in ops {
             match op {
                 Op::Learn(l) => {
@@ -451,6 +452,7 @@ mod props {
                     let total_before: u64 = order.iter().map(|&(_, c)| m.clusters[c as usize].count).sum();
 
                     let ev = m.evict_to(k);
+                    evicted += ev.iter().map(|e| e.count).sum::<u64>();
                     assert_eq!(m0.evict_to(k), ev, "cache-free twin evicts the same");
                     let mut got_ids: Vec<TemplateId> = ev.iter().map(|e| e.template_id).collect();
                     got_ids.sort_unstable();
@@ -499,6 +501,8 @@ mod props {
         }
         m.check_invariants();
         assert_eq!(m.summaries(), m0.summaries());
+        let counted: u64 = m.summaries().iter().map(|s| s.count).sum::<u64>() + evicted;
+        assert_eq!(counted, seen.len() as u64, "every line counted once");
     }
 
     proptest! {
