@@ -979,6 +979,9 @@ impl Miner {
 }
 
 #[cfg(test)]
+mod evict_tests;
+
+#[cfg(test)]
 pub(crate) mod tests {
     use super::*;
     use crate::mask::mask_line;
@@ -1082,7 +1085,7 @@ pub(crate) mod tests {
 
     /// The slow, obviously correct twin of [`Miner::find`]: the first
     /// template, in creation order, every token of which matches.
-    fn find_slow(m: &Miner, line: &MaskedLine) -> Option<u32> {
+    pub(crate) fn find_slow(m: &Miner, line: &MaskedLine) -> Option<u32> {
         let mut v = Vec::new();
         (0..m.clusters.len() as u32).find(|&c| {
             let cl = &m.clusters[c as usize];

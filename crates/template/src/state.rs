@@ -6,6 +6,12 @@
 //! and content. Its size grows with the templates, never with the lines:
 //! line keys are not saved (the hot-key cache starts empty and refills).
 //!
+//! Recency is not saved either: a loaded miner's tick starts at 0 and every
+//! loaded template counts as last seen at 0, so [`Miner::evict_to`] on it
+//! drops the templates not used since loading first, oldest created first.
+//! Merges queued for [`Miner::take_merges`] are not saved (take them
+//! before saving). A miner after `evict_to` saves only what it kept.
+//!
 //! Version 1 documents (which also held every key seen) are still read:
 //! their templates are kept and their keys ignored, since lines are
 //! matched through the template indices; as they record no header setting,
