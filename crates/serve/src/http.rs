@@ -219,7 +219,13 @@ pub fn parts_from_entries(
         };
         let p = &mut parts[i];
         p.batch.push(&e.line, LineFlags::new(e.truncated, false));
-        p.fields.push(e.fields);
+        let mut fields = e.fields;
+        if let Some(ms) = e.timestamp_ms {
+            // The line's own time, for rules and analysis (counts use the
+            // arrival time).
+            fields.push(("timestamp".to_string(), crate::query::rfc3339(ms)));
+        }
+        p.fields.push(fields);
     }
     parts
 }

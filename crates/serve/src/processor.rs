@@ -631,7 +631,7 @@ impl Processor {
             self.metrics
                 .templates_evicted
                 .fetch_add(gone.len() as u64, Ordering::Relaxed);
-            for e in gone {
+            for e in gone.iter().filter(|e| !e.still_live) {
                 src.examples.remove(&e.template_id.0);
             }
         }
