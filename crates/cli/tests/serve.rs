@@ -456,3 +456,48 @@ fn template_cap_evicts_least_recent_and_counts_still_add_up() {
     let (sum, lines) = s.counted("churn");
     assert_eq!((sum, lines), (sent, sent), "the store keeps every count");
 }
+
+/// Polls until `source` holds `n` lines (syslog has no acknowledgement).
+fn wait_counted(s: &Server, source: &str, n: u64) -> u64 {
+    let mut got = 0;
+    for _ in 0..400 {
+        got = s.counted(source).0;
+        if got >= n {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    got
+}
+
+#[test]
+fn syslog_tcp_oversize_frame_is_dropped_and_counted_and_a_lying_octet_count_closes_only_its_connection() {
+    use std::io::Read;
+    let s = Server::start(&["--syslog-tcp", "127.0.0.1:0"]);
+    let addr = s.addrs["syslog-tcp"].clone();
+    let mut c = std::net::TcpStream::connect(&addr).unwrap();
+    c.write_all(b"<13>Nov 23 10:00:00 host big[1]: before the big frame\n").unwrap();
+    // A 10 MB newline-framed message: skipped and counted, the connection goes on.
+    let mut big = b"<13>Nov 23 10:00:00 host big[1]: ".to_vec();
+    big.extend(std::iter::repeat_n(b'x', 10 << 20));
+    big.push(b'\n');
+    c.write_all(&big).unwrap();
+    c.write_all(b"<13>Nov 23 10:00:01 host big[1]: after the big frame\n").unwrap();
+    drop(c);
+    assert_eq!(wait_counted(&s, "big", 2), 2);
+    assert_eq!(s.metric("logsieve_rejected_total{reason=\"syslog_frame_too_large\"}"), 1.0);
+    // An octet count that lies: the frames before it are kept, the
+    // connection is closed, the service stays up.
+    let mut c = std::net::TcpStream::connect(&addr).unwrap();
+    let good = b"<14>1 2026-11-23T10:00:00Z host liar 7 - - first frame";
+    c.write_all(format!("{} ", good.len()).as_bytes()).unwrap();
+    c.write_all(good).unwrap();
+    c.write_all(b"12x <14>1 garbage").unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut rest = Vec::new();
+    let closed = c.read_to_end(&mut rest);
+    assert!(closed.is_ok(), "the server closed the connection: {closed:?}");
+    assert_eq!(wait_counted(&s, "liar", 1), 1);
+    assert!(s.metric("logsieve_rejected_total{reason=\"syslog_frame\"}") >= 1.0);
+    assert!(s.healthy());
+}
