@@ -501,3 +501,25 @@ fn syslog_tcp_oversize_frame_is_dropped_and_counted_and_a_lying_octet_count_clos
     assert!(s.metric("logsieve_rejected_total{reason=\"syslog_frame\"}") >= 1.0);
     assert!(s.healthy());
 }
+
+#[test]
+fn a_restart_keeps_the_miners_so_new_lines_join_the_templates_learned_before() {
+    let mut s = Server::start(&[]);
+    let words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet"];
+    let l: Vec<String> = words.iter().map(|w| format!("job {w} started")).collect();
+    assert_eq!(s.ingest("keep", &l), 200);
+    let (_, before) = s.get("/v1/templates?source=keep&series=false");
+    let t = &before["templates"][0];
+    assert_eq!(t["template"], "job <*> started", "{before}");
+    let id = t["template_id"].as_str().unwrap().to_string();
+    s.signal("-TERM");
+    assert_eq!(s.wait_exit(Duration::from_secs(30)), Some(0));
+    let s2 = Server::start_in(&s.data.clone(), &[]);
+    // A fresh miner would make `job kilo started` a template of its own.
+    assert_eq!(s2.ingest("keep", &["job kilo started".to_string()]), 200);
+    let (_, after) = s2.get("/v1/templates?source=keep&series=false");
+    let all = after["templates"].as_array().unwrap();
+    assert_eq!(all.len(), 1, "{after}");
+    assert_eq!(all[0]["template_id"].as_str(), Some(id.as_str()));
+    assert_eq!(all[0]["count"].as_u64(), Some(11));
+}
