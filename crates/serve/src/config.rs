@@ -81,9 +81,9 @@ pub struct ServeArgs {
     /// must carry (`Authorization: Bearer TOKEN`). [default: no auth]
     #[arg(long, value_name = "FILE")]
     pub auth_token_file: Option<PathBuf>,
-    /// The label (Loki stream label, OTLP resource attribute, NDJSON label)
-    /// that names a line's source; then `service_name`, `app`, `job`,
-    /// `source`. [default: service_name]
+    /// The Loki stream label (or NDJSON label) that names a line's source;
+    /// then `service_name`, `app`, `job`, `source`. OTLP lines are named by
+    /// `service.name`, syslog lines by their app-name. [default: service_name]
     #[arg(long, value_name = "NAME")]
     pub source_label: Option<String>,
     /// Templates kept per source: past it, the least recently seen eighth
