@@ -79,7 +79,7 @@ fn read_bounded<R: Read>(mut r: R, encoding: &'static str, max: usize) -> Result
         if old > max {
             return Err(IngestError::DecompressedTooLarge { encoding, max });
         }
-        let chunk = (max + 1 - old).min(64 * 1024).max(1);
+        let chunk = (max + 1 - old).clamp(1, 64 * 1024);
         out.resize(old + chunk, 0);
         match r.read(&mut out[old..]) {
             Ok(0) => {
@@ -127,7 +127,10 @@ mod tests {
         let b = b"hello";
         let out = decode_content(None, b, &lim(10)).unwrap();
         assert!(matches!(out, Cow::Borrowed(_)));
-        assert_eq!(decode_content(Some(" Identity "), b, &lim(10)).unwrap().as_ref(), b);
+        assert_eq!(
+            decode_content(Some(" Identity "), b, &lim(10)).unwrap().as_ref(),
+            b
+        );
         assert_eq!(
             decode_content(None, b, &lim(4)).unwrap_err().to_string(),
             "body of 5 bytes exceeds the limit of 4 bytes"
@@ -137,22 +140,43 @@ mod tests {
     #[test]
     fn gzip_xgzip_deflate_zstd_round_trip() {
         let data = b"line one\nline two\n".repeat(100);
-        assert_eq!(decode_content(Some("gzip"), &gz(&data), &lim(1 << 20)).unwrap(), &data[..]);
-        assert_eq!(decode_content(Some("X-GZIP"), &gz(&data), &lim(1 << 20)).unwrap(), &data[..]);
+        assert_eq!(
+            decode_content(Some("gzip"), &gz(&data), &lim(1 << 20)).unwrap(),
+            &data[..]
+        );
+        assert_eq!(
+            decode_content(Some("X-GZIP"), &gz(&data), &lim(1 << 20)).unwrap(),
+            &data[..]
+        );
         let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
         z.write_all(&data).unwrap();
-        assert_eq!(decode_content(Some("deflate"), &z.finish().unwrap(), &lim(1 << 20)).unwrap(), &data[..]);
+        assert_eq!(
+            decode_content(Some("deflate"), &z.finish().unwrap(), &lim(1 << 20)).unwrap(),
+            &data[..]
+        );
         let mut d = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
         d.write_all(&data).unwrap();
-        assert_eq!(decode_content(Some("deflate"), &d.finish().unwrap(), &lim(1 << 20)).unwrap(), &data[..]);
+        assert_eq!(
+            decode_content(Some("deflate"), &d.finish().unwrap(), &lim(1 << 20)).unwrap(),
+            &data[..]
+        );
         let zs = zstd::encode_all(&data[..], 3).unwrap();
-        assert_eq!(decode_content(Some("zstd"), &zs, &lim(1 << 20)).unwrap(), &data[..]);
+        assert_eq!(
+            decode_content(Some("zstd"), &zs, &lim(1 << 20)).unwrap(),
+            &data[..]
+        );
         // Two members, and a list of codings.
         let mut two = gz(b"ab");
         two.extend(gz(b"cd"));
-        assert_eq!(decode_content(Some("gzip"), &two, &lim(10)).unwrap(), &b"abcd"[..]);
+        assert_eq!(
+            decode_content(Some("gzip"), &two, &lim(10)).unwrap(),
+            &b"abcd"[..]
+        );
         let both = gz(&zstd::encode_all(&b"xyz"[..], 1).unwrap());
-        assert_eq!(decode_content(Some("zstd, gzip"), &both, &lim(100)).unwrap(), &b"xyz"[..]);
+        assert_eq!(
+            decode_content(Some("zstd, gzip"), &both, &lim(100)).unwrap(),
+            &b"xyz"[..]
+        );
     }
 
     #[test]
@@ -161,13 +185,24 @@ mod tests {
         let bomb = gz(&zeros);
         assert!(bomb.len() < 100_000);
         let e = decode_content(Some("gzip"), &bomb, &lim(1 << 20)).unwrap_err();
-        assert_eq!(e.to_string(), "gzip body exceeds 1048576 bytes after decompression");
+        assert_eq!(
+            e.to_string(),
+            "gzip body exceeds 1048576 bytes after decompression"
+        );
         assert!(e.is_too_large());
         let zbomb = zstd::encode_all(&zeros[..], 3).unwrap();
         let e = decode_content(Some("zstd"), &zbomb, &lim(1 << 20)).unwrap_err();
-        assert_eq!(e.to_string(), "zstd body exceeds 1048576 bytes after decompression");
+        assert_eq!(
+            e.to_string(),
+            "zstd body exceeds 1048576 bytes after decompression"
+        );
         // Exactly at the limit is fine.
-        assert_eq!(decode_content(Some("gzip"), &gz(&zeros[..1000]), &lim(1000)).unwrap().len(), 1000);
+        assert_eq!(
+            decode_content(Some("gzip"), &gz(&zeros[..1000]), &lim(1000))
+                .unwrap()
+                .len(),
+            1000
+        );
     }
 
     #[test]
@@ -180,15 +215,24 @@ mod tests {
         assert!(m.starts_with("bad gzip body: truncated"), "{m}");
         // Without the 8-byte trailer.
         let e = decode_content(Some("gzip"), &g[..g.len() - 4], &lim(1 << 20)).unwrap_err();
-        assert!(matches!(e, IngestError::Decompress { encoding: "gzip", .. }), "{e}");
+        assert!(
+            matches!(e, IngestError::Decompress { encoding: "gzip", .. }),
+            "{e}"
+        );
     }
 
     #[test]
     fn garbage_and_unknown_codings() {
         let e = decode_content(Some("gzip"), b"not gzip at all", &lim(100)).unwrap_err();
-        assert!(matches!(e, IngestError::Decompress { encoding: "gzip", .. }), "{e}");
+        assert!(
+            matches!(e, IngestError::Decompress { encoding: "gzip", .. }),
+            "{e}"
+        );
         let e = decode_content(Some("zstd"), b"not zstd", &lim(100)).unwrap_err();
-        assert!(matches!(e, IngestError::Decompress { encoding: "zstd", .. }), "{e}");
+        assert!(
+            matches!(e, IngestError::Decompress { encoding: "zstd", .. }),
+            "{e}"
+        );
         let e = decode_content(Some("br"), b"x", &lim(100)).unwrap_err();
         assert_eq!(
             e.to_string(),

@@ -10,7 +10,11 @@ use crate::{IngestError, Result};
 
 /// Parses a label-set string into `(name, value)` pairs in their written order.
 pub fn parse_labels(s: &str) -> Result<Vec<(String, String)>> {
-    let mut p = P { b: s.as_bytes(), i: 0, src: s };
+    let mut p = P {
+        b: s.as_bytes(),
+        i: 0,
+        src: s,
+    };
     let mut out: Vec<(String, String)> = Vec::new();
     p.ws();
     p.expect(b'{', "expected '{'")?;
@@ -171,13 +175,15 @@ impl<'a> P<'a> {
                                     _ => return Err(self.err_at(at, "octal escape needs 3 digits")),
                                 }
                             }
-                            let v = u8::try_from(v).map_err(|_| self.err_at(at, "octal escape above \\377"))?;
+                            let v =
+                                u8::try_from(v).map_err(|_| self.err_at(at, "octal escape above \\377"))?;
                             out.push(v);
                         }
                         b'u' | b'U' => {
                             let v = self.hex(if e == b'u' { 4 } else { 8 })?;
-                            let ch = char::from_u32(v)
-                                .ok_or_else(|| self.err_at(at, format!("escape \\u{v:x} is not a Unicode scalar value")))?;
+                            let ch = char::from_u32(v).ok_or_else(|| {
+                                self.err_at(at, format!("escape \\u{v:x} is not a Unicode scalar value"))
+                            })?;
                             let mut buf = [0u8; 4];
                             out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
                         }
@@ -190,7 +196,10 @@ impl<'a> P<'a> {
         String::from_utf8(out).map_err(|e| {
             self.err_at(
                 quote_at,
-                format!("label value is not UTF-8 after unescaping (byte {} of the value)", e.utf8_error().valid_up_to()),
+                format!(
+                    "label value is not UTF-8 after unescaping (byte {} of the value)",
+                    e.utf8_error().valid_up_to()
+                ),
             )
         })
     }
@@ -202,7 +211,10 @@ mod tests {
     use proptest::prelude::*;
 
     fn l(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
     }
 
     #[test]
@@ -222,7 +234,10 @@ mod tests {
     #[test]
     fn errors_say_where() {
         let e = |s: &str| parse_labels(s).unwrap_err().to_string();
-        assert_eq!(e(r#"job="x""#), "bad label set at byte 0: expected '{' in \"job=\\\"x\\\"\"");
+        assert_eq!(
+            e(r#"job="x""#),
+            "bad label set at byte 0: expected '{' in \"job=\\\"x\\\"\""
+        );
         assert!(e(r#"{job="x"#).starts_with("bad label set at byte 5: label value is not closed"));
         assert!(e(r#"{job="x" app="y"}"#).starts_with("bad label set at byte 9: expected ',' or '}'"));
         assert!(e(r#"{1a="x"}"#).starts_with("bad label set at byte 1: expected a label name"));

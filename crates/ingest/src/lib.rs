@@ -194,7 +194,7 @@ pub enum IngestError {
         reason: String,
     },
     /// A Prometheus label-set string (`{job="x"}`) that does not parse.
-    #[error("bad label set at byte {offset}: {reason} in \"{input}\"")]
+    #[error("bad label set at byte {offset}: {reason} in {input:?}")]
     Labels {
         /// Byte offset in the label string.
         offset: usize,
@@ -229,7 +229,9 @@ pub enum IngestError {
         reason: String,
     },
     /// The connection ended inside an octet-counted frame.
-    #[error("connection closed inside an octet-counted frame at stream byte {offset}: got {got} of {want} bytes")]
+    #[error(
+        "connection closed inside an octet-counted frame at stream byte {offset}: got {got} of {want} bytes"
+    )]
     TruncatedFrame {
         /// Offset of the frame in the connection's byte stream.
         offset: u64,
@@ -244,7 +246,10 @@ impl IngestError {
     /// True for errors after which a syslog TCP connection must be closed (the framing can
     /// no longer be trusted): [`IngestError::OctetCount`] and [`IngestError::TruncatedFrame`].
     pub fn is_fatal_for_connection(&self) -> bool {
-        matches!(self, IngestError::OctetCount { .. } | IngestError::TruncatedFrame { .. })
+        matches!(
+            self,
+            IngestError::OctetCount { .. } | IngestError::TruncatedFrame { .. }
+        )
     }
 
     /// True when the input was too big rather than malformed (HTTP 413 rather than 400).

@@ -31,7 +31,12 @@ pub fn source_from_labels(labels: &[(String, String)], preferred: &str) -> Optio
 /// `application/x-protobuf` is snappy protobuf (Loki's own default). Parameters such as
 /// `; charset=utf-8` are ignored. `source_label` is the preferred label for
 /// [`source_from_labels`]. Undo `Content-Encoding` first with [`crate::body::decode_content`].
-pub fn parse(content_type: Option<&str>, body: &[u8], limits: &Limits, source_label: &str) -> Result<Vec<Entry>> {
+pub fn parse(
+    content_type: Option<&str>,
+    body: &[u8],
+    limits: &Limits,
+    source_label: &str,
+) -> Result<Vec<Entry>> {
     let mime = content_type
         .unwrap_or("")
         .split(';')
@@ -121,7 +126,10 @@ pub fn unsnappy(body: &[u8], max: usize) -> Result<Vec<u8>> {
     };
     let len = snap::raw::decompress_len(body).map_err(bad)?;
     if len > max {
-        return Err(IngestError::DecompressedTooLarge { encoding: "snappy", max });
+        return Err(IngestError::DecompressedTooLarge {
+            encoding: "snappy",
+            max,
+        });
     }
     snap::raw::Decoder::new().decompress_vec(body).map_err(bad)
 }
@@ -141,9 +149,11 @@ pub fn parse_protobuf_uncompressed(raw: &[u8], limits: &Limits, source_label: &s
             max: limits.max_body_bytes,
         });
     }
-    let n = crate::wire::count_path(raw, &[1, 2], limits.max_entries).map_err(|(at, why)| IngestError::Protobuf {
-        what: WHAT,
-        reason: format!("{why} at byte {at}"),
+    let n = crate::wire::count_path(raw, &[1, 2], limits.max_entries).map_err(|(at, why)| {
+        IngestError::Protobuf {
+            what: WHAT,
+            reason: format!("{why} at byte {at}"),
+        }
     })?;
     if n > limits.max_entries {
         return Err(IngestError::TooManyEntries {
@@ -265,7 +275,13 @@ impl<'de> Visitor<'de> for Streams<'_, '_> {
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<(), A::Error> {
         let mut index = 0;
-        while s.next_element_seed(Stream { st: &mut *self.0, index })?.is_some() {
+        while s
+            .next_element_seed(Stream {
+                st: &mut *self.0,
+                index,
+            })?
+            .is_some()
+        {
             index += 1;
         }
         Ok(())
@@ -287,7 +303,11 @@ impl<'de> DeserializeSeed<'de> for Stream<'_, '_> {
 impl<'de> Visitor<'de> for Stream<'_, '_> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "streams[{}] as an object with \"stream\" and \"values\"", self.index)
+        write!(
+            f,
+            "streams[{}] as an object with \"stream\" and \"values\"",
+            self.index
+        )
     }
     fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<(), A::Error> {
         let first = self.st.out.len();
@@ -428,14 +448,19 @@ impl<'de> serde::Deserialize<'de> for Ns {
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Ns, E> {
                 Ok(Ns(v.parse::<i64>().map_err(|_| {
-                    format!("timestamp \"{}\" is not an integer of Unix nanoseconds", crate::clip(v))
+                    format!(
+                        "timestamp \"{}\" is not an integer of Unix nanoseconds",
+                        crate::clip(v)
+                    )
                 })))
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Ns, E> {
                 Ok(Ns(Ok(v)))
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Ns, E> {
-                Ok(Ns(i64::try_from(v).map_err(|_| format!("timestamp {v} is out of range"))))
+                Ok(Ns(
+                    i64::try_from(v).map_err(|_| format!("timestamp {v} is out of range"))
+                ))
             }
         }
         d.deserialize_any(V)
@@ -502,14 +527,24 @@ mod tests {
     #[test]
     fn protobuf_snappy_round_trip() {
         let raw = prost::Message::encode_to_vec(&sample_request());
-        let v = parse(Some("application/x-protobuf"), &snappy(&raw), &Limits::default(), "service_name").unwrap();
+        let v = parse(
+            Some("application/x-protobuf"),
+            &snappy(&raw),
+            &Limits::default(),
+            "service_name",
+        )
+        .unwrap();
         assert_eq!(v.len(), 3);
         assert_eq!(v[0].line, b"first \xff line");
         assert_eq!(v[0].timestamp_ms, Some(1_700_000_000_123));
         assert_eq!(v[0].source.as_deref(), Some("y\"q"));
         assert_eq!(
             v[0].fields,
-            vec![(s("job"), s("varlogs")), (s("app"), s("y\"q")), (s("trace_id"), s("abc"))]
+            vec![
+                (s("job"), s("varlogs")),
+                (s("app"), s("y\"q")),
+                (s("trace_id"), s("abc"))
+            ]
         );
         assert_eq!(v[1].timestamp_ms, None);
         assert_eq!(v[1].fields.len(), 2);
@@ -523,7 +558,16 @@ mod tests {
     fn protobuf_errors() {
         let lim = Limits::default();
         let e = parse(None, b"\xff\xff\xff\xff\xff\xff", &lim, "x").unwrap_err();
-        assert!(matches!(e, IngestError::Decompress { encoding: "snappy", .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                IngestError::Decompress {
+                    encoding: "snappy",
+                    ..
+                }
+            ),
+            "{e}"
+        );
         assert!(e.to_string().starts_with("bad snappy body: "), "{e}");
         // Valid snappy, bad protobuf: a field claiming more bytes than remain.
         let e = parse(None, &snappy(&[0x0a, 0x20, 0x0a]), &lim, "x").unwrap_err();
@@ -543,9 +587,14 @@ mod tests {
         let mut big = vec![0xff, 0xff, 0xff, 0xff, 0x0f];
         big.extend([0u8; 8]);
         let e = parse(None, &big, &lim, "x").unwrap_err();
-        assert_eq!(e.to_string(), "snappy body exceeds 16777216 bytes after decompression");
+        assert_eq!(
+            e.to_string(),
+            "snappy body exceeds 16777216 bytes after decompression"
+        );
         let e = parse(Some("text/plain"), b"", &lim, "x").unwrap_err();
-        assert!(e.to_string().starts_with("unsupported Content-Type \"text/plain\" for Loki push"));
+        assert!(e
+            .to_string()
+            .starts_with("unsupported Content-Type \"text/plain\" for Loki push"));
     }
 
     #[test]
@@ -556,25 +605,40 @@ mod tests {
         };
         let raw = prost::Message::encode_to_vec(&sample_request());
         let e = parse(None, &snappy(&raw), &lim, "x").unwrap_err();
-        assert_eq!(e.to_string(), "Loki push request holds more than 2 entries (the per-request limit)");
+        assert_eq!(
+            e.to_string(),
+            "Loki push request holds more than 2 entries (the per-request limit)"
+        );
     }
 
     #[test]
     fn json_push() {
         let body = br#"{"streams":[{"values":[["1700000000123456789","GET /a",{"trace_id":"t1"}],["1700000001000000000","b"]],"stream":{"service_name":"api","env":"prod"}},{"stream":{},"values":[[1700000002000000000,"c"]]}],"extra":1}"#;
-        let v = parse(Some("application/json; charset=utf-8"), body, &Limits::default(), "service_name").unwrap();
+        let v = parse(
+            Some("application/json; charset=utf-8"),
+            body,
+            &Limits::default(),
+            "service_name",
+        )
+        .unwrap();
         assert_eq!(v.len(), 3);
         assert_eq!(v[0].line, b"GET /a");
         assert_eq!(v[0].timestamp_ms, Some(1_700_000_000_123));
         assert_eq!(v[0].source.as_deref(), Some("api"));
         assert_eq!(
             v[0].fields,
-            vec![(s("service_name"), s("api")), (s("env"), s("prod")), (s("trace_id"), s("t1"))]
+            vec![
+                (s("service_name"), s("api")),
+                (s("env"), s("prod")),
+                (s("trace_id"), s("t1"))
+            ]
         );
         assert_eq!(v[1].fields.len(), 2);
         assert_eq!(v[2].timestamp_ms, Some(1_700_000_002_000));
         assert_eq!(v[2].source, None);
-        assert!(parse_json(br#"{"streams":[]}"#, &Limits::default(), "x").unwrap().is_empty());
+        assert!(parse_json(br#"{"streams":[]}"#, &Limits::default(), "x")
+            .unwrap()
+            .is_empty());
     }
 
     #[test]
@@ -583,24 +647,53 @@ mod tests {
         let e = |b: &str| parse_json(b.as_bytes(), &lim, "x").unwrap_err().to_string();
         assert_eq!(
             e(r#"{"streams":[{"stream":{},"values":[["1","a"],["abc","b"]]}]}"#),
-            "bad Loki push JSON: streams[0].values[1]: timestamp \"abc\" is not an integer of Unix nanoseconds at line 1 column 55"
+            "bad Loki push JSON: streams[0].values[1]: timestamp \"abc\" is not an integer of Unix nanoseconds at line 1 column 52"
         );
         assert_eq!(
             e(r#"{"streams":[{"values":[["1"]]}]}"#),
             "bad Loki push JSON: streams[0].values[0]: missing the line at line 1 column 28"
         );
-        assert_eq!(e(r#"{"streams":[{"#), "bad Loki push JSON: EOF while parsing an object at line 1 column 13");
-        assert_eq!(e(r#"{"streams":{}}"#), "bad Loki push JSON: invalid type: map, expected \"streams\" as an array at line 1 column 12");
-        assert_eq!(e(r#"{} x"#), "bad Loki push JSON: trailing characters at line 1 column 4");
+        assert_eq!(
+            e(r#"{"streams":[{"#),
+            "bad Loki push JSON: EOF while parsing an object at line 1 column 13"
+        );
+        assert_eq!(
+            e(r#"{"streams":{}}"#),
+            "bad Loki push JSON: invalid type: map, expected \"streams\" as an array at line 1 column 11"
+        );
+        assert_eq!(
+            e(r#"{} x"#),
+            "bad Loki push JSON: trailing characters at line 1 column 4"
+        );
         let bad_utf8 = parse_json(b"{\"streams\":[{\"values\":[[\"1\",\"\xff\"]]}]}", &lim, "x").unwrap_err();
-        assert!(bad_utf8.to_string().contains("invalid unicode code point"), "{bad_utf8}");
+        assert!(
+            bad_utf8.to_string().contains("invalid unicode code point"),
+            "{bad_utf8}"
+        );
         let lim2 = Limits {
             max_entries: 1,
             ..lim
         };
-        let e2 = parse_json(br#"{"streams":[{"values":[["1","a"]]},{"values":[["2","b"]]}]}"#, &lim2, "x").unwrap_err();
-        assert_eq!(e2.to_string(), "Loki push request holds more than 1 entries (the per-request limit)");
-        assert_eq!(parse_json(br#"{"streams":[{"values":[["1","a"]]},{"values":[]}]}"#, &lim2, "x").unwrap().len(), 1);
+        let e2 = parse_json(
+            br#"{"streams":[{"values":[["1","a"]]},{"values":[["2","b"]]}]}"#,
+            &lim2,
+            "x",
+        )
+        .unwrap_err();
+        assert_eq!(
+            e2.to_string(),
+            "Loki push request holds more than 1 entries (the per-request limit)"
+        );
+        assert_eq!(
+            parse_json(
+                br#"{"streams":[{"values":[["1","a"]]},{"values":[]}]}"#,
+                &lim2,
+                "x"
+            )
+            .unwrap()
+            .len(),
+            1
+        );
     }
 
     proptest! {

@@ -160,7 +160,8 @@ pub fn entries_from_request(req: ExportLogsServiceRequest, limits: &Limits) -> R
                 }
             }
             for rec in sl.log_records {
-                let mut fields = Vec::with_capacity(4 + res_fields.len() + scope_fields.len() + rec.attributes.len());
+                let mut fields =
+                    Vec::with_capacity(4 + res_fields.len() + scope_fields.len() + rec.attributes.len());
                 if !rec.severity_text.is_empty() {
                     fields.push(("severity_text".to_string(), rec.severity_text));
                 } else if let Some(name) = severity_name(rec.severity_number) {
@@ -201,7 +202,7 @@ pub fn entries_from_request(req: ExportLogsServiceRequest, limits: &Limits) -> R
                 let mut e = Entry {
                     line,
                     // u64 ns / 1e6 always fits in i64.
-                    timestamp_ms: (ns != 0).then(|| (ns / 1_000_000) as i64),
+                    timestamp_ms: (ns != 0).then_some((ns / 1_000_000) as i64),
                     source: source.clone(),
                     fields,
                     truncated: false,
@@ -217,11 +218,15 @@ pub fn entries_from_request(req: ExportLogsServiceRequest, limits: &Limits) -> R
 /// The short name of an OTLP severity number (`INFO`, `WARN2`, ...), `None` outside 1..=24.
 pub fn severity_name(n: i32) -> Option<&'static str> {
     const NAMES: [&str; 24] = [
-        "TRACE", "TRACE2", "TRACE3", "TRACE4", "DEBUG", "DEBUG2", "DEBUG3", "DEBUG4", "INFO", "INFO2", "INFO3",
-        "INFO4", "WARN", "WARN2", "WARN3", "WARN4", "ERROR", "ERROR2", "ERROR3", "ERROR4", "FATAL", "FATAL2",
-        "FATAL3", "FATAL4",
+        "TRACE", "TRACE2", "TRACE3", "TRACE4", "DEBUG", "DEBUG2", "DEBUG3", "DEBUG4", "INFO", "INFO2",
+        "INFO3", "INFO4", "WARN", "WARN2", "WARN3", "WARN4", "ERROR", "ERROR2", "ERROR3", "ERROR4", "FATAL",
+        "FATAL2", "FATAL3", "FATAL4",
     ];
-    usize::try_from(n).ok().and_then(|i| i.checked_sub(1)).and_then(|i| NAMES.get(i)).copied()
+    usize::try_from(n)
+        .ok()
+        .and_then(|i| i.checked_sub(1))
+        .and_then(|i| NAMES.get(i))
+        .copied()
 }
 
 fn hex(b: &[u8]) -> String {
@@ -233,7 +238,13 @@ fn hex(b: &[u8]) -> String {
 }
 
 /// Pushes `key = value` as text; kvlists are flattened with dotted keys.
-fn flatten(key: &str, v: Option<&AnyValue>, out: &mut Vec<(String, String)>, scratch: &mut String, depth: usize) {
+fn flatten(
+    key: &str,
+    v: Option<&AnyValue>,
+    out: &mut Vec<(String, String)>,
+    scratch: &mut String,
+    depth: usize,
+) {
     match v.and_then(|v| v.value.as_ref()) {
         Some(Value::KvlistValue(kv)) if depth < MAX_DEPTH && !kv.values.is_empty() => {
             for e in &kv.values {
@@ -545,7 +556,10 @@ mod tests {
             ]
         );
         let e = &v[1];
-        assert_eq!(String::from_utf8_lossy(&e.line), r#"{"msg":"q\"x","n":1.5,"b":"/w=="}"#);
+        assert_eq!(
+            String::from_utf8_lossy(&e.line),
+            r#"{"msg":"q\"x","n":1.5,"b":"/w=="}"#
+        );
         assert_eq!(e.timestamp_ms, Some(1_700_000_001_000));
         assert_eq!(field(e, "severity_text"), Some("WARN2"));
         assert_eq!(v[2].line, b"");
@@ -571,9 +585,17 @@ mod tests {
             "OTLP logs request holds more than 2 entries (the per-request limit)"
         );
         let e = parse(None, &raw[..raw.len() - 3], &Limits::default()).unwrap_err();
-        assert!(e.to_string().starts_with("bad OTLP ExportLogsServiceRequest protobuf: field 1 claims"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("bad OTLP ExportLogsServiceRequest protobuf: field 1 claims"),
+            "{e}"
+        );
         let e = parse(None, b"\x0a\x02\x12\x00\xff", &Limits::default()).unwrap_err();
-        assert!(e.to_string().starts_with("bad OTLP ExportLogsServiceRequest protobuf: "), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("bad OTLP ExportLogsServiceRequest protobuf: "),
+            "{e}"
+        );
     }
 
     #[test]
@@ -604,10 +626,21 @@ mod tests {
             parse_json(body, &lim).unwrap_err().to_string(),
             "OTLP logs request holds more than 1 entries (the per-request limit)"
         );
-        let e = parse_json(br#"{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"traceId":"zz"}]}]}]}"#, &lim).unwrap_err();
-        assert!(e.to_string().starts_with("bad OTLP logs JSON: Invalid character 'z'"), "{e}");
+        let e = parse_json(
+            br#"{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"traceId":"zz"}]}]}]}"#,
+            &lim,
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("bad OTLP logs JSON: invalid character 'z' at position 0 at line 1 column 61"),
+            "{e}"
+        );
         let e = parse_json(br#"{"resourceLogs":"#, &lim).unwrap_err();
-        assert_eq!(e.to_string(), "bad OTLP logs JSON: EOF while parsing a value at line 1 column 16");
+        assert_eq!(
+            e.to_string(),
+            "bad OTLP logs JSON: EOF while parsing a value at line 1 column 16"
+        );
         let e = parse_json(b"{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"body\":{\"stringValue\":\"\xff\"}}]}]}]}", &lim).unwrap_err();
         assert!(e.to_string().contains("invalid unicode code point"), "{e}");
     }

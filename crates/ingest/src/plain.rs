@@ -61,11 +61,17 @@ pub fn parse_ndjson(body: &[u8], limits: &Limits) -> Result<Vec<Entry>> {
 }
 
 fn parse_line(raw: &[u8], first: usize, line_no: usize, limits: &Limits) -> Result<Entry> {
-    let bad = |reason: String| IngestError::Ndjson { line: line_no, reason };
+    let bad = |reason: String| IngestError::Ndjson {
+        line: line_no,
+        reason,
+    };
     if raw[first] != b'{' {
         let reason = match serde_json::from_slice::<de::IgnoredAny>(raw) {
             Err(e) => format!("not JSON: {}", at_column(&e)),
-            Ok(_) => format!("expected a JSON object, found {}", crate::clip_bytes(&raw[first..])),
+            Ok(_) => format!(
+                "expected a JSON object, found {}",
+                crate::clip_bytes(&raw[first..])
+            ),
         };
         return Err(bad(reason));
     }
@@ -123,13 +129,15 @@ fn timestamp<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
             }
         }
         fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            crate::parse_rfc3339_ms(v.as_bytes()).map(Some).map_err(|(at, why)| {
-                E::custom(format!(
-                    "\"timestamp\" \"{}\" is not RFC 3339: {why} at character {}",
-                    crate::clip(v),
-                    at + 1
-                ))
-            })
+            crate::parse_rfc3339_ms(v.as_bytes())
+                .map(Some)
+                .map_err(|(at, why)| {
+                    E::custom(format!(
+                        "\"timestamp\" \"{}\" is not RFC 3339: {why} at character {}",
+                        crate::clip(v),
+                        at + 1
+                    ))
+                })
         }
     }
     d.deserialize_any(V)
@@ -249,11 +257,23 @@ mod tests {
 
     #[test]
     fn bad_lines_are_named() {
-        assert_eq!(err("{\"line\":\"a\"}\n\n{\"source\":\"x\"}"), "line 3: missing \"line\"");
-        assert_eq!(err("{\"line\":\"a\"}\n\n\n\n\n\nnope"), "line 7: not JSON: expected value at column 1");
+        assert_eq!(
+            err("{\"line\":\"a\"}\n\n{\"source\":\"x\"}"),
+            "line 3: missing \"line\""
+        );
+        assert_eq!(
+            err("{\"line\":\"a\"}\n\n\n\n\n\nhello"),
+            "line 7: not JSON: expected value at column 1"
+        );
         assert_eq!(err("[1,2]"), "line 1: expected a JSON object, found [1,2]");
-        assert_eq!(err("{\"line\": 5}"), "line 1: invalid type: integer `5`, expected a string at column 10");
-        assert_eq!(err("{\"line\":\"a\""), "line 1: not JSON: EOF while parsing an object at column 11");
+        assert_eq!(
+            err("{\"line\": 5}"),
+            "line 1: invalid type: integer `5`, expected a string at column 10"
+        );
+        assert_eq!(
+            err("{\"line\":\"a\""),
+            "line 1: not JSON: EOF while parsing an object at column 11"
+        );
         assert_eq!(
             err("{\"line\":\"a\",\"timestamp\":\"yesterday\"}"),
             "line 1: \"timestamp\" \"yesterday\" is not RFC 3339: expected a 4-digit year at character 1 at column 35"
@@ -264,14 +284,17 @@ mod tests {
         );
         assert_eq!(
             err("{\"line\":\"a\",\"labels\":[]}"),
-            "line 1: invalid type: sequence, expected \"labels\" as an object of strings at column 22"
+            "line 1: invalid type: sequence, expected \"labels\" as an object of strings at column 23"
         );
     }
 
     #[test]
     fn invalid_utf8_in_json_is_an_error() {
         let e = parse_ndjson(b"{\"line\":\"a\xffb\"}", &Limits::default()).unwrap_err();
-        assert_eq!(e.to_string(), "line 1: not JSON: invalid unicode code point at column 11");
+        assert_eq!(
+            e.to_string(),
+            "line 1: not JSON: invalid unicode code point at column 11"
+        );
     }
 
     #[test]
@@ -286,7 +309,10 @@ mod tests {
         assert!(v[0].truncated);
         assert!(!v[1].truncated);
         let e = parse_ndjson(b"{\"line\":\"a\"}\n{\"line\":\"b\"}\n{\"line\":\"c\"}", &lim).unwrap_err();
-        assert_eq!(e.to_string(), "NDJSON body holds more than 2 entries (the per-request limit)");
+        assert_eq!(
+            e.to_string(),
+            "NDJSON body holds more than 2 entries (the per-request limit)"
+        );
         let e = parse_ndjson(&[b' '; 101], &lim).unwrap_err();
         assert!(matches!(e, IngestError::BodyTooLarge { len: 101, max: 100 }));
     }

@@ -16,13 +16,36 @@ use crate::{Entry, IngestError, Result};
 
 /// Facility names by code (RFC 5424 table 1, names as rsyslog writes them).
 pub const FACILITY_NAMES: [&str; 24] = [
-    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv", "ftp", "ntp",
-    "security", "console", "solaris-cron", "local0", "local1", "local2", "local3", "local4", "local5", "local6",
+    "kern",
+    "user",
+    "mail",
+    "daemon",
+    "auth",
+    "syslog",
+    "lpr",
+    "news",
+    "uucp",
+    "cron",
+    "authpriv",
+    "ftp",
+    "ntp",
+    "security",
+    "console",
+    "solaris-cron",
+    "local0",
+    "local1",
+    "local2",
+    "local3",
+    "local4",
+    "local5",
+    "local6",
     "local7",
 ];
 
 /// Severity names by code.
-pub const SEVERITY_NAMES: [&str; 8] = ["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"];
+pub const SEVERITY_NAMES: [&str; 8] = [
+    "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug",
+];
 
 /// A parsed syslog message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,8 +78,14 @@ impl Syslog {
     /// structured data.
     pub fn into_entry(self) -> Entry {
         let mut fields = Vec::with_capacity(6 + self.structured_data.len());
-        fields.push(("facility".to_string(), FACILITY_NAMES[usize::from(self.facility % 24)].to_string()));
-        fields.push(("severity".to_string(), SEVERITY_NAMES[usize::from(self.severity % 8)].to_string()));
+        fields.push((
+            "facility".to_string(),
+            FACILITY_NAMES[usize::from(self.facility % 24)].to_string(),
+        ));
+        fields.push((
+            "severity".to_string(),
+            SEVERITY_NAMES[usize::from(self.severity % 8)].to_string(),
+        ));
         for (k, v) in [
             ("hostname", &self.hostname),
             ("app_name", &self.app_name),
@@ -303,7 +332,7 @@ fn bsd_time(b: &[u8]) -> Option<(u32, u32, u32, u32, u32)> {
     let h = dig(b[7])? * 10 + dig(b[8])?;
     let mi = dig(b[10])? * 10 + dig(b[11])?;
     let s = dig(b[13])? * 10 + dig(b[14])?;
-    (day >= 1 && day <= 31 && h < 24 && mi < 60 && s < 61).then_some((mon, day, h, mi, s))
+    ((1..=31).contains(&day) && h < 24 && mi < 60 && s < 61).then_some((mon, day, h, mi, s))
 }
 
 fn dig(c: u8) -> Option<u32> {
@@ -341,7 +370,12 @@ fn parse_3164(mut c: Cur<'_>, facility: u8, severity: u8, now_ms: i64) -> Syslog
     let mut app_name = None;
     let mut procid = None;
     // HOST, unless the next token is already the tag (ends in ':' or has '['): rsyslog's rule.
-    let tok_end = |from: usize| c.b[from..].iter().position(|&x| x == b' ').map_or(c.b.len(), |p| from + p);
+    let tok_end = |from: usize| {
+        c.b[from..]
+            .iter()
+            .position(|&x| x == b' ')
+            .map_or(c.b.len(), |p| from + p)
+    };
     if had_time {
         let end = tok_end(c.i);
         let tok = &c.b[c.i..end];
@@ -361,7 +395,9 @@ fn parse_3164(mut c: Cur<'_>, facility: u8, severity: u8, now_ms: i64) -> Syslog
         };
         if !name.is_empty() {
             app_name = Some(String::from_utf8_lossy(name).into_owned());
-            procid = pid.filter(|p| !p.is_empty()).map(|p| String::from_utf8_lossy(p).into_owned());
+            procid = pid
+                .filter(|p| !p.is_empty())
+                .map(|p| String::from_utf8_lossy(p).into_owned());
             c.i = (end + 1).min(c.b.len());
         }
     }
@@ -507,13 +543,19 @@ impl SyslogFramer {
             let at = self.base + self.start as u64;
             if first.is_ascii_digit() {
                 // Octet counting: LEN SP MSG.
-                let digits = avail.iter().take(MAX_COUNT_DIGITS + 1).take_while(|c| c.is_ascii_digit()).count();
+                let digits = avail
+                    .iter()
+                    .take(MAX_COUNT_DIGITS + 1)
+                    .take_while(|c| c.is_ascii_digit())
+                    .count();
                 if digits > MAX_COUNT_DIGITS {
                     return Some(Err(self.fatal(at, format!("more than {MAX_COUNT_DIGITS} digits"))));
                 }
                 let Some(&after) = avail.get(digits) else {
                     if eof {
-                        return Some(Err(self.fatal(at, "the stream ends inside the octet count".to_string())));
+                        return Some(Err(
+                            self.fatal(at, "the stream ends inside the octet count".to_string())
+                        ));
                     }
                     return None;
                 };
@@ -529,7 +571,10 @@ impl SyslogFramer {
                 }
                 let count: u64 = count_text.parse().unwrap_or(u64::MAX);
                 if count == 0 || avail[0] == b'0' {
-                    return Some(Err(self.fatal(at, format!("octet count \"{count_text}\" is zero or has a leading zero"))));
+                    return Some(Err(self.fatal(
+                        at,
+                        format!("octet count \"{count_text}\" is zero or has a leading zero"),
+                    )));
                 }
                 let count = usize::try_from(count).unwrap_or(usize::MAX);
                 if count > self.max_frame {
@@ -549,7 +594,11 @@ impl SyslogFramer {
                     let got = self.buf.len() - s;
                     self.start = self.buf.len();
                     self.closed = true;
-                    return Some(Err(IngestError::TruncatedFrame { offset: at, got, want: count }));
+                    return Some(Err(IngestError::TruncatedFrame {
+                        offset: at,
+                        got,
+                        want: count,
+                    }));
                 }
                 return None;
             }
@@ -627,9 +676,15 @@ mod tests {
             m.structured_data,
             vec![
                 ("exampleSDID@32473.iut".to_string(), "3".to_string()),
-                ("exampleSDID@32473.eventSource".to_string(), "Application".to_string()),
+                (
+                    "exampleSDID@32473.eventSource".to_string(),
+                    "Application".to_string()
+                ),
                 ("exampleSDID@32473.eventID".to_string(), "1011".to_string()),
-                ("examplePriority@32473.class".to_string(), "high\"x]\\y\\z".to_string()),
+                (
+                    "examplePriority@32473.class".to_string(),
+                    "high\"x]\\y\\z".to_string()
+                ),
             ]
         );
         assert_eq!(m.msg, b"An application event log entry...");
@@ -638,7 +693,10 @@ mod tests {
         assert_eq!(e.source.as_deref(), Some("evntslog"));
         assert_eq!(e.fields[0], ("facility".to_string(), "local4".to_string()));
         assert_eq!(e.fields[1], ("severity".to_string(), "notice".to_string()));
-        assert_eq!(e.fields[2], ("hostname".to_string(), "mymachine.example.com".to_string()));
+        assert_eq!(
+            e.fields[2],
+            ("hostname".to_string(), "mymachine.example.com".to_string())
+        );
     }
 
     #[test]
@@ -656,15 +714,39 @@ mod tests {
     #[test]
     fn rfc5424_errors_have_offsets() {
         let e = |s: &[u8]| parse_at(s, NOW).unwrap_err().to_string();
-        assert_eq!(e(b"<13>1 2023-13-01T00:00:00Z h a p m - x"), "bad syslog message at byte 11: expected a month 01-12");
-        assert_eq!(e(b"<13>1 - h a p m [id x=\"1\" x"), "bad syslog message at byte 26: expected '=' after PARAM-NAME");
-        assert_eq!(e(b"<13>1 - h a p m [id x=\"1"), "bad syslog message at byte 22: PARAM-VALUE is not closed by '\"'");
-        assert_eq!(e(b"<13>1 - h a p m [id"), "bad syslog message at byte 16: structured data element is not closed by ']'");
-        assert_eq!(e(b"<13>1 - h a"), "bad syslog message at byte 11: message ends after APP-NAME");
-        assert_eq!(e(b"<13>1 - h a p m x"), "bad syslog message at byte 16: expected STRUCTURED-DATA ('-' or '[')");
+        assert_eq!(
+            e(b"<13>1 2023-13-01T00:00:00Z h a p m - x"),
+            "bad syslog message at byte 11: expected a month 01-12"
+        );
+        assert_eq!(
+            e(b"<13>1 - h a p m [id x=\"1\" x"),
+            "bad syslog message at byte 27: expected '=' after PARAM-NAME"
+        );
+        assert_eq!(
+            e(b"<13>1 - h a p m [id x=\"1"),
+            "bad syslog message at byte 22: PARAM-VALUE is not closed by '\"'"
+        );
+        assert_eq!(
+            e(b"<13>1 - h a p m [id"),
+            "bad syslog message at byte 16: structured data element is not closed by ']'"
+        );
+        assert_eq!(
+            e(b"<13>1 - h a"),
+            "bad syslog message at byte 11: message ends after APP-NAME"
+        );
+        assert_eq!(
+            e(b"<13>1 - h a p m x"),
+            "bad syslog message at byte 16: expected STRUCTURED-DATA ('-' or '[')"
+        );
         assert_eq!(e(b"<192>x"), "bad syslog message at byte 1: PRI 192 is above 191");
-        assert_eq!(e(b"<1234>x"), "bad syslog message at byte 1: PRI has more than 3 digits");
-        assert_eq!(e(b"<13"), "bad syslog message at byte 3: expected '>' to close the PRI");
+        assert_eq!(
+            e(b"<1234>x"),
+            "bad syslog message at byte 1: PRI has more than 3 digits"
+        );
+        assert_eq!(
+            e(b"<13"),
+            "bad syslog message at byte 3: expected '>' to close the PRI"
+        );
     }
 
     #[test]
@@ -732,8 +814,23 @@ mod tests {
 
     #[test]
     fn framing_mixed() {
-        let got = all(&[b"11 <13>1 - - -\n<13>lf frame\r\n\n", b"\x00<13>nul\x005 hello<13>last"], 100);
-        assert_eq!(got, vec![ok(b"<13>1 - - -"), ok(b"<13>lf frame"), ok(b"<13>nul"), ok(b"hello"), ok(b"<13>last")]);
+        let got = all(
+            &[
+                b"11 <13>1 - - -\n<13>lf frame\r\n\n",
+                b"\x00<13>nul\x005 hello<13>last",
+            ],
+            100,
+        );
+        assert_eq!(
+            got,
+            vec![
+                ok(b"<13>1 - - -"),
+                ok(b"<13>lf frame"),
+                ok(b"<13>nul"),
+                ok(b"hello"),
+                ok(b"<13>last")
+            ]
+        );
     }
 
     #[test]
@@ -753,7 +850,11 @@ mod tests {
         out.extend(frames(&mut f));
         assert_eq!(
             out,
-            vec![ok(b"<13>before"), Err("frame of 10485760 bytes exceeds the limit of 65536".to_string()), ok(b"<13>after")]
+            vec![
+                ok(b"<13>before"),
+                Err("frame of 10485760 bytes exceeds the limit of 65536".to_string()),
+                ok(b"<13>after")
+            ]
         );
         // An octet-counted 10 MB frame: exact skip.
         let mut f = SyslogFramer::new(64 << 10);
@@ -765,7 +866,13 @@ mod tests {
         }
         f.push(b"3 abc");
         out.extend(frames(&mut f));
-        assert_eq!(out, vec![Err("frame of 10485760 bytes exceeds the limit of 65536".to_string()), ok(b"abc")]);
+        assert_eq!(
+            out,
+            vec![
+                Err("frame of 10485760 bytes exceeds the limit of 65536".to_string()),
+                ok(b"abc")
+            ]
+        );
         assert!(f.finish().is_none());
         // Counts that lie close the framer.
         let lie = |s: &[u8]| {
@@ -783,7 +890,13 @@ mod tests {
         );
         assert_eq!(
             lie(b"5 hello12345678901 x"),
-            vec![ok(b"hello"), Err("bad octet count at stream byte 7: more than 10 digits; closing the connection".to_string())]
+            vec![
+                ok(b"hello"),
+                Err(
+                    "bad octet count at stream byte 7: more than 10 digits; closing the connection"
+                        .to_string()
+                )
+            ]
         );
         assert_eq!(
             lie(b"0 x"),
@@ -796,7 +909,10 @@ mod tests {
         // EOF inside a counted frame.
         assert_eq!(
             all(&[b"10 abc"], 100),
-            vec![Err("connection closed inside an octet-counted frame at stream byte 0: got 3 of 10 bytes".to_string())]
+            vec![Err(
+                "connection closed inside an octet-counted frame at stream byte 0: got 3 of 10 bytes"
+                    .to_string()
+            )]
         );
     }
 

@@ -62,7 +62,9 @@ pub fn parse_rfc3339_ms(s: &[u8]) -> Result<i64, (usize, &'static str)> {
     if s.get(4) != Some(&b'-') {
         return Err((4, "expected '-' after the year"));
     }
-    let mo = digits(s, 5, 2).filter(|m| (1..=12).contains(m)).ok_or((5, "expected a month 01-12"))?;
+    let mo = digits(s, 5, 2)
+        .filter(|m| (1..=12).contains(m))
+        .ok_or((5, "expected a month 01-12"))?;
     if s.get(7) != Some(&b'-') {
         return Err((7, "expected '-' after the month"));
     }
@@ -73,16 +75,22 @@ pub fn parse_rfc3339_ms(s: &[u8]) -> Result<i64, (usize, &'static str)> {
     if !matches!(s.get(10), Some(b'T' | b't' | b' ')) {
         return Err((10, "expected 'T' between date and time"));
     }
-    let h = digits(s, 11, 2).filter(|&h| h < 24).ok_or((11, "expected an hour 00-23"))?;
+    let h = digits(s, 11, 2)
+        .filter(|&h| h < 24)
+        .ok_or((11, "expected an hour 00-23"))?;
     if s.get(13) != Some(&b':') {
         return Err((13, "expected ':' after the hour"));
     }
-    let mi = digits(s, 14, 2).filter(|&m| m < 60).ok_or((14, "expected minutes 00-59"))?;
+    let mi = digits(s, 14, 2)
+        .filter(|&m| m < 60)
+        .ok_or((14, "expected minutes 00-59"))?;
     if s.get(16) != Some(&b':') {
         return Err((16, "expected ':' after the minutes"));
     }
     // 60 is a leap second: counted as 59.999.
-    let sec = digits(s, 17, 2).filter(|&x| x <= 60).ok_or((17, "expected seconds 00-60"))?;
+    let sec = digits(s, 17, 2)
+        .filter(|&x| x <= 60)
+        .ok_or((17, "expected seconds 00-60"))?;
     let mut i = 19;
     let mut frac_ms = 0u32;
     if s.get(i) == Some(&b'.') {
@@ -108,11 +116,15 @@ pub fn parse_rfc3339_ms(s: &[u8]) -> Result<i64, (usize, &'static str)> {
             0
         }
         Some(&sign @ (b'+' | b'-')) => {
-            let oh = digits(s, i + 1, 2).filter(|&h| h < 24).ok_or((i + 1, "expected offset hours 00-23"))?;
+            let oh = digits(s, i + 1, 2)
+                .filter(|&h| h < 24)
+                .ok_or((i + 1, "expected offset hours 00-23"))?;
             if s.get(i + 3) != Some(&b':') {
                 return Err((i + 3, "expected ':' in the UTC offset"));
             }
-            let om = digits(s, i + 4, 2).filter(|&m| m < 60).ok_or((i + 4, "expected offset minutes 00-59"))?;
+            let om = digits(s, i + 4, 2)
+                .filter(|&m| m < 60)
+                .ok_or((i + 4, "expected offset minutes 00-59"))?;
             i += 6;
             let v = i64::from(oh * 60 + om);
             if sign == b'-' {
@@ -138,8 +150,14 @@ mod tests {
         assert_eq!(days_from_civil(1970, 1, 1), 0);
         assert_eq!(days_from_civil(2000, 3, 1), 11_017);
         assert_eq!(parse_rfc3339_ms(b"1970-01-01T00:00:00Z"), Ok(0));
-        assert_eq!(parse_rfc3339_ms(b"2023-11-14T22:13:20.123Z"), Ok(1_700_000_000_123));
-        assert_eq!(parse_rfc3339_ms(b"2023-11-15T00:13:20.1234567+02:00"), Ok(1_700_000_000_123));
+        assert_eq!(
+            parse_rfc3339_ms(b"2023-11-14T22:13:20.123Z"),
+            Ok(1_700_000_000_123)
+        );
+        assert_eq!(
+            parse_rfc3339_ms(b"2023-11-15T00:13:20.1234567+02:00"),
+            Ok(1_700_000_000_123)
+        );
         assert_eq!(parse_rfc3339_ms(b"1969-12-31T23:59:59.5Z"), Ok(-500));
         assert_eq!(year_of_ms(1_700_000_000_000), 2023);
         assert_eq!(year_of_ms(-1), 1969);
@@ -147,9 +165,18 @@ mod tests {
 
     #[test]
     fn rejects_with_offsets() {
-        assert_eq!(parse_rfc3339_ms(b"2023-02-29T00:00:00Z"), Err((8, "expected a day that exists in that month")));
-        assert_eq!(parse_rfc3339_ms(b"2023-01-01T00:00:00"), Err((19, "expected 'Z' or a UTC offset like +02:00")));
-        assert_eq!(parse_rfc3339_ms(b"2023-01-01T00:00:00Zx"), Err((20, "unexpected bytes after the timestamp")));
+        assert_eq!(
+            parse_rfc3339_ms(b"2023-02-29T00:00:00Z"),
+            Err((8, "expected a day that exists in that month"))
+        );
+        assert_eq!(
+            parse_rfc3339_ms(b"2023-01-01T00:00:00"),
+            Err((19, "expected 'Z' or a UTC offset like +02:00"))
+        );
+        assert_eq!(
+            parse_rfc3339_ms(b"2023-01-01T00:00:00Zx"),
+            Err((20, "unexpected bytes after the timestamp"))
+        );
         assert_eq!(parse_rfc3339_ms(b"abc"), Err((0, "expected a 4-digit year")));
         assert_eq!(parse_rfc3339_ms(b""), Err((0, "expected a 4-digit year")));
     }

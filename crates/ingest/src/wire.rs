@@ -25,7 +25,13 @@ pub(crate) fn count_path(b: &[u8], path: &[u32], stop_after: usize) -> Result<us
     Ok(n)
 }
 
-fn walk(b: &[u8], base: usize, path: &[u32], n: &mut usize, stop_after: usize) -> Result<(), (usize, String)> {
+fn walk(
+    b: &[u8],
+    base: usize,
+    path: &[u32],
+    n: &mut usize,
+    stop_after: usize,
+) -> Result<(), (usize, String)> {
     let Some((&want, rest)) = path.split_first() else {
         return Ok(());
     };
@@ -48,7 +54,8 @@ fn walk(b: &[u8], base: usize, path: &[u32], n: &mut usize, stop_after: usize) -
             5 => i = skip(b, i, 4).ok_or((base + at, format!("truncated 32-bit field {field}")))?,
             2 => {
                 let len_at = i;
-                let len = varint(b, &mut i).ok_or((base + len_at, format!("truncated length of field {field}")))?;
+                let len =
+                    varint(b, &mut i).ok_or((base + len_at, format!("truncated length of field {field}")))?;
                 let start = i;
                 let end = usize::try_from(len)
                     .ok()
@@ -72,7 +79,12 @@ fn walk(b: &[u8], base: usize, path: &[u32], n: &mut usize, stop_after: usize) -
                 }
                 i = end;
             }
-            w => return Err((base + at, format!("field {field} has wire type {w}, which this decoder does not accept"))),
+            w => {
+                return Err((
+                    base + at,
+                    format!("field {field} has wire type {w}, which this decoder does not accept"),
+                ))
+            }
         }
     }
     Ok(())
@@ -97,7 +109,10 @@ mod tests {
         assert_eq!(count_path(&b, &[1, 2], 100), Ok(3));
         assert_eq!(count_path(&b, &[1], 100), Ok(2));
         let cut = &b[..b.len() - 1];
-        assert_eq!(count_path(cut, &[1, 2], 100), Err((9, "field 1 claims 3 bytes but only 2 remain".to_string())));
+        assert_eq!(
+            count_path(cut, &[1, 2], 100),
+            Err((9, "field 1 claims 3 bytes but only 2 remain".to_string()))
+        );
         assert!(count_path(&[0x0b], &[1], 10).is_err());
     }
 }
