@@ -120,6 +120,9 @@ pub fn parse(msg: &[u8]) -> Result<Syslog> {
 /// [`parse`] with `now_ms` as the clock: an RFC 3164 timestamp gets `now`'s year, or the year
 /// before when that would put it more than a day in the future (December logs read in January).
 pub fn parse_at(msg: &[u8], now_ms: i64) -> Result<Syslog> {
+    // rsyslog ends UDP datagrams and octet-counted frames with LF (counted in the octets).
+    let msg = msg.strip_suffix(b"\n").unwrap_or(msg);
+    let msg = msg.strip_suffix(b"\r").unwrap_or(msg);
     let mut c = Cur { b: msg, i: 0 };
     let (facility, severity, had_pri) = match c.peek() {
         Some(b'<') => {
