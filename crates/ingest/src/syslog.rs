@@ -344,6 +344,7 @@ fn dig(c: u8) -> Option<u32> {
 
 fn parse_3164(mut c: Cur<'_>, facility: u8, severity: u8, now_ms: i64) -> Syslog {
     let mut timestamp_ms = None;
+    let mut had_time = false;
     let rest = &c.b[c.i..];
     if let Some((mon, day, h, mi, s)) = bsd_time(rest) {
         let s = s.min(59);
@@ -354,16 +355,17 @@ fn parse_3164(mut c: Cur<'_>, facility: u8, severity: u8, now_ms: i64) -> Syslog
             ts = at(year - 1).or(ts);
         }
         timestamp_ms = ts;
+        had_time = true;
         c.i += 15;
     } else if rest.first().is_some_and(u8::is_ascii_digit) {
         // RFC 3339 timestamps in a BSD-style message (rsyslog's high-precision format).
         let end = rest.iter().position(|&x| x == b' ').unwrap_or(rest.len());
         if let Ok(t) = crate::parse_rfc3339_ms(&rest[..end]) {
             timestamp_ms = Some(t);
+            had_time = true;
             c.i += end;
         }
     }
-    let had_time = timestamp_ms.is_some();
     if had_time {
         while c.peek() == Some(b' ') {
             c.i += 1;
@@ -433,10 +435,27 @@ fn parse_3164(mut c: Cur<'_>, facility: u8, severity: u8, now_ms: i64) -> Syslog
 ///   octet-counted frame (the error comes at once, then the announced byte count is skipped),
 ///   or at the next LF/NUL for a non-transparent one (the error comes when that terminator, or
 ///   EOF, arrives, with the frame's full length). The connection may stay open.
-/// * an octet count that lies (digits not followed by a space, more than 10 digits, zero, or a
-///   count beyond `max_frame` that is not followed by a space) gives
+/// * an octet count that lies (digits not followed by a space, more than 10 digits, zero or a
+///   leading zero, the stream ending inside the count) gives
 ///   [`IngestError::OctetCount`] and the framer is closed: every later call returns `None`.
 ///   The caller must close the connection ([`IngestError::is_fatal_for_connection`]).
+///
+/// ```
+/// use logsieve_ingest::{syslog, SyslogFramer};
+/// let mut f = SyslogFramer::new(64 * 1024);
+/// let mut lines = Vec::new();
+/// for chunk in [&b"17 <13>1 - h a - -"[..], b" -<13>Oct 11 22:14:15 h tag: hi\n<13>last"] {
+///     f.push(chunk); // what one read() returned
+///     while let Some(frame) = f.next_frame() {
+///         let frame = frame.expect("framing error: close if is_fatal_for_connection()");
+///         lines.push(syslog::parse(frame).unwrap().into_entry().line);
+///     }
+/// }
+/// if let Some(Ok(frame)) = f.finish() {
+///     lines.push(syslog::parse(frame).unwrap().into_entry().line);
+/// }
+/// assert_eq!(lines, [b"".to_vec(), b"hi".to_vec(), b"last".to_vec()]);
+/// ```
 #[derive(Debug)]
 pub struct SyslogFramer {
     buf: Vec<u8>,
@@ -448,6 +467,8 @@ pub struct SyslogFramer {
     skip_counted: usize,
     /// Skipping an oversized non-transparent frame up to its terminator: bytes skipped so far.
     skip_to_lf: Option<usize>,
+    /// Bytes after `start` already searched for LF/NUL (so trickled input is not rescanned).
+    scanned: usize,
     closed: bool,
 }
 
@@ -464,6 +485,7 @@ impl SyslogFramer {
             max_frame: max_frame.max(1),
             skip_counted: 0,
             skip_to_lf: None,
+            scanned: 0,
             closed: false,
         }
     }
@@ -606,7 +628,10 @@ impl SyslogFramer {
                 return None;
             }
             // Non-transparent: up to LF or NUL.
-            match memchr::memchr2(b'\n', 0, avail) {
+            let found =
+                memchr::memchr2(b'\n', 0, &avail[self.scanned.min(avail.len())..]).map(|p| p + self.scanned);
+            self.scanned = if found.is_some() { 0 } else { avail.len() };
+            match found {
                 Some(p) if p > self.max_frame => {
                     self.start += p + 1;
                     return Some(Err(IngestError::FrameTooLarge {
@@ -630,9 +655,11 @@ impl SyslogFramer {
                     // Skipped without keeping the bytes; the error comes with the terminator
                     // (or EOF), when the frame's full length is known.
                     self.skip_to_lf = Some(0);
+                    self.scanned = 0;
                     continue;
                 }
                 None if eof => {
+                    self.scanned = 0;
                     let s = self.start;
                     self.start = self.buf.len();
                     let mut e = self.buf.len();
@@ -787,6 +814,11 @@ mod tests {
         // Feb 29 in a non-leap year falls back to the previous leap year only if it exists.
         let m = parse_at(b"<13>Feb 29 00:00:00 h t: x", NOW).unwrap();
         assert_eq!(m.timestamp_ms, None);
+        assert_eq!(
+            (m.hostname.as_deref(), m.app_name.as_deref()),
+            (Some("h"), Some("t"))
+        );
+        assert_eq!(m.msg, b"x");
         assert!(p(b"").msg.is_empty());
     }
 
