@@ -92,7 +92,13 @@ pub fn load_rules(rules: &[PathBuf], mapping: Option<&str>) -> Result<Option<Det
     };
     let d = Detector::load(rules, mapping).map_err(|e| e.to_string())?;
     for r in d.rejections() {
-        tracing::warn!(file = %r.file, title = ?r.title, reason = %r.reason, "rule rejected");
+        tracing::debug!(file = %r.file, title = ?r.title, reason = %r.reason, "rule rejected");
+    }
+    if !d.rejections().is_empty() {
+        tracing::warn!(
+            rejected = d.rejections().len(),
+            "some rules were rejected (RUST_LOG=debug lists each with its reason; `logsieve detect --rules` too)"
+        );
     }
     Ok(Some(d))
 }
@@ -115,6 +121,7 @@ fn init_tracing(format: LogFormat) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let b = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Json => b.json().try_init(),
