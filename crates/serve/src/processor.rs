@@ -794,7 +794,9 @@ pub fn write_loop(
             }
         }
         if let Some(keep) = retention {
-            if last_retention.is_none_or(|t| t.elapsed() >= Duration::from_secs(600)) {
+            // Often enough for a short retention, at most every 10 minutes.
+            let every = (keep / 4).clamp(Duration::from_secs(1), Duration::from_secs(600));
+            if last_retention.is_none_or(|t| t.elapsed() >= every) {
                 last_retention = Some(Instant::now());
                 let cutoff = now_ms() - keep.as_millis() as i64;
                 if let Err(e) = store.retain(cutoff) {
