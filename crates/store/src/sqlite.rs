@@ -49,7 +49,6 @@ CREATE TABLE var_slots(tid INTEGER NOT NULL, position INTEGER NOT NULL, kept INT
     other INTEGER NOT NULL, PRIMARY KEY(tid, position)) WITHOUT ROWID;
 CREATE TABLE buckets(tid INTEGER NOT NULL, minute INTEGER NOT NULL, count INTEGER NOT NULL,
     PRIMARY KEY(tid, minute)) WITHOUT ROWID;
-CREATE INDEX buckets_minute ON buckets(minute);
 CREATE TABLE merges(id INTEGER PRIMARY KEY, source TEXT NOT NULL, from_id TEXT NOT NULL, to_id TEXT NOT NULL,
     at_ms INTEGER NOT NULL);
 CREATE INDEX merges_from ON merges(source, from_id);
@@ -463,10 +462,26 @@ impl StoreWriter for SqliteWriter {
             })();
             r.map_err(db(path, "deleting expired templates"))?;
         }
+        // Buckets are keyed (tid, minute) with no minute index (cheaper commits): delete per template.
         let cut = older_than_ms.div_euclid(BUCKET_MS);
-        buckets += tx
-            .execute("DELETE FROM buckets WHERE minute < ?1", [cut])
-            .map_err(db(path, "deleting buckets"))?;
+        let tids: Vec<i64> = {
+            let mut st = tx
+                .prepare("SELECT id FROM templates")
+                .map_err(db(path, "listing templates"))?;
+            let rows = st
+                .query_map([], |r| r.get(0))
+                .map_err(db(path, "listing templates"))?;
+            rows.collect::<Result<_, _>>()
+                .map_err(db(path, "listing templates"))?
+        };
+        {
+            let mut st = tx
+                .prepare("DELETE FROM buckets WHERE tid = ?1 AND minute < ?2")
+                .map_err(db(path, "deleting buckets"))?;
+            for tid in tids {
+                buckets += st.execute([tid, cut]).map_err(db(path, "deleting buckets"))?;
+            }
+        }
         let alerts = tx
             .execute("DELETE FROM alerts WHERE at_ms < ?1", [older_than_ms])
             .map_err(db(path, "deleting alerts"))?;
@@ -806,20 +821,20 @@ impl StoreReader for SqliteReader {
             let mut st = self
                 .conn
                 .prepare_cached(
-                    "SELECT t.source, COALESCE(t.merged_into, t.template_id) AS live, SUM(b.count)
-                     FROM buckets b JOIN templates t ON t.id = b.tid
-                     WHERE b.minute >= ?1 AND b.minute < ?2 AND (?3 IS NULL OR t.source = ?3)
-                     GROUP BY t.source, live",
+                    "SELECT source, COALESCE(merged_into, template_id),
+                            (SELECT SUM(b.count) FROM buckets b WHERE b.tid = t.id AND b.minute >= ?1 AND b.minute < ?2)
+                     FROM templates t WHERE ?3 IS NULL OR source = ?3",
                 )
                 .map_err(db(path, "reading counts in range"))?;
             let rows = st
                 .query_map(params![lo, hi, q.source], |r| {
-                    Ok(((r.get(0)?, r.get(1)?), r.get(2)?))
+                    Ok(((r.get(0)?, r.get(1)?), r.get::<_, Option<i64>>(2)?))
                 })
                 .map_err(db(path, "reading counts in range"))?;
             for row in rows {
-                let (k, n) = row.map_err(db(path, "reading counts in range"))?;
-                in_range.insert(k, n);
+                if let (k, Some(n)) = row.map_err(db(path, "reading counts in range"))? {
+                    *in_range.entry(k).or_insert(0) += n;
+                }
             }
         }
         let needle = q.q.as_deref().map(str::to_lowercase);
@@ -989,7 +1004,8 @@ impl StoreReader for SqliteReader {
             None => self
                 .conn
                 .prepare_cached(
-                    "SELECT COALESCE(SUM(count), 0) FROM buckets WHERE minute >= ?1 AND minute < ?2",
+                    "SELECT COALESCE(SUM(b.count), 0) FROM templates t CROSS JOIN buckets b ON b.tid = t.id
+                     WHERE b.minute >= ?1 AND b.minute < ?2",
                 )
                 .and_then(|mut st| st.query_row(params![lo, hi], |r| r.get(0))),
             Some(s) => self
