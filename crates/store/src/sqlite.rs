@@ -48,7 +48,8 @@ CREATE TABLE var_values(tid INTEGER NOT NULL, position INTEGER NOT NULL, value T
 CREATE TABLE var_slots(tid INTEGER NOT NULL, position INTEGER NOT NULL, kept INTEGER NOT NULL,
     other INTEGER NOT NULL, PRIMARY KEY(tid, position)) WITHOUT ROWID;
 CREATE TABLE buckets(tid INTEGER NOT NULL, minute INTEGER NOT NULL, count INTEGER NOT NULL,
-    PRIMARY KEY(tid, minute)) WITHOUT ROWID;
+    PRIMARY KEY(minute, tid)) WITHOUT ROWID;
+CREATE INDEX buckets_tid ON buckets(tid, minute);
 CREATE TABLE merges(id INTEGER PRIMARY KEY, source TEXT NOT NULL, from_id TEXT NOT NULL, to_id TEXT NOT NULL,
     at_ms INTEGER NOT NULL);
 CREATE INDEX merges_from ON merges(source, from_id);
@@ -462,26 +463,10 @@ impl StoreWriter for SqliteWriter {
             })();
             r.map_err(db(path, "deleting expired templates"))?;
         }
-        // Buckets are keyed (tid, minute) with no minute index (cheaper commits): delete per template.
         let cut = older_than_ms.div_euclid(BUCKET_MS);
-        let tids: Vec<i64> = {
-            let mut st = tx
-                .prepare("SELECT id FROM templates")
-                .map_err(db(path, "listing templates"))?;
-            let rows = st
-                .query_map([], |r| r.get(0))
-                .map_err(db(path, "listing templates"))?;
-            rows.collect::<Result<_, _>>()
-                .map_err(db(path, "listing templates"))?
-        };
-        {
-            let mut st = tx
-                .prepare("DELETE FROM buckets WHERE tid = ?1 AND minute < ?2")
-                .map_err(db(path, "deleting buckets"))?;
-            for tid in tids {
-                buckets += st.execute([tid, cut]).map_err(db(path, "deleting buckets"))?;
-            }
-        }
+        buckets += tx
+            .execute("DELETE FROM buckets WHERE minute < ?1", [cut])
+            .map_err(db(path, "deleting buckets"))?;
         let alerts = tx
             .execute("DELETE FROM alerts WHERE at_ms < ?1", [older_than_ms])
             .map_err(db(path, "deleting alerts"))?;
@@ -818,22 +803,39 @@ impl StoreReader for SqliteReader {
         let (lo, hi) = minute_range(q.since_ms, q.until_ms);
         let mut in_range: HashMap<(String, String), i64> = HashMap::new();
         if ranged {
+            // Buckets are clustered by minute: one contiguous scan of the range, summed per row id.
+            let mut per_tid: HashMap<i64, i64> = HashMap::new();
+            let mut st = self
+                .conn
+                .prepare_cached("SELECT tid, count FROM buckets WHERE minute >= ?1 AND minute < ?2")
+                .map_err(db(path, "reading counts in range"))?;
+            let mut rows = st
+                .query(params![lo, hi])
+                .map_err(db(path, "reading counts in range"))?;
+            while let Some(r) = rows.next().map_err(db(path, "reading counts in range"))? {
+                let (tid, n): (i64, i64) = (
+                    r.get(0).map_err(db(path, "reading counts in range"))?,
+                    r.get(1).map_err(db(path, "reading counts in range"))?,
+                );
+                *per_tid.entry(tid).or_insert(0) += n;
+            }
             let mut st = self
                 .conn
                 .prepare_cached(
-                    "SELECT source, COALESCE(merged_into, template_id),
-                            (SELECT SUM(b.count) FROM buckets b WHERE b.tid = t.id AND b.minute >= ?1 AND b.minute < ?2)
-                     FROM templates t WHERE ?3 IS NULL OR source = ?3",
+                    "SELECT id, source, COALESCE(merged_into, template_id) FROM templates WHERE ?1 IS NULL OR source = ?1",
                 )
                 .map_err(db(path, "reading counts in range"))?;
-            let rows = st
-                .query_map(params![lo, hi, q.source], |r| {
-                    Ok(((r.get(0)?, r.get(1)?), r.get::<_, Option<i64>>(2)?))
-                })
+            let mut rows = st
+                .query(params![q.source])
                 .map_err(db(path, "reading counts in range"))?;
-            for row in rows {
-                if let (k, Some(n)) = row.map_err(db(path, "reading counts in range"))? {
-                    *in_range.entry(k).or_insert(0) += n;
+            while let Some(r) = rows.next().map_err(db(path, "reading counts in range"))? {
+                let tid: i64 = r.get(0).map_err(db(path, "reading counts in range"))?;
+                if let Some(&n) = per_tid.get(&tid) {
+                    let key = (
+                        r.get(1).map_err(db(path, "reading counts in range"))?,
+                        r.get(2).map_err(db(path, "reading counts in range"))?,
+                    );
+                    *in_range.entry(key).or_insert(0) += n;
                 }
             }
         }
@@ -1004,14 +1006,13 @@ impl StoreReader for SqliteReader {
             None => self
                 .conn
                 .prepare_cached(
-                    "SELECT COALESCE(SUM(b.count), 0) FROM templates t CROSS JOIN buckets b ON b.tid = t.id
-                     WHERE b.minute >= ?1 AND b.minute < ?2",
+                    "SELECT COALESCE(SUM(count), 0) FROM buckets WHERE minute >= ?1 AND minute < ?2",
                 )
                 .and_then(|mut st| st.query_row(params![lo, hi], |r| r.get(0))),
             Some(s) => self
                 .conn
                 .prepare_cached(
-                    "SELECT COALESCE(SUM(b.count), 0) FROM templates t CROSS JOIN buckets b ON b.tid = t.id
+                    "SELECT COALESCE(SUM(b.count), 0) FROM buckets b JOIN templates t ON t.id = b.tid
                      WHERE t.source = ?3 AND b.minute >= ?1 AND b.minute < ?2",
                 )
                 .and_then(|mut st| st.query_row(params![lo, hi, s], |r| r.get(0))),
