@@ -1012,8 +1012,10 @@ impl StoreReader for SqliteReader {
             Some(s) => self
                 .conn
                 .prepare_cached(
-                    "SELECT COALESCE(SUM(b.count), 0) FROM buckets b JOIN templates t ON t.id = b.tid
-                     WHERE t.source = ?3 AND b.minute >= ?1 AND b.minute < ?2",
+                    // `+tid`: scan the minute range on the primary key (contiguous) rather than
+                    // seek the tid index and look every row up.
+                    "SELECT COALESCE(SUM(count), 0) FROM buckets
+                     WHERE minute >= ?1 AND minute < ?2 AND +tid IN (SELECT id FROM templates WHERE source = ?3)",
                 )
                 .and_then(|mut st| st.query_row(params![lo, hi, s], |r| r.get(0))),
         }
