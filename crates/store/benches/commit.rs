@@ -34,9 +34,45 @@ fn bench(c: &mut Criterion) {
     let mut minute = 0;
     g.bench_function("commit/1k_templates_x3_buckets", |b| {
         b.iter(|| {
-            // A new minute each time: 2 of the 3 buckets update, 1 inserts, as in steady state.
+            // A new minute each time (worst case: the first commit of a minute): 1 of the 3
+            // buckets inserts a row, 2 update.
             minute += 1;
             let batch = batch(1000, minute);
+            black_box(w.commit(&batch).expect("commit"));
+        })
+    });
+    g.bench_function("commit/1k_templates_x3_buckets_same_minute", |b| {
+        // Steady state inside one minute: every bucket and value is an update.
+        let batch = batch(1000, minute);
+        b.iter(|| black_box(w.commit(&batch).expect("commit")))
+    });
+    g.bench_function("commit/1k_templates_x3_buckets_no_values_examples", |b| {
+        b.iter(|| {
+            minute += 1;
+            let mut batch = batch(1000, minute);
+            for d in &mut batch.templates {
+                d.values.clear();
+                d.examples.clear();
+            }
+            black_box(w.commit(&batch).expect("commit"));
+        })
+    });
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("commit/one_state_only_fsync", |b| {
+        let batch = CommitBatch {
+            states: vec![("s".into(), vec![0; 64])],
+            ..Default::default()
+        };
+        b.iter(|| black_box(w.commit(&batch).expect("commit")))
+    });
+    g.finish();
+    let mut g = c.benchmark_group("store_10k");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(10_000));
+    g.bench_function("commit/10k_templates_x3_buckets", |b| {
+        b.iter(|| {
+            minute += 1;
+            let batch = batch(10_000, minute);
             black_box(w.commit(&batch).expect("commit"));
         })
     });

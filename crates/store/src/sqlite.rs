@@ -48,8 +48,8 @@ CREATE TABLE var_values(tid INTEGER NOT NULL, position INTEGER NOT NULL, value T
 CREATE TABLE var_slots(tid INTEGER NOT NULL, position INTEGER NOT NULL, kept INTEGER NOT NULL,
     other INTEGER NOT NULL, PRIMARY KEY(tid, position)) WITHOUT ROWID;
 CREATE TABLE buckets(tid INTEGER NOT NULL, minute INTEGER NOT NULL, count INTEGER NOT NULL,
-    PRIMARY KEY(tid, minute)) WITHOUT ROWID;
-CREATE INDEX buckets_minute ON buckets(minute);
+    PRIMARY KEY(minute, tid)) WITHOUT ROWID;
+CREATE INDEX buckets_tid ON buckets(tid, minute);
 CREATE TABLE merges(id INTEGER PRIMARY KEY, source TEXT NOT NULL, from_id TEXT NOT NULL, to_id TEXT NOT NULL,
     at_ms INTEGER NOT NULL);
 CREATE INDEX merges_from ON merges(source, from_id);
@@ -562,16 +562,36 @@ SELECT g.source, g.live, l.template, g.fs, g.ls, g.total FROM (
 JOIN templates l ON l.source = g.source AND l.template_id = g.live
 WHERE g.fs IS NOT NULL";
 
-const GROUP_OF: &str = "
-SELECT l.template, MIN(m.first_seen), MAX(m.last_seen), SUM(m.total), l.id
-FROM templates l JOIN templates m ON m.source = l.source AND (m.template_id = l.template_id OR m.merged_into = l.template_id)
-WHERE l.source = ?1 AND l.template_id = ?2
-GROUP BY l.id";
+/// The rows of one merge group (live `?2` in source `?1` and everything merged into it), each
+/// arm on its own index (an `OR` would scan the table).
+macro_rules! members {
+    () => {
+        "WITH g AS (
+            SELECT id, template_id, first_seen, last_seen, total FROM templates WHERE source = ?1 AND template_id = ?2
+            UNION ALL
+            SELECT id, template_id, first_seen, last_seen, total FROM templates WHERE source = ?1 AND merged_into = ?2) "
+    };
+}
 
-const SERIES: &str = "
-SELECT b.minute, SUM(b.count) FROM buckets b JOIN templates t ON t.id = b.tid
-WHERE t.source = ?1 AND (t.template_id = ?2 OR t.merged_into = ?2) AND b.minute >= ?3 AND b.minute < ?4
-GROUP BY b.minute ORDER BY b.minute";
+const GROUP_OF: &str = concat!(
+    members!(),
+    "SELECT (SELECT template FROM templates WHERE source = ?1 AND template_id = ?2),
+            MIN(first_seen), MAX(last_seen), COALESCE(SUM(total), 0),
+            (SELECT id FROM templates WHERE source = ?1 AND template_id = ?2)
+     FROM g"
+);
+
+const SERIES: &str = concat!(
+    members!(),
+    "SELECT b.minute, SUM(b.count) FROM g CROSS JOIN buckets b ON b.tid = g.id
+     WHERE b.minute >= ?3 AND b.minute < ?4 GROUP BY b.minute ORDER BY b.minute"
+);
+
+const EXAMPLES: &str = concat!(
+    members!(),
+    "SELECT e.line FROM g CROSS JOIN examples e ON e.tid = g.id
+     ORDER BY g.template_id = ?2 DESC, g.first_seen, g.id, e.seq"
+);
 
 impl SqliteReader {
     fn p(&self) -> &Path {
@@ -620,17 +640,17 @@ impl SqliteReader {
             .and_then(|mut st| {
                 st.query_row(params![source, live], |r| {
                     Ok((
-                        r.get::<_, String>(0)?,
+                        r.get::<_, Option<String>>(0)?,
                         r.get::<_, Option<i64>>(1)?,
                         r.get::<_, Option<i64>>(2)?,
                         r.get::<_, i64>(3)?,
-                        r.get::<_, i64>(4)?,
+                        r.get::<_, Option<i64>>(4)?,
                     ))
                 })
                 .optional()
             })
             .map_err(db(path, "reading a template"))?;
-        let Some((template, Some(first_seen), Some(last_seen), total, tid)) = group else {
+        let Some((Some(template), Some(first_seen), Some(last_seen), total, Some(tid))) = group else {
             return Ok(None);
         };
         let series = self.series(source, live, i64::MIN, i64::MAX)?;
@@ -638,11 +658,7 @@ impl SqliteReader {
         {
             let mut st = self
                 .conn
-                .prepare_cached(
-                    "SELECT e.line FROM examples e JOIN templates t ON t.id = e.tid
-                     WHERE t.source = ?1 AND (t.template_id = ?2 OR t.merged_into = ?2)
-                     ORDER BY t.template_id = ?2 DESC, t.first_seen, t.id, e.seq",
-                )
+                .prepare_cached(EXAMPLES)
                 .map_err(db(path, "reading examples"))?;
             let rows = st
                 .query_map(params![source, live], |r| r.get::<_, String>(0))
@@ -787,23 +803,40 @@ impl StoreReader for SqliteReader {
         let (lo, hi) = minute_range(q.since_ms, q.until_ms);
         let mut in_range: HashMap<(String, String), i64> = HashMap::new();
         if ranged {
+            // Buckets are clustered by minute: one contiguous scan of the range, summed per row id.
+            let mut per_tid: HashMap<i64, i64> = HashMap::new();
+            let mut st = self
+                .conn
+                .prepare_cached("SELECT tid, count FROM buckets WHERE minute >= ?1 AND minute < ?2")
+                .map_err(db(path, "reading counts in range"))?;
+            let mut rows = st
+                .query(params![lo, hi])
+                .map_err(db(path, "reading counts in range"))?;
+            while let Some(r) = rows.next().map_err(db(path, "reading counts in range"))? {
+                let (tid, n): (i64, i64) = (
+                    r.get(0).map_err(db(path, "reading counts in range"))?,
+                    r.get(1).map_err(db(path, "reading counts in range"))?,
+                );
+                *per_tid.entry(tid).or_insert(0) += n;
+            }
             let mut st = self
                 .conn
                 .prepare_cached(
-                    "SELECT t.source, COALESCE(t.merged_into, t.template_id) AS live, SUM(b.count)
-                     FROM buckets b JOIN templates t ON t.id = b.tid
-                     WHERE b.minute >= ?1 AND b.minute < ?2 AND (?3 IS NULL OR t.source = ?3)
-                     GROUP BY t.source, live",
+                    "SELECT id, source, COALESCE(merged_into, template_id) FROM templates WHERE ?1 IS NULL OR source = ?1",
                 )
                 .map_err(db(path, "reading counts in range"))?;
-            let rows = st
-                .query_map(params![lo, hi, q.source], |r| {
-                    Ok(((r.get(0)?, r.get(1)?), r.get(2)?))
-                })
+            let mut rows = st
+                .query(params![q.source])
                 .map_err(db(path, "reading counts in range"))?;
-            for row in rows {
-                let (k, n) = row.map_err(db(path, "reading counts in range"))?;
-                in_range.insert(k, n);
+            while let Some(r) = rows.next().map_err(db(path, "reading counts in range"))? {
+                let tid: i64 = r.get(0).map_err(db(path, "reading counts in range"))?;
+                if let Some(&n) = per_tid.get(&tid) {
+                    let key = (
+                        r.get(1).map_err(db(path, "reading counts in range"))?,
+                        r.get(2).map_err(db(path, "reading counts in range"))?,
+                    );
+                    *in_range.entry(key).or_insert(0) += n;
+                }
             }
         }
         let needle = q.q.as_deref().map(str::to_lowercase);
@@ -979,8 +1012,10 @@ impl StoreReader for SqliteReader {
             Some(s) => self
                 .conn
                 .prepare_cached(
-                    "SELECT COALESCE(SUM(b.count), 0) FROM buckets b JOIN templates t ON t.id = b.tid
-                     WHERE t.source = ?3 AND b.minute >= ?1 AND b.minute < ?2",
+                    // `+tid`: scan the minute range on the primary key (contiguous) rather than
+                    // seek the tid index and look every row up.
+                    "SELECT COALESCE(SUM(count), 0) FROM buckets
+                     WHERE minute >= ?1 AND minute < ?2 AND +tid IN (SELECT id FROM templates WHERE source = ?3)",
                 )
                 .and_then(|mut st| st.query_row(params![lo, hi, s], |r| r.get(0))),
         }
