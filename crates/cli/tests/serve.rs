@@ -185,7 +185,11 @@ fn overload_gets_429_with_retry_after_and_recovers() {
     let first = {
         let url = url.clone();
         let body = body.clone();
-        std::thread::spawn(move || Server::agent().post(&url).send_string(&body).map(|r| r.status()))
+        std::thread::spawn(move || match Server::agent().post(&url).send_string(&body) {
+            Ok(r) => r.status(),
+            Err(ureq::Error::Status(code, _)) => code,
+            Err(_) => 0,
+        })
     };
     std::thread::sleep(Duration::from_millis(300));
     match Server::agent().post(&url).send_string(&body) {
@@ -195,7 +199,7 @@ fn overload_gets_429_with_retry_after_and_recovers() {
         }
         other => panic!("expected 429, got {other:?}"),
     }
-    assert_eq!(first.join().unwrap().unwrap(), 200);
+    assert_eq!(first.join().unwrap(), 200);
     // Room again once the first commit is done.
     assert_eq!(s.ingest("busy", &lines("x", 800)), 200);
     assert_eq!(s.counted("busy").0, 1600);
@@ -207,7 +211,9 @@ fn overload_gets_429_with_retry_after_and_recovers() {
 #[test]
 fn malformed_input_gets_a_4xx_that_says_what_and_the_service_stays_healthy() {
     let s = Server::start(&["--max-body-bytes", "100000"]);
-    let cases: Vec<(&str, Vec<(&str, &str)>, Vec<u8>, u16, &str)> = vec![
+    // (path, headers, body, status, what the message says)
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, Vec<u8>, u16, &'a str);
+    let cases: Vec<Case> = vec![
         (
             "/v1/ingest",
             vec![("Content-Type", "application/x-ndjson")],
@@ -446,7 +452,15 @@ fn template_cap_evicts_least_recent_and_counts_still_add_up() {
     };
     let mut sent = 0;
     for chunk in 0..10 {
-        let l: Vec<String> = (0..40).map(|i| format!("operation {} finished {}", word(chunk * 40 + i), word(7919 * (chunk * 40 + i) + 13))).collect();
+        let l: Vec<String> = (0..40)
+            .map(|i| {
+                format!(
+                    "operation {} finished {}",
+                    word(chunk * 40 + i),
+                    word(7919 * (chunk * 40 + i) + 13)
+                )
+            })
+            .collect();
         assert_eq!(s.ingest("churn", &l), 200);
         sent += l.len() as u64;
     }
@@ -476,16 +490,21 @@ fn syslog_tcp_oversize_frame_is_dropped_and_counted_and_a_lying_octet_count_clos
     let s = Server::start(&["--syslog-tcp", "127.0.0.1:0"]);
     let addr = s.addrs["syslog-tcp"].clone();
     let mut c = std::net::TcpStream::connect(&addr).unwrap();
-    c.write_all(b"<13>Nov 23 10:00:00 host big[1]: before the big frame\n").unwrap();
+    c.write_all(b"<13>Nov 23 10:00:00 host big[1]: before the big frame\n")
+        .unwrap();
     // A 10 MB newline-framed message: skipped and counted, the connection goes on.
     let mut big = b"<13>Nov 23 10:00:00 host big[1]: ".to_vec();
     big.extend(std::iter::repeat_n(b'x', 10 << 20));
     big.push(b'\n');
     c.write_all(&big).unwrap();
-    c.write_all(b"<13>Nov 23 10:00:01 host big[1]: after the big frame\n").unwrap();
+    c.write_all(b"<13>Nov 23 10:00:01 host big[1]: after the big frame\n")
+        .unwrap();
     drop(c);
     assert_eq!(wait_counted(&s, "big", 2), 2);
-    assert_eq!(s.metric("logsieve_rejected_total{reason=\"syslog_frame_too_large\"}"), 1.0);
+    assert_eq!(
+        s.metric("logsieve_rejected_total{reason=\"syslog_frame_too_large\"}"),
+        1.0
+    );
     // An octet count that lies: the frames before it are kept, the
     // connection is closed, the service stays up.
     let mut c = std::net::TcpStream::connect(&addr).unwrap();
@@ -505,7 +524,9 @@ fn syslog_tcp_oversize_frame_is_dropped_and_counted_and_a_lying_octet_count_clos
 #[test]
 fn a_restart_keeps_the_miners_so_new_lines_join_the_templates_learned_before() {
     let mut s = Server::start(&[]);
-    let words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet"];
+    let words = [
+        "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet",
+    ];
     let l: Vec<String> = words.iter().map(|w| format!("job {w} started")).collect();
     assert_eq!(s.ingest("keep", &l), 200);
     let (_, before) = s.get("/v1/templates?source=keep&series=false");
