@@ -159,7 +159,7 @@ pub fn run(args: &ServeArgs) -> Result<(), ServeError> {
         .store(cfg.queue_lines as u64, Ordering::Relaxed);
 
     let (jobs_tx, jobs_rx) = crossbeam_channel::unbounded::<Job>();
-    let (commit_tx, commit_rx) = crossbeam_channel::bounded(2);
+    let (commit_tx, commit_rx) = crossbeam_channel::bounded(1);
     let processor = Processor::new(
         ProcessorConfig {
             max_templates: cfg.max_templates,

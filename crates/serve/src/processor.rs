@@ -38,6 +38,12 @@ const MAX_EXAMPLES: u8 = 5;
 const COMMIT_LINES: u64 = 200_000;
 /// How often a changed miner is saved to the store.
 const STATE_EVERY: Duration = Duration::from_secs(30);
+/// How often the variable values gathered are written: top values need
+/// no group-commit durability, and writing them every commit would cost
+/// an upsert per distinct value per commit.
+const VALUES_EVERY: Duration = Duration::from_secs(5);
+/// Distinct values a commit may carry whenever it goes.
+const CHEAP_VALUES: usize = 512;
 
 /// How a part's lines are split into header fields and message.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -281,6 +287,13 @@ struct Delta {
     examples: Vec<String>,
     buckets: Vec<(i64, u64)>,
     values: FxHashMap<(u32, u64), (String, u64)>,
+}
+
+/// Variable values of one template gathered since they were last written.
+struct ValAcc {
+    template: String,
+    last_ms: i64,
+    values: FxHashMap<(u32, u64), (String, u64)>,
     per_pos: FxHashMap<u32, usize>,
 }
 
@@ -335,6 +348,10 @@ pub struct Processor {
     buf: Vec<u8>,
     /// Live templates over every source.
     live_total: u64,
+    values: FxHashMap<(u32, u64), ValAcc>,
+    /// Distinct values in `values`.
+    value_entries: usize,
+    last_values: Instant,
 }
 
 impl Processor {
@@ -357,6 +374,9 @@ impl Processor {
             last_state: Instant::now(),
             buf: Vec::new(),
             live_total: 0,
+            values: FxHashMap::default(),
+            value_entries: 0,
+            last_values: Instant::now(),
         };
         for (name, bytes) in states {
             match Miner::load(&bytes[..]) {
@@ -423,8 +443,12 @@ impl Processor {
     /// Runs until [`Job::Stop`] or until every sender is gone, handing
     /// group commits to `writer`.
     pub fn run(mut self, jobs: Receiver<Job>, writer: Sender<Commit>) {
+        let mut writer_busy = false;
         loop {
             let wait = match self.pending.since {
+                // A commit is due but the writer is still on the last one:
+                // look again soon, gathering what arrives meanwhile.
+                Some(_) if writer_busy => Duration::from_millis(2),
                 Some(t) => self.cfg.commit_interval.saturating_sub(t.elapsed()),
                 None => Duration::from_millis(500),
             };
@@ -452,12 +476,20 @@ impl Processor {
                     }
                 }
                 self.save_states(true);
-                let _ = writer.send(self.take_commit());
+                let _ = writer.send(self.take_commit(true));
                 return;
             }
-            if due && writer.send(self.take_commit()).is_err() {
-                tracing::error!("the store writer is gone; stopping");
-                return;
+            // Group commit: while the writer commits one group, the next
+            // one grows (the channel holds one waiting group at most).
+            writer_busy = due && !writer.is_empty();
+            if due && !writer_busy {
+                // Few values are cheap to write at once; many wait for
+                // the next VALUES_EVERY.
+                let values = self.value_entries <= CHEAP_VALUES || self.last_values.elapsed() >= VALUES_EVERY;
+                if writer.send(self.take_commit(values)).is_err() {
+                    tracing::error!("the store writer is gone; stopping");
+                    return;
+                }
             }
         }
     }
@@ -571,14 +603,24 @@ impl Processor {
                     d.examples.push(e);
                 }
             }
-            for (k, (v, n)) in acc.values {
-                if let Some(e) = d.values.get_mut(&k) {
-                    e.1 += n;
-                } else {
-                    let kept = d.per_pos.entry(k.0).or_default();
-                    if *kept < MAX_VALUES {
-                        *kept += 1;
-                        d.values.insert(k, (v, n));
+            if !acc.values.is_empty() {
+                let va = self.values.entry((i, id)).or_insert_with(|| ValAcc {
+                    template: d.template.clone(),
+                    last_ms: at,
+                    values: FxHashMap::default(),
+                    per_pos: FxHashMap::default(),
+                });
+                va.last_ms = at;
+                for (k, (v, n)) in acc.values {
+                    if let Some(e) = va.values.get_mut(&k) {
+                        e.1 += n;
+                    } else {
+                        let kept = va.per_pos.entry(k.0).or_default();
+                        if *kept < MAX_VALUES {
+                            *kept += 1;
+                            va.values.insert(k, (v, n));
+                            self.value_entries += 1;
+                        }
                     }
                 }
             }
@@ -707,8 +749,21 @@ impl Processor {
         self.pending.since.get_or_insert_with(Instant::now);
     }
 
-    fn take_commit(&mut self) -> Commit {
-        let p = std::mem::take(&mut self.pending);
+    fn take_commit(&mut self, with_values: bool) -> Commit {
+        let mut p = std::mem::take(&mut self.pending);
+        if with_values {
+            self.last_values = Instant::now();
+            self.value_entries = 0;
+            for (key, va) in self.values.drain() {
+                let d = p.templates.entry(key).or_insert_with(|| Delta {
+                    template: va.template,
+                    first_ms: va.last_ms,
+                    last_ms: va.last_ms,
+                    ..Delta::default()
+                });
+                d.values = va.values;
+            }
+        }
         let templates = p
             .templates
             .into_iter()
