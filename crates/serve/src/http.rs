@@ -5,7 +5,7 @@ use crate::metrics::Metrics;
 use crate::processor::{AckError, Analyzed, FormatKey, Job, Part};
 use crate::query;
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, MatchedPath, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
@@ -131,7 +131,6 @@ impl App {
         }
         let cap = self.cfg.queue_lines as u64;
         if lines > cap {
-            self.metrics.rejected("oversize_request", 1);
             return Err(ApiError {
                 status: StatusCode::PAYLOAD_TOO_LARGE,
                 message: format!("{lines} lines in one request; the queue holds {cap} (--queue-lines)"),
@@ -277,6 +276,12 @@ fn body_of(app: &App, body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiE
     })
 }
 
+/// The query string's parameters, or a JSON error that says which is wrong.
+pub fn query_of<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    q.map(|Query(t)| t)
+        .map_err(|e| ApiError::bad(format!("query string: {}", e.body_text())))
+}
+
 /// `?source=&format=&preset=`.
 #[derive(Debug, Default, Deserialize)]
 pub struct IngestParams {
@@ -366,10 +371,11 @@ fn body_parts(
 
 async fn ingest(
     State(app): State<Arc<App>>,
-    Query(params): Query<IngestParams>,
+    params: Result<Query<IngestParams>, QueryRejection>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    let params = query_of(params)?;
     let body = body_of(&app, body)?;
     let parts = body_parts(&app, &params, &headers, &body)?;
     let n = app.submit(parts, "http", Wait::No).await?;
@@ -378,10 +384,11 @@ async fn ingest(
 
 async fn analyze(
     State(app): State<Arc<App>>,
-    Query(params): Query<IngestParams>,
+    params: Result<Query<IngestParams>, QueryRejection>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    let params = query_of(params)?;
     let body = body_of(&app, body)?;
     let mut parts = body_parts(&app, &params, &headers, &body)?;
     if parts.len() > 1 {
@@ -538,7 +545,9 @@ async fn auth(State(app): State<Arc<App>>, req: Request, next: Next) -> Response
                 .headers()
                 .get(header::AUTHORIZATION)
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "));
+                .and_then(|v| v.split_once(' '))
+                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                .map(|(_, t)| t.trim());
             if !given.is_some_and(|g| constant_time_eq(g.as_bytes(), token.as_bytes())) {
                 app.metrics.rejected("unauthorized_request", 1);
                 let mut r = ApiError {
@@ -570,10 +579,21 @@ async fn timing(State(app): State<Arc<App>>, req: Request, next: Next) -> Respon
     let t = Instant::now();
     let r = next.run(req).await;
     app.metrics.http(&route, t.elapsed());
-    if r.status().is_client_error() && r.status() != StatusCode::TOO_MANY_REQUESTS {
-        app.metrics.rejected("bad_request", 1);
+    // Requests refused (lines refused are counted where they are).
+    match r.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => app.metrics.rejected("oversize_request", 1),
+        StatusCode::TOO_MANY_REQUESTS | StatusCode::UNAUTHORIZED => {}
+        s if s.is_client_error() => app.metrics.rejected("bad_request", 1),
+        _ => {}
     }
     r
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError {
+        status: StatusCode::METHOD_NOT_ALLOWED,
+        message: "method not allowed on this endpoint; GET /v1/openapi.json lists them".into(),
+    }
 }
 
 async fn not_found() -> ApiError {
@@ -602,6 +622,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(app.clone(), timing))
         .layer(axum::middleware::from_fn_with_state(app.clone(), auth))
         .layer(DefaultBodyLimit::max(limit))

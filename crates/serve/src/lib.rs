@@ -103,6 +103,12 @@ pub fn load_rules(rules: &[PathBuf], mapping: Option<&str>) -> Result<Option<Det
     Ok(Some(d))
 }
 
+fn loaded_files(d: &Option<Detector>) -> std::collections::HashSet<String> {
+    d.iter()
+        .flat_map(|d| d.rules().iter().map(|r| r.file.clone()))
+        .collect()
+}
+
 fn summary(d: &Option<Detector>) -> String {
     match d {
         None => "no rules".into(),
@@ -149,9 +155,27 @@ pub fn run(args: &ServeArgs) -> Result<(), ServeError> {
             Some(t)
         }
     };
+    std::fs::create_dir_all(&cfg.data_dir)
+        .map_err(|e| ServeError::Io(format!("data dir {}: {e}", cfg.data_dir.display())))?;
+    // One service per data dir: two would each keep their own miners over
+    // one store.
+    let lock_path = cfg.data_dir.join("serve.lock");
+    let lock = std::fs::File::create(&lock_path)
+        .map_err(|e| ServeError::Io(format!("{}: {e}", lock_path.display())))?;
+    match fs4::fs_std::FileExt::try_lock_exclusive(&lock) {
+        Ok(true) => {}
+        Ok(false) | Err(_) => {
+            return Err(ServeError::Io(format!(
+                "data dir {} is in use by another logsieve serve (lock {})",
+                cfg.data_dir.display(),
+                lock_path.display()
+            )))
+        }
+    }
     let (mut writer, readers) = logsieve_store::open_sqlite(&cfg.data_dir)?;
     let states = logsieve_store::StoreWriter::load_states(&mut writer)?;
     let detector = load_rules(&cfg.rules, cfg.mapping.as_deref()).map_err(ServeError::Rules)?;
+    let loaded_now = loaded_files(&detector);
     tracing::info!(rules = %summary(&detector), data_dir = %cfg.data_dir.display(), "starting");
     let metrics = Arc::new(Metrics::default());
     metrics
@@ -184,9 +208,27 @@ pub fn run(args: &ServeArgs) -> Result<(), ServeError> {
     let reload_jobs = jobs_tx.clone();
     let (rules, mapping) = (cfg.rules.clone(), cfg.mapping.clone());
     let reload_metrics = metrics.clone();
+    // The files whose rules are loaded now: a reload that would reject one
+    // of them (a typo in an edited rule) is refused, so a detection is
+    // never dropped without an error.
+    let loaded = std::sync::Mutex::new(loaded_now);
     let reload = Box::new(move || -> Result<String, String> {
-        match load_rules(&rules, mapping.as_deref()) {
+        let checked = load_rules(&rules, mapping.as_deref()).and_then(|d| {
+            let before = loaded.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(d) = &d {
+                if let Some(r) = d.rejections().iter().find(|r| before.contains(&r.file)) {
+                    return Err(format!(
+                        "{} no longer loads: {}",
+                        config::clip(&r.file),
+                        config::clip(&r.reason)
+                    ));
+                }
+            }
+            Ok(d)
+        });
+        match checked {
             Ok(d) => {
+                *loaded.lock().unwrap_or_else(|e| e.into_inner()) = loaded_files(&d);
                 let s = summary(&d);
                 reload_jobs
                     .send(Job::Rules(d.map(Arc::new)))
@@ -228,8 +270,12 @@ pub fn run(args: &ServeArgs) -> Result<(), ServeError> {
     let _ = writer_thread.join();
     rt.shutdown_timeout(Duration::from_secs(1));
     tracing::info!("stopped; everything accepted is committed");
+    drop(lock);
     served
 }
+
+/// How long open requests may take to finish once a stop is asked.
+const DRAIN_GRACE: Duration = Duration::from_secs(10);
 
 async fn bind_tcp(what: &'static str, addr: &str) -> Result<tokio::net::TcpListener, ServeError> {
     tokio::net::TcpListener::bind(addr)
@@ -271,9 +317,22 @@ async fn serve(app: Arc<App>) -> Result<(), ServeError> {
         tasks.spawn(sockets::syslog_udp(app.clone(), s, stop_rx.clone()));
     }
     if let Some(p) = &cfg.unix_socket {
-        if p.exists() && std::os::unix::net::UnixStream::connect(p).is_err() {
-            // A socket left by a process that is gone.
-            let _ = std::fs::remove_file(p);
+        if let Ok(meta) = std::fs::symlink_metadata(p) {
+            use std::os::unix::fs::FileTypeExt;
+            if !meta.file_type().is_socket() {
+                return Err(ServeError::Bind {
+                    what: "--unix-socket",
+                    addr: p.display().to_string(),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::AlreadyExists,
+                        "exists and is not a socket (not removed)",
+                    ),
+                });
+            }
+            if std::os::unix::net::UnixStream::connect(p).is_err() {
+                // A socket left by a process that is gone.
+                let _ = std::fs::remove_file(p);
+            }
         }
         let l = tokio::net::UnixListener::bind(p).map_err(|source| ServeError::Bind {
             what: "--unix-socket",
@@ -324,14 +383,31 @@ async fn serve(app: Arc<App>) -> Result<(), ServeError> {
     };
 
     let mut http_stop = stop_rx.clone();
+    let mut deadline = stop_rx.clone();
     let router = http::router(app.clone());
-    let served = axum::serve(http, router)
-        .with_graceful_shutdown(async move {
-            let _ = http_stop.wait_for(|s| *s).await;
-        })
-        .await;
+    let server = axum::serve(http, router).with_graceful_shutdown(async move {
+        let _ = http_stop.wait_for(|s| *s).await;
+    });
+    // Requests in flight get DRAIN_GRACE to finish; a client that stalls
+    // mid-body does not hold the shutdown (its lines were never
+    // acknowledged).
+    let served = tokio::select! {
+        r = server => r,
+        _ = async move {
+            let _ = deadline.wait_for(|s| *s).await;
+            tokio::time::sleep(DRAIN_GRACE).await;
+        } => {
+            tracing::warn!("connections still open after {DRAIN_GRACE:?}: closed; their requests were not acknowledged");
+            Ok(())
+        }
+    };
     let _ = stop_tx.send(true);
-    while tasks.join_next().await.is_some() {}
+    let drained =
+        tokio::time::timeout(DRAIN_GRACE, async { while tasks.join_next().await.is_some() {} }).await;
+    if drained.is_err() {
+        tracing::warn!("listeners still busy after {DRAIN_GRACE:?}: closed");
+        tasks.abort_all();
+    }
     signals.abort();
     served.map_err(|e| ServeError::Io(format!("http: {e}")))
 }

@@ -107,6 +107,8 @@ pub struct Metrics {
     pub commit_seconds: Histogram,
     /// From a line's arrival to the commit that holds it.
     pub ingest_to_commit_seconds: Histogram,
+    /// Syslog messages that parsed as neither RFC 5424 nor 3164 (kept whole).
+    pub syslog_unparsed: AtomicU64,
     /// Rule reloads that worked and that failed.
     pub reloads: AtomicU64,
     /// Rule reloads that failed (the old rules stay).
@@ -131,6 +133,7 @@ impl Default for Metrics {
             commit_lines: Histogram::new(SIZES),
             commit_seconds: Histogram::new(LATENCY),
             ingest_to_commit_seconds: Histogram::new(LATENCY),
+            syslog_unparsed: AtomicU64::new(0),
             reloads: AtomicU64::new(0),
             reload_errors: AtomicU64::new(0),
         }
@@ -263,6 +266,12 @@ impl Metrics {
             "logsieve_store_commit_errors_total",
             "Group commits that failed (their requests got 503).",
             &self.commit_errors,
+        );
+        counter(
+            &mut o,
+            "logsieve_syslog_unparsed_total",
+            "Syslog messages that parsed as neither RFC 5424 nor 3164: kept whole as the line, source syslog.",
+            &self.syslog_unparsed,
         );
         counter(
             &mut o,

@@ -179,6 +179,8 @@ struct TAcc {
     example: Option<String>,
     values: FxHashMap<(u32, u64), (String, u64)>,
     per_pos: FxHashMap<u32, usize>,
+    /// Occurrences of values past the cap, per position.
+    other: FxHashMap<u32, u64>,
 }
 
 impl TAcc {
@@ -192,6 +194,8 @@ impl TAcc {
         if *n < MAX_VALUES {
             *n += 1;
             self.values.insert(key, (v.to_string(), 1));
+        } else {
+            *self.other.entry(pos).or_default() += 1;
         }
     }
 }
@@ -287,6 +291,7 @@ struct Delta {
     examples: Vec<String>,
     buckets: Vec<(i64, u64)>,
     values: FxHashMap<(u32, u64), (String, u64)>,
+    other: FxHashMap<u32, u64>,
 }
 
 /// Variable values of one template gathered since they were last written.
@@ -295,6 +300,7 @@ struct ValAcc {
     last_ms: i64,
     values: FxHashMap<(u32, u64), (String, u64)>,
     per_pos: FxHashMap<u32, usize>,
+    other: FxHashMap<u32, u64>,
 }
 
 struct PendingAck {
@@ -603,14 +609,18 @@ impl Processor {
                     d.examples.push(e);
                 }
             }
-            if !acc.values.is_empty() {
+            if !acc.values.is_empty() || !acc.other.is_empty() {
                 let va = self.values.entry((i, id)).or_insert_with(|| ValAcc {
                     template: d.template.clone(),
                     last_ms: at,
                     values: FxHashMap::default(),
                     per_pos: FxHashMap::default(),
+                    other: FxHashMap::default(),
                 });
                 va.last_ms = at;
+                for (pos, n) in acc.other {
+                    *va.other.entry(pos).or_default() += n;
+                }
                 for (k, (v, n)) in acc.values {
                     if let Some(e) = va.values.get_mut(&k) {
                         e.1 += n;
@@ -620,6 +630,8 @@ impl Processor {
                             *kept += 1;
                             va.values.insert(k, (v, n));
                             self.value_entries += 1;
+                        } else {
+                            *va.other.entry(k.0).or_default() += n;
                         }
                     }
                 }
@@ -685,8 +697,10 @@ impl Processor {
         Ok(())
     }
 
+    /// Analyses a part: with the source's live miner when the source
+    /// exists (ids match the store's), else with a fresh miner that is
+    /// dropped afterwards (analysis creates no source).
     fn analyze(&mut self, part: Part) -> Result<Analyzed, AckError> {
-        let i = self.source(&part.source)?;
         self.engine(&part.format)?;
         let gather = Gather {
             detector: self.detector.as_deref(),
@@ -694,33 +708,46 @@ impl Processor {
             aggregate: false,
             out: Mutex::new(None),
         };
-        let src = &mut self.sources[i as usize];
+        let known = self.by_name.get(&part.source).copied();
+        let mut scratch_miner = None;
+        let miner = match known {
+            Some(i) => &mut self.sources[i as usize].miner,
+            None => scratch_miner.insert(Miner::new(MinerConfig::default())),
+        };
         let (engine, scratch) = self
             .engines
             .get_mut(&part.format)
             .ok_or_else(|| AckError::Unavailable("engine missing".into()))?;
         let mut records = Vec::with_capacity(part.batch.data_len() * 3);
+        let live_before = miner.live_count() as u64;
         engine
             .analyze_batch(
-                &mut src.miner,
+                miner,
                 &part.batch,
-                &src.name,
+                &part.source,
                 Some(&gather),
                 Some(OutputFormat::Jsonl),
                 scratch,
                 &mut records,
             )
             .map_err(|e| AckError::Unavailable(e.to_string()))?;
-        src.dirty = true;
-        // Analysis learns too: keep the cap and the gauge.
-        let gone = src.miner.evict_to(self.cfg.max_templates);
-        self.metrics
-            .templates_evicted
-            .fetch_add(gone.len() as u64, Ordering::Relaxed);
-        self.live_total = self.sources.iter().map(|s| s.miner.live_count() as u64).sum();
-        self.metrics
-            .templates_live
-            .store(self.live_total, Ordering::Relaxed);
+        if let Some(i) = known {
+            // Analysis learns too: keep the cap and the gauge.
+            let src = &mut self.sources[i as usize];
+            src.dirty = true;
+            if src.miner.live_count() > self.cfg.max_templates {
+                let keep = (self.cfg.max_templates - self.cfg.max_templates / 8).max(1);
+                let gone = src.miner.evict_to(keep);
+                self.metrics
+                    .templates_evicted
+                    .fetch_add(gone.len() as u64, Ordering::Relaxed);
+            }
+            let live_after = src.miner.live_count() as u64;
+            self.live_total = (self.live_total + live_after).saturating_sub(live_before);
+            self.metrics
+                .templates_live
+                .store(self.live_total, Ordering::Relaxed);
+        }
         let g = gather
             .out
             .into_inner()
@@ -762,6 +789,7 @@ impl Processor {
                     ..Delta::default()
                 });
                 d.values = va.values;
+                d.other = va.other;
             }
         }
         let templates = p
@@ -781,6 +809,7 @@ impl Processor {
                     .into_iter()
                     .map(|((pos, _), (v, n))| (pos, v, n))
                     .collect(),
+                other: d.other.into_iter().collect(),
             })
             .collect();
         Commit {

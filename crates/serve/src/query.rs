@@ -2,8 +2,10 @@
 //! OpenAPI document. Queries run on blocking threads, each on its own
 //! read-only store connection, so they never wait for a commit.
 
+use crate::http::query_of;
 use crate::http::{ApiError, App};
 use crate::processor::now_ms;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -94,6 +96,17 @@ fn opt_time(name: &str, v: &Option<String>) -> Result<Option<i64>, ApiError> {
     v.as_deref().map(|s| parse_time_ms(name, s)).transpose()
 }
 
+/// `since` and `until`, checked to be in order.
+fn range(since: &Option<String>, until: &Option<String>) -> Result<(Option<i64>, Option<i64>), ApiError> {
+    let (s, u) = (opt_time("since", since)?, opt_time("until", until)?);
+    if let (Some(a), Some(b)) = (s, u) {
+        if a >= b {
+            return Err(ApiError::bad("since must be before until"));
+        }
+    }
+    Ok((s, u))
+}
+
 fn limit(v: Option<usize>, default: usize) -> Result<usize, ApiError> {
     match v {
         None => Ok(default),
@@ -131,12 +144,14 @@ pub struct TemplatesParams {
 /// `GET /v1/templates`.
 pub async fn templates(
     State(app): State<Arc<App>>,
-    Query(p): Query<TemplatesParams>,
+    p: Result<Query<TemplatesParams>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    let p = query_of(p)?;
+    let (since_ms, until_ms) = range(&p.since, &p.until)?;
     let q = TemplateQuery {
         source: p.source.clone(),
-        since_ms: opt_time("since", &p.since)?,
-        until_ms: opt_time("until", &p.until)?,
+        since_ms,
+        until_ms,
         q: p.q.clone(),
         new_since_ms: opt_time("new_since", &p.new_since)?,
         limit: limit(p.limit, 1000)?,
@@ -174,8 +189,9 @@ pub struct TemplateParams {
 pub async fn template(
     State(app): State<Arc<App>>,
     Path(id): Path<String>,
-    Query(p): Query<TemplateParams>,
+    p: Result<Query<TemplateParams>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    let p = query_of(p)?;
     if !logsieve_store::is_template_id(&id) {
         return Err(ApiError::bad(format!(
             "{:?} is not a template id (16 hex digits)",
@@ -229,11 +245,13 @@ pub struct AlertsParams {
 /// `GET /v1/alerts`, newest first.
 pub async fn alerts(
     State(app): State<Arc<App>>,
-    Query(p): Query<AlertsParams>,
+    p: Result<Query<AlertsParams>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    let p = query_of(p)?;
+    let (since_ms, until_ms) = range(&p.since, &p.until)?;
     let q = AlertQuery {
-        since_ms: opt_time("since", &p.since)?,
-        until_ms: opt_time("until", &p.until)?,
+        since_ms,
+        until_ms,
         level: p.level,
         rule: p.rule,
         source: p.source,
@@ -271,8 +289,9 @@ pub struct PatternsParams {
 /// picks the source.
 pub async fn loki_patterns(
     State(app): State<Arc<App>>,
-    Query(p): Query<PatternsParams>,
+    p: Result<Query<PatternsParams>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    let p = query_of(p)?;
     let source = match p.query.as_deref().map(str::trim) {
         None | Some("") | Some("{}") => None,
         Some(sel) => {

@@ -24,7 +24,9 @@ fn syslog_entry(app: &App, msg: &[u8]) -> Entry {
     match logsieve_ingest::syslog::parse(msg) {
         Ok(s) => s.into_entry(),
         Err(_) => {
-            app.metrics.rejected("syslog_unparsed_kept_whole", 1);
+            app.metrics
+                .syslog_unparsed
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             Entry {
                 line: msg.to_vec(),
                 ..Entry::default()

@@ -18,6 +18,7 @@ fn batch(templates: u64, minute: i64) -> CommitBatch {
                 (0, format!("u{}", t % 100), 3),
                 (1, format!("10.0.0.{}", t % 250), 3),
             ],
+            other: Vec::new(),
         })
         .collect();
     CommitBatch {

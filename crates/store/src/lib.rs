@@ -72,6 +72,10 @@ pub struct TemplateDelta {
     pub buckets: Vec<(i64, u64)>,
     /// Variable value count increments: (position, value, count).
     pub values: Vec<(u32, String, u64)>,
+    /// Occurrences of values the sender did not keep, per position: counted
+    /// in [`VariableValues::other`].
+    #[serde(default)]
+    pub other: Vec<(u32, u64)>,
 }
 
 /// Template `from_id` generalised into `to_id` (same source) at `at_ms`.

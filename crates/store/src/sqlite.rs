@@ -324,6 +324,20 @@ fn apply_delta(tx: &Transaction<'_>, d: &TemplateDelta, seen: &mut Vec<String>) 
             }
         }
     }
+    if !d.other.is_empty() {
+        let mut slot_row = tx.prepare_cached(
+            "INSERT INTO var_slots(tid, position, kept, other) VALUES (?1, ?2, 0, 0)
+             ON CONFLICT(tid, position) DO NOTHING",
+        )?;
+        let mut add_other =
+            tx.prepare_cached("UPDATE var_slots SET other = other + ?3 WHERE tid = ?1 AND position = ?2")?;
+        for (pos, n) in &d.other {
+            if *n > 0 {
+                slot_row.execute(params![tid, pos])?;
+                add_other.execute(params![tid, pos, *n as i64])?;
+            }
+        }
+    }
     if !d.examples.is_empty() && (n_examples as usize) < MAX_EXAMPLES {
         seen.clear();
         let mut existing = tx.prepare_cached("SELECT line FROM examples WHERE tid = ?1 ORDER BY seq")?;

@@ -23,6 +23,7 @@ pub fn delta(source: &str, n: u64, text: &str, buckets: &[(i64, u64)]) -> Templa
         examples: Vec::new(),
         buckets: buckets.to_vec(),
         values: Vec::new(),
+        other: Vec::new(),
     }
 }
 
