@@ -579,9 +579,7 @@ fn variable_top_values_and_other_add_up_to_the_count() {
     // Numbers are variables from the first line on, so there is no merge
     // history (lines counted under a template merged away later carry no
     // values of the live template).
-    let l: Vec<String> = (0..500)
-        .map(|i| format!("request served in {i} ms"))
-        .collect();
+    let l: Vec<String> = (0..500).map(|i| format!("request served in {i} ms")).collect();
     assert_eq!(s.ingest("vals", &l), 200);
     let (_, v) = s.get("/v1/templates?source=vals&series=false");
     let id = v["templates"][0]["template_id"].as_str().unwrap().to_string();
