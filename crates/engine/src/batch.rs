@@ -7,7 +7,7 @@
 use crate::pipeline::{observe_record, render_with, Engine, EngineError, Observer, OutputFormat, Scratch};
 use crate::record::Stats;
 use logsieve_framing::LineBatch;
-use logsieve_template::Miner;
+use logsieve_template::{ClusterId, Miner};
 
 /// Reusable per-caller buffers for [`Engine::learn_batch`] and
 /// [`Engine::analyze_batch`] (one per thread that calls them).
@@ -60,36 +60,9 @@ impl Engine {
                 miner.learn(&s.masked, &s.header.content);
             }
         }
-        let mut stats = Stats::default();
-        let mut ob = O::Batch::default();
-        for i in 0..b.len() {
-            let mut f = self.prepare_entry(b, i, s);
-            let c = miner.lookup(&s.masked);
-            f.no_template = c.is_none();
-            stats.count(&f, b.line(i).len(), b.line(i).is_empty(), b.line_count(i));
-            let line = b.line_no(i);
-            if let Some(o) = observer {
-                observe_record(o, miner, &self.header, line, source, b.line(i), c, s, &mut ob);
-            }
-            if let Some(format) = format {
-                render_with(
-                    miner,
-                    &self.header,
-                    format,
-                    line,
-                    b.last_line_no(i),
-                    source,
-                    c,
-                    &f,
-                    s,
-                    out,
-                );
-            }
-        }
-        if let Some(o) = observer {
-            o.collect(ob)?;
-        }
-        Ok(stats)
+        self.report_entries(miner, b, source, observer, format, s, out, |miner, s| {
+            miner.lookup(&s.masked)
+        })
     }
 
     /// Learns, observes and renders every entry of `b` in one pass (the
@@ -105,19 +78,39 @@ impl Engine {
         s: &mut Scratch,
         out: &mut Vec<u8>,
     ) -> Result<Stats, EngineError> {
-        let mut stats = Stats::default();
         if b.is_empty() {
-            return Ok(stats);
+            return Ok(Stats::default());
         }
+        let match_only = self.opts.match_only;
+        self.report_entries(miner, b, source, observer, format, s, out, |miner, s| {
+            if match_only {
+                miner.lookup(&s.masked)
+            } else {
+                Some(miner.learn(&s.masked, &s.header.content))
+            }
+        })
+    }
+
+    /// Prepares every entry of `b`, gives it the template `template`
+    /// chooses, counts, observes and renders it: the loop both passes share.
+    #[allow(clippy::too_many_arguments)]
+    fn report_entries<O: Observer>(
+        &self,
+        miner: &mut Miner,
+        b: &LineBatch,
+        source: &str,
+        observer: Option<&O>,
+        format: Option<OutputFormat>,
+        s: &mut Scratch,
+        out: &mut Vec<u8>,
+        mut template: impl FnMut(&mut Miner, &Scratch) -> Option<ClusterId>,
+    ) -> Result<Stats, EngineError> {
+        let mut stats = Stats::default();
         let mut ob = O::Batch::default();
         for i in 0..b.len() {
             let line = b.line_no(i);
             let mut f = self.prepare_entry(b, i, s);
-            let c = if self.opts.match_only {
-                miner.lookup(&s.masked)
-            } else {
-                Some(miner.learn(&s.masked, &s.header.content))
-            };
+            let c = template(miner, s);
             f.no_template = c.is_none();
             stats.count(&f, b.line(i).len(), b.line(i).is_empty(), b.line_count(i));
             if let Some(o) = observer {

@@ -676,6 +676,14 @@ impl Processor {
                 at_ms: at,
             });
         }
+        self.cap(i, live_before);
+        Ok(())
+    }
+
+    /// Holds source `i` to the template cap and keeps the live gauge
+    /// (`live_before`: its live templates before the batch).
+    fn cap(&mut self, i: u32, live_before: u64) {
+        let src = &mut self.sources[i as usize];
         if src.miner.live_count() > self.cfg.max_templates {
             // Evicting costs a pass over the miner: make room for an
             // eighth more at once, so a source that keeps making new
@@ -694,7 +702,6 @@ impl Processor {
         self.metrics
             .templates_live
             .store(self.live_total, Ordering::Relaxed);
-        Ok(())
     }
 
     /// Analyses a part: with the source's live miner when the source
@@ -731,23 +738,6 @@ impl Processor {
                 &mut records,
             )
             .map_err(|e| AckError::Unavailable(e.to_string()))?;
-        if let Some(i) = known {
-            // Analysis learns too: keep the cap and the gauge.
-            let src = &mut self.sources[i as usize];
-            src.dirty = true;
-            if src.miner.live_count() > self.cfg.max_templates {
-                let keep = (self.cfg.max_templates - self.cfg.max_templates / 8).max(1);
-                let gone = src.miner.evict_to(keep);
-                self.metrics
-                    .templates_evicted
-                    .fetch_add(gone.len() as u64, Ordering::Relaxed);
-            }
-            let live_after = src.miner.live_count() as u64;
-            self.live_total = (self.live_total + live_after).saturating_sub(live_before);
-            self.metrics
-                .templates_live
-                .store(self.live_total, Ordering::Relaxed);
-        }
         let g = gather
             .out
             .into_inner()
@@ -758,6 +748,11 @@ impl Processor {
             .into_iter()
             .map(|(line, hits, ..)| (line, hits.into_iter().filter_map(|h| h.alert).collect()))
             .collect();
+        if let Some(i) = known {
+            // Analysis learns too: keep the cap and the gauge.
+            self.sources[i as usize].dirty = true;
+            self.cap(i, live_before);
+        }
         Ok(Analyzed { records, alerts })
     }
 

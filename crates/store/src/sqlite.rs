@@ -129,7 +129,7 @@ pub fn open_sqlite(dir: &Path) -> Result<(SqliteWriter, SqliteReaders), StoreErr
             why: format!("journal mode stays {mode:?}, WAL is needed"),
         });
     }
-    conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA cache_size=-32768; PRAGMA temp_store=MEMORY;")
+    conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA cache_size=-32768; PRAGMA temp_store=FILE;")
         .map_err(db(&path, "setting pragmas"))?;
     conn.set_prepared_statement_cache_capacity(64);
     {
