@@ -56,7 +56,7 @@ pub struct Entry {
 
 impl Entry {
     /// Cuts `line` to `max` bytes (setting [`Entry::truncated`]) when it is longer.
-    pub(crate) fn clamp_line(&mut self, max: usize) {
+    pub fn clamp_line(&mut self, max: usize) {
         if self.line.len() > max {
             self.line.truncate(max);
             self.truncated = true;

@@ -302,17 +302,8 @@ pub fn parse_age(s: &str) -> Result<Option<Duration>, String> {
     Ok(Some(Duration::from_secs(secs)))
 }
 
-/// At most 200 characters of user input, for messages.
-pub(crate) fn clip(s: &str) -> String {
-    const MAX: usize = 200;
-    if s.chars().count() <= MAX {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(MAX).collect();
-        t.push('…');
-        t
-    }
-}
+/// At most 200 characters of user input, for messages (the CLI's rule).
+pub(crate) use logsieve_source::clip;
 
 #[cfg(test)]
 mod tests {

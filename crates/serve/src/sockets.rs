@@ -36,10 +36,7 @@ fn syslog_entry(app: &App, msg: &[u8]) -> Entry {
 }
 
 fn clamp(app: &App, mut e: Entry) -> Entry {
-    if e.line.len() > app.cfg.max_line_bytes {
-        e.line.truncate(app.cfg.max_line_bytes);
-        e.truncated = true;
-    }
+    e.clamp_line(app.cfg.max_line_bytes);
     e
 }
 
