@@ -87,7 +87,7 @@ pub fn document() -> Value {
                 "parameters": [ { "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }, q("source", "Only this source") ],
                 "responses": { "200": ok_json("Template", json!({ "type": "object" })), "400": err(), "404": err() } } },
             "/v1/alerts": { "get": { "summary": "Alerts, newest first",
-                "parameters": [q("since", time), q("until", time), q("level", "Sigma level"), q("rule", "Rule id or title"), q("source", "Only this source"), q("limit", "At most this many (default 1000)")],
+                "parameters": [q("since", time), q("until", time), q("level", "Sigma level"), q("rule", "Rule id or title"), q("source", "Only this source"), q("template_id", "Only alerts on lines of this template or of templates merged into it"), q("limit", "At most this many (default 1000)")],
                 "responses": { "200": ok_json("Alerts", json!({ "type": "object" })), "400": err() } } },
             "/loki/api/v1/patterns": { "get": { "summary": "Loki's patterns response shape",
                 "parameters": [q("query", "Stream selector, e.g. {service_name=\"api\"}"), q("start", time), q("end", time), q("step", "Sample step, e.g. 60s, 5m")],

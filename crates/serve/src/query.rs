@@ -239,6 +239,7 @@ pub struct AlertsParams {
     level: Option<String>,
     rule: Option<String>,
     source: Option<String>,
+    template_id: Option<String>,
     limit: Option<usize>,
 }
 
@@ -255,6 +256,7 @@ pub async fn alerts(
         level: p.level,
         rule: p.rule,
         source: p.source,
+        template_id: p.template_id,
         limit: limit(p.limit, 1000)?,
     };
     let rows = with_reader(&app, move |r| r.alerts(&q)).await?;

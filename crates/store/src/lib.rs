@@ -272,6 +272,10 @@ pub struct AlertQuery {
     pub rule: Option<String>,
     /// Only this source.
     pub source: Option<String>,
+    /// Only alerts on lines of this template or of a template merged into it
+    /// (its merge group in the alert's source).
+    #[serde(default)]
+    pub template_id: Option<String>,
     /// At most this many alerts.
     pub limit: usize,
 }
@@ -285,6 +289,7 @@ impl Default for AlertQuery {
             level: None,
             rule: None,
             source: None,
+            template_id: None,
             limit: usize::MAX,
         }
     }

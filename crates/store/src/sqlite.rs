@@ -969,6 +969,14 @@ impl StoreReader for SqliteReader {
             sql.push_str(" AND source = ?");
             args.push(v);
         }
+        if let Some(v) = &q.template_id {
+            sql.push_str(
+                " AND (template_id = ? OR template_id IN \
+                 (SELECT t.template_id FROM templates t WHERE t.source = alerts.source AND t.merged_into = ?))",
+            );
+            args.push(v);
+            args.push(v);
+        }
         let limit = i64::try_from(q.limit).unwrap_or(i64::MAX);
         sql.push_str(" ORDER BY at_ms DESC, id DESC LIMIT ?");
         args.push(&limit);

@@ -473,6 +473,45 @@ fn alert_filters() {
 }
 
 #[test]
+fn alert_filter_by_template_covers_its_merge_group_in_its_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut w, readers) = open_sqlite(dir.path()).unwrap();
+    let on = |at: i64, source: &str, t: u64| {
+        let mut a = alert(at, source, "r-1", "Root login", "high");
+        a.template_id = Some(id(t));
+        a
+    };
+    w.commit(&CommitBatch {
+        templates: vec![
+            delta("s", 1, "x 1", &[(1, 1)]),
+            delta("s", 2, "x <*>", &[(1, 1)]),
+            delta("t", 1, "x 1", &[(1, 1)]),
+        ],
+        merges: vec![merge("s", 1, 2, 0)],
+        alerts: vec![on(1000, "s", 1), on(2000, "s", 2), on(3000, "t", 1), on(4000, "s", 3)],
+        ..Default::default()
+    })
+    .unwrap();
+    let r = readers.reader().unwrap();
+    let at = |t: u64, source: Option<&str>| {
+        r.alerts(&AlertQuery {
+            template_id: Some(id(t)),
+            source: source.map(String::from),
+            ..AlertQuery::default()
+        })
+        .unwrap()
+        .into_iter()
+        .map(|a| a.record.at_ms)
+        .collect::<Vec<_>>()
+    };
+    // Template 2 of source s absorbed template 1 of s, not template 1 of t.
+    assert_eq!(at(2, None), vec![2000, 1000]);
+    assert_eq!(at(1, Some("t")), vec![3000]);
+    assert_eq!(at(1, None), vec![3000, 1000]);
+    assert_eq!(at(3, None), vec![4000]);
+}
+
+#[test]
 fn retention_deletes_old_data_and_keeps_totals_equal_to_buckets() {
     let dir = tempfile::tempdir().unwrap();
     let (mut w, readers) = open_sqlite(dir.path()).unwrap();
