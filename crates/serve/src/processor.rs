@@ -813,6 +813,7 @@ impl Processor {
                 merges: p.merges,
                 alerts: p.alerts,
                 states: p.states,
+                partitions: Vec::new(),
             },
             acks: p.acks,
             lines: p.lines,

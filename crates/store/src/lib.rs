@@ -29,6 +29,17 @@
 //! - At most [`MAX_EXAMPLES`] example lines (the first distinct ones ever seen) and at most
 //!   [`MAX_VALUES`] distinct values per (template, variable position) are kept; increments
 //!   to kept values always count, new values past the cap are counted in `other`.
+//! - Partitions (scale-out): a commit whose [`CommitBatch::partitions`] is non-empty is
+//!   applied only if, for every [`PartitionAdvance`], the partition exists, its stored epoch
+//!   equals the advance's `epoch` and its stored `applied_seq` equals `from_seq`; it then sets
+//!   `applied_seq = to_seq` in the same transaction as the batch's effects. Otherwise nothing
+//!   of the batch is written and [`StoreError::Fenced`] says why. A partition's epoch only
+//!   grows ([`StoreWriter::claim_partition`] needs a larger one), so an owner that lost its
+//!   lease can never write again, and a stream message's effects are applied at most once.
+//! - Partition checkpoints (miner states of a partition's sources, with the sequence they
+//!   cover) are kept apart from the single-node states of [`StoreWriter::load_states`]; a
+//!   checkpoint replaces the partition's previous one as a whole, and
+//!   `checkpoint_seq <= applied_seq` always holds.
 #![deny(missing_docs)]
 
 use std::path::PathBuf;
@@ -125,6 +136,10 @@ pub struct CommitBatch {
     pub alerts: Vec<AlertRecord>,
     /// Miner state snapshots: (source, opaque bytes); replaces the source's previous one.
     pub states: Vec<(String, Vec<u8>)>,
+    /// Stream partition progress, checked and advanced in the same transaction (scale-out
+    /// workers; empty for the single-node service). See the crate doc.
+    #[serde(default)]
+    pub partitions: Vec<PartitionAdvance>,
 }
 
 impl CommitBatch {
@@ -134,7 +149,59 @@ impl CommitBatch {
             && self.merges.is_empty()
             && self.alerts.is_empty()
             && self.states.is_empty()
+            && self.partitions.is_empty()
     }
+}
+
+/// Progress of one stream partition, written in the same transaction as the batch's effects
+/// (scale-out workers).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionAdvance {
+    /// Partition number.
+    pub partition: u32,
+    /// The owner's fencing token; must equal the partition's stored epoch.
+    pub epoch: u64,
+    /// The stored applied sequence this batch continues from (compare-and-set).
+    pub from_seq: u64,
+    /// Last stream sequence whose effects the batch holds (>= `from_seq`; equal when the
+    /// batch only writes a checkpoint).
+    pub to_seq: u64,
+    /// When `Some`: the COMPLETE miner states (source, bytes) of the partition's sources after
+    /// `to_seq`; they replace all of the partition's previous checkpoint states and set its
+    /// `checkpoint_seq = to_seq`.
+    pub checkpoint: Option<Vec<(String, Vec<u8>)>>,
+}
+
+/// What a new owner gets when it claims a partition.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionClaim {
+    /// Last stream sequence whose effects are stored: discard effects of messages at or
+    /// below it.
+    pub applied_seq: u64,
+    /// Sequence the checkpoint states cover (0 and no states when none was written):
+    /// replay from `checkpoint_seq + 1`.
+    pub checkpoint_seq: u64,
+    /// The checkpoint's miner states: (source, bytes), by source name.
+    pub states: Vec<(String, Vec<u8>)>,
+}
+
+/// One partition as the store knows it (for `logsieve cluster status`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionInfo {
+    /// Partition number.
+    pub partition: u32,
+    /// Current owner; `None` once released (or never claimed).
+    pub owner: Option<String>,
+    /// Fencing token of the last claim.
+    pub epoch: u64,
+    /// Last stream sequence whose effects are stored.
+    pub applied_seq: u64,
+    /// Sequence the checkpoint states cover.
+    pub checkpoint_seq: u64,
+    /// Number of sources in the checkpoint.
+    pub checkpoint_sources: u64,
+    /// When the row last changed (claim, advance or release), ms since the epoch.
+    pub updated_ms: i64,
 }
 
 /// What a commit wrote.
@@ -357,6 +424,64 @@ pub enum StoreError {
     /// A commit batch was refused before anything was written.
     #[error("invalid commit batch: {0}")]
     InvalidBatch(String),
+    /// A partition operation was refused because another owner (a larger epoch) took the
+    /// partition over, or the batch does not continue from the stored sequence. Nothing of
+    /// the batch was written. Not transient: the caller must re-claim and re-read.
+    #[error("partition {partition} (epoch {epoch}) fenced: {why}")]
+    Fenced {
+        /// Partition concerned.
+        partition: u32,
+        /// Epoch the caller presented.
+        epoch: u64,
+        /// Why, e.g. "stored epoch 7 > 5" or "applied_seq is 120, batch continues from 100".
+        why: String,
+    },
+    /// The store could not be reached (connection refused or lost, timeout). Transient: the
+    /// same call may succeed later (see [`backoff`]); nothing of a failed commit was kept.
+    #[error("store unavailable: {what}: {source}")]
+    Unavailable {
+        /// What was being done, and where (server address, schema).
+        what: String,
+        /// The cause.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A database server reported an error (other than unavailability).
+    #[error("store {what}: {source}")]
+    Backend {
+        /// What was being done, and where (server address, schema).
+        what: String,
+        /// The cause.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl StoreError {
+    /// Whether retrying the same call later may succeed: the store was unreachable
+    /// ([`StoreError::Unavailable`]) or an SQLite database was busy or locked.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            StoreError::Unavailable { .. } => true,
+            StoreError::Db { source, .. } => matches!(
+                source.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+            ),
+            _ => false,
+        }
+    }
+}
+
+/// How long to wait before retry number `attempt` (0 for the first retry) of a transient
+/// failure: exponential from 50 ms, capped at 5 s, with jitter (each wait is uniformly
+/// drawn from the upper half of its step, so that many callers do not retry in lockstep).
+pub fn backoff(attempt: u32) -> Duration {
+    use std::hash::BuildHasher;
+    const BASE_MS: u64 = 50;
+    const CAP_MS: u64 = 5_000;
+    let step = BASE_MS.saturating_mul(1u64 << attempt.min(20)).min(CAP_MS);
+    // RandomState is seeded randomly per thread and differs per value: enough for jitter.
+    let r = std::collections::hash_map::RandomState::new().hash_one(attempt);
+    let half = step / 2;
+    Duration::from_millis(half + r % (step - half + 1))
 }
 
 /// The single writer of a store. One value per store; it is not shared between threads.
@@ -371,6 +496,18 @@ pub trait StoreWriter: Send {
     fn retain(&mut self, older_than_ms: i64) -> Result<RetainInfo, StoreError>;
     /// All miner state snapshots: (source, bytes), by source name.
     fn load_states(&mut self) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+    /// Takes `partition` over for `owner` with fencing token `epoch`: fails with
+    /// [`StoreError::Fenced`] unless `epoch` > the stored epoch (a new partition starts at
+    /// epoch 0, applied 0, checkpoint 0). Returns what the new owner resumes from.
+    fn claim_partition(
+        &mut self,
+        partition: u32,
+        owner: &str,
+        epoch: u64,
+    ) -> Result<PartitionClaim, StoreError>;
+    /// Clears the owner if the stored epoch is still `epoch` (graceful shutdown); otherwise
+    /// (unknown partition, or taken over since) a no-op.
+    fn release_partition(&mut self, partition: u32, epoch: u64) -> Result<(), StoreError>;
 }
 
 /// A read-only view of a store (one connection; each call sees one consistent snapshot).
@@ -391,6 +528,8 @@ pub trait StoreReader: Send {
         since_ms: Option<i64>,
         until_ms: Option<i64>,
     ) -> Result<u64, StoreError>;
+    /// Every partition the store knows, by partition number.
+    fn partitions(&self) -> Result<Vec<PartitionInfo>, StoreError>;
 }
 
 /// Opens readers; shared by the service's request handlers.
@@ -475,7 +614,51 @@ pub fn validate_batch(batch: &CommitBatch) -> Result<(), StoreError> {
             return bad(format!("alerts[{i}].fields is not a JSON object"));
         }
     }
+    for (i, p) in batch.partitions.iter().enumerate() {
+        if batch.partitions[..i].iter().any(|q| q.partition == p.partition) {
+            return bad(format!(
+                "partitions[{i}]: partition {} appears twice",
+                p.partition
+            ));
+        }
+        if p.to_seq < p.from_seq {
+            return bad(format!(
+                "partitions[{i}] (partition {}): to_seq {} is before from_seq {}",
+                p.partition, p.to_seq, p.from_seq
+            ));
+        }
+        for (what, v) in [("epoch", p.epoch), ("to_seq", p.to_seq)] {
+            if v > i64::MAX as u64 {
+                return bad(format!(
+                    "partitions[{i}] (partition {}): {what} {v} exceeds i64::MAX",
+                    p.partition
+                ));
+            }
+        }
+        for (j, (source, _)) in p.checkpoint.iter().flatten().enumerate() {
+            if source.is_empty() {
+                return bad(format!(
+                    "partitions[{i}] (partition {}): checkpoint[{j}] source is empty",
+                    p.partition
+                ));
+            }
+            if p.checkpoint.iter().flatten().take(j).any(|(s, _)| s == source) {
+                return bad(format!(
+                    "partitions[{i}] (partition {}): checkpoint source {:?} appears twice",
+                    p.partition,
+                    clip(source)
+                ));
+            }
+        }
+    }
     Ok(())
+}
+
+/// Milliseconds since the Unix epoch, now (0 if the clock is before it).
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// At most 40 characters of user input for messages.

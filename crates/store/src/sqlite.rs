@@ -11,21 +11,24 @@ use rusqlite::{
 };
 
 use crate::{
-    validate_batch, AlertQuery, AlertRecord, AlertRow, CommitBatch, CommitInfo, MergeRecord, ReaderFactory,
-    RetainInfo, SourceInfo, StoreError, StoreReader, StoreWriter, TemplateDelta, TemplateDetail,
-    TemplateQuery, TemplateRow, VariableValues, BUCKET_MS, MAX_EXAMPLES, MAX_VALUES,
+    now_ms, validate_batch, AlertQuery, AlertRecord, AlertRow, CommitBatch, CommitInfo, MergeRecord,
+    PartitionAdvance, PartitionClaim, PartitionInfo, ReaderFactory, RetainInfo, SourceInfo, StoreError,
+    StoreReader, StoreWriter, TemplateDelta, TemplateDetail, TemplateQuery, TemplateRow, VariableValues,
+    BUCKET_MS, MAX_EXAMPLES, MAX_VALUES,
 };
 
 /// File name of the database inside the store directory.
 pub const DB_FILE: &str = "logsieve.db";
-/// Schema version this build reads and writes (`meta.schema_version`).
-pub const SCHEMA_VERSION: i64 = 1;
+/// Schema version this build reads and writes (`meta.schema_version`). Version 1 stores
+/// (before partitions) are migrated in place when opened.
+pub const SCHEMA_VERSION: i64 = 2;
 /// `PRAGMA application_id` of a logsieve store ("LSIV").
 const APP_ID: i64 = 0x4C53_4956;
 /// How long a connection waits for a lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-const SCHEMA: &str = "
+/// Schema version 1 (the single-node store); [`MIGRATE_V2`] completes it to version 2.
+const SCHEMA_V1: &str = "
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE sources(name TEXT PRIMARY KEY, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE templates(
@@ -58,6 +61,15 @@ CREATE TABLE alerts(id INTEGER PRIMARY KEY AUTOINCREMENT, at_ms INTEGER NOT NULL
     fields TEXT NOT NULL, alert TEXT NOT NULL);
 CREATE INDEX alerts_at ON alerts(at_ms);
 CREATE TABLE states(source TEXT PRIMARY KEY, state BLOB NOT NULL) WITHOUT ROWID;
+";
+
+/// Version 1 -> 2: stream partitions (scale-out) and their checkpoint states.
+const MIGRATE_V2: &str = "
+CREATE TABLE partitions(partition INTEGER PRIMARY KEY, owner TEXT, epoch INTEGER NOT NULL,
+    applied_seq INTEGER NOT NULL, checkpoint_seq INTEGER NOT NULL, updated_ms INTEGER NOT NULL);
+CREATE TABLE partition_states(partition INTEGER NOT NULL, source TEXT NOT NULL, state BLOB NOT NULL,
+    PRIMARY KEY(partition, source)) WITHOUT ROWID;
+UPDATE meta SET value = '2' WHERE key = 'schema_version';
 ";
 
 /// Maps a rusqlite error to [`StoreError::Db`] naming the file and the operation.
@@ -158,15 +170,14 @@ fn check_or_create_schema(tx: &Transaction<'_>, path: &Path, app_id: i64) -> Res
         )
         .map_err(db(path, "listing tables"))?;
     if tables == 0 && app_id == 0 {
-        tx.execute_batch(SCHEMA)
+        tx.execute_batch(SCHEMA_V1)
             .map_err(db(path, "creating the schema"))?;
         tx.execute_batch(&format!("PRAGMA application_id = {APP_ID};"))
             .map_err(db(path, "setting application_id"))?;
-        tx.execute(
-            "INSERT INTO meta(key, value) VALUES ('schema_version', ?1)",
-            [SCHEMA_VERSION.to_string()],
-        )
-        .map_err(db(path, "writing the schema version"))?;
+        tx.execute("INSERT INTO meta(key, value) VALUES ('schema_version', '1')", [])
+            .map_err(db(path, "writing the schema version"))?;
+        tx.execute_batch(MIGRATE_V2)
+            .map_err(db(path, "creating the schema (version 2)"))?;
         return Ok(());
     }
     if app_id != APP_ID {
@@ -196,6 +207,11 @@ fn check_or_create_schema(tx: &Transaction<'_>, path: &Path, app_id: i64) -> Res
         .optional()
         .map_err(db(path, "reading the schema version"))?;
     let found = found.unwrap_or_else(|| "(none)".into());
+    if found.trim().parse::<i64>().ok() == Some(1) {
+        tx.execute_batch(MIGRATE_V2)
+            .map_err(db(path, "migrating the schema from version 1 to 2"))?;
+        return Ok(());
+    }
     if found.trim().parse::<i64>().ok() != Some(SCHEMA_VERSION) {
         return Err(StoreError::SchemaVersion {
             path: path.to_path_buf(),
@@ -387,6 +403,60 @@ fn insert_alert(tx: &Transaction<'_>, a: &AlertRecord) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Checks and applies one partition advance; `Ok(Some(why))` when it is fenced (the caller
+/// rolls back).
+fn advance_partition(
+    tx: &Transaction<'_>,
+    a: &PartitionAdvance,
+    now: i64,
+) -> rusqlite::Result<Option<String>> {
+    // Sequences and epochs were checked to fit an i64 by `validate_batch` (from_seq <= to_seq).
+    let n = tx
+        .prepare_cached(
+            "UPDATE partitions SET applied_seq = ?4, updated_ms = ?5
+             WHERE partition = ?1 AND epoch = ?2 AND applied_seq = ?3",
+        )?
+        .execute(params![
+            a.partition,
+            a.epoch as i64,
+            a.from_seq as i64,
+            a.to_seq as i64,
+            now
+        ])?;
+    if n == 0 {
+        let stored: Option<(i64, i64)> = tx
+            .prepare_cached("SELECT epoch, applied_seq FROM partitions WHERE partition = ?1")?
+            .query_row([a.partition], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        return Ok(Some(fence_reason(stored, a)));
+    }
+    if let Some(states) = &a.checkpoint {
+        tx.prepare_cached("DELETE FROM partition_states WHERE partition = ?1")?
+            .execute([a.partition])?;
+        let mut st =
+            tx.prepare_cached("INSERT INTO partition_states(partition, source, state) VALUES (?1, ?2, ?3)")?;
+        for (source, state) in states {
+            st.execute(params![a.partition, source, state])?;
+        }
+        tx.prepare_cached("UPDATE partitions SET checkpoint_seq = ?2 WHERE partition = ?1")?
+            .execute(params![a.partition, a.to_seq as i64])?;
+    }
+    Ok(None)
+}
+
+/// Why an advance was refused, given the stored (epoch, applied_seq) if the partition exists.
+pub(crate) fn fence_reason(stored: Option<(i64, i64)>, a: &PartitionAdvance) -> String {
+    match stored {
+        None => "unknown partition (never claimed)".to_string(),
+        Some((epoch, _)) if epoch != a.epoch as i64 => format!(
+            "stored epoch {epoch} {} {}",
+            if epoch > a.epoch as i64 { ">" } else { "<" },
+            a.epoch
+        ),
+        Some((_, applied)) => format!("applied_seq is {applied}, batch continues from {}", a.from_seq),
+    }
+}
+
 impl StoreWriter for SqliteWriter {
     fn commit(&mut self, batch: &CommitBatch) -> Result<CommitInfo, StoreError> {
         validate_batch(batch)?;
@@ -396,6 +466,23 @@ impl StoreWriter for SqliteWriter {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(db(path, "beginning a commit"))?;
+        // Fencing first: a refused batch writes nothing (dropping `tx` rolls back).
+        let now = now_ms();
+        for (i, a) in batch.partitions.iter().enumerate() {
+            let fenced = advance_partition(&tx, a, now).map_err(|e| {
+                db(
+                    path,
+                    format!("advancing partitions[{i}] (partition {})", a.partition),
+                )(e)
+            })?;
+            if let Some(why) = fenced {
+                return Err(StoreError::Fenced {
+                    partition: a.partition,
+                    epoch: a.epoch,
+                    why,
+                });
+            }
+        }
         for (i, m) in batch.merges.iter().enumerate() {
             apply_merge(&tx, m).map_err(|e| db(path, format!("applying merges[{i}]"))(e))?;
         }
@@ -510,6 +597,79 @@ impl StoreWriter for SqliteWriter {
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
             .map_err(db(path, "reading states"))?;
         rows.collect::<Result<_, _>>().map_err(db(path, "reading states"))
+    }
+
+    fn claim_partition(
+        &mut self,
+        partition: u32,
+        owner: &str,
+        epoch: u64,
+    ) -> Result<PartitionClaim, StoreError> {
+        let path: &Path = &self.path;
+        let what = format!("claiming partition {partition}");
+        let Ok(epoch_i) = i64::try_from(epoch) else {
+            return Err(StoreError::InvalidBatch(format!(
+                "claim of partition {partition}: epoch {epoch} exceeds i64::MAX"
+            )));
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db(path, what.clone()))?;
+        let stored: Option<(i64, i64, i64)> = tx
+            .prepare_cached("SELECT epoch, applied_seq, checkpoint_seq FROM partitions WHERE partition = ?1")
+            .and_then(|mut st| {
+                st.query_row([partition], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .optional()
+            })
+            .map_err(db(path, what.clone()))?;
+        let (stored_epoch, applied, checkpoint) = stored.unwrap_or((0, 0, 0));
+        if epoch_i <= stored_epoch {
+            return Err(StoreError::Fenced {
+                partition,
+                epoch,
+                why: format!(
+                    "stored epoch {stored_epoch} {} {epoch}",
+                    if stored_epoch == epoch_i { "==" } else { ">" }
+                ),
+            });
+        }
+        tx.prepare_cached(
+            "INSERT INTO partitions(partition, owner, epoch, applied_seq, checkpoint_seq, updated_ms)
+             VALUES (?1, ?2, ?3, 0, 0, ?4)
+             ON CONFLICT(partition) DO UPDATE SET owner = excluded.owner, epoch = excluded.epoch,
+                 updated_ms = excluded.updated_ms",
+        )
+        .and_then(|mut st| st.execute(params![partition, owner, epoch_i, now_ms()]))
+        .map_err(db(path, what.clone()))?;
+        let states: Vec<(String, Vec<u8>)> = tx
+            .prepare_cached("SELECT source, state FROM partition_states WHERE partition = ?1 ORDER BY source")
+            .and_then(|mut st| {
+                st.query_map([partition], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect()
+            })
+            .map_err(db(path, what.clone()))?;
+        tx.commit().map_err(db(path, what))?;
+        Ok(PartitionClaim {
+            applied_seq: count_u64(path, applied, "partitions.applied_seq")?,
+            checkpoint_seq: count_u64(path, checkpoint, "partitions.checkpoint_seq")?,
+            states,
+        })
+    }
+
+    fn release_partition(&mut self, partition: u32, epoch: u64) -> Result<(), StoreError> {
+        let path: &Path = &self.path;
+        let Ok(epoch) = i64::try_from(epoch) else {
+            // No stored epoch is that large: nothing to release.
+            return Ok(());
+        };
+        self.conn
+            .prepare_cached(
+                "UPDATE partitions SET owner = NULL, updated_ms = ?3 WHERE partition = ?1 AND epoch = ?2",
+            )
+            .and_then(|mut st| st.execute(params![partition, epoch, now_ms()]))
+            .map_err(db(path, format!("releasing partition {partition}")))?;
+        Ok(())
     }
 }
 
@@ -1043,5 +1203,46 @@ impl StoreReader for SqliteReader {
         }
         .map_err(db(path, "counting lines"))?;
         count_u64(path, n, "a bucket sum")
+    }
+
+    fn partitions(&self) -> Result<Vec<PartitionInfo>, StoreError> {
+        let path = self.p();
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT p.partition, p.owner, p.epoch, p.applied_seq, p.checkpoint_seq,
+                        (SELECT COUNT(*) FROM partition_states s WHERE s.partition = p.partition), p.updated_ms
+                 FROM partitions p ORDER BY p.partition",
+            )
+            .map_err(db(path, "reading partitions"))?;
+        let rows = st
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, i64>(5)?,
+                    r.get::<_, i64>(6)?,
+                ))
+            })
+            .map_err(db(path, "reading partitions"))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (partition, owner, epoch, applied, checkpoint, sources, updated_ms) =
+                row.map_err(db(path, "reading partitions"))?;
+            out.push(PartitionInfo {
+                partition: u32::try_from(partition)
+                    .map_err(|_| corrupt(path, format!("partitions: partition number {partition}")))?,
+                owner,
+                epoch: count_u64(path, epoch, "partitions.epoch")?,
+                applied_seq: count_u64(path, applied, "partitions.applied_seq")?,
+                checkpoint_seq: count_u64(path, checkpoint, "partitions.checkpoint_seq")?,
+                checkpoint_sources: count_u64(path, sources, "a checkpoint source count")?,
+                updated_ms,
+            });
+        }
+        Ok(out)
     }
 }

@@ -488,7 +488,12 @@ fn alert_filter_by_template_covers_its_merge_group_in_its_source() {
             delta("t", 1, "x 1", &[(1, 1)]),
         ],
         merges: vec![merge("s", 1, 2, 0)],
-        alerts: vec![on(1000, "s", 1), on(2000, "s", 2), on(3000, "t", 1), on(4000, "s", 3)],
+        alerts: vec![
+            on(1000, "s", 1),
+            on(2000, "s", 2),
+            on(3000, "t", 1),
+            on(4000, "s", 3),
+        ],
         ..Default::default()
     })
     .unwrap();
@@ -596,6 +601,7 @@ fn reopen_after_drop_keeps_everything() {
             merges: vec![merge("s", 2, 1, 5)],
             alerts: vec![alert(5, "s", "r", "t", "low")],
             states: vec![("s".into(), b"miner".to_vec())],
+            ..Default::default()
         })
         .unwrap();
     }
