@@ -654,6 +654,21 @@ pub fn validate_batch(batch: &CommitBatch) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Why `a` was refused, given the partition's stored `(epoch, applied_seq)` (`None`: the
+/// partition was never claimed): the `why` of [`StoreError::Fenced`], the same for every
+/// backend.
+pub fn fence_reason(stored: Option<(i64, i64)>, a: &PartitionAdvance) -> String {
+    match stored {
+        None => "unknown partition (never claimed)".to_string(),
+        Some((epoch, _)) if epoch != a.epoch as i64 => format!(
+            "stored epoch {epoch} {} {}",
+            if epoch > a.epoch as i64 { ">" } else { "<" },
+            a.epoch
+        ),
+        Some((_, applied)) => format!("applied_seq is {applied}, batch continues from {}", a.from_seq),
+    }
+}
+
 /// Milliseconds since the Unix epoch, now (0 if the clock is before it).
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()

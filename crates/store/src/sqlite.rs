@@ -11,10 +11,10 @@ use rusqlite::{
 };
 
 use crate::{
-    now_ms, validate_batch, AlertQuery, AlertRecord, AlertRow, CommitBatch, CommitInfo, MergeRecord,
-    PartitionAdvance, PartitionClaim, PartitionInfo, ReaderFactory, RetainInfo, SourceInfo, StoreError,
-    StoreReader, StoreWriter, TemplateDelta, TemplateDetail, TemplateQuery, TemplateRow, VariableValues,
-    BUCKET_MS, MAX_EXAMPLES, MAX_VALUES,
+    fence_reason, now_ms, validate_batch, AlertQuery, AlertRecord, AlertRow, CommitBatch, CommitInfo,
+    MergeRecord, PartitionAdvance, PartitionClaim, PartitionInfo, ReaderFactory, RetainInfo, SourceInfo,
+    StoreError, StoreReader, StoreWriter, TemplateDelta, TemplateDetail, TemplateQuery, TemplateRow,
+    VariableValues, BUCKET_MS, MAX_EXAMPLES, MAX_VALUES,
 };
 
 /// File name of the database inside the store directory.
@@ -442,19 +442,6 @@ fn advance_partition(
             .execute(params![a.partition, a.to_seq as i64])?;
     }
     Ok(None)
-}
-
-/// Why an advance was refused, given the stored (epoch, applied_seq) if the partition exists.
-pub(crate) fn fence_reason(stored: Option<(i64, i64)>, a: &PartitionAdvance) -> String {
-    match stored {
-        None => "unknown partition (never claimed)".to_string(),
-        Some((epoch, _)) if epoch != a.epoch as i64 => format!(
-            "stored epoch {epoch} {} {}",
-            if epoch > a.epoch as i64 { ">" } else { "<" },
-            a.epoch
-        ),
-        Some((_, applied)) => format!("applied_seq is {applied}, batch continues from {}", a.from_seq),
-    }
 }
 
 impl StoreWriter for SqliteWriter {

@@ -2,22 +2,9 @@
 //! the migration of a version 1 store.
 mod shared;
 
-use logsieve_store::{open_sqlite, ReaderFactory, StoreWriter};
+use logsieve_store::{open_sqlite, StoreWriter};
 
-/// A store in its own temporary directory.
-struct Sqlite(tempfile::TempDir);
-
-impl shared::Backend for Sqlite {
-    fn fresh() -> Self {
-        Sqlite(tempfile::tempdir().unwrap())
-    }
-    fn open(&self) -> (Box<dyn StoreWriter>, Box<dyn ReaderFactory>) {
-        let (w, r) = open_sqlite(self.0.path()).unwrap();
-        (Box::new(w), Box::new(r))
-    }
-}
-
-shared::partitions::partition_tests!(Sqlite);
+shared::partitions::partition_tests!(shared::Sqlite);
 
 /// A store written by schema version 1 (before partitions) opens, keeps its data and gains
 /// the partition tables.

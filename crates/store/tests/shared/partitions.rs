@@ -369,14 +369,14 @@ enum Op {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        (0..2usize, prop::bool::weighted(0.2)).prop_map(|(worker, stale)| Op::Claim { worker, stale }),
-        (0..2usize, 1..5u64, any::<bool>()).prop_map(|(worker, k, checkpoint)| Op::Process {
+        2 => (0..2usize, prop::bool::weighted(0.2)).prop_map(|(worker, stale)| Op::Claim { worker, stale }),
+        4 => (0..2usize, 1..5u64, any::<bool>()).prop_map(|(worker, k, checkpoint)| Op::Process {
             worker,
             k,
             checkpoint
         }),
-        (0..2usize, 1..4u64, 1..4u64).prop_map(|(worker, back, k)| Op::Redeliver { worker, back, k }),
-        (0..2usize).prop_map(|worker| Op::Release { worker }),
+        1 => (0..2usize, 1..4u64, 1..4u64).prop_map(|(worker, back, k)| Op::Redeliver { worker, back, k }),
+        1 => (0..2usize).prop_map(|worker| Op::Release { worker }),
     ]
 }
 
@@ -407,7 +407,7 @@ pub fn interleaved_owners_never_double_apply<B: Backend>() {
         failure_persistence: None,
         ..Config::default()
     });
-    let result = runner.run(&prop::collection::vec(op(), 1..30), |ops| {
+    let result = runner.run(&prop::collection::vec(op(), 10..40), |ops| {
         // Each case gets its own partition and source in the same store.
         let partition = case.get();
         case.set(partition + 1);
