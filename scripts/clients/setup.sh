@@ -4,7 +4,8 @@
 #   bash scripts/clients/setup.sh          # from anywhere; idempotent, ~1 s when already done
 #
 # Installs (each step checks first and skips what is already in place):
-#   apt   bsdutils (util-linux `logger`), rsyslog (`rsyslogd`), only if missing; apt-get update
+#   apt   bsdutils (util-linux `logger`), rsyslog (`rsyslogd`), nats-server, postgresql-client
+#         (the scale-out tests), only if missing; apt-get update
 #         runs only when something must be installed; the system rsyslog service is not started
 #         (a policy-rc.d denying service starts is put in place for the install if none exists).
 #   venv  target/clients/venv (ignored by /target) with scripts/clients/requirements.txt
@@ -32,6 +33,9 @@ missing=()
 pkg_installed bsdutils && command -v logger >/dev/null || missing+=(bsdutils)
 pkg_installed rsyslog && [[ -x /usr/sbin/rsyslogd ]] || missing+=(rsyslog)
 command -v node >/dev/null && command -v npm >/dev/null || missing+=(nodejs npm)
+# Scale-out tests: a private nats-server per test, psql to make and drop schemas.
+[[ -x /usr/sbin/nats-server ]] || command -v nats-server >/dev/null || missing+=(nats-server)
+command -v psql >/dev/null || missing+=(postgresql-client)
 if ((${#missing[@]})); then
   [[ $(id -u) == 0 ]] || die "missing Debian packages ${missing[*]}: run this script as root (or apt-get install them)"
   say "installing Debian packages: ${missing[*]}"

@@ -3,6 +3,7 @@
 //! `--min-ga`/`--min-pa`, 2 error, 130 forced stop; a closed output pipe
 //! is success).
 
+mod cluster_cmd;
 mod color;
 mod detect_cmd;
 mod diag;
@@ -95,7 +96,21 @@ enum Command {
     #[command(
         after_help = "EXIT STATUS:\n  0    stopped by SIGTERM or SIGINT after draining and committing what was accepted\n  2    could not start or stopped on an error: a bad setting, a busy address, an\n       unreadable store or rules"
     )]
-    Serve(logsieve_serve::ServeArgs),
+    Serve(cluster_cmd::ServeCmd),
+    /// Scale-out worker: owns partitions of the NATS JetStream stream that
+    /// `serve --nats` front ends publish to (leases in a KV bucket), mines
+    /// templates per source, runs the Sigma rules, and writes to the shared
+    /// PostgreSQL store; acks a message only after the store transaction
+    /// holding its effects committed. A killed worker's partitions move to
+    /// the others after --lease-ttl, with exact counts. SIGTERM/SIGINT:
+    /// commit, checkpoint, release the partitions, exit 0.
+    #[command(
+        after_help = "EXIT STATUS:\n  0    stopped by SIGTERM or SIGINT after committing and releasing its partitions\n  2    could not start or stopped on an error: a bad setting, NATS or the store unreachable at start, a partition count that differs from the cluster's"
+    )]
+    Worker(logsieve_cluster::args::WorkerArgs),
+    /// Scale-out cluster commands.
+    #[command(subcommand)]
+    Cluster(cluster_cmd::ClusterCmd),
     /// Print a shell completion script (e.g. `logsieve completions bash >
     /// /etc/bash_completion.d/logsieve`).
     #[command(after_help = EXIT_STATUS)]
@@ -129,7 +144,9 @@ fn run(cli: &Cli) -> anyhow::Result<i32> {
         Command::Templates(a) => parse_cmd::run_templates(a),
         Command::Eval(a) => eval_cmd::run(a),
         Command::Detect(a) => detect_cmd::run(a),
-        Command::Serve(a) => logsieve_serve::run(a).map(|()| 0).map_err(anyhow::Error::from),
+        Command::Serve(a) => cluster_cmd::serve(a),
+        Command::Worker(a) => cluster_cmd::worker(a),
+        Command::Cluster(c) => cluster_cmd::cluster(c),
         Command::Completions { shell } => {
             let mut out = std::io::stdout().lock();
             manual::completions(Cli::command(), *shell, &mut out).map(|()| 0)

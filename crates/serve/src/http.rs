@@ -38,6 +38,50 @@ pub struct App {
     pub ready: AtomicBool,
     /// Reloads the rules (SIGHUP and `POST /v1/rules/reload`).
     pub reload: Box<dyn Fn() -> Result<String, String> + Send + Sync>,
+    /// Where accepted lines go instead of this process's processor: a
+    /// scale-out front end publishes them to the broker.
+    pub forward: Option<Arc<dyn Forward>>,
+}
+
+/// A boxed future, for [`Forward`]'s object-safe methods.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// Hands accepted lines to something durable other than this process's
+/// store (the broker of a scale-out cluster). The service calls it with the
+/// lines' queue room held, and acknowledges the sender only once it
+/// resolves `Ok`.
+pub trait Forward: Send + Sync {
+    /// Called once inside the service's runtime before the listeners open
+    /// (connect, check the cluster's settings). `Err` stops the service.
+    fn start(&self) -> BoxFuture<'_, Result<String, String>>;
+    /// Makes `parts` durable; resolves to the lines taken. `at_ms` is their
+    /// arrival time. `AckError::Unavailable` means the sender should retry
+    /// later (answered 429 with Retry-After).
+    /// `key` is the request's `Idempotency-Key`: a retry that carries the
+    /// same key within the broker's deduplication window is kept once.
+    fn forward(
+        &self,
+        parts: Vec<Part>,
+        protocol: &'static str,
+        at_ms: i64,
+        key: Option<String>,
+    ) -> BoxFuture<'_, Result<u64, AckError>>;
+}
+
+/// The `Idempotency-Key` header of a request, if any (at most 200 visible
+/// ASCII characters; otherwise a 400 says so).
+pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(v) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    match v.to_str() {
+        Ok(k) if !k.is_empty() && k.len() <= 200 && k.bytes().all(|b| b.is_ascii_graphic()) => {
+            Ok(Some(k.to_string()))
+        }
+        _ => Err(ApiError::bad(
+            "Idempotency-Key must be 1 to 200 visible ASCII characters",
+        )),
+    }
 }
 
 /// An error answer: a status and a message that says what is wrong.
@@ -125,6 +169,19 @@ impl App {
         protocol: &'static str,
         wait: Wait,
     ) -> Result<u64, ApiError> {
+        self.submit_keyed(parts, protocol, wait, None).await
+    }
+
+    /// [`App::submit`] with the request's `Idempotency-Key` (used by a
+    /// scale-out front end; a single service commits before it answers, so
+    /// a retry after a 2xx is the sender's choice).
+    pub async fn submit_keyed(
+        &self,
+        parts: Vec<Part>,
+        protocol: &'static str,
+        wait: Wait,
+        key: Option<String>,
+    ) -> Result<u64, ApiError> {
         let lines = Job::lines(&parts);
         if lines == 0 {
             return Ok(0);
@@ -160,6 +217,11 @@ impl App {
                     message: "shutting down".into(),
                 })?,
         };
+        if let Some(fw) = &self.forward {
+            return self
+                .forward_parts(fw.as_ref(), parts, protocol, lines, permit, key)
+                .await;
+        }
         self.metrics.queue_lines.fetch_add(lines, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         let job = Job::Ingest {
@@ -168,6 +230,8 @@ impl App {
             received: Instant::now(),
             permit: Some(permit),
             ack: Some(tx),
+            at_ms: None,
+            seq: None,
         };
         if self.jobs.send(job).is_err() {
             self.metrics.queue_lines.fetch_sub(lines, Ordering::Relaxed);
@@ -188,6 +252,62 @@ impl App {
                 status: StatusCode::SERVICE_UNAVAILABLE,
                 message: "the processor stopped before committing".into(),
             }),
+        }
+    }
+
+    /// The front end's half of [`App::submit`]: formats are checked here,
+    /// because a worker could only reject them after the sender was told
+    /// they were taken.
+    async fn forward_parts(
+        &self,
+        fw: &dyn Forward,
+        parts: Vec<Part>,
+        protocol: &'static str,
+        lines: u64,
+        permit: tokio::sync::OwnedSemaphorePermit,
+        key: Option<String>,
+    ) -> Result<u64, ApiError> {
+        let mut checked: Vec<&FormatKey> = Vec::new();
+        for p in &parts {
+            if !checked.contains(&&p.format) {
+                if let Err(m) = p.format.parser() {
+                    self.metrics.rejected("refused", lines);
+                    return Err(AckError::Refused(m).into());
+                }
+                checked.push(&p.format);
+            }
+        }
+        drop(checked);
+        for p in &parts {
+            self.metrics
+                .received(&p.source, protocol, p.batch.lines_covered());
+        }
+        self.metrics.queue_lines.fetch_add(lines, Ordering::Relaxed);
+        let t = Instant::now();
+        let r = fw.forward(parts, protocol, crate::processor::now_ms(), key).await;
+        self.metrics.queue_lines.fetch_sub(lines, Ordering::Relaxed);
+        drop(permit);
+        match r {
+            Ok(n) => {
+                self.metrics
+                    .ingest_to_commit_seconds
+                    .observe_duration(t.elapsed());
+                self.metrics.committed_lines.fetch_add(n, Ordering::Relaxed);
+                Ok(n)
+            }
+            Err(AckError::Unavailable(m)) => {
+                self.metrics.rejected("broker_unavailable", lines);
+                Err(ApiError {
+                    status: StatusCode::TOO_MANY_REQUESTS,
+                    message: format!(
+                        "the broker did not take the lines ({m}); nothing was kept, retry later"
+                    ),
+                })
+            }
+            Err(e) => {
+                self.metrics.rejected("refused", lines);
+                Err(e.into())
+            }
         }
     }
 }
@@ -378,7 +498,8 @@ async fn ingest(
     let params = query_of(params)?;
     let body = body_of(&app, body)?;
     let parts = body_parts(&app, &params, &headers, &body)?;
-    let n = app.submit(parts, "http", Wait::No).await?;
+    let key = idempotency_key(&headers)?;
+    let n = app.submit_keyed(parts, "http", Wait::No, key).await?;
     Ok(Json(serde_json::json!({ "accepted": n })))
 }
 
@@ -468,7 +589,8 @@ async fn loki_push(
     for p in &parts {
         check_source(&p.source)?;
     }
-    app.submit(parts, "loki", Wait::No).await?;
+    app.submit_keyed(parts, "loki", Wait::No, idempotency_key(&headers)?)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -487,7 +609,8 @@ async fn otlp_logs(
     for p in &parts {
         check_source(&p.source)?;
     }
-    app.submit(parts, "otlp_http", Wait::No).await?;
+    app.submit_keyed(parts, "otlp_http", Wait::No, idempotency_key(&headers)?)
+        .await?;
     // An empty ExportLogsServiceResponse: full success.
     Ok(if json {
         ([(header::CONTENT_TYPE, "application/json")], "{}").into_response()

@@ -122,7 +122,9 @@ fn summary(d: &Option<Detector>) -> String {
     }
 }
 
-fn init_tracing(format: LogFormat) {
+/// Sends the process's own log lines to standard error (`RUST_LOG`
+/// filters; `info` by default).
+pub fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let b = tracing_subscriber::fmt()
@@ -137,6 +139,13 @@ fn init_tracing(format: LogFormat) {
 
 /// Runs the service until SIGTERM or SIGINT.
 pub fn run(args: &ServeArgs) -> Result<(), ServeError> {
+    run_with(args, None)
+}
+
+/// [`run`], with accepted lines handed to `forward` (a scale-out front end)
+/// instead of this process's processor; `/v1/analyze` and the query API
+/// stay local.
+pub fn run_with(args: &ServeArgs, forward: Option<Arc<dyn http::Forward>>) -> Result<(), ServeError> {
     let cfg = Config::resolve(args)?;
     init_tracing(cfg.log_format);
     let retention = cfg.retention()?;
@@ -190,6 +199,7 @@ pub fn run(args: &ServeArgs) -> Result<(), ServeError> {
             max_sources: cfg.max_sources,
             max_line_bytes: cfg.max_line_bytes,
             commit_interval: Duration::from_millis(cfg.commit_interval_ms),
+            partition: None,
         },
         states,
         detector.map(Arc::new),
@@ -253,6 +263,7 @@ pub fn run(args: &ServeArgs) -> Result<(), ServeError> {
         token,
         ready: AtomicBool::new(false),
         reload,
+        forward,
     });
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -289,6 +300,10 @@ async fn bind_tcp(what: &'static str, addr: &str) -> Result<tokio::net::TcpListe
 
 async fn serve(app: Arc<App>) -> Result<(), ServeError> {
     let cfg = app.cfg.clone();
+    if let Some(fw) = &app.forward {
+        let what = fw.start().await.map_err(ServeError::Io)?;
+        tracing::info!("forwarding accepted lines to {what}");
+    }
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
 

@@ -21,7 +21,7 @@ use logsieve_detect::{Alert, Correlator, Detector, FlatEvent, Hit};
 use logsieve_engine::{BatchScratch, Engine, Observer, Options, OutputFormat, RecordView};
 use logsieve_framing::LineBatch;
 use logsieve_header::{HeaderParser, Preset};
-use logsieve_store::{AlertRecord, CommitBatch, MergeRecord, StoreWriter, TemplateDelta};
+use logsieve_store::{AlertRecord, CommitBatch, MergeRecord, PartitionAdvance, StoreWriter, TemplateDelta};
 use logsieve_template::{Miner, MinerConfig, TemplateId};
 use rustc_hash::FxHashMap;
 use std::sync::atomic::Ordering;
@@ -136,6 +136,12 @@ pub enum Job {
         permit: Option<OwnedSemaphorePermit>,
         /// Told once they are committed.
         ack: Option<Ack>,
+        /// Arrival time stamped by whoever accepted them (a front end that
+        /// published them to the broker); `None`: now.
+        at_ms: Option<i64>,
+        /// Their stream sequence in the partition this processor owns
+        /// (scale-out workers only; see [`PartitionCtl`]).
+        seq: Option<u64>,
     },
     /// Lines to analyse and answer, not kept.
     Analyze {
@@ -328,6 +334,55 @@ pub struct Commit {
     lines: u64,
 }
 
+/// The stream partition a scale-out worker's processor owns. Its commits
+/// carry a [`PartitionAdvance`] (the store's compare-and-set on the applied
+/// sequence, fenced by `epoch`), and every `checkpoint_every` the complete
+/// miner states of the partition's sources with the sequence they cover.
+///
+/// Jobs with `seq <= applied_seq` are the replay of what the previous owner
+/// already committed: they are learned (to rebuild the miners exactly) and
+/// their effects are dropped. Jobs with `seq <= ` the last sequence fed are
+/// redeliveries: acknowledged, not learned again.
+#[derive(Debug, Clone)]
+pub struct PartitionCtl {
+    /// Partition number.
+    pub partition: u32,
+    /// Fencing token of the owner (its lease revision).
+    pub epoch: u64,
+    /// Last sequence whose effects are in the store.
+    pub applied_seq: u64,
+    /// Last sequence the loaded miner states cover.
+    pub checkpoint_seq: u64,
+    /// How often the complete miner states are checkpointed.
+    pub checkpoint_every: Duration,
+}
+
+/// Progress of the owned partition.
+struct PartitionRun {
+    ctl: PartitionCtl,
+    /// Highest sequence learned.
+    fed: u64,
+    /// `to_seq` of the last commit handed to the writer.
+    sent: u64,
+    /// Complete states taken at `fed`, waiting for the next commit.
+    checkpoint: Option<Vec<(String, Vec<u8>)>>,
+    last_checkpoint: Instant,
+}
+
+impl PartitionRun {
+    /// Everything learned so far is already in the store (its effects are
+    /// to be dropped).
+    fn all_replayed(&self) -> bool {
+        self.fed <= self.ctl.applied_seq
+    }
+
+    /// The miners are at or past what the store holds, so their states
+    /// can be a checkpoint at `fed`.
+    fn can_checkpoint(&self) -> bool {
+        self.fed >= self.ctl.applied_seq
+    }
+}
+
 /// Settings the processor needs.
 pub struct ProcessorConfig {
     /// Templates kept per source.
@@ -338,6 +393,8 @@ pub struct ProcessorConfig {
     pub max_line_bytes: usize,
     /// Longest wait before a commit.
     pub commit_interval: Duration,
+    /// The partition owned, for a scale-out worker; `None` for `serve`.
+    pub partition: Option<PartitionCtl>,
 }
 
 /// Owns the miners; see the module documentation.
@@ -358,17 +415,26 @@ pub struct Processor {
     /// Distinct values in `values`.
     value_entries: usize,
     last_values: Instant,
+    part: Option<PartitionRun>,
 }
 
 impl Processor {
     /// A processor with the miners saved in the store.
     pub fn new(
-        cfg: ProcessorConfig,
+        mut cfg: ProcessorConfig,
         states: Vec<(String, Vec<u8>)>,
         detector: Option<Arc<Detector>>,
         metrics: Arc<Metrics>,
     ) -> Processor {
+        let part = cfg.partition.take().map(|ctl| PartitionRun {
+            fed: ctl.checkpoint_seq,
+            sent: ctl.applied_seq,
+            checkpoint: None,
+            last_checkpoint: Instant::now(),
+            ctl,
+        });
         let mut p = Processor {
+            part,
             cfg,
             engines: FxHashMap::default(),
             sources: Vec::new(),
@@ -466,8 +532,12 @@ impl Processor {
                 }
                 Err(RecvTimeoutError::Timeout) => false,
             };
-            if self.last_state.elapsed() >= STATE_EVERY {
-                self.save_states(false);
+            match &self.part {
+                None if self.last_state.elapsed() >= STATE_EVERY => self.save_states(false),
+                Some(r) if r.last_checkpoint.elapsed() >= r.ctl.checkpoint_every && r.can_checkpoint() => {
+                    self.checkpoint()
+                }
+                _ => {}
             }
             let due = self
                 .pending
@@ -481,7 +551,11 @@ impl Processor {
                         self.handle(job);
                     }
                 }
-                self.save_states(true);
+                match &self.part {
+                    None => self.save_states(true),
+                    Some(r) if r.can_checkpoint() => self.checkpoint(),
+                    Some(_) => {}
+                }
                 let _ = writer.send(self.take_commit(true));
                 return;
             }
@@ -491,7 +565,11 @@ impl Processor {
             if due && !writer_busy {
                 // Few values are cheap to write at once; many wait for
                 // the next VALUES_EVERY.
-                let values = self.value_entries <= CHEAP_VALUES || self.last_values.elapsed() >= VALUES_EVERY;
+                // A worker writes them with every commit: a takeover replays
+                // from the store's sequence and would lose what was held.
+                let values = self.part.is_some()
+                    || self.value_entries <= CHEAP_VALUES
+                    || self.last_values.elapsed() >= VALUES_EVERY;
                 if writer.send(self.take_commit(values)).is_err() {
                     tracing::error!("the store writer is gone; stopping");
                     return;
@@ -508,9 +586,27 @@ impl Processor {
                 received,
                 permit,
                 ack,
+                at_ms,
+                seq,
             } => {
                 let lines = Job::lines(&parts);
-                match self.ingest(parts, protocol) {
+                if let (Some(run), Some(seq)) = (&mut self.part, seq) {
+                    if seq <= run.fed {
+                        // A redelivery of what was learned already: its
+                        // effects are committed or pending.
+                        if let Some(a) = ack {
+                            let _ = a.send(Ok(0));
+                        }
+                        return;
+                    }
+                    let first_new = run.all_replayed() && seq > run.ctl.applied_seq;
+                    run.fed = seq;
+                    if first_new {
+                        // What was learned before is in the store already.
+                        self.discard_effects();
+                    }
+                }
+                match self.ingest(parts, protocol, at_ms) {
                     Ok(()) => {
                         self.pending.lines += lines;
                         self.pending.since.get_or_insert(received);
@@ -539,14 +635,55 @@ impl Processor {
         }
     }
 
-    fn ingest(&mut self, parts: Vec<Part>, protocol: &'static str) -> Result<(), AckError> {
+    /// Drops what learning produced for the store (the replayed part of a
+    /// partition); acknowledgements stay.
+    fn discard_effects(&mut self) {
+        let p = &mut self.pending;
+        p.templates.clear();
+        p.merges.clear();
+        p.alerts.clear();
+        p.states.clear();
+        self.values.clear();
+        self.value_entries = 0;
+    }
+
+    /// Takes the complete miner states of the owned partition at the
+    /// sequence fed so far, for the next commit.
+    fn checkpoint(&mut self) {
+        let mut all = Vec::with_capacity(self.sources.len());
+        for s in &mut self.sources {
+            let mut bytes = Vec::new();
+            match s.miner.save(&mut bytes) {
+                Ok(()) => all.push((s.name.clone(), bytes)),
+                Err(e) => {
+                    // An incomplete checkpoint would lose the source on
+                    // takeover: take none this time.
+                    tracing::warn!(source = %s.name, error = %e, "saving templates failed; checkpoint skipped");
+                    return;
+                }
+            }
+            s.dirty = false;
+        }
+        if let Some(run) = &mut self.part {
+            run.checkpoint = Some(all);
+            run.last_checkpoint = Instant::now();
+        }
+        self.pending.since.get_or_insert_with(Instant::now);
+    }
+
+    fn ingest(
+        &mut self,
+        parts: Vec<Part>,
+        protocol: &'static str,
+        at_ms: Option<i64>,
+    ) -> Result<(), AckError> {
         // Refuse the whole job before learning any of it.
         let mut idx = Vec::with_capacity(parts.len());
         for p in &parts {
             idx.push(self.source(&p.source)?);
             self.engine(&p.format)?;
         }
-        let at = now_ms();
+        let at = at_ms.unwrap_or_else(now_ms);
         for (p, i) in parts.iter().zip(idx) {
             self.metrics
                 .received(&p.source, protocol, p.batch.lines_covered());
@@ -772,6 +909,26 @@ impl Processor {
     }
 
     fn take_commit(&mut self, with_values: bool) -> Commit {
+        if self.part.as_ref().is_some_and(|r| r.all_replayed()) {
+            self.discard_effects();
+        }
+        let partitions = match &mut self.part {
+            Some(run) if run.fed > run.sent || run.checkpoint.is_some() => {
+                // A checkpoint is taken only once replay is over, so at
+                // `fed >= applied`; effects before that were dropped.
+                let to_seq = run.fed.max(run.sent);
+                let adv = PartitionAdvance {
+                    partition: run.ctl.partition,
+                    epoch: run.ctl.epoch,
+                    from_seq: run.sent,
+                    to_seq,
+                    checkpoint: run.checkpoint.take(),
+                };
+                run.sent = to_seq;
+                vec![adv]
+            }
+            _ => Vec::new(),
+        };
         let mut p = std::mem::take(&mut self.pending);
         if with_values {
             self.last_values = Instant::now();
@@ -813,7 +970,7 @@ impl Processor {
                 merges: p.merges,
                 alerts: p.alerts,
                 states: p.states,
-                partitions: Vec::new(),
+                partitions,
             },
             acks: p.acks,
             lines: p.lines,
@@ -835,11 +992,7 @@ pub fn write_loop(
 ) {
     let mut last_retention: Option<Instant> = None;
     for c in commits {
-        let empty = c.batch.templates.is_empty()
-            && c.batch.alerts.is_empty()
-            && c.batch.merges.is_empty()
-            && c.batch.states.is_empty();
-        let result = if empty {
+        let result = if c.batch.is_empty() {
             Ok(())
         } else {
             let t = Instant::now();

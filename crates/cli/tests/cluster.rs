@@ -1,0 +1,265 @@
+//! Scale-out against the real NATS server (JetStream) and the real
+//! PostgreSQL: front ends publish, workers own partitions by lease, and the
+//! store ends up with exactly the templates, ids and counts of a single
+//! `logsieve serve` given the same lines — with a worker killed, PostgreSQL
+//! restarted, or NATS restarted in the middle.
+//!
+//! Each test has its own nats-server (own port and store dir) and its own
+//! PostgreSQL schema (or private server).
+
+mod cluster_common;
+mod serve_common;
+
+use cluster_common::*;
+use serve_common::Server;
+use std::time::Duration;
+
+/// What a single `logsieve serve` (SQLite) makes of the same requests.
+fn reference(reqs: &[(String, Vec<String>)]) -> Vec<(String, String, String, u64)> {
+    let single = Server::start(&[]);
+    send_all(&single, reqs);
+    let total: u64 = reqs.iter().map(|(_, l)| l.len() as u64).sum();
+    wait_for_lines(&single, total, Duration::from_secs(60), &[]);
+    snapshot(&single)
+}
+
+fn total(reqs: &[(String, Vec<String>)]) -> u64 {
+    reqs.iter().map(|(_, l)| l.len() as u64).sum()
+}
+
+fn assert_same(got: &[(String, String, String, u64)], want: &[(String, String, String, u64)]) {
+    if got != want {
+        let missing: Vec<_> = want.iter().filter(|w| !got.contains(w)).take(10).collect();
+        let extra: Vec<_> = got.iter().filter(|g| !want.contains(g)).take(10).collect();
+        panic!(
+            "the cluster's templates differ from a single service's ({} vs {} templates)\nonly in the single service: {missing:#?}\nonly in the cluster: {extra:#?}",
+            got.len(),
+            want.len()
+        );
+    }
+}
+
+#[test]
+fn three_workers_on_eight_partitions_equal_a_single_service_exactly() {
+    let reqs = requests(20, 1_000_000, 2_500);
+    let want = reference(&reqs);
+    let nats = Nats::start();
+    let pg = Pg::shared("exact");
+    let stream = "EXACT";
+    let workers: Vec<Worker> = (0..3)
+        .map(|i| Worker::start(&format!("w{i}"), &nats.url(), stream, &pg.url(), &[]))
+        .collect();
+    let fe = front_end(&nats.url(), stream, &pg.url());
+    send_all(&fe, &reqs);
+    let refs: Vec<&Worker> = workers.iter().collect();
+    wait_for_lines(&fe, total(&reqs), Duration::from_secs(300), &refs);
+    assert_same(&snapshot(&fe), &want);
+    // All eight partitions were owned, spread over the three workers.
+    let owned: f64 = workers
+        .iter()
+        .map(|w| w.metric("logsieve_worker_partitions_owned"))
+        .sum();
+    assert_eq!(owned, 8.0);
+    assert!(workers
+        .iter()
+        .all(|w| w.metric("logsieve_worker_partitions_owned") >= 1.0));
+}
+
+#[test]
+fn a_worker_killed_in_the_middle_loses_nothing_and_counts_nothing_twice() {
+    let reqs = requests(12, 240_000, 2_000);
+    let want = reference(&reqs);
+    let nats = Nats::start();
+    let pg = Pg::shared("kill");
+    let stream = "KILL";
+    let mut workers: Vec<Worker> = (0..3)
+        .map(|i| Worker::start(&format!("k{i}"), &nats.url(), stream, &pg.url(), &[]))
+        .collect();
+    let fe = front_end(&nats.url(), stream, &pg.url());
+    let half = reqs.len() / 2;
+    send_all(&fe, &reqs[..half]);
+    // Wait until the victim has committed something, then kill it mid-stream.
+    let t = std::time::Instant::now();
+    while workers[0].metric("logsieve_lines_committed_total") == 0.0 && t.elapsed() < Duration::from_secs(60)
+    {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let owned_by_victim = workers[0].metric("logsieve_worker_partitions_owned");
+    assert!(owned_by_victim >= 1.0, "the victim owned no partition");
+    workers[0].kill9();
+    send_all(&fe, &reqs[half..]);
+    let refs: Vec<&Worker> = workers.iter().skip(1).collect();
+    wait_for_lines(&fe, total(&reqs), Duration::from_secs(300), &refs);
+    assert_same(&snapshot(&fe), &want);
+    let owned: f64 = workers[1..]
+        .iter()
+        .map(|w| w.metric("logsieve_worker_partitions_owned"))
+        .sum();
+    assert_eq!(owned, 8.0, "the survivors took every partition over");
+}
+
+#[test]
+fn postgres_restarted_in_the_middle_pauses_workers_and_counts_stay_exact() {
+    let reqs = requests(8, 160_000, 2_000);
+    let want = reference(&reqs);
+    let nats = Nats::start();
+    let pg = Pg::private("pgrestart");
+    let stream = "PGRESTART";
+    let workers: Vec<Worker> = (0..2)
+        .map(|i| Worker::start(&format!("p{i}"), &nats.url(), stream, &pg.url(), &[]))
+        .collect();
+    // The front end only publishes; its queries are read after the restart.
+    let fe = front_end(&nats.url(), stream, &pg.url());
+    let half = reqs.len() / 2;
+    send_all(&fe, &reqs[..half]);
+    pg.stop();
+    // Front ends keep taking lines: they only need NATS.
+    send_all(&fe, &reqs[half..]);
+    std::thread::sleep(Duration::from_secs(3));
+    pg.start_again();
+    let refs: Vec<&Worker> = workers.iter().collect();
+    wait_for_lines(&fe, total(&reqs), Duration::from_secs(300), &refs);
+    assert_same(&snapshot(&fe), &want);
+    let retried: f64 = workers
+        .iter()
+        .map(|w| w.metric("logsieve_worker_restarts_total"))
+        .sum();
+    assert!(retried >= 1.0, "no worker noticed the store going away");
+}
+
+#[test]
+fn nats_restarted_in_the_middle_front_ends_push_back_and_counts_stay_exact() {
+    let reqs = requests(8, 120_000, 2_000);
+    let want = reference(&reqs);
+    let mut nats = Nats::start();
+    let pg = Pg::shared("natsrestart");
+    let stream = "NATSRESTART";
+    let workers: Vec<Worker> = (0..2)
+        .map(|i| Worker::start(&format!("n{i}"), &nats.url(), stream, &pg.url(), &[]))
+        .collect();
+    let fe = front_end(&nats.url(), stream, &pg.url());
+    let half = reqs.len() / 2;
+    send_all(&fe, &reqs[..half]);
+    nats.stop();
+    // While NATS is down, the front end refuses with 429 rather than drop.
+    let (source, lines) = &reqs[half];
+    let code = fe.ingest(source, lines);
+    assert_eq!(code, 429, "a front end without its broker must push back");
+    let restarter = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(2));
+        nats.start_again();
+        nats
+    });
+    // The client retries on 429 until acknowledged.
+    let pushed_back = send_all(&fe, &reqs[half..]);
+    let _nats = restarter.join().unwrap();
+    assert!(pushed_back >= 1, "no 429 while NATS was down");
+    let refs: Vec<&Worker> = workers.iter().collect();
+    wait_for_lines(&fe, total(&reqs), Duration::from_secs(300), &refs);
+    assert_same(&snapshot(&fe), &want);
+}
+
+#[test]
+fn cluster_status_names_owners_lag_and_store_progress() {
+    let nats = Nats::start();
+    let pg = Pg::shared("status");
+    let stream = "STATUS";
+    let mut w = Worker::start("s0", &nats.url(), stream, &pg.url(), &["--partitions", "4"]);
+    let fe = Server::start(&[
+        "--nats",
+        &nats.url(),
+        "--stream",
+        stream,
+        "--partitions",
+        "4",
+        "--store",
+        &pg.url(),
+    ]);
+    let reqs = requests(4, 4_000, 1_000);
+    send_all(&fe, &reqs);
+    wait_for_lines(&fe, 4_000, Duration::from_secs(60), &[&w]);
+    let out = std::process::Command::new(serve_common::bin())
+        .args([
+            "cluster",
+            "status",
+            "--nats",
+            &nats.url(),
+            "--stream",
+            stream,
+            "--partitions",
+            "4",
+            "--store",
+            &pg.url(),
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let parts = v["partitions"].as_array().unwrap();
+    assert_eq!(parts.len(), 4);
+    for p in parts {
+        assert_eq!(p["owner"], "s0", "{p}");
+        assert_eq!(p["lag"], 0, "{p}");
+        assert!(p["store"]["applied_seq"].as_u64().unwrap() > 0, "{p}");
+    }
+    // A graceful stop releases every partition, in NATS and in the store.
+    assert_eq!(w.stop(), Some(0));
+    let out = std::process::Command::new(serve_common::bin())
+        .args([
+            "cluster",
+            "status",
+            "--nats",
+            &nats.url(),
+            "--stream",
+            stream,
+            "--partitions",
+            "4",
+            "--store",
+            &pg.url(),
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for p in v["partitions"].as_array().unwrap() {
+        assert!(
+            p["owner"].is_null(),
+            "lease still held after a graceful stop: {p}"
+        );
+        assert!(p["store"]["owner"].is_null(), "store still names an owner: {p}");
+        assert_eq!(
+            p["store"]["checkpoint_seq"], p["store"]["applied_seq"],
+            "final checkpoint missing: {p}"
+        );
+    }
+}
+
+#[test]
+fn a_process_with_another_partition_count_refuses_to_start() {
+    let nats = Nats::start();
+    let pg = Pg::shared("mismatch");
+    let _w = Worker::start("m0", &nats.url(), "MISMATCH", &pg.url(), &["--partitions", "4"]);
+    let out = std::process::Command::new(serve_common::bin())
+        .args([
+            "worker",
+            "--nats",
+            &nats.url(),
+            "--stream",
+            "MISMATCH",
+            "--partitions",
+            "8",
+            "--store",
+            &pg.url(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("has 4 partitions") && err.contains("--partitions"),
+        "{err}"
+    );
+}
