@@ -561,7 +561,19 @@ struct Args {
     pid: Option<u32>,
     sample_every: f64,
     source: String,
+    /// Spread requests over this many sources (`<source>0` ...), e.g. to
+    /// feed several partitions of a scale-out cluster; 1: just `<source>`.
+    sources: u64,
     seed: u64,
+}
+
+/// The request path for request `i` (`base` ends in `source=<name>`).
+fn path_for(base: &str, sources: u64, i: u64) -> String {
+    if sources <= 1 {
+        base.to_string()
+    } else {
+        format!("{base}{}", i % sources)
+    }
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -585,6 +597,7 @@ fn parse_args() -> Result<Args, String> {
         pid: None,
         sample_every: 10.0,
         source: "bench".into(),
+        sources: 1,
         seed: 1,
     };
     while let Some(flag) = it.next() {
@@ -605,6 +618,7 @@ fn parse_args() -> Result<Args, String> {
             "--pid" => a.pid = Some(num(&v)? as u32),
             "--sample-every" => a.sample_every = num(&v)?,
             "--source" => a.source = v,
+            "--sources" => a.sources = (num(&v)? as u64).max(1),
             "--seed" => a.seed = num(&v)? as u64,
             _ => return Err(format!("unknown flag {flag}")),
         }
@@ -710,7 +724,8 @@ fn ingest(a: &Args) -> Result<String, String> {
     let path = format!("/v1/ingest?source={}", a.source);
     let mut hs = Vec::new();
     for t in 0..a.threads {
-        let (addr, path, stop, batch, seed) = (a.addr.clone(), path.clone(), stop.clone(), a.batch, a.seed);
+        let (addr, path, stop, batch, seed, sources) =
+            (a.addr.clone(), path.clone(), stop.clone(), a.batch, a.seed, a.sources);
         hs.push(std::thread::spawn(move || {
             // Pre-drawn bodies, so the client's CPU goes to sending.
             let mut g = LineGen::new(seed * 1000 + t as u64, 0.0);
@@ -727,7 +742,8 @@ fn ingest(a: &Args) -> Result<String, String> {
             while Instant::now() < deadline && !stop.load(Ordering::Relaxed) {
                 let body = &bodies[i % bodies.len()];
                 let t0 = Instant::now();
-                match c.request("POST", &path, "text/plain", body) {
+                let p = path_for(&path, sources, (i * 7919 + t) as u64);
+                match c.request("POST", &p, "text/plain", body) {
                     Ok(200) => {
                         tally.lat_us.push(us(t0.elapsed()));
                         tally.requests += 1;
@@ -848,7 +864,8 @@ fn open_loop(a: &Args) -> Result<String, String> {
 
     let mut hs = Vec::new();
     for k in 0..conns {
-        let (addr, path, batch, seed, seconds) = (a.addr.clone(), path.clone(), a.batch, a.seed, a.seconds);
+        let (addr, path, batch, seed, seconds, sources) =
+            (a.addr.clone(), path.clone(), a.batch, a.seed, a.seconds, a.sources);
         hs.push(std::thread::spawn(move || {
             let mut g = LineGen::new(seed * 1000 + 500 + k as u64, new_fraction);
             // Analyze reuses pre-drawn bodies; steady draws each one fresh
@@ -886,8 +903,9 @@ fn open_loop(a: &Args) -> Result<String, String> {
                 } else if now - due > Duration::from_millis(1) {
                     tally.late_sends += 1;
                 }
+                let p = path_for(&path, sources, i);
                 loop {
-                    match c.request("POST", &path, "text/plain", body) {
+                    match c.request("POST", &p, "text/plain", body) {
                         Ok(200) => {
                             tally.lat_us.push(us(due.elapsed()));
                             tally.requests += 1;

@@ -96,7 +96,7 @@ enum Command {
     #[command(
         after_help = "EXIT STATUS:\n  0    stopped by SIGTERM or SIGINT after draining and committing what was accepted\n  2    could not start or stopped on an error: a bad setting, a busy address, an\n       unreadable store or rules"
     )]
-    Serve(cluster_cmd::ServeCmd),
+    Serve(Box<cluster_cmd::ServeCmd>),
     /// Scale-out worker: owns partitions of the NATS JetStream stream that
     /// `serve --nats` front ends publish to (leases in a KV bucket), mines
     /// templates per source, runs the Sigma rules, and writes to the shared

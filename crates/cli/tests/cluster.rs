@@ -12,7 +12,16 @@ mod serve_common;
 
 use cluster_common::*;
 use serve_common::Server;
+use std::sync::Mutex;
 use std::time::Duration;
+
+/// The tests of this file run one at a time: each starts a cluster of
+/// processes, and two at once on a small machine only measure contention.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// What a single `logsieve serve` (SQLite) makes of the same requests.
 fn reference(reqs: &[(String, Vec<String>)]) -> Vec<(String, String, String, u64)> {
@@ -41,6 +50,7 @@ fn assert_same(got: &[(String, String, String, u64)], want: &[(String, String, S
 
 #[test]
 fn three_workers_on_eight_partitions_equal_a_single_service_exactly() {
+    let _serial = serial();
     let reqs = requests(20, 1_000_000, 2_500);
     let want = reference(&reqs);
     let nats = Nats::start();
@@ -67,6 +77,7 @@ fn three_workers_on_eight_partitions_equal_a_single_service_exactly() {
 
 #[test]
 fn a_worker_killed_in_the_middle_loses_nothing_and_counts_nothing_twice() {
+    let _serial = serial();
     let reqs = requests(12, 240_000, 2_000);
     let want = reference(&reqs);
     let nats = Nats::start();
@@ -100,6 +111,7 @@ fn a_worker_killed_in_the_middle_loses_nothing_and_counts_nothing_twice() {
 
 #[test]
 fn postgres_restarted_in_the_middle_pauses_workers_and_counts_stay_exact() {
+    let _serial = serial();
     let reqs = requests(8, 160_000, 2_000);
     let want = reference(&reqs);
     let nats = Nats::start();
@@ -129,6 +141,7 @@ fn postgres_restarted_in_the_middle_pauses_workers_and_counts_stay_exact() {
 
 #[test]
 fn nats_restarted_in_the_middle_front_ends_push_back_and_counts_stay_exact() {
+    let _serial = serial();
     let reqs = requests(8, 120_000, 2_000);
     let want = reference(&reqs);
     let mut nats = Nats::start();
@@ -161,6 +174,7 @@ fn nats_restarted_in_the_middle_front_ends_push_back_and_counts_stay_exact() {
 
 #[test]
 fn cluster_status_names_owners_lag_and_store_progress() {
+    let _serial = serial();
     let nats = Nats::start();
     let pg = Pg::shared("status");
     let stream = "STATUS";
@@ -237,6 +251,7 @@ fn cluster_status_names_owners_lag_and_store_progress() {
 
 #[test]
 fn a_process_with_another_partition_count_refuses_to_start() {
+    let _serial = serial();
     let nats = Nats::start();
     let pg = Pg::shared("mismatch");
     let _w = Worker::start("m0", &nats.url(), "MISMATCH", &pg.url(), &["--partitions", "4"]);

@@ -361,6 +361,13 @@ async fn own(shared: Arc<Shared>, p: u32, mut rev: u64, mut stop: watch::Receive
     }
 }
 
+/// The instant `at_ms` (ms since the epoch) was, on this host's clock.
+fn since_ms(at_ms: i64) -> Instant {
+    let now = Instant::now();
+    let age = (processor::now_ms() - at_ms).max(0) as u64;
+    now.checked_sub(Duration::from_millis(age)).unwrap_or(now)
+}
+
 /// The protocol names the service uses, as the processor wants them.
 fn protocol_name(s: &str) -> &'static str {
     const KNOWN: [&str; 7] = [
@@ -518,7 +525,10 @@ async fn run_owned(
                 let job = Job::Ingest {
                     parts: batch.parts,
                     protocol: protocol_name(&batch.protocol),
-                    received: Instant::now(),
+                    // The front end's acceptance: the worker's
+                    // logsieve_ingest_to_commit_seconds is then end to end
+                    // (publish to committed in the store).
+                    received: since_ms(batch.at_ms),
                     permit: None,
                     ack: Some(tx),
                     at_ms: Some(batch.at_ms),
