@@ -115,9 +115,10 @@ fn invalid(msg: String) -> StoreError {
 fn check_schema_name(s: &str) -> Result<(), StoreError> {
     let ok = !s.is_empty()
         && s.len() <= 63
-        && s.bytes().next().is_some_and(|b| b.is_ascii_lowercase() || b == b'_')
-        && s
-            .bytes()
+        && s.bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || b == b'_')
+        && s.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
     if ok {
         Ok(())
@@ -223,7 +224,10 @@ fn is_unavailable(e: &postgres::Error) -> bool {
 
 /// Maps a driver error to [`StoreError::Unavailable`] or [`StoreError::Backend`], naming the
 /// place and the operation.
-pub(crate) fn pg_err(s: &Settings, what: impl Into<String>) -> impl FnOnce(postgres::Error) -> StoreError + '_ {
+pub(crate) fn pg_err(
+    s: &Settings,
+    what: impl Into<String>,
+) -> impl FnOnce(postgres::Error) -> StoreError + '_ {
     let what = what.into();
     move |e| {
         let what = format!("{}: {what}", s.place);
@@ -384,11 +388,7 @@ impl std::fmt::Debug for Pool {
 impl Pool {
     /// An idle connection (`true`: reused, it may have died since) or a new one.
     pub(crate) fn get(&self) -> Result<(Client, bool), StoreError> {
-        let reused = self
-            .idle
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .pop();
+        let reused = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
         match reused {
             Some(c) if !c.is_closed() => Ok((c, true)),
             _ => Ok((self.settings.connect()?, false)),
@@ -441,7 +441,10 @@ mod tests {
         assert_eq!(c.schema, "ls_1");
         assert_eq!(c.url, "postgres://u:pw@h:5433/db?connect_timeout=3");
         let c = PgConfig::from_url("postgresql://h/db").unwrap();
-        assert_eq!((c.schema.as_str(), c.url.as_str()), (DEFAULT_SCHEMA, "postgresql://h/db"));
+        assert_eq!(
+            (c.schema.as_str(), c.url.as_str()),
+            (DEFAULT_SCHEMA, "postgresql://h/db")
+        );
         let e = PgConfig::from_url("postgres://h/db?schema=Bad-Name").unwrap_err();
         assert!(e.to_string().contains("Bad-Name"), "{e}");
         let e = PgConfig::from_url("mysql://u:secret@h/db").unwrap_err();

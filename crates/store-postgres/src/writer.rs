@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use logsieve_store::{
-    fence_reason, now_ms, validate_batch, CommitBatch, CommitInfo, MergeRecord, PartitionAdvance, PartitionClaim,
-    RetainInfo, StoreError, StoreWriter, BUCKET_MS, MAX_EXAMPLES, MAX_VALUES,
+    fence_reason, now_ms, validate_batch, CommitBatch, CommitInfo, MergeRecord, PartitionAdvance,
+    PartitionClaim, RetainInfo, StoreError, StoreWriter, BUCKET_MS, MAX_EXAMPLES, MAX_VALUES,
 };
 use postgres::{Client, Transaction};
 
@@ -91,8 +91,11 @@ fn apply_merge(s: &Settings, tx: &mut Transaction<'_>, i: usize, m: &MergeRecord
     let placeholder = "INSERT INTO templates(source, template_id, template) VALUES ($1, $2, $3)
                        ON CONFLICT (source, template_id) DO NOTHING";
     if to.is_none() {
-        tx.execute(placeholder, &[&m.source, &target, &from_text.as_deref().unwrap_or("")])
-            .map_err(e())?;
+        tx.execute(
+            placeholder,
+            &[&m.source, &target, &from_text.as_deref().unwrap_or("")],
+        )
+        .map_err(e())?;
     }
     if from_text.is_none() {
         tx.execute(placeholder, &[&m.source, &m.from_id, &""])
@@ -119,7 +122,12 @@ fn advance_partition(
     a: &PartitionAdvance,
     now: i64,
 ) -> Result<Option<String>, StoreError> {
-    let e = || pg_err(s, format!("advancing partitions[{i}] (partition {})", a.partition));
+    let e = || {
+        pg_err(
+            s,
+            format!("advancing partitions[{i}] (partition {})", a.partition),
+        )
+    };
     let part = i64::from(a.partition);
     // Fits: checked by `validate_batch`.
     let (epoch, from, to) = (a.epoch as i64, a.from_seq as i64, a.to_seq as i64);
@@ -133,7 +141,10 @@ fn advance_partition(
         .map_err(e())?;
     if n == 0 {
         let stored = tx
-            .query_opt("SELECT epoch, applied_seq FROM partitions WHERE part = $1", &[&part])
+            .query_opt(
+                "SELECT epoch, applied_seq FROM partitions WHERE part = $1",
+                &[&part],
+            )
             .map_err(e())?
             .map(|r| (r.get::<_, i64>(0), r.get::<_, i64>(1)));
         return Ok(Some(fence_reason(stored, a)));
@@ -619,7 +630,12 @@ impl StoreWriter for PgWriter {
         })
     }
 
-    fn claim_partition(&mut self, partition: u32, owner: &str, epoch: u64) -> Result<PartitionClaim, StoreError> {
+    fn claim_partition(
+        &mut self,
+        partition: u32,
+        owner: &str,
+        epoch: u64,
+    ) -> Result<PartitionClaim, StoreError> {
         let Ok(epoch_i) = i64::try_from(epoch) else {
             return Err(StoreError::InvalidBatch(format!(
                 "claim of partition {partition}: epoch {epoch} exceeds i64::MAX"
