@@ -4,6 +4,12 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// An opened store: its writer and its reader factory.
+pub type Store = (
+    Box<dyn logsieve_store::StoreWriter>,
+    std::sync::Arc<dyn logsieve_store::ReaderFactory>,
+);
+
 /// Why the settings could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -50,9 +56,16 @@ pub struct ServeArgs {
     /// HTTP address: ingestion, the query API, /metrics. [default: 127.0.0.1:7470]
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<String>,
-    /// Where the store lives (created if missing). [default: ./logsieve-data]
+    /// Where the store lives (created if missing). With --store it holds
+    /// only the lock file that keeps one service per data dir. [default: ./logsieve-data]
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Keep the store in PostgreSQL instead of SQLite in --data-dir:
+    /// postgres://[USER@]HOST[:PORT]/DB[?schema=NAME] (schema `logsieve` by
+    /// default, created with its tables if missing). Never point two services
+    /// at one schema. [default: SQLite in --data-dir]
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
     /// Accept syslog over TCP here (RFC 6587 octet counting or newline
     /// framing; RFC 3164 and 5424 messages). [default: off]
     #[arg(long, value_name = "ADDR")]
@@ -127,6 +140,8 @@ pub struct Config {
     pub listen: String,
     /// See [`ServeArgs::data_dir`].
     pub data_dir: PathBuf,
+    /// See [`ServeArgs::store`].
+    pub store: Option<String>,
     /// See [`ServeArgs::syslog_tcp`].
     pub syslog_tcp: Option<String>,
     /// See [`ServeArgs::syslog_udp`].
@@ -168,6 +183,7 @@ impl Default for Config {
         Config {
             listen: "127.0.0.1:7470".into(),
             data_dir: PathBuf::from("logsieve-data"),
+            store: None,
             syslog_tcp: None,
             syslog_udp: None,
             otlp_grpc: None,
@@ -210,6 +226,7 @@ impl Config {
         }
         set!(listen);
         set!(data_dir);
+        set!(opt store);
         set!(opt syslog_tcp);
         set!(opt syslog_udp);
         set!(opt otlp_grpc);
@@ -269,7 +286,33 @@ impl Config {
             return bad("source-label must not be empty".into());
         }
         self.retention()?;
+        self.postgres()?;
         Ok(())
+    }
+
+    /// The PostgreSQL store settings of `store`, if one is set.
+    pub fn postgres(&self) -> Result<Option<logsieve_store_postgres::PgConfig>, ConfigError> {
+        self.store
+            .as_deref()
+            .map(|url| {
+                logsieve_store_postgres::PgConfig::from_url(url)
+                    .map_err(|e| ConfigError::Invalid(format!("store: {e}")))
+            })
+            .transpose()
+    }
+
+    /// Opens the store: PostgreSQL when `store` is set, else SQLite in `data_dir`.
+    pub fn open_store(&self) -> Result<Store, crate::ServeError> {
+        match self.postgres()? {
+            Some(pg) => {
+                let (w, r) = logsieve_store_postgres::open_postgres(&pg)?;
+                Ok((Box::new(w), std::sync::Arc::new(r)))
+            }
+            None => {
+                let (w, r) = logsieve_store::open_sqlite(&self.data_dir)?;
+                Ok((Box::new(w), std::sync::Arc::new(r)))
+            }
+        }
     }
 
     /// The retention as a duration; `None` keeps everything.

@@ -181,8 +181,8 @@ pub fn run_with(args: &ServeArgs, forward: Option<Arc<dyn http::Forward>>) -> Re
             )))
         }
     }
-    let (mut writer, readers) = logsieve_store::open_sqlite(&cfg.data_dir)?;
-    let states = logsieve_store::StoreWriter::load_states(&mut writer)?;
+    let (mut writer, readers) = cfg.open_store()?;
+    let states = writer.load_states()?;
     let detector = load_rules(&cfg.rules, cfg.mapping.as_deref()).map_err(ServeError::Rules)?;
     let loaded_now = loaded_files(&detector);
     tracing::info!(rules = %summary(&detector), data_dir = %cfg.data_dir.display(), "starting");
@@ -212,7 +212,7 @@ pub fn run_with(args: &ServeArgs, forward: Option<Arc<dyn http::Forward>>) -> Re
     let m2 = metrics.clone();
     let writer_thread = std::thread::Builder::new()
         .name("logsieve-store".into())
-        .spawn(move || processor::write_loop(commit_rx, Box::new(writer), m2, retention))
+        .spawn(move || processor::write_loop(commit_rx, writer, m2, retention))
         .map_err(|e| ServeError::Io(format!("starting the store writer: {e}")))?;
 
     let reload_jobs = jobs_tx.clone();
@@ -259,7 +259,7 @@ pub fn run_with(args: &ServeArgs, forward: Option<Arc<dyn http::Forward>>) -> Re
         queue: Arc::new(Semaphore::new(cfg.queue_lines)),
         cfg: Arc::new(cfg),
         metrics,
-        store: Arc::new(readers),
+        store: readers,
         token,
         ready: AtomicBool::new(false),
         reload,
