@@ -64,8 +64,9 @@ pub struct WorkerArgs {
     /// Longest line. [default: 65536]
     #[arg(long, value_name = "BYTES", default_value_t = 65_536)]
     pub max_line_bytes: usize,
-    /// Messages a partition may hold between delivery and commit. [default: 512]
-    #[arg(long, value_name = "N", default_value_t = 512)]
+    /// Messages a partition may hold between delivery and commit (each up
+    /// to NATS's payload limit, 1 MiB by default). [default: 64]
+    #[arg(long, value_name = "N", default_value_t = 64)]
     pub max_in_flight: i64,
 }
 
