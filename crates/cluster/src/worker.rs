@@ -209,6 +209,9 @@ struct Runner {
     task: tokio::task::JoinHandle<()>,
 }
 
+/// How long a stop may take to commit, checkpoint and release.
+const STOP_GRACE: Duration = Duration::from_secs(30);
+
 /// Membership, fair share and the runners.
 async fn coordinate(
     shared: Arc<Shared>,
@@ -274,10 +277,17 @@ async fn coordinate(
     for r in runners.values() {
         let _ = r.stop.send(true);
     }
-    for (_, r) in runners {
-        let _ = r.task.await;
+    let stopping = async {
+        for (_, r) in runners {
+            let _ = r.task.await;
+        }
+        shared.leases.leave().await;
+    };
+    // Bounded: with NATS or the store gone, releasing could wait forever;
+    // what is committed is safe either way, and leases expire.
+    if tokio::time::timeout(STOP_GRACE, stopping).await.is_err() {
+        tracing::warn!(grace = ?STOP_GRACE, "partitions not all released in time; their leases will expire");
     }
-    shared.leases.leave().await;
     Ok(())
 }
 

@@ -565,11 +565,7 @@ impl Processor {
             if due && !writer_busy {
                 // Few values are cheap to write at once; many wait for
                 // the next VALUES_EVERY.
-                // A worker writes them with every commit: a takeover replays
-                // from the store's sequence and would lose what was held.
-                let values = self.part.is_some()
-                    || self.value_entries <= CHEAP_VALUES
-                    || self.last_values.elapsed() >= VALUES_EVERY;
+                let values = self.value_entries <= CHEAP_VALUES || self.last_values.elapsed() >= VALUES_EVERY;
                 if writer.send(self.take_commit(values)).is_err() {
                     tracing::error!("the store writer is gone; stopping");
                     return;
@@ -643,8 +639,9 @@ impl Processor {
         p.merges.clear();
         p.alerts.clear();
         p.states.clear();
-        self.values.clear();
-        self.value_entries = 0;
+        // Variable values stay: a worker writes them only with a
+        // checkpoint, so those of every message after the checkpoint the
+        // replay started from were never written.
     }
 
     /// Takes the complete miner states of the owned partition at the
@@ -928,6 +925,14 @@ impl Processor {
                 vec![adv]
             }
             _ => Vec::new(),
+        };
+        // A worker writes values only with a checkpoint (see
+        // `discard_effects`): then exactly the values of the messages after
+        // the previous checkpoint are in the store with it.
+        let with_values = match &partitions[..] {
+            [] if self.part.is_some() => false,
+            [adv] => adv.checkpoint.is_some(),
+            _ => with_values,
         };
         let mut p = std::mem::take(&mut self.pending);
         if with_values {

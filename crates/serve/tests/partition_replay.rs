@@ -124,6 +124,33 @@ fn snapshot(r: &dyn ReaderFactory) -> Vec<(String, String, String, u64)> {
     v
 }
 
+/// Per template and variable position: the occurrences counted (kept
+/// values plus `other`), and the kept values themselves where nothing
+/// overflowed the cap. (Which 64 values are kept past the cap depends on
+/// when values are flushed, in one process too.)
+type Values = Vec<(String, String, Vec<(u32, u64, Option<Vec<(String, u64)>>)>)>;
+
+fn values(r: &dyn ReaderFactory) -> Values {
+    let reader = r.reader().unwrap();
+    let mut out = Vec::new();
+    for t in reader.templates(&TemplateQuery::default()).unwrap() {
+        for d in reader.template(&t.template_id, Some(&t.source)).unwrap() {
+            let mut v: Vec<_> = d
+                .values
+                .into_iter()
+                .map(|v| {
+                    let n = v.top.iter().map(|(_, c)| c).sum::<u64>() + v.other;
+                    (v.position, n, (v.other == 0).then_some(v.top))
+                })
+                .collect();
+            v.sort();
+            out.push((t.source.clone(), t.template_id.clone(), v));
+        }
+    }
+    out.sort();
+    out
+}
+
 fn ctl(epoch: u64, applied: u64, checkpoint: u64) -> PartitionCtl {
     PartitionCtl {
         partition: 0,
@@ -153,6 +180,13 @@ fn takeover_after_a_fenced_owner_equals_one_owner_reading_everything() {
     let (ok, ..) = run(Box::new(w1), ctl(1, 0, 0), Vec::new(), 1..=N, true);
     assert_eq!(ok as u64, N);
     let want = snapshot(&r1);
+    let want_values = values(&r1);
+    assert!(
+        want_values
+            .iter()
+            .any(|(_, _, v)| v.iter().any(|p| p.2.is_some())),
+        "the twin kept variable values"
+    );
     assert_eq!(want.iter().map(|t| t.3).sum::<u64>(), N * 80);
 
     // Owner A0 takes messages 1..=25 and stops gracefully (checkpoint at
@@ -214,4 +248,9 @@ fn takeover_after_a_fenced_owner_equals_one_owner_reading_everything() {
     assert_eq!(ok_b as u64, N - from + 1);
     let got = snapshot(&r2);
     assert_eq!(got, want, "takeover must equal one owner reading everything");
+    assert_eq!(
+        values(&r2),
+        want_values,
+        "variable values must survive the takeover exactly"
+    );
 }
