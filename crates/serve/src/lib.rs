@@ -29,6 +29,7 @@ pub mod openapi;
 pub mod processor;
 pub mod query;
 pub mod sockets;
+pub mod web;
 
 use config::{Config, LogFormat};
 use http::App;
