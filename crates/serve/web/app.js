@@ -77,7 +77,7 @@ async function api(path, params) {
       if (token) sessionStorage.removeItem(TOKEN_KEY);
       const t = await askToken(refused || !!token);
       refused = true;
-      if (t === null) throw new ApiError(401, 'this service needs its bearer token (logsieve serve --token)', url);
+      if (t === null) throw new ApiError(401, 'this service needs its bearer token (logsieve serve --auth-token-file)', url);
       continue;
     }
     let body = null;
@@ -231,7 +231,7 @@ function errorBox(err) {
     todo = `${esc(err.message)}. Check that the service is running and reachable at <code>${esc(location.origin)}</code>, then press Refresh.`;
   } else if (err.status === 401) {
     what = 'A bearer token is needed';
-    todo = 'This service was started with <code>--token</code>. <button type="button" class="btn" data-action="token">Enter the token</button>';
+    todo = 'This service was started with <code>--auth-token-file</code>. <button type="button" class="btn" data-action="token">Enter the token</button>';
   } else if (err.status === 400) {
     what = 'The request was refused';
     todo = `${esc(err.message)}. Check the range and filters in the address bar, or go back to the <a href="${href('overview')}">overview</a>.`;
@@ -695,8 +695,10 @@ function syncControls(params) {
   }
   $('#refresh').value = ['10', '30', '60', '300'].includes(params.get('refresh')) ? params.get('refresh') : '0';
   const view = route().view;
-  for (const a of document.querySelectorAll('[data-nav]'))
+  for (const a of document.querySelectorAll('[data-nav]')) {
     a.setAttribute('aria-current', a.dataset.nav === (view === 'alerts' ? 'alerts' : 'overview') ? 'page' : 'false');
+    a.setAttribute('href', href(a.dataset.nav));
+  }
 }
 
 /** Renders the view of the current URL; `quiet` keeps the old content until the new one is ready. */
