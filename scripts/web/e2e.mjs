@@ -67,6 +67,14 @@ async function ready(page, view) {
   if (state === 'error') throw new Error(`at "${step}": the page shows an error: ${await page.textContent('#main')}`);
 }
 
+/** Runs `action`, then waits until the page has drawn `view` again. */
+async function redrawn(page, view, action) {
+  const before = Number((await page.getAttribute('body', 'data-renders')) ?? 0);
+  await action();
+  await page.waitForFunction((n) => Number(document.body.dataset.renders ?? 0) > n, before, { timeout: 30000 });
+  await ready(page, view);
+}
+
 async function shot(page, name, fullPage = false) {
   const path = join(out, name);
   await page.screenshot({ path, fullPage });
@@ -169,9 +177,10 @@ async function main(browser) {
   check((await row.count()) >= 1, `the alerts view lists "${alert.title}"`);
   check((await row.first().locator(`.chip.lv-${alert.level}`).count()) === 1, `the alert has the ${alert.level} colour`);
   check((await row.first().textContent()).includes(alert.rule_id), 'the alert shows its rule id');
-  await page.selectOption('#alert-filters select[name=level]', alert.level);
-  await page.waitForFunction((l) => new URLSearchParams(location.hash.split('?')[1] ?? '').get('level') === l, alert.level);
-  await ready(page, 'alerts');
+  await page.focus('#alert-level');
+  await redrawn(page, 'alerts', () => page.selectOption('#alert-level', alert.level));
+  check(new URLSearchParams(new URL(page.url()).hash.split('?')[1]).get('level') === alert.level, 'the level filter is in the URL');
+  check((await page.inputValue('#alert-level')) === alert.level && (await page.evaluate(() => document.activeElement?.id)) === 'alert-level', 'the redrawn filter keeps its value and the focus');
   const levels = await page.locator('[data-testid=alerts] tbody .chip').allTextContents();
   check(levels.length >= 1 && levels.every((l) => l.trim() === alert.level), `the level filter leaves only ${alert.level} alerts`);
   await shot(page, 'alerts.png');

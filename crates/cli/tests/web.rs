@@ -103,7 +103,10 @@ fn the_page_and_its_assets_are_served_with_types_csp_and_etags() {
     }
     let (code, hs, body) = fetch(&s, "/ui/nope.js", &[]);
     assert_eq!(code, 404);
-    assert!(String::from_utf8_lossy(&body).contains("app.js"), "the 404 names the assets");
+    assert!(
+        String::from_utf8_lossy(&body).contains("app.js"),
+        "the 404 names the assets"
+    );
     assert!(header(&hs, "content-type").unwrap().starts_with("text/plain"));
 }
 
@@ -136,6 +139,13 @@ fn the_token_guards_the_api_but_not_the_page() {
     let (code, v) = s.get("/v1/sources");
     assert_eq!(code, 200, "{v}");
     assert_eq!(v["sources"][0]["lines"], 3);
+    // The OpenAPI document says which paths need no token.
+    let (code, o) = s.get("/v1/openapi.json");
+    assert_eq!(code, 200);
+    for p in ["/", "/ui/{asset}", "/healthz"] {
+        assert_eq!(o["paths"][p]["get"]["security"], serde_json::json!([]), "{p}");
+    }
+    assert!(o["paths"]["/v1/sources"]["get"].get("security").is_none());
 }
 
 // ---------------------------------------------------------------- the browser
@@ -200,7 +210,9 @@ fn run_e2e(s: &Server, mode: &str, expect: &serde_json::Value, out: &std::path::
 
 /// The id of the live template of `source` whose text contains `needle`.
 fn template_with(s: &Server, source: &str, needle: &str) -> serde_json::Value {
-    let (code, v) = s.get(&format!("/v1/templates?source={source}&limit=100000&series=false"));
+    let (code, v) = s.get(&format!(
+        "/v1/templates?source={source}&limit=100000&series=false"
+    ));
     assert_eq!(code, 200, "{v}");
     let found: Vec<&serde_json::Value> = v["templates"]
         .as_array()
@@ -208,7 +220,11 @@ fn template_with(s: &Server, source: &str, needle: &str) -> serde_json::Value {
         .iter()
         .filter(|t| t["template"].as_str().unwrap().contains(needle))
         .collect();
-    assert_eq!(found.len(), 1, "one template of {source} contains {needle:?}: {v}");
+    assert_eq!(
+        found.len(),
+        1,
+        "one template of {source} contains {needle:?}: {v}"
+    );
     found[0].clone()
 }
 
@@ -292,8 +308,19 @@ fn the_page_shows_sources_counts_new_templates_top_values_and_alerts_in_chromium
         },
     });
     run_e2e(&s, "main", &expect, &out);
-    for f in ["overview.png", "templates.png", "template.png", "alerts.png", "deeplink.png", "narrow-overview.png"] {
-        assert!(out.join(f).metadata().is_ok_and(|m| m.len() > 1000), "screenshot {f} kept in {}", out.display());
+    for f in [
+        "overview.png",
+        "templates.png",
+        "template.png",
+        "alerts.png",
+        "deeplink.png",
+        "narrow-overview.png",
+    ] {
+        assert!(
+            out.join(f).metadata().is_ok_and(|m| m.len() > 1000),
+            "screenshot {f} kept in {}",
+            out.display()
+        );
     }
 }
 
@@ -341,7 +368,11 @@ fn a_source_with_5000_templates_loads_in_chromium_and_the_time_is_reported() {
     let (_, v) = s.get("/v1/sources");
     let src = &v["sources"][0];
     assert_eq!(src["source"], "many");
-    assert_eq!(src["templates"].as_u64(), Some(n as u64), "5,000 distinct templates mined: {v}");
+    assert_eq!(
+        src["templates"].as_u64(),
+        Some(n as u64),
+        "5,000 distinct templates mined: {v}"
+    );
     assert_eq!(src["lines"].as_u64(), Some(2 * n as u64));
     let expect = serde_json::json!({ "source": "many", "templates": n });
     let stdout = run_e2e(&s, "perf", &expect, &out);

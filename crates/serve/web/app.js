@@ -18,7 +18,8 @@ const MAX = 100000; // the API's largest limit
 const $ = (sel, el = document) => el.querySelector(sel);
 const esc = (s) =>
   String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
-const num = (v) => Math.round(v).toLocaleString('en-US');
+const NUM = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+const num = (v) => NUM.format(Math.round(v));
 const iso = (ms) => new Date(ms).toISOString();
 
 // ---------------------------------------------------------------- API
@@ -114,8 +115,7 @@ function route() {
 }
 
 /** The hash of a view, keeping the range and refresh settings. */
-function href(view, arg, extra = {}) {
-  const cur = route().params;
+function href(view, arg, extra = {}, cur = route().params) {
   const p = new URLSearchParams();
   for (const k of GLOBAL) if (cur.get(k)) p.set(k, cur.get(k));
   for (const [k, v] of Object.entries(extra)) if (v !== undefined && v !== null && v !== '') p.set(k, v);
@@ -398,6 +398,15 @@ function enrich(t, axis, range, lines) {
   return { t, b, isNew, spike, change: late - early, share: lines ? t.count / lines : 0, first, last: Date.parse(t.last_seen) };
 }
 
+/** At most `max` points: neighbouring buckets summed, for a small sparkline. */
+function thin(b, max) {
+  if (b.length <= max) return b;
+  const k = Math.ceil(b.length / max);
+  const out = new Float64Array(Math.ceil(b.length / k));
+  for (let i = 0; i < b.length; i++) out[Math.floor(i / k)] += b[i];
+  return out;
+}
+
 const SORTS = {
   count: (a, b) => b.t.count - a.t.count,
   first: (a, b) => b.first - a.first,
@@ -469,6 +478,7 @@ async function templatesView(ctx) {
       .filter((r) => (!needle || r.t.template.toLowerCase().includes(needle)) && (o !== 'new' || r.isNew) && (o !== 'spike' || r.spike))
       .sort(SORTS[s]);
     const body = $('#tpl-body');
+    const here = route().params; // for the rows' links, parsed once
     if (!list.length) {
       body.innerHTML = `<tr><td colspan="7" class="empty-row">No template ${needle ? `contains “${esc(needle)}”` : 'matches'}${o ? ` among the ${o === 'new' ? 'new ones' : 'spikes'}` : ''}. Clear the filter to see all ${num(rows.length)}.</td></tr>`;
     } else {
@@ -477,10 +487,10 @@ async function templatesView(ctx) {
         .map((r) => {
           const t = r.t;
           return `<tr data-template-id="${t.template_id}">
-        <td class="tpl"><a href="${href('template', t.template_id, { source })}">${templateHtml(t.template)}</a>${r.isNew ? ' <span class="badge new">new</span>' : ''}${r.spike ? ' <span class="badge spike">spike</span>' : ''}</td>
+        <td class="tpl"><a href="${href('template', t.template_id, { source }, here)}">${templateHtml(t.template)}</a>${r.isNew ? ' <span class="badge new">new</span>' : ''}${r.spike ? ' <span class="badge spike">spike</span>' : ''}</td>
         <td class="num" data-col="count" data-value="${t.count}">${num(t.count)}</td>
-        <td class="share-cell">${shareBar(r.share)} <span>${(r.share * 100).toFixed(r.share >= 0.1 ? 0 : 1)}%</span></td>
-        <td>${sparkline(r.b, { hot: r.spike, label: 'lines over the range' })}</td>
+        <td class="share-cell"><meter min="0" max="1" value="${r.share.toFixed(4)}"></meter> <span>${(r.share * 100).toFixed(r.share >= 0.1 ? 0 : 1)}%</span></td>
+        <td>${sparkline(thin(r.b, 60), { hot: r.spike })}</td>
         <td>${when(r.first)}</td><td>${when(r.last)}</td>
         <td class="num ${r.change > 0 ? 'up' : r.change < 0 ? 'down' : ''}">${r.change > 0 ? '+' : ''}${short(r.change)}</td></tr>`;
         })
@@ -639,10 +649,10 @@ async function alertsView(ctx) {
     <div class="page-head"><h1>Alerts</h1><span class="sub">${esc(range.label)}</span></div>
     <section class="panel">
       <form class="panel-head toolbar" id="alert-filters">
-        <label>Level <select name="level"><option value="">any</option>${LEVELS.map((l) => `<option${l === level ? ' selected' : ''}>${l}</option>`).join('')}</select></label>
-        <label>Rule <input name="rule" list="rule-list" value="${esc(rule)}" placeholder="rule id or title" autocomplete="off" spellcheck="false"></label>
+        <label>Level <select name="level" id="alert-level"><option value="">any</option>${LEVELS.map((l) => `<option${l === level ? ' selected' : ''}>${l}</option>`).join('')}</select></label>
+        <label>Rule <input name="rule" id="alert-rule" list="rule-list" value="${esc(rule)}" placeholder="rule id or title" autocomplete="off" spellcheck="false"></label>
         <datalist id="rule-list">${[...rules].map(([id, title]) => `<option value="${esc(id)}">${esc(title)}</option>`).join('')}</datalist>
-        <label>Source <select name="source"><option value="">any</option>${sources.map((s) => `<option${s === source ? ' selected' : ''}>${esc(s)}</option>`).join('')}</select></label>
+        <label>Source <select name="source" id="alert-source"><option value="">any</option>${sources.map((s) => `<option${s === source ? ' selected' : ''}>${esc(s)}</option>`).join('')}</select></label>
         <button class="btn" type="submit">Apply</button>
         ${filtered ? `<a class="btn" href="${href('alerts')}">Clear</a>` : ''}
         <span class="muted">${num(al.alerts.length)}${al.alerts.length >= limit ? ' (the newest 1,000)' : ''} · ${LEVELS.filter((l) => byLevel.get(l)).map((l) => levelChip(l, byLevel.get(l))).join(' ')}</span>
@@ -709,6 +719,9 @@ async function render({ quiet = false } = {}) {
   const main = $('#main');
   const fn = VIEWS[r.view];
   document.body.dataset.state = 'loading';
+  // Keep the focus and caret of the field being used across a redraw.
+  const active = document.activeElement;
+  const keep = active && active.id && main.contains(active) ? { id: active.id, s: active.selectionStart, e: active.selectionEnd } : null;
   if (!quiet) main.innerHTML = skeleton(r.view);
   let out;
   try {
@@ -723,9 +736,6 @@ async function render({ quiet = false } = {}) {
     return;
   }
   if (gen !== generation) return;
-  // Keep the focus and caret of the field being typed in across a refresh.
-  const active = document.activeElement;
-  const keep = active && active.id && main.contains(active) ? { id: active.id, s: active.selectionStart, e: active.selectionEnd } : null;
   const { html, after } = typeof out === 'string' ? { html: out } : out;
   charts.clear();
   main.innerHTML = `<div class="view view-${r.view}">${html}</div>`;
@@ -745,6 +755,7 @@ async function render({ quiet = false } = {}) {
   document.title = `${titles[r.view] ?? ''} · logsieve`;
   document.body.dataset.state = 'ready';
   document.body.dataset.view = r.view;
+  document.body.dataset.renders = String(Number(document.body.dataset.renders ?? 0) + 1);
   performance.mark('logsieve:rendered', { detail: r.view });
 }
 
@@ -814,10 +825,15 @@ function init() {
       }
     }
   });
+  // A new view moves the focus to its content (for keyboard and screen
+  // readers); a filter change within a view leaves it where it is.
+  let lastView = `${route().view}/${route().arg}`;
   window.addEventListener('hashchange', () => {
     scheduleRefresh();
-    render();
-    $('#main').focus({ preventScroll: true });
+    const v = `${route().view}/${route().arg}`;
+    render({ quiet: v === lastView });
+    if (v !== lastView) $('#main').focus({ preventScroll: true });
+    lastView = v;
   });
   syncTokenButton();
   scheduleRefresh();

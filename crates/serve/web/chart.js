@@ -66,7 +66,7 @@ export function sparkline(values, { width = 120, height = 26, hot = false, label
   for (let i = 0; i < n; i++) pts += `${x(i).toFixed(1)},${y(values[i]).toFixed(1)} `;
   const area = n ? `M${x(0).toFixed(1)},${pad + h} L${pts.trim().replaceAll(' ', ' L')} L${x(n - 1).toFixed(1)},${pad + h} Z` : '';
   const last = n ? `<circle class="spark-dot${hot ? ' hot' : ''}" cx="${x(n - 1).toFixed(1)}" cy="${y(values[n - 1]).toFixed(1)}" r="2"/>` : '';
-  return `<svg class="spark" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${esc(label)}"><path class="spark-area" d="${area}"/><polyline class="spark-line" points="${pts.trim()}"/>${last}</svg>`;
+  return `<svg class="spark" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ${label ? `role="img" aria-label="${esc(label)}"` : 'aria-hidden="true"'}><path class="spark-area" d="${area}"/><polyline class="spark-line" points="${pts.trim()}"/>${last}</svg>`;
 }
 
 /** A share bar: `frac` of `width` filled. */
