@@ -222,13 +222,23 @@ async function perf(browser) {
     await page.waitForSelector('body[data-state=ready][data-view=source] #tpl-body tr[data-template-id]', { timeout: 60000 });
     const wall = Date.now() - t0;
     const mark = await page.evaluate(() => performance.getEntriesByName('logsieve:rendered').at(-1)?.startTime ?? null);
+    const cls = await page.evaluate(
+      () =>
+        new Promise((resolve) => {
+          let sum = 0;
+          new PerformanceObserver((l) => {
+            for (const e of l.getEntries()) if (!e.hadRecentInput) sum += e.value;
+          }).observe({ type: 'layout-shift', buffered: true });
+          setTimeout(() => resolve(Math.round(sum * 1000) / 1000), 50);
+        }),
+    );
     const apiMs = await page.evaluate(() => {
       const e = performance.getEntriesByType('resource').filter((r) => r.name.includes('/v1/templates')).at(-1);
       return e ? Math.round(e.responseEnd - e.startTime) : null;
     });
     const count = await page.textContent('#tpl-count');
     check(count.includes(`of ${templates.toLocaleString('en-US')}`), `the table counts ${templates} templates ("${count}")`);
-    if (i > 0) runs.push({ wall_ms: wall, navigation_to_rendered_ms: mark === null ? null : Math.round(mark), api_templates_ms: apiMs });
+    if (i > 0) runs.push({ wall_ms: wall, navigation_to_rendered_ms: mark === null ? null : Math.round(mark), api_templates_ms: apiMs, layout_shift: cls });
     if (i === 3) {
       step = 'show all';
       const t1 = await page.evaluate(() => performance.now());
@@ -250,9 +260,10 @@ async function perf(browser) {
     median_navigation_to_rendered_ms: median(runs.map((r) => r.navigation_to_rendered_ms ?? r.wall_ms)),
     median_wall_ms: median(runs.map((r) => r.wall_ms)),
     median_api_templates_ms: median(runs.map((r) => r.api_templates_ms ?? 0)),
+    max_layout_shift: Math.max(...runs.map((r) => r.layout_shift)),
     show_all_rows: allRows,
     show_all_ms: allMs,
-    note: 'navigation_to_rendered: performance mark when the table is in the DOM, from navigation start (includes the API call); wall: goto() until the rows are visible. Reported, not asserted.',
+    note: 'navigation_to_rendered: performance mark when the table is in the DOM, from navigation start (includes the API call); wall: goto() until the rows are visible; layout_shift: cumulative layout shift score (Chromium). Reported, not asserted.',
   };
   writeFileSync(join(out, 'perf.json'), JSON.stringify(report, null, 2) + '\n');
   console.log(`PERF 5000-template page load: median ${report.median_navigation_to_rendered_ms} ms navigation → table rendered (wall ${report.median_wall_ms} ms, of which GET /v1/templates ${report.median_api_templates_ms} ms); show all ${allRows} rows: ${allMs} ms`);
