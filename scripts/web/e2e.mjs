@@ -67,6 +67,13 @@ async function ready(page, view) {
   if (state === 'error') throw new Error(`at "${step}": the page shows an error: ${await page.textContent('#main')}`);
 }
 
+/** Opens `url` (maybe only a new hash in the same document) and waits until `view` is drawn anew. */
+async function open(page, url, view) {
+  await page.evaluate(() => document.body && (document.body.dataset.state = 'stale'));
+  await page.goto(url);
+  await ready(page, view);
+}
+
 /** Runs `action`, then waits until the page has drawn `view` again. */
 async function redrawn(page, view, action) {
   const before = Number((await page.getAttribute('body', 'data-renders')) ?? 0);
@@ -114,6 +121,8 @@ async function main(browser) {
   const total = Object.values(sources).reduce((a, b) => a + b, 0);
   check((await dataValue(page.locator('[data-testid=total-lines]'))) === total, `the overview counts ${total} lines in all`);
   check((await page.locator('#ov-chart svg.chart').count()) === 1, 'the overview draws its chart');
+  const chip = page.locator(`tr[data-source="${alert.source}"] .chip.lv-${alert.level}`);
+  check((await chip.count()) === 1 && (await chip.textContent()).includes('1'), `the overview shows the ${alert.level} alert of ${alert.source}`);
   await shot(page, 'overview.png');
 
   // ---- templates of the source that gained a template half-way, from the first send on
@@ -123,8 +132,7 @@ async function main(browser) {
   const counts = await page.locator('#tpl-body td[data-col=count]').evaluateAll((tds) => tds.map((td) => Number(td.dataset.value)));
   check(counts.reduce((a, b) => a + b, 0) === sources[newTemplate.source], `the templates of ${newTemplate.source} add up to the lines sent`);
   // From just after the first half: only the template of the second half is new.
-  await page.goto(`${base}/#/source/${encodeURIComponent(newTemplate.source)}?range=custom&from=${encodeURIComponent(split)}&to=${encodeURIComponent(new Date(Date.now() + 3600e3).toISOString())}`);
-  await ready(page, 'source');
+  await open(page, `${base}/#/source/${encodeURIComponent(newTemplate.source)}?range=custom&from=${encodeURIComponent(split)}&to=${encodeURIComponent(new Date(Date.now() + 3600e3).toISOString())}`, 'source');
   const newRows = await page.locator('#tpl-body tr:has(.badge.new)').evaluateAll((trs) => trs.map((tr) => tr.dataset.templateId));
   check(newRows.length === 1 && newRows[0] === newTemplate.id, `exactly the template sent half-way (${newTemplate.id}) has the "new" badge (got ${JSON.stringify(newRows)})`);
   check((await page.locator('#tpl-body .slot').count()) > 0, 'variables are shown as <*> slots');
@@ -142,8 +150,7 @@ async function main(browser) {
   const link = page.url();
   check(link.includes('sort=first'), 'the sort is in the URL');
   const fresh = await newPage(browser, { withToken: true });
-  await fresh.goto(link);
-  await ready(fresh, 'source');
+  await open(fresh, link, 'source');
   check((await fresh.inputValue('#tpl-filter')) === newTemplate.filter, 'the deep link reopens the filter');
   check((await fresh.inputValue('#tpl-sort')) === 'first', 'the deep link reopens the sort');
   check((await fresh.locator('#tpl-body tr[data-template-id]').count()) === filtered, 'the deep link shows the same rows');
@@ -153,8 +160,7 @@ async function main(browser) {
 
   // ---- a template's detail with its top values
   step = 'template detail';
-  await page.goto(`${base}/#/source/${encodeURIComponent(detail.source)}?range=1h`);
-  await ready(page, 'source');
+  await open(page, `${base}/#/source/${encodeURIComponent(detail.source)}?range=1h`, 'source');
   await page.click(`#tpl-body tr[data-template-id="${detail.id}"] td.tpl a`);
   await ready(page, 'template');
   check(page.url().includes(`#/template/${detail.id}`), 'the template link opens its detail');
@@ -168,8 +174,7 @@ async function main(browser) {
 
   // ---- the alert: on its template's detail, then in the alerts view
   step = 'alerts';
-  await page.goto(`${base}/#/template/${alert.template_id}?source=${encodeURIComponent(alert.source)}&range=1h`);
-  await ready(page, 'template');
+  await open(page, `${base}/#/template/${alert.template_id}?source=${encodeURIComponent(alert.source)}&range=1h`, 'template');
   check((await page.locator(`[data-testid=alerts] tr:has-text("${alert.title}")`).count()) >= 1, `the template detail lists the alert "${alert.title}"`);
   await page.click('nav[aria-label=Views] a[data-nav=alerts]');
   await ready(page, 'alerts');
@@ -191,8 +196,7 @@ async function main(browser) {
   // ---- narrow, keyboard, back
   step = 'narrow and keyboard';
   const narrow = await newPage(browser, { width: 420, height: 800, withToken: true });
-  await narrow.goto(`${base}/#/?range=1h`);
-  await ready(narrow, 'overview');
+  await open(narrow, `${base}/#/?range=1h`, 'overview');
   await narrow.keyboard.press('Tab'); // skip link
   await narrow.keyboard.press('Tab'); // brand
   await narrow.keyboard.press('Tab'); // Overview
@@ -273,20 +277,16 @@ async function screenshots(browser) {
   const { detail, range = '15m' } = expect;
   step = 'docs overview';
   let page = await newPage(browser, { width: 1280, height: 800, withToken: true });
-  await page.goto(`${base}/#/?range=${range}`);
-  await ready(page, 'overview');
+  await open(page, `${base}/#/?range=${range}`, 'overview');
   await shot(page, 'web-overview.png');
   step = 'docs template';
-  await page.goto(`${base}/#/template/${detail.id}?source=${encodeURIComponent(detail.source)}&range=${range}`);
-  await ready(page, 'template');
+  await open(page, `${base}/#/template/${detail.id}?source=${encodeURIComponent(detail.source)}&range=${range}`, 'template');
   await shot(page, 'web-template.png');
   step = 'docs templates';
-  await page.goto(`${base}/#/source/${encodeURIComponent(detail.source)}?range=${range}`);
-  await ready(page, 'source');
+  await open(page, `${base}/#/source/${encodeURIComponent(detail.source)}?range=${range}`, 'source');
   await shot(page, 'web-templates.png');
   step = 'docs alerts';
-  await page.goto(`${base}/#/alerts?range=${range}`);
-  await ready(page, 'alerts');
+  await open(page, `${base}/#/alerts?range=${range}`, 'alerts');
   await shot(page, 'web-alerts.png');
   await page.context().close();
 }

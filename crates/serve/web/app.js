@@ -195,7 +195,8 @@ function levelChip(level, count) {
  */
 function exampleHtml(line, template) {
   const parts = template.split('<*>');
-  if (parts.length > 1) {
+  // Lazy wildcards backtrack: long lines or many slots are shown plain.
+  if (parts.length > 1 && parts.length <= 24 && line.length <= 4000) {
     const rx = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\s+/g, '\\s+');
     const pattern = parts.map(rx).join(')(.*?)(').replace(/^/, '(').concat(')');
     // The last slot takes the rest of its token when the template ends with it.
