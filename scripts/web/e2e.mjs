@@ -193,6 +193,25 @@ async function main(browser) {
   await ready(page, 'template');
   check(page.url().includes(`#/template/${alert.template_id}`), "the alert links to its line's template");
 
+  // ---- Refresh and auto-refresh show lines that arrive later
+  step = 'refresh';
+  const send = async (n) => {
+    const body = Array.from({ length: n }, (_, i) => `late line ${i} arrived`).join('\n') + '\n';
+    const r = await fetch(`${base}/v1/ingest?source=late`, { method: 'POST', body, headers: token ? { Authorization: `Bearer ${token}` } : {} });
+    if (!r.ok) throw new Error(`sending lines for the refresh check: HTTP ${r.status} ${await r.text()}`);
+  };
+  await open(page, `${base}/#/?range=1h`, 'overview');
+  check((await page.locator('tr[data-source="late"]').count()) === 0, 'no source "late" yet');
+  await send(5);
+  await redrawn(page, 'overview', () => page.click('#reload'));
+  check((await dataValue(page.locator('tr[data-source="late"] td[data-col=lines]'))) === 5, 'Refresh shows the 5 lines sent since');
+  await redrawn(page, 'overview', () => page.selectOption('#refresh', '10'));
+  check(new URL(page.url()).hash.includes('refresh=10'), 'the auto-refresh period is in the URL');
+  await send(5);
+  await page.waitForFunction(() => document.querySelector('tr[data-source="late"] td[data-col=lines]')?.dataset.value === '10', null, { timeout: 30000 });
+  check(true, 'auto-refresh shows the next 5 lines without a click');
+  await redrawn(page, 'overview', () => page.selectOption('#refresh', '0'));
+
   // ---- narrow, keyboard, back
   step = 'narrow and keyboard';
   const narrow = await newPage(browser, { width: 420, height: 800, withToken: true });

@@ -254,7 +254,14 @@ fn the_page_shows_sources_counts_new_templates_top_values_and_alerts_in_chromium
         .map(|i| match i % 3 {
             0 => format!("Nov 23 10:{:02}:{:02} gate sshd[{}]: Accepted password for deploy from 10.1.2.{} port {} ssh2", i % 60, i % 60, 4000 + i, i % 200, 40000 + i),
             1 => format!("Nov 23 10:{:02}:{:02} gate sshd[{}]: pam_unix(sshd:session): session opened for user deploy by (uid=0)", i % 60, i % 60, 4000 + i),
-            _ => format!("Nov 23 10:{:02}:{:02} gate CRON[{}]: (root) CMD (run-parts /etc/cron.hourly)", i % 60, i % 60, 5000 + i),
+            _ => format!(
+                "Nov 23 10:{:02}:{:02} gate CRON[{}]: ({}) CMD (run-parts /etc/cron.{})",
+                i % 60,
+                i % 60,
+                5000 + i,
+                if i % 9 == 2 { "backup" } else { "root" },
+                if i % 5 == 2 { "daily" } else { "hourly" }
+            ),
         })
         .collect();
     let post = |path: &str, body: &[String]| {
@@ -284,11 +291,17 @@ fn the_page_shows_sources_counts_new_templates_top_values_and_alerts_in_chromium
     post("/v1/ingest?source=auth&preset=syslog", &auth2);
     assert_eq!(s.counted("auth").0, 150);
     let new_tpl = template_with(&s, "auth", "new user");
-    let detail = template_with(&s, "shop", "logged in from");
+    // The detail checked: the cron template, whose user is mostly root.
+    let detail = template_with(&s, "auth", "CMD (run-parts");
     let id = detail["template_id"].as_str().unwrap();
-    let (code, d) = s.get(&format!("/v1/templates/{id}?source=shop"));
+    let (code, d) = s.get(&format!("/v1/templates/{id}?source=auth"));
     assert_eq!(code, 200, "{d}");
     let var0 = &d["templates"][0]["variables"][0];
+    assert_eq!(var0["top"][0]["value"], "root", "{d}");
+    assert!(
+        var0["top"][0]["count"].as_u64().unwrap() > var0["top"][1]["count"].as_u64().unwrap(),
+        "{d}"
+    );
     let (code, al) = s.get("/v1/alerts?source=auth");
     assert_eq!(code, 200, "{al}");
     let alerts = al["alerts"].as_array().unwrap();
@@ -299,7 +312,7 @@ fn the_page_shows_sources_counts_new_templates_top_values_and_alerts_in_chromium
         "split": split,
         "newTemplate": { "source": "auth", "id": new_tpl["template_id"], "filter": "new user" },
         "detail": {
-            "source": "shop", "id": id, "count": d["templates"][0]["count"],
+            "source": "auth", "id": id, "count": d["templates"][0]["count"],
             "top": { "position": var0["position"], "value": var0["top"][0]["value"], "count": var0["top"][0]["count"] },
         },
         "alert": {
