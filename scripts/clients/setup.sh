@@ -120,3 +120,6 @@ say "rsyslog: $rsyslog_v"
 say "python:  $otel_v ($("$venv/bin/python" --version 2>&1))"
 say "node:    $node_v"
 say "ready in $((SECONDS - started))s"
+
+# The web page's browser tests (chromium + playwright-core): scripts/web/setup.sh.
+bash "$here/../web/setup.sh"

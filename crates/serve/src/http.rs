@@ -1,4 +1,5 @@
-//! The HTTP edge: ingestion endpoints, the query API, health and metrics.
+//! The HTTP edge: ingestion endpoints, the query API, health and metrics,
+//! and the web page (`/`, `/ui/*`).
 
 use crate::config::Config;
 use crate::metrics::Metrics;
@@ -663,7 +664,9 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
 async fn auth(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
     let path = req.uri().path();
     if let Some(token) = &app.token {
-        if path != "/healthz" && path != "/readyz" {
+        // Health checks, and the page with its assets (they hold no data;
+        // the page asks for the token when the API answers 401).
+        if path != "/healthz" && path != "/readyz" && !crate::web::is_public(path) {
             let given = req
                 .headers()
                 .get(header::AUTHORIZATION)
@@ -744,6 +747,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route("/", get(crate::web::index))
+        .route("/ui/{asset}", get(crate::web::ui))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(app.clone(), timing))

@@ -7,6 +7,8 @@
 //! stream) with one miner per source and Sigma detection as an observer. A
 //! writer thread commits template counts, examples, variable values, merges
 //! and alerts to the store in group commits and only then acknowledges.
+//! A web page (`/`, module [`web`]), embedded in the binary, shows sources,
+//! templates and alerts through the query API.
 //!
 //! Invariants:
 //! * A 2xx (an OTLP/gRPC OK) is sent only after the group commit that holds
@@ -29,6 +31,7 @@ pub mod openapi;
 pub mod processor;
 pub mod query;
 pub mod sockets;
+pub mod web;
 
 use config::{Config, LogFormat};
 use http::App;

@@ -93,6 +93,10 @@ pub fn document() -> Value {
                 "parameters": [q("query", "Stream selector, e.g. {service_name=\"api\"}"), q("start", time), q("end", time), q("step", "Sample step, e.g. 60s, 5m")],
                 "responses": { "200": ok_json("Patterns", json!({ "type": "object" })), "400": err() } } },
             "/v1/openapi.json": { "get": { "summary": "This document", "responses": { "200": { "description": "OpenAPI" } } } },
+            "/": { "get": { "summary": "The web page (no token needed; it asks for one when the API answers 401)", "security": [], "responses": { "200": { "description": "text/html" }, "304": { "description": "Not modified (If-None-Match)" } } } },
+            "/ui/{asset}": { "get": { "summary": "The web page's scripts, style sheet and icon, embedded in the binary", "security": [],
+                "parameters": [ { "name": "asset", "in": "path", "required": true, "schema": { "type": "string" } } ],
+                "responses": { "200": { "description": "The file, with its content type" }, "304": { "description": "Not modified (If-None-Match)" }, "404": { "description": "No such asset" } } } },
             "/healthz": { "get": { "summary": "Alive", "security": [], "responses": { "200": { "description": "ok" } } } },
             "/readyz": { "get": { "summary": "Ready: store open, rules loaded", "security": [], "responses": { "200": { "description": "ready" }, "503": { "description": "not ready" } } } },
             "/metrics": { "get": { "summary": "Prometheus metrics", "responses": { "200": { "description": "text exposition format" } } } }
