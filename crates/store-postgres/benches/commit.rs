@@ -81,6 +81,10 @@ fn bench(c: &mut Criterion) {
     });
     g.finish();
     drop(r);
+    if std::env::var_os("LOGSIEVE_BENCH_KEEP_SCHEMA").is_some() {
+        eprintln!("kept schema {schema}");
+        return;
+    }
     if let Ok(mut c) = postgres::Client::connect(&url, postgres::NoTls) {
         let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
     }
