@@ -136,16 +136,24 @@ fn unreachable_server_is_unavailable_and_transient() {
     let err = open_postgres(&cfg).unwrap_err();
     assert!(matches!(err, StoreError::Unavailable { .. }), "{err:?}");
     assert!(err.is_transient());
-    assert!(err.to_string().contains(&format!("127.0.0.1:{port}")), "{err}");
+    let msg = err.to_string();
+    assert!(msg.contains(&format!("127.0.0.1:{port}")), "{msg}");
+    assert!(
+        msg.to_lowercase().contains("refused"),
+        "the cause is named: {msg}"
+    );
 }
 
 #[test]
 fn statement_timeout_is_unavailable() {
     use shared::Backend;
-    let mut p = Pg::fresh();
-    p.cfg.statement_timeout = std::time::Duration::from_millis(50);
-    let (mut w, readers) = p.open();
-    w.claim_partition(0, "w", 1).unwrap();
+    let p = Pg::fresh();
+    let (mut setup, readers) = p.open();
+    setup.claim_partition(0, "w", 1).unwrap();
+    // A writer whose statements may take 2 s at most (ample for a one-row commit).
+    let mut short = p.cfg.clone();
+    short.statement_timeout = std::time::Duration::from_secs(2);
+    let (mut w, _) = open_postgres(&short).unwrap();
     // Another session holds the partition row: the commit waits on its lock until the timeout.
     let mut other = sql(&p.cfg.url);
     let mut tx = other.transaction().unwrap();
@@ -170,6 +178,7 @@ fn statement_timeout_is_unavailable() {
         matches!(err, StoreError::Unavailable { .. }) && err.is_transient(),
         "{err:?}"
     );
+    assert!(err.to_string().contains("statement timeout"), "{err}");
     assert_eq!(readers.reader().unwrap().lines(None, None, None).unwrap(), 0);
     tx.rollback().unwrap();
     // The writer reconnects and the same batch then goes through, once.
