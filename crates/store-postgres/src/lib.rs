@@ -340,8 +340,16 @@ fn migrate(s: &Settings, client: &mut Client) -> Result<(), StoreError> {
         &[&s.schema],
     )
     .map_err(e("taking the migration lock"))?;
-    tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {}", s.schema))
-        .map_err(e("creating the schema"))?;
+    // Created only when missing: a user without CREATE on the database can still open a
+    // schema made for it.
+    let exists = tx
+        .query_opt("SELECT 1 FROM pg_namespace WHERE nspname = $1", &[&s.schema])
+        .map_err(e("looking for the schema"))?
+        .is_some();
+    if !exists {
+        tx.batch_execute(&format!("CREATE SCHEMA {}", s.schema))
+            .map_err(e("creating the schema"))?;
+    }
     let tables: Vec<String> = tx
         .query(
             "SELECT table_name::text FROM information_schema.tables WHERE table_schema = $1",
