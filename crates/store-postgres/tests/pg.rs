@@ -392,3 +392,23 @@ fn concurrent_writers_with_partitions_never_double_apply() {
     assert_eq!(r.lines(None, None, None).unwrap(), applied);
     assert!(applied > 0);
 }
+
+#[test]
+fn concurrent_opens_of_a_new_schema_all_succeed() {
+    // Workers starting together race to create the schema: the advisory lock serialises them.
+    let p = <Pg as shared::Backend>::fresh();
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let cfg = p.cfg.clone();
+            std::thread::spawn(move || open_postgres(&cfg).map(|_| ()))
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap().unwrap();
+    }
+    let n: i64 = sql(&p.cfg.url)
+        .query_one(&format!("SELECT COUNT(*) FROM {}.meta", p.cfg.schema), &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1, "one schema_version row");
+}
