@@ -222,6 +222,38 @@ fn is_unavailable(e: &postgres::Error) -> bool {
         || msg.starts_with("timeout waiting for server")
 }
 
+/// A driver error whose message includes the server's message or the underlying cause (the
+/// driver's own says only "db error" or "error connecting to server").
+#[derive(Debug)]
+pub struct PgError(pub postgres::Error);
+
+impl std::fmt::Display for PgError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.as_db_error() {
+            Some(db) => {
+                write!(f, "{} {}: {}", db.severity(), db.code().code(), db.message())?;
+                if let Some(d) = db.detail() {
+                    write!(f, " ({d})")?;
+                }
+                Ok(())
+            }
+            None => {
+                write!(f, "{}", self.0)?;
+                match std::error::Error::source(&self.0) {
+                    Some(cause) => write!(f, ": {cause}"),
+                    None => Ok(()),
+                }
+            }
+        }
+    }
+}
+
+impl std::error::Error for PgError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
 /// Maps a driver error to [`StoreError::Unavailable`] or [`StoreError::Backend`], naming the
 /// place and the operation.
 pub(crate) fn pg_err(
@@ -234,12 +266,12 @@ pub(crate) fn pg_err(
         if is_unavailable(&e) {
             StoreError::Unavailable {
                 what,
-                source: Box::new(e),
+                source: Box::new(PgError(e)),
             }
         } else {
             StoreError::Backend {
                 what,
-                source: Box::new(e),
+                source: Box::new(PgError(e)),
             }
         }
     }
@@ -308,8 +340,16 @@ fn migrate(s: &Settings, client: &mut Client) -> Result<(), StoreError> {
         &[&s.schema],
     )
     .map_err(e("taking the migration lock"))?;
-    tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {}", s.schema))
-        .map_err(e("creating the schema"))?;
+    // Created only when missing: a user without CREATE on the database can still open a
+    // schema made for it.
+    let exists = tx
+        .query_opt("SELECT 1 FROM pg_namespace WHERE nspname = $1", &[&s.schema])
+        .map_err(e("looking for the schema"))?
+        .is_some();
+    if !exists {
+        tx.batch_execute(&format!("CREATE SCHEMA {}", s.schema))
+            .map_err(e("creating the schema"))?;
+    }
     let tables: Vec<String> = tx
         .query(
             "SELECT table_name::text FROM information_schema.tables WHERE table_schema = $1",

@@ -69,6 +69,17 @@ const SERIES: &str = concat!(
      WHERE b.minute >= $3 AND b.minute < $4 GROUP BY b.minute ORDER BY b.minute"
 );
 
+/// The series of several merge groups: (source, live) pairs in `$1`, `$2`; minutes in
+/// `[$3, $4)`.
+const SERIES_OF_MANY: &str = "
+WITH k AS (SELECT DISTINCT * FROM UNNEST($1::text[], $2::text[]) AS k(source, live)),
+g AS (SELECT k.source, k.live, t.id FROM k JOIN templates t ON t.source = k.source AND t.template_id = k.live
+      UNION ALL
+      SELECT k.source, k.live, t.id FROM k JOIN templates t ON t.source = k.source AND t.merged_into = k.live)
+SELECT g.source, g.live, b.minute, SUM(b.count)::int8 FROM g JOIN buckets b ON b.tid = g.id
+WHERE b.minute >= $3 AND b.minute < $4
+GROUP BY g.source, g.live, b.minute ORDER BY g.source, g.live, b.minute";
+
 const EXAMPLES: &str = concat!(
     members!(),
     "SELECT e.line FROM g JOIN examples e ON e.tid = g.id
@@ -296,9 +307,13 @@ impl StoreReader for PgReader {
             if ranged {
                 for r in tx
                     .query(
-                        "SELECT t.source, COALESCE(t.merged_into, t.template_id), SUM(b.count)::int8
-                         FROM buckets b JOIN templates t ON t.id = b.tid
-                         WHERE b.minute >= $1 AND b.minute < $2 AND ($3::text IS NULL OR t.source = $3)
+                        // Summed per row id first (one scan of the range on the primary key),
+                        // then per merge group: the join sees one row per template, not per bucket.
+                        "SELECT t.source, COALESCE(t.merged_into, t.template_id), SUM(b.n)::int8
+                         FROM (SELECT tid, SUM(count) AS n FROM buckets WHERE minute >= $1 AND minute < $2
+                               GROUP BY tid) b
+                         JOIN templates t ON t.id = b.tid
+                         WHERE $3::text IS NULL OR t.source = $3
                          GROUP BY 1, 2",
                         &[&lo, &hi, &q.source],
                     )
@@ -354,9 +369,26 @@ impl StoreReader for PgReader {
                     .then_with(|| a.template_id.cmp(&b.template_id))
             });
             out.truncate(q.limit);
-            if q.with_series {
+            if q.with_series && !out.is_empty() {
+                // All the rows' series in one statement.
+                let sources: Vec<&str> = out.iter().map(|r| r.source.as_str()).collect();
+                let lives: Vec<&str> = out.iter().map(|r| r.template_id.as_str()).collect();
+                let mut series: HashMap<(String, String), Vec<(i64, u64)>> = HashMap::new();
+                for r in tx
+                    .query(SERIES_OF_MANY, &[&sources, &lives, &lo, &hi])
+                    .map_err(pg_err(s, "reading series"))?
+                {
+                    let (source, live, minute, n): (String, String, i64, i64) =
+                        (r.get(0), r.get(1), r.get(2), r.get(3));
+                    series
+                        .entry((source, live))
+                        .or_default()
+                        .push((minute.saturating_mul(BUCKET_MS), count_u64(s, n, "a bucket sum")?));
+                }
                 for row in &mut out {
-                    row.series = Self::series(s, tx, &row.source, &row.template_id, lo, hi)?;
+                    row.series = series
+                        .remove(&(row.source.clone(), row.template_id.clone()))
+                        .unwrap_or_default();
                 }
             }
             Ok(out)

@@ -136,16 +136,24 @@ fn unreachable_server_is_unavailable_and_transient() {
     let err = open_postgres(&cfg).unwrap_err();
     assert!(matches!(err, StoreError::Unavailable { .. }), "{err:?}");
     assert!(err.is_transient());
-    assert!(err.to_string().contains(&format!("127.0.0.1:{port}")), "{err}");
+    let msg = err.to_string();
+    assert!(msg.contains(&format!("127.0.0.1:{port}")), "{msg}");
+    assert!(
+        msg.to_lowercase().contains("refused"),
+        "the cause is named: {msg}"
+    );
 }
 
 #[test]
 fn statement_timeout_is_unavailable() {
     use shared::Backend;
-    let mut p = Pg::fresh();
-    p.cfg.statement_timeout = std::time::Duration::from_millis(50);
-    let (mut w, readers) = p.open();
-    w.claim_partition(0, "w", 1).unwrap();
+    let p = Pg::fresh();
+    let (mut setup, readers) = p.open();
+    setup.claim_partition(0, "w", 1).unwrap();
+    // A writer whose statements may take 2 s at most (ample for a one-row commit).
+    let mut short = p.cfg.clone();
+    short.statement_timeout = std::time::Duration::from_secs(2);
+    let (mut w, _) = open_postgres(&short).unwrap();
     // Another session holds the partition row: the commit waits on its lock until the timeout.
     let mut other = sql(&p.cfg.url);
     let mut tx = other.transaction().unwrap();
@@ -170,6 +178,7 @@ fn statement_timeout_is_unavailable() {
         matches!(err, StoreError::Unavailable { .. }) && err.is_transient(),
         "{err:?}"
     );
+    assert!(err.to_string().contains("statement timeout"), "{err}");
     assert_eq!(readers.reader().unwrap().lines(None, None, None).unwrap(), 0);
     tx.rollback().unwrap();
     // The writer reconnects and the same batch then goes through, once.
@@ -382,4 +391,24 @@ fn concurrent_writers_with_partitions_never_double_apply() {
     assert_eq!(stored, applied);
     assert_eq!(r.lines(None, None, None).unwrap(), applied);
     assert!(applied > 0);
+}
+
+#[test]
+fn concurrent_opens_of_a_new_schema_all_succeed() {
+    // Workers starting together race to create the schema: the advisory lock serialises them.
+    let p = <Pg as shared::Backend>::fresh();
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let cfg = p.cfg.clone();
+            std::thread::spawn(move || open_postgres(&cfg).map(|_| ()))
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap().unwrap();
+    }
+    let n: i64 = sql(&p.cfg.url)
+        .query_one(&format!("SELECT COUNT(*) FROM {}.meta", p.cfg.schema), &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1, "one schema_version row");
 }

@@ -7,7 +7,8 @@
 //! touches is behind these traits (and [`ReaderFactory`]), so another backend can be added
 //! without touching the service; [`open_sqlite`] gives the SQLite one (WAL journal,
 //! `synchronous=FULL`: once [`StoreWriter::commit`] returns, the batch survives `kill -9`
-//! and power loss).
+//! and power loss), the `logsieve-store-postgres` crate the PostgreSQL one. Every backend
+//! passes the same behavioural tests (`tests/shared/`).
 //!
 //! Invariants:
 //! - One [`StoreWriter::commit`] is one transaction: all of a [`CommitBatch`] or nothing.
