@@ -748,6 +748,18 @@ const SERIES: &str = concat!(
      WHERE b.minute >= ?3 AND b.minute < ?4 GROUP BY b.minute ORDER BY b.minute"
 );
 
+/// Up to this many rows, series are read one query per row; past it, in
+/// one scan ([`ALL_SERIES`]).
+const FEW_SERIES: usize = 32;
+
+/// Every live template's per-minute sums in `[?1, ?2)`, for one source
+/// (`?3`) or all, in minute order.
+const ALL_SERIES: &str = "SELECT t.source, COALESCE(t.merged_into, t.template_id), b.minute, SUM(b.count)
+     FROM buckets b JOIN templates t ON t.id = b.tid
+     WHERE b.minute >= ?1 AND b.minute < ?2 AND (?3 IS NULL OR t.source = ?3)
+     GROUP BY t.source, COALESCE(t.merged_into, t.template_id), b.minute
+     ORDER BY b.minute";
+
 const EXAMPLES: &str = concat!(
     members!(),
     "SELECT e.line FROM g CROSS JOIN examples e ON e.tid = g.id
@@ -1053,9 +1065,40 @@ impl StoreReader for SqliteReader {
                 .then_with(|| a.template_id.cmp(&b.template_id))
         });
         out.truncate(q.limit);
-        if q.with_series {
+        if q.with_series && out.len() <= FEW_SERIES {
             for row in &mut out {
                 row.series = self.series(&row.source, &row.template_id, lo, hi)?;
+            }
+        } else if q.with_series {
+            // Many rows: one scan of the range's buckets, grouped by live
+            // template and minute, instead of one query per row.
+            let mut index: HashMap<(&str, &str), usize> = HashMap::with_capacity(out.len());
+            for (i, row) in out.iter().enumerate() {
+                index.insert((row.source.as_str(), row.template_id.as_str()), i);
+            }
+            let mut series: Vec<Vec<(i64, u64)>> = vec![Vec::new(); out.len()];
+            let mut st = self
+                .conn
+                .prepare_cached(ALL_SERIES)
+                .map_err(db(path, "reading series"))?;
+            let mut rows = st
+                .query(params![lo, hi, q.source])
+                .map_err(db(path, "reading series"))?;
+            while let Some(r) = rows.next().map_err(db(path, "reading series"))? {
+                let source: String = r.get(0).map_err(db(path, "reading series"))?;
+                let live: String = r.get(1).map_err(db(path, "reading series"))?;
+                if let Some(&i) = index.get(&(source.as_str(), live.as_str())) {
+                    let minute: i64 = r.get(2).map_err(db(path, "reading series"))?;
+                    let n: i64 = r.get(3).map_err(db(path, "reading series"))?;
+                    series[i].push((
+                        minute.saturating_mul(BUCKET_MS),
+                        count_u64(path, n, "a bucket sum")?,
+                    ));
+                }
+            }
+            drop(index);
+            for (row, s) in out.iter_mut().zip(series) {
+                row.series = s;
             }
         }
         Ok(out)

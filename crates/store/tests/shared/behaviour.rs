@@ -27,6 +27,7 @@ macro_rules! behaviour_tests {
             invalid_batch_is_refused_and_writes_nothing,
             reopen_after_drop_keeps_everything,
             reader_sees_commits_made_after_it_opened,
+            series_of_many_rows_equal_each_templates_own_series,
         );
     };
     (@each $b:ty; $($name:ident),* $(,)?) => {
@@ -651,4 +652,71 @@ pub fn reader_sees_commits_made_after_it_opened<B: Backend>() {
     }
     t.join().unwrap();
     assert_eq!(r.lines(None, None, None).unwrap(), 20);
+}
+
+/// Past a few rows, series are read in one scan: they must equal each
+/// template's own series (the detail's per-group query, the slow twin), in
+/// and out of a range, merges included.
+pub fn series_of_many_rows_equal_each_templates_own_series<B: Backend>() {
+    let b = B::fresh();
+    let (mut w, readers) = b.open();
+    let mut ds = Vec::new();
+    for t in 0..120u64 {
+        let buckets: Vec<(i64, u64)> = (0..(t % 7 + 1) as i64)
+            .map(|k| (10 + k * (t as i64 % 3 + 1), t + k as u64 + 1))
+            .collect();
+        ds.push(delta(
+            if t % 2 == 0 { "a" } else { "b" },
+            100 + t,
+            &format!("event {t} <*>"),
+            &buckets,
+        ));
+    }
+    w.commit(&deltas(ds)).unwrap();
+    // Merge a few templates into others of the same source.
+    w.commit(&CommitBatch {
+        merges: vec![
+            merge("a", 100, 102, 0),
+            merge("a", 104, 102, 0),
+            merge("b", 101, 103, 0),
+        ],
+        ..Default::default()
+    })
+    .unwrap();
+    let r = readers.reader().unwrap();
+    for (since, until, source) in [
+        (None, None, None),
+        (Some(12 * 60_000), Some(20 * 60_000 + 1), None),
+        (None, None, Some("a")),
+        (Some(11 * 60_000), None, Some("b")),
+    ] {
+        let rows = r
+            .templates(&TemplateQuery {
+                since_ms: since,
+                until_ms: until,
+                source: source.map(String::from),
+                with_series: true,
+                ..all()
+            })
+            .unwrap();
+        assert!(
+            rows.len() > 32,
+            "{} rows: the one-scan path is not exercised",
+            rows.len()
+        );
+        for row in &rows {
+            let own = r.template(&row.template_id, Some(&row.source)).unwrap();
+            let lo = since.map_or(i64::MIN, |s| s.div_euclid(60_000) * 60_000);
+            let hi = until.map_or(i64::MAX, |u| u);
+            let want: Vec<(i64, u64)> = own[0]
+                .row
+                .series
+                .iter()
+                .copied()
+                .filter(|(m, _)| *m >= lo && *m < hi)
+                .collect();
+            assert_eq!(row.series, want, "{} {}", row.source, row.template_id);
+            assert_eq!(row.series.iter().map(|(_, n)| n).sum::<u64>(), row.count);
+        }
+    }
 }
