@@ -364,8 +364,8 @@ struct PartitionRun {
     fed: u64,
     /// `to_seq` of the last commit handed to the writer.
     sent: u64,
-    /// Complete states taken at `fed`, waiting for the next commit.
-    checkpoint: Option<Vec<(String, Vec<u8>)>>,
+    /// A checkpoint goes with the next commit.
+    checkpoint_due: bool,
     last_checkpoint: Instant,
 }
 
@@ -429,7 +429,7 @@ impl Processor {
         let part = cfg.partition.take().map(|ctl| PartitionRun {
             fed: ctl.checkpoint_seq,
             sent: ctl.applied_seq,
-            checkpoint: None,
+            checkpoint_due: false,
             last_checkpoint: Instant::now(),
             ctl,
         });
@@ -644,9 +644,22 @@ impl Processor {
         // replay started from were never written.
     }
 
-    /// Takes the complete miner states of the owned partition at the
-    /// sequence fed so far, for the next commit.
+    /// Asks for a checkpoint with the next commit. The states are taken
+    /// in [`Processor::take_commit`], at the sequence that commit ends at:
+    /// taken any earlier, jobs handled in between would be in the commit's
+    /// sequence but not in its states.
     fn checkpoint(&mut self) {
+        if let Some(run) = &mut self.part {
+            run.checkpoint_due = true;
+            run.last_checkpoint = Instant::now();
+        }
+        self.pending.since.get_or_insert_with(Instant::now);
+    }
+
+    /// The complete miner states of every source, or `None` when one
+    /// could not be saved (an incomplete checkpoint would lose a source on
+    /// takeover).
+    fn all_states(&mut self) -> Option<Vec<(String, Vec<u8>)>> {
         let mut all = Vec::with_capacity(self.sources.len());
         for s in &mut self.sources {
             let mut bytes = Vec::new();
@@ -656,16 +669,12 @@ impl Processor {
                     // An incomplete checkpoint would lose the source on
                     // takeover: take none this time.
                     tracing::warn!(source = %s.name, error = %e, "saving templates failed; checkpoint skipped");
-                    return;
+                    return None;
                 }
             }
             s.dirty = false;
         }
-        if let Some(run) = &mut self.part {
-            run.checkpoint = Some(all);
-            run.last_checkpoint = Instant::now();
-        }
-        self.pending.since.get_or_insert_with(Instant::now);
+        Some(all)
     }
 
     fn ingest(
@@ -909,17 +918,26 @@ impl Processor {
         if self.part.as_ref().is_some_and(|r| r.all_replayed()) {
             self.discard_effects();
         }
+        // The states, taken now: they cover exactly `fed`, the sequence
+        // this commit ends at.
+        let states = match &self.part {
+            Some(run) if run.checkpoint_due && run.can_checkpoint() => self.all_states(),
+            _ => None,
+        };
         let partitions = match &mut self.part {
-            Some(run) if run.fed > run.sent || run.checkpoint.is_some() => {
+            Some(run) if run.fed > run.sent || states.is_some() => {
                 // A checkpoint is taken only once replay is over, so at
                 // `fed >= applied`; effects before that were dropped.
                 let to_seq = run.fed.max(run.sent);
+                if states.is_some() {
+                    run.checkpoint_due = false;
+                }
                 let adv = PartitionAdvance {
                     partition: run.ctl.partition,
                     epoch: run.ctl.epoch,
                     from_seq: run.sent,
                     to_seq,
-                    checkpoint: run.checkpoint.take(),
+                    checkpoint: states,
                 };
                 run.sent = to_seq;
                 vec![adv]

@@ -22,6 +22,26 @@ fn message(seq: u64) -> Vec<Part> {
     let mut out = Vec::new();
     for source in ["api", "db"] {
         let mut p = Part::new(source.to_string(), FormatKey::Whole);
+        // Words never seen before in every message: a miner that missed a
+        // message ends with other templates (and merges at other times).
+        let word = |n: u64| -> String {
+            let mut n = n + 26 * 26;
+            let mut w = String::new();
+            while n > 0 {
+                w.push((b'a' + (n % 26) as u8) as char);
+                n /= 26;
+            }
+            w
+        };
+        for k in 0..5u64 {
+            let line = format!(
+                "task {} ran on node {} in pool {}",
+                word(seq * 5 + k),
+                word(seq * 3 + k),
+                word(seq % 7)
+            );
+            p.batch.push(line.as_bytes(), LineFlags::default());
+        }
         for i in 0..40u64 {
             let r = seq
                 .wrapping_mul(6_364_136_223_846_793_005)
@@ -171,6 +191,25 @@ fn ctl_no_checkpoint(epoch: u64, applied: u64, checkpoint: u64) -> PartitionCtl 
 
 #[test]
 fn takeover_after_a_fenced_owner_equals_one_owner_reading_everything() {
+    takeover(false);
+}
+
+/// Regression (review D1): a checkpoint taken while jobs kept arriving was
+/// labelled with the sequence of the commit that carried it, later than
+/// the states it held; the next owner then never learned the messages in
+/// between.
+#[test]
+fn checkpoint_taken_while_messages_keep_arriving_covers_exactly_its_sequence() {
+    for _ in 0..5 {
+        takeover(true);
+    }
+}
+
+/// Owner A0 commits 1..=25 and stops; A takes 26..=50 (checkpointing every
+/// 20 ms when `a_checkpoints`) and is fenced out by B, which replays from
+/// the stored checkpoint and reads to the end. B's store must equal one
+/// owner's that read everything.
+fn takeover(a_checkpoints: bool) {
     const N: u64 = 80;
     // The twin: one owner, every message.
     let one = tempfile::tempdir().unwrap();
@@ -187,7 +226,7 @@ fn takeover_after_a_fenced_owner_equals_one_owner_reading_everything() {
             .any(|(_, _, v)| v.iter().any(|p| p.2.is_some())),
         "the twin kept variable values"
     );
-    assert_eq!(want.iter().map(|t| t.3).sum::<u64>(), N * 80);
+    assert_eq!(want.iter().map(|t| t.3).sum::<u64>(), N * 90);
 
     // Owner A0 takes messages 1..=25 and stops gracefully (checkpoint at
     // 25); owner A takes 26..=50 and never checkpoints; then B claims with
@@ -207,7 +246,11 @@ fn takeover_after_a_fenced_owner_equals_one_owner_reading_everything() {
     );
     let (ok_a, a_thread, a_jobs) = run(
         Box::new(wa),
-        ctl_no_checkpoint(2, 25, 25),
+        if a_checkpoints {
+            ctl(2, 25, 25)
+        } else {
+            ctl_no_checkpoint(2, 25, 25)
+        },
         c.states,
         26..=50,
         false,
@@ -215,7 +258,22 @@ fn takeover_after_a_fenced_owner_equals_one_owner_reading_everything() {
     assert_eq!(ok_a, 25);
     let (mut wb, _) = open_sqlite(two.path()).unwrap();
     let claim = wb.claim_partition(0, "b", 3).unwrap();
-    assert_eq!((claim.applied_seq, claim.checkpoint_seq), (50, 25));
+    assert_eq!(claim.applied_seq, 50);
+    if !a_checkpoints {
+        assert_eq!(claim.checkpoint_seq, 25);
+    }
+    // The checkpoint's miners hold exactly the lines of messages up to its
+    // sequence: 45 lines per source per message.
+    for (source, state) in &claim.states {
+        let miner = logsieve_template::Miner::load(&state[..]).unwrap();
+        let learned: u64 = miner.summaries().iter().map(|t| t.count).sum();
+        assert_eq!(
+            learned,
+            claim.checkpoint_seq * 45,
+            "source {source}: the checkpoint at sequence {} holds {learned} lines",
+            claim.checkpoint_seq
+        );
+    }
     // A goes on for a while (its commits are refused), then stops.
     let (tx, rx) = oneshot::channel();
     a_jobs
