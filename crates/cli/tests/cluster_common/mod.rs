@@ -376,6 +376,15 @@ pub fn requests(sources: usize, total: usize, per_request: usize) -> Vec<(String
                         (r >> 8) % 5000,
                         (r >> 30) % 4
                     ),
+                    // Words never seen before, at a slow rate per family: merges
+                    // happen all along, so a miner that missed a message ends
+                    // with other templates (review D1).
+                    6 if (r >> 40) % 4 == 0 => format!(
+                        "fam {} task {} ran on node {}",
+                        ["alpha", "beta", "gamma"][(r >> 50) as usize % 3],
+                        letters(r >> 8),
+                        letters(r >> 24)
+                    ),
                     6 if late => format!(
                         "deploy {} rolled out to {} replicas",
                         (r >> 8) % 100,
@@ -398,6 +407,16 @@ pub fn requests(sources: usize, total: usize, per_request: usize) -> Vec<(String
         i += 1;
     }
     out
+}
+
+/// A word of 3 to 4 letters from a number.
+fn letters(mut n: u64) -> String {
+    let mut w = String::new();
+    for _ in 0..3 + (n % 2) {
+        w.push((b'a' + (n % 26) as u8) as char);
+        n /= 26;
+    }
+    w
 }
 
 /// Sends every request, retrying 429 and 503 until it is acknowledged
