@@ -65,7 +65,6 @@ pub fn worker(a: &WorkerArgs) -> anyhow::Result<i32> {
         checkpoint_every: parse_duration("checkpoint-interval", &a.checkpoint_interval)?,
         commit_interval: Duration::from_millis(a.commit_interval_ms.clamp(1, 10_000)),
         max_templates: a.max_templates,
-        max_sources: a.max_sources,
         max_line_bytes: a.max_line_bytes,
         max_in_flight: a.max_in_flight.max(1),
         detector: detector.map(Arc::new),

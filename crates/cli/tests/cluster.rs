@@ -288,3 +288,54 @@ fn a_process_with_another_partition_count_refuses_to_start() {
         "{err}"
     );
 }
+
+/// Regression (review D3): a key reused for other lines must not drop them;
+/// the same lines retried under the same key count once.
+#[test]
+fn an_idempotency_key_dedups_a_retry_but_not_other_lines() {
+    let _serial = serial();
+    let nats = Nats::start();
+    let pg = Pg::shared("idem");
+    let stream = "IDEM";
+    let w = Worker::start("i0", &nats.url(), stream, &pg.url(), &[]);
+    let fe = front_end(&nats.url(), stream, &pg.url());
+    let post = |source: &str, body: &str| {
+        fe.post_with(
+            &format!("/v1/ingest?source={source}"),
+            &[("Content-Type", "text/plain"), ("Idempotency-Key", "batch-1")],
+            body.as_bytes(),
+        )
+        .0
+    };
+    assert_eq!(post("idem", "alpha 1\nalpha 2\n"), 200);
+    assert_eq!(post("idem", "alpha 1\nalpha 2\n"), 200, "a retry is answered 2xx");
+    assert_eq!(post("idem", "beta 1\nbeta 2\nbeta 3\n"), 200);
+    assert_eq!(post("other", "gamma 1\n"), 200);
+    wait_for_lines(&fe, 6, Duration::from_secs(60), &[&w]);
+}
+
+/// Regression (review D8): `cluster status` reads; it never creates a
+/// stream or fixes a partition count.
+#[test]
+fn cluster_status_of_a_stream_that_does_not_exist_creates_nothing() {
+    let _serial = serial();
+    let nats = Nats::start();
+    let status = |extra: &[&str]| {
+        std::process::Command::new(serve_common::bin())
+            .args(["cluster", "status", "--nats", &nats.url(), "--stream", "TYPO"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = status(&["--partitions", "3"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no logsieve cluster on stream TYPO"), "{err}");
+    // Nothing was made: a worker can still start TYPO with 8 partitions.
+    let pg = Pg::shared("typo");
+    let _w = Worker::start("t0", &nats.url(), "TYPO", &pg.url(), &["--partitions", "8"]);
+    let out = status(&["--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["partitions"].as_array().unwrap().len(), 8);
+}

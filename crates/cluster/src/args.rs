@@ -58,9 +58,6 @@ pub struct WorkerArgs {
     /// Templates kept per source (see `serve --max-templates`). [default: 10000]
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub max_templates: usize,
-    /// Sources kept per partition. [default: 1000]
-    #[arg(long, value_name = "N", default_value_t = 1000)]
-    pub max_sources: usize,
     /// Longest line. [default: 65536]
     #[arg(long, value_name = "BYTES", default_value_t = 65_536)]
     pub max_line_bytes: usize,

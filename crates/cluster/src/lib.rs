@@ -222,6 +222,38 @@ pub async fn connect(
     Ok((client, js))
 }
 
+/// Connects to a cluster that exists, creating nothing (for `cluster
+/// status`); returns its partition count as the cluster keeps it.
+pub async fn connect_existing(
+    settings: &ClusterSettings,
+) -> Result<(async_nats::Client, async_nats::jetstream::Context, u32), ClusterError> {
+    let client = async_nats::ConnectOptions::new()
+        .connection_timeout(Duration::from_secs(5))
+        .request_timeout(Some(Duration::from_secs(5)))
+        .connect(settings.nats_url.as_str())
+        .await
+        .map_err(|e| nats(format!("connecting to {}", settings.nats_url), e))?;
+    let js = async_nats::jetstream::new(client.clone());
+    let missing = || {
+        ClusterError::Config(format!(
+            "no logsieve cluster on stream {} at {} (no front end or worker ever started there; check --stream)",
+            settings.stream, settings.nats_url
+        ))
+    };
+    js.get_stream(&settings.stream).await.map_err(|_| missing())?;
+    let meta = js
+        .get_key_value(settings.meta_bucket())
+        .await
+        .map_err(|_| missing())?;
+    let n = meta
+        .get("partitions")
+        .await
+        .map_err(|e| nats("reading the partition count", e))?
+        .and_then(|b| String::from_utf8_lossy(&b).parse::<u32>().ok())
+        .ok_or_else(missing)?;
+    Ok((client, js, n))
+}
+
 async fn get_or_create_kv(
     js: &async_nats::jetstream::Context,
     cfg: async_nats::jetstream::kv::Config,

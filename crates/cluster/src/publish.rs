@@ -9,8 +9,10 @@
 //! a message may still have been stored (its acknowledgement lost, or a
 //! publish buffered by the client while disconnected and sent on
 //! reconnect). A retry carrying the same `Idempotency-Key` header is kept
-//! once: each message gets the JetStream message id `<key>/<partition>/<n>`,
-//! and JetStream drops a repeated id within the stream's duplicate window.
+//! once: each message gets the JetStream message id
+//! `<key>/<partition>/<n>/<hash of its lines>`, and JetStream drops a
+//! repeated id within the stream's duplicate window (2 minutes). The hash
+//! makes another request that reuses a key count as itself.
 //! Without the header a retry may count such lines twice (deduplicating by
 //! content would drop legitimate repeats).
 
@@ -90,7 +92,7 @@ impl Publisher {
             for p in parts {
                 let s = p.batch.data_len() + 64 * p.batch.len() + 256;
                 if !group.is_empty() && size + s > limit {
-                    let msg_id = key.as_ref().map(|kk| format!("{kk}/{k}/{n}"));
+                    let msg_id = key.as_ref().map(|kk| msg_id(kk, *k, n, &group, protocol));
                     acks.push(
                         self.send(js, subject.clone(), wire::encode(&group, protocol, at_ms), msg_id)
                             .await?,
@@ -103,7 +105,7 @@ impl Publisher {
                 size += s;
             }
             if !group.is_empty() {
-                let msg_id = key.as_ref().map(|kk| format!("{kk}/{k}/{n}"));
+                let msg_id = key.as_ref().map(|kk| msg_id(kk, *k, n, &group, protocol));
                 acks.push(
                     self.send(js, subject.clone(), wire::encode(&group, protocol, at_ms), msg_id)
                         .await?,
@@ -150,6 +152,15 @@ impl Publisher {
             Err(_) => Err(AckError::Unavailable("publishing to JetStream timed out".into())),
         }
     }
+}
+
+/// The JetStream message id of message `n` of partition `k` of a request
+/// with Idempotency-Key `key`: the same for a retry of the same lines, and
+/// different for other lines under the same key (the arrival time, which
+/// differs between retries, is left out of the hash).
+fn msg_id(key: &str, k: u32, n: u32, group: &[&Part], protocol: &str) -> String {
+    let h = xxhash_rust::xxh3::xxh3_128(&wire::encode(group, protocol, 0));
+    format!("{key}/{k}/{n}/{h:032x}")
 }
 
 /// Splits a part into parts of at most about `limit` bytes of lines each

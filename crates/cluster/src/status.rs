@@ -3,7 +3,7 @@
 //! checkpointed.
 
 use crate::lease::Leases;
-use crate::{connect, nats, ClusterError, ClusterSettings};
+use crate::{connect_existing, nats, ClusterError, ClusterSettings};
 use async_nats::jetstream::consumer::pull;
 use logsieve_store::{PartitionInfo, StoreReader};
 use serde::Serialize;
@@ -49,7 +49,7 @@ pub async fn status(
     settings: &ClusterSettings,
     from_store: Vec<PartitionInfo>,
 ) -> Result<ClusterStatus, ClusterError> {
-    let (_c, js) = connect(settings).await?;
+    let (_c, js, n) = connect_existing(settings).await?;
     let leases = Leases::open(&js, settings, "status").await?;
     let mut stream = js
         .get_stream(&settings.stream)
@@ -58,7 +58,7 @@ pub async fn status(
     let info = stream.info().await.map_err(|e| nats("reading the stream", e))?;
     let (messages, last_seq) = (info.state.messages, info.state.last_sequence);
     let mut partitions = Vec::new();
-    for (p, owner, rev) in leases.owners(settings.partitions).await? {
+    for (p, owner, rev) in leases.owners(n).await? {
         let (mut lag, mut ack_pending, mut redelivered) = (None, None, None);
         if let Ok(mut c) = stream.get_consumer::<pull::Config>(&settings.consumer(p)).await {
             if let Ok(i) = c.info().await {

@@ -37,8 +37,6 @@ pub struct WorkerConfig {
     pub commit_interval: Duration,
     /// Templates kept per source.
     pub max_templates: usize,
-    /// Sources kept per partition.
-    pub max_sources: usize,
     /// Longest line.
     pub max_line_bytes: usize,
     /// Messages a partition may hold between delivery and commit.
@@ -227,46 +225,51 @@ async fn coordinate(
     let offset = (xxhash_rust::xxh3::xxh3_64(shared.cfg.id.as_bytes()) % u64::from(n)) as u32;
     let info = shared.cfg.listen.clone().unwrap_or_default();
     loop {
-        if let Err(e) = shared.leases.heartbeat(&info).await {
-            tracing::warn!(error = %e, "heartbeat failed");
-        }
-        runners.retain(|_, r| !r.task.is_finished());
-        let live = shared.leases.live_workers().await.unwrap_or(1).max(1);
-        let share = n.div_ceil(live as u32) as usize;
-        if runners.len() < share {
-            for i in 0..n {
-                let p = (offset + i) % n;
-                if runners.len() >= share {
-                    break;
+        // One round of membership and ownership; a stop cuts it short (each
+        // step waits on NATS, seconds each while NATS is away).
+        let round = async {
+            if let Err(e) = shared.leases.heartbeat(&info).await {
+                tracing::warn!(error = %e, "heartbeat failed");
+            }
+            runners.retain(|_, r| !r.task.is_finished());
+            let live = shared.leases.live_workers().await.unwrap_or(1).max(1);
+            let share = n.div_ceil(live as u32) as usize;
+            if runners.len() < share {
+                for i in 0..n {
+                    let p = (offset + i) % n;
+                    if runners.len() >= share {
+                        break;
+                    }
+                    if runners.contains_key(&p) {
+                        continue;
+                    }
+                    if let Some(rev) = shared.leases.acquire(p).await {
+                        tracing::info!(partition = p, revision = rev, "lease taken");
+                        let (stop_tx, stop_rx) = watch::channel(false);
+                        let task = tokio::spawn(own(shared.clone(), p, rev, stop_rx));
+                        runners.insert(p, Runner { stop: stop_tx, task });
+                    }
                 }
-                if runners.contains_key(&p) {
-                    continue;
-                }
-                if let Some(rev) = shared.leases.acquire(p).await {
-                    tracing::info!(partition = p, revision = rev, "lease taken");
-                    let (stop_tx, stop_rx) = watch::channel(false);
-                    let task = tokio::spawn(own(shared.clone(), p, rev, stop_rx));
-                    runners.insert(p, Runner { stop: stop_tx, task });
+            } else if runners.len() > share {
+                // Hand the extra partitions over, the last taken first.
+                let extra: Vec<u32> = runners
+                    .keys()
+                    .rev()
+                    .take(runners.len() - share)
+                    .copied()
+                    .collect();
+                for p in extra {
+                    if let Some(r) = runners.get(&p) {
+                        tracing::info!(partition = p, live, "rebalancing: handing the partition over");
+                        let _ = r.stop.send(true);
+                    }
                 }
             }
-        } else if runners.len() > share {
-            // Hand the extra partitions over, the last taken first.
-            let extra: Vec<u32> = runners
-                .keys()
-                .rev()
-                .take(runners.len() - share)
-                .copied()
-                .collect();
-            for p in extra {
-                if let Some(r) = runners.get(&p) {
-                    tracing::info!(partition = p, live, "rebalancing: handing the partition over");
-                    let _ = r.stop.send(true);
-                }
-            }
-        }
-        shared.wm.owned.store(runners.len() as u64, Ordering::Relaxed);
+            shared.wm.owned.store(runners.len() as u64, Ordering::Relaxed);
+            tokio::time::sleep(tick).await;
+        };
         tokio::select! {
-            _ = tokio::time::sleep(tick) => {}
+            _ = round => {}
             _ = &mut shutdown => break,
         }
     }
@@ -436,7 +439,8 @@ async fn run_owned(
     let processor = Processor::new(
         ProcessorConfig {
             max_templates: cfg.max_templates,
-            max_sources: cfg.max_sources,
+            // Not enforced in partition mode (see the processor).
+            max_sources: usize::MAX,
             max_line_bytes: cfg.max_line_bytes,
             commit_interval: cfg.commit_interval,
             partition: Some(PartitionCtl {
@@ -473,8 +477,9 @@ async fn run_owned(
             match rx.await {
                 Ok(Ok(_)) => {}
                 Ok(Err(AckError::Refused(m))) => {
-                    // Counted and reported; the message is done with.
-                    tracing::warn!(reason = %m, lines, "lines refused by the processor");
+                    // The front end checked what could be refused; this is
+                    // not expected. Counted and reported, the message done.
+                    tracing::error!(reason = %m, lines, "lines refused by the processor after the front end took them");
                     metrics.rejected("refused", lines);
                 }
                 Ok(Err(AckError::Unavailable(m))) => {
@@ -571,12 +576,31 @@ async fn run_owned(
     };
     drop(messages);
     // What was fed is committed (fenced if someone else owns the partition
-    // by now), then acked.
-    let _ = jobs_tx.send(Job::Stop);
-    drop(jobs_tx);
-    let _ = tokio::task::spawn_blocking(move || proc_thread.join()).await;
-    drop(ack_tx);
-    let _ = acker.await;
+    // by now) with a last checkpoint, then acked; the lease is renewed all
+    // the while, so a slow drain does not hand the partition over midway.
+    let commits = shared.commits.clone();
+    let teardown = async move {
+        let _ = jobs_tx.send(Job::Stop);
+        drop(jobs_tx);
+        let _ = tokio::task::spawn_blocking(move || proc_thread.join()).await;
+        // The processor's last commit is in the writer's queue: wait for it.
+        let (tx, rx) = oneshot::channel();
+        let _ = tokio::task::spawn_blocking(move || commits.send(Commit::barrier(tx))).await;
+        let _ = rx.await;
+        drop(ack_tx);
+        let _ = acker.await;
+    };
+    tokio::pin!(teardown);
+    loop {
+        tokio::select! {
+            _ = &mut teardown => break,
+            _ = renew.tick() => {
+                if let Ok(r) = shared.leases.renew(p, rev).await {
+                    rev = r;
+                }
+            }
+        }
+    }
     shared.wm.lag.lock().unwrap_or_else(|e| e.into_inner()).remove(&p);
     (outcome, rev)
 }

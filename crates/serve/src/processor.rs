@@ -383,6 +383,23 @@ impl PartitionRun {
     }
 }
 
+impl Commit {
+    /// An empty commit whose acknowledgement says that every commit sent
+    /// before it on the same channel is done (the writer commits in order).
+    pub fn barrier(ack: Ack) -> Commit {
+        Commit {
+            batch: CommitBatch::default(),
+            acks: vec![PendingAck {
+                ack: Some(ack),
+                permit: None,
+                received: Instant::now(),
+                lines: 0,
+            }],
+            lines: 0,
+        }
+    }
+}
+
 /// Settings the processor needs.
 pub struct ProcessorConfig {
     /// Templates kept per source.
@@ -485,7 +502,9 @@ impl Processor {
         if let Some(&i) = self.by_name.get(name) {
             return Ok(i);
         }
-        if self.sources.len() >= self.cfg.max_sources {
+        // A worker takes every source: the front end answered 2xx before
+        // the lines reached it, so a refusal here could only drop them.
+        if self.part.is_none() && self.sources.len() >= self.cfg.max_sources {
             return Err(AckError::Refused(format!(
                 "source limit reached ({} sources, --max-sources): new source {:?} refused",
                 self.cfg.max_sources,
