@@ -585,7 +585,7 @@ async fn run_owned(
         let _ = tokio::task::spawn_blocking(move || proc_thread.join()).await;
         // The processor's last commit is in the writer's queue: wait for it.
         let (tx, rx) = oneshot::channel();
-        let _ = tokio::task::spawn_blocking(move || commits.send(Commit::barrier(tx))).await;
+        let _ = tokio::task::spawn_blocking(move || commits.send(Commit::barrier(tx)).is_ok()).await;
         let _ = rx.await;
         drop(ack_tx);
         let _ = acker.await;
