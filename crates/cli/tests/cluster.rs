@@ -339,3 +339,37 @@ fn cluster_status_of_a_stream_that_does_not_exist_creates_nothing() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["partitions"].as_array().unwrap().len(), 8);
 }
+
+/// Regression (review D5, and D4's recreated stream): a worker of another
+/// stream on the same store takes no partition, and says why.
+#[test]
+fn a_second_cluster_on_the_same_store_is_refused_with_a_reason() {
+    let _serial = serial();
+    let nats = Nats::start();
+    let pg = Pg::shared("shared");
+    let a = Worker::start("a0", &nats.url(), "SHAREA", &pg.url(), &[]);
+    let fe_a = front_end(&nats.url(), "SHAREA", &pg.url());
+    let reqs = requests(4, 2_000, 500);
+    send_all(&fe_a, &reqs);
+    wait_for_lines(&fe_a, 2_000, Duration::from_secs(60), &[&a]);
+    // Every partition is bound to SHAREA once a worker of it claimed it.
+    let b = Worker::start("b0", &nats.url(), "SHAREB", &pg.url(), &[]);
+    let fe_b = front_end(&nats.url(), "SHAREB", &pg.url());
+    send_all(&fe_b, &requests(4, 1_000, 500));
+    let t = std::time::Instant::now();
+    while !b.log_text().contains("was applied from stream") {
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "worker b0 never said why it was refused:\n{}",
+            b.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        stored_lines(&fe_a),
+        2_000,
+        "SHAREB's worker wrote into SHAREA's partitions"
+    );
+    assert_eq!(b.metric("logsieve_lines_committed_total"), 0.0);
+}

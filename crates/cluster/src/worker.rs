@@ -113,6 +113,9 @@ impl WorkerMetrics {
 /// What the runners share.
 struct Shared {
     cfg: WorkerConfig,
+    /// The stream's name and incarnation (its creation time): partitions
+    /// in the store are bound to it.
+    stream_id: String,
     js: Context,
     leases: Leases,
     control: Arc<Mutex<Box<dyn StoreWriter>>>,
@@ -160,7 +163,18 @@ pub fn run(
     let result = rt.block_on(async move {
         let (_client, js) = connect(&cfg.settings).await?;
         let leases = Leases::open(&js, &cfg.settings, &cfg.id).await?;
+        let mut stream = js
+            .get_stream(&cfg.settings.stream)
+            .await
+            .map_err(|e| crate::nats("opening the stream", e))?;
+        let created = stream
+            .info()
+            .await
+            .map_err(|e| crate::nats("reading the stream", e))?
+            .created;
+        let stream_id = format!("{}@{}", cfg.settings.stream, created.unix_timestamp_nanos());
         let shared = Arc::new(Shared {
+            stream_id,
             cfg: cfg.clone(),
             js,
             leases,
@@ -313,8 +327,10 @@ async fn own(shared: Arc<Shared>, p: u32, mut rev: u64, mut stop: watch::Receive
         };
         let control = shared.control.clone();
         let id = shared.cfg.id.clone();
+        let stream_id = shared.stream_id.clone();
         let claim = tokio::task::spawn_blocking(move || {
             let mut w = control.lock().unwrap_or_else(|e| e.into_inner());
+            w.bind_partition_stream(p, &stream_id)?;
             w.claim_partition(p, &id, rev)
         })
         .await
@@ -322,7 +338,8 @@ async fn own(shared: Arc<Shared>, p: u32, mut rev: u64, mut stop: watch::Receive
         let claim = match claim {
             Ok(c) => c,
             Err(StoreError::Fenced { why, .. }) => {
-                tracing::warn!(partition = p, why, "fenced out of the partition");
+                // Its lease expires; whoever takes it next is told the same.
+                tracing::error!(partition = p, why, "fenced out of the partition");
                 return;
             }
             Err(e) => {

@@ -324,7 +324,8 @@ CREATE TABLE alerts(id bigserial PRIMARY KEY, at_ms bigint NOT NULL, source text
 CREATE INDEX alerts_at ON alerts(at_ms);
 CREATE TABLE states(source text COLLATE "C" PRIMARY KEY, state bytea NOT NULL);
 CREATE TABLE partitions(part bigint PRIMARY KEY, owner text, epoch bigint NOT NULL,
-    applied_seq bigint NOT NULL, checkpoint_seq bigint NOT NULL, updated_ms bigint NOT NULL);
+    applied_seq bigint NOT NULL, checkpoint_seq bigint NOT NULL, updated_ms bigint NOT NULL,
+    stream text COLLATE "C" NOT NULL DEFAULT '');
 CREATE TABLE partition_states(part bigint NOT NULL, source text COLLATE "C" NOT NULL, state bytea NOT NULL,
     PRIMARY KEY(part, source));
 INSERT INTO meta(key, value) VALUES ('schema_version', '1');

@@ -705,4 +705,26 @@ impl StoreWriter for PgWriter {
             Ok(())
         })
     }
+
+    fn bind_partition_stream(&mut self, partition: u32, stream: &str) -> Result<(), StoreError> {
+        let bound: String = self.with(|s, client| {
+            let e = || pg_err(s, format!("binding partition {partition} to its stream"));
+            let part = i64::from(partition);
+            let mut tx = client.transaction().map_err(e())?;
+            tx.execute(
+                "INSERT INTO partitions AS p (part, owner, epoch, applied_seq, checkpoint_seq, updated_ms, stream)
+                 VALUES ($1, NULL, 0, 0, 0, $3, $2)
+                 ON CONFLICT (part) DO UPDATE SET stream = excluded.stream WHERE p.stream = ''",
+                &[&part, &stream, &now_ms()],
+            )
+            .map_err(e())?;
+            let bound: String = tx
+                .query_one("SELECT stream FROM partitions WHERE part = $1", &[&part])
+                .map_err(e())?
+                .get(0);
+            tx.commit().map_err(e())?;
+            Ok(bound)
+        })?;
+        logsieve_store::check_partition_stream(partition, &bound, stream)
+    }
 }

@@ -509,6 +509,12 @@ pub trait StoreWriter: Send {
     /// Clears the owner if the stored epoch is still `epoch` (graceful shutdown); otherwise
     /// (unknown partition, or taken over since) a no-op.
     fn release_partition(&mut self, partition: u32, epoch: u64) -> Result<(), StoreError>;
+    /// Ties `partition`'s progress to the stream it is read from (`stream`: its name and
+    /// incarnation). The first call records it; a call naming another stream fails with
+    /// [`StoreError::Fenced`] saying which, and changes nothing: a worker of another cluster
+    /// sharing the store, or of a stream that was recreated and numbers its messages afresh,
+    /// must never take applied sequences that are not its own.
+    fn bind_partition_stream(&mut self, partition: u32, stream: &str) -> Result<(), StoreError>;
 }
 
 /// A read-only view of a store (one connection; each call sees one consistent snapshot).
@@ -537,6 +543,22 @@ pub trait StoreReader: Send {
 pub trait ReaderFactory: Send + Sync {
     /// A new reader with its own connection.
     fn reader(&self) -> Result<Box<dyn StoreReader>, StoreError>;
+}
+
+/// [`StoreWriter::bind_partition_stream`]'s verdict.
+pub fn check_partition_stream(partition: u32, bound: &str, stream: &str) -> Result<(), StoreError> {
+    if bound == stream {
+        return Ok(());
+    }
+    Err(StoreError::Fenced {
+        partition,
+        epoch: 0,
+        why: format!(
+            "its progress in this store was applied from stream {bound:?}, and this worker reads {stream:?} \
+             (another cluster shares the store, or the stream was recreated and numbers its messages afresh); \
+             give this cluster its own store schema or --stream"
+        ),
+    })
 }
 
 /// Whether `id` is a template id: exactly 16 ASCII hex digits.

@@ -66,7 +66,8 @@ CREATE TABLE states(source TEXT PRIMARY KEY, state BLOB NOT NULL) WITHOUT ROWID;
 /// Version 1 -> 2: stream partitions (scale-out) and their checkpoint states.
 const MIGRATE_V2: &str = "
 CREATE TABLE partitions(partition INTEGER PRIMARY KEY, owner TEXT, epoch INTEGER NOT NULL,
-    applied_seq INTEGER NOT NULL, checkpoint_seq INTEGER NOT NULL, updated_ms INTEGER NOT NULL);
+    applied_seq INTEGER NOT NULL, checkpoint_seq INTEGER NOT NULL, updated_ms INTEGER NOT NULL,
+    stream TEXT NOT NULL DEFAULT '');
 CREATE TABLE partition_states(partition INTEGER NOT NULL, source TEXT NOT NULL, state BLOB NOT NULL,
     PRIMARY KEY(partition, source)) WITHOUT ROWID;
 UPDATE meta SET value = '2' WHERE key = 'schema_version';
@@ -657,6 +658,28 @@ impl StoreWriter for SqliteWriter {
             .and_then(|mut st| st.execute(params![partition, epoch, now_ms()]))
             .map_err(db(path, format!("releasing partition {partition}")))?;
         Ok(())
+    }
+
+    fn bind_partition_stream(&mut self, partition: u32, stream: &str) -> Result<(), StoreError> {
+        let path: &Path = &self.path;
+        let what = format!("binding partition {partition} to its stream");
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db(path, what.clone()))?;
+        tx.prepare_cached(
+            "INSERT INTO partitions(partition, owner, epoch, applied_seq, checkpoint_seq, updated_ms, stream)
+             VALUES (?1, NULL, 0, 0, 0, ?3, ?2)
+             ON CONFLICT(partition) DO UPDATE SET stream = excluded.stream WHERE stream = ''",
+        )
+        .and_then(|mut st| st.execute(params![partition, stream, now_ms()]))
+        .map_err(db(path, what.clone()))?;
+        let bound: String = tx
+            .prepare_cached("SELECT stream FROM partitions WHERE partition = ?1")
+            .and_then(|mut st| st.query_row([partition], |r| r.get(0)))
+            .map_err(db(path, what.clone()))?;
+        tx.commit().map_err(db(path, what))?;
+        crate::check_partition_stream(partition, &bound, stream)
     }
 }
 

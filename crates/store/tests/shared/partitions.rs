@@ -23,6 +23,7 @@ macro_rules! partition_tests {
             release_clears_the_owner_only_for_its_epoch,
             invalid_partition_advances_are_refused,
             interleaved_owners_never_double_apply,
+            a_partition_is_bound_to_the_stream_it_was_read_from,
         );
     };
     (@each $b:ty; $($name:ident),* $(,)?) => {
@@ -564,4 +565,37 @@ fn commit_op(
     // Exactly once: every message is one line.
     prop_assert_eq!(r.lines(Some(source), None, None).unwrap(), m.applied);
     Ok(Some(ok))
+}
+
+/// Regression (review D4/D5): progress applied from one stream is never
+/// taken by a worker of another (a second cluster on the same store, or a
+/// stream recreated with fresh sequence numbers).
+pub fn a_partition_is_bound_to_the_stream_it_was_read_from<B: Backend>() {
+    let b = B::fresh();
+    let (mut w, readers) = b.open();
+    w.bind_partition_stream(3, "LOGSIEVE@1").unwrap();
+    w.bind_partition_stream(3, "LOGSIEVE@1").unwrap();
+    let c = w.claim_partition(3, "a", 5).unwrap();
+    assert_eq!(c.applied_seq, 0);
+    w.commit(&CommitBatch {
+        templates: vec![delta("s", 1, "x", &[(1, 2)])],
+        partitions: vec![advance(3, 5, 0, 9)],
+        ..Default::default()
+    })
+    .unwrap();
+    for other in ["OTHER@1", "LOGSIEVE@2"] {
+        match w.bind_partition_stream(3, other) {
+            Err(StoreError::Fenced {
+                partition: 3, why, ..
+            }) => {
+                assert!(why.contains("LOGSIEVE@1") && why.contains(other), "{why}")
+            }
+            r => panic!("binding partition 3 to {other}: {r:?}"),
+        }
+    }
+    // Refusals changed nothing; other partitions bind freely.
+    let info = readers.reader().unwrap().partitions().unwrap();
+    let p3 = info.iter().find(|p| p.partition == 3).unwrap();
+    assert_eq!((p3.epoch, p3.applied_seq, p3.owner.as_deref()), (5, 9, Some("a")));
+    w.bind_partition_stream(4, "OTHER@1").unwrap();
 }
