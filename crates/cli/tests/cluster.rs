@@ -172,6 +172,18 @@ fn nats_restarted_in_the_middle_front_ends_push_back_and_counts_stay_exact() {
     assert_same(&snapshot(&fe), &want);
 }
 
+/// `logsieve cluster status --json` of a cluster, checked to succeed.
+fn status_json(nats: &str, stream: &str, store: &str) -> serde_json::Value {
+    let out = std::process::Command::new(serve_common::bin())
+        .args([
+            "cluster", "status", "--nats", nats, "--stream", stream, "--store", store, "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 #[test]
 fn cluster_status_names_owners_lag_and_store_progress() {
     let _serial = serial();
@@ -192,24 +204,7 @@ fn cluster_status_names_owners_lag_and_store_progress() {
     let reqs = requests(4, 4_000, 1_000);
     send_all(&fe, &reqs);
     wait_for_lines(&fe, 4_000, Duration::from_secs(60), &[&w]);
-    let out = std::process::Command::new(serve_common::bin())
-        .args([
-            "cluster",
-            "status",
-            "--nats",
-            &nats.url(),
-            "--stream",
-            stream,
-            "--partitions",
-            "4",
-            "--store",
-            &pg.url(),
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = status_json(&nats.url(), stream, &pg.url());
     let parts = v["partitions"].as_array().unwrap();
     assert_eq!(parts.len(), 4);
     let fed: std::collections::BTreeSet<u32> = reqs
@@ -229,23 +224,7 @@ fn cluster_status_names_owners_lag_and_store_progress() {
     }
     // A graceful stop releases every partition, in NATS and in the store.
     assert_eq!(w.stop(), Some(0));
-    let out = std::process::Command::new(serve_common::bin())
-        .args([
-            "cluster",
-            "status",
-            "--nats",
-            &nats.url(),
-            "--stream",
-            stream,
-            "--partitions",
-            "4",
-            "--store",
-            &pg.url(),
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = status_json(&nats.url(), stream, &pg.url());
     for p in v["partitions"].as_array().unwrap() {
         assert!(
             p["owner"].is_null(),

@@ -153,13 +153,10 @@ pub fn partition_of(source: &str, n: u32) -> u32 {
     (xxhash_rust::xxh3::xxh3_64(source.as_bytes()) % u64::from(n)) as u32
 }
 
-/// Connects, creates the stream and the buckets if missing, and checks that
-/// the cluster's partition count is `settings.partitions`.
-pub async fn connect(
+/// A client (5 s timeouts) and its JetStream context.
+async fn client(
     settings: &ClusterSettings,
 ) -> Result<(async_nats::Client, async_nats::jetstream::Context), ClusterError> {
-    use async_nats::jetstream::{kv, stream};
-    settings.validate()?;
     let client = async_nats::ConnectOptions::new()
         .connection_timeout(Duration::from_secs(5))
         .request_timeout(Some(Duration::from_secs(5)))
@@ -167,6 +164,17 @@ pub async fn connect(
         .await
         .map_err(|e| nats(format!("connecting to {}", settings.nats_url), e))?;
     let js = async_nats::jetstream::new(client.clone());
+    Ok((client, js))
+}
+
+/// Connects, creates the stream and the buckets if missing, and checks that
+/// the cluster's partition count is `settings.partitions`.
+pub async fn connect(
+    settings: &ClusterSettings,
+) -> Result<(async_nats::Client, async_nats::jetstream::Context), ClusterError> {
+    use async_nats::jetstream::{kv, stream};
+    settings.validate()?;
+    let (client, js) = client(settings).await?;
     js.get_or_create_stream(stream::Config {
         name: settings.stream.clone(),
         subjects: vec![format!("{}.p.*", settings.stream)],
@@ -227,13 +235,7 @@ pub async fn connect(
 pub async fn connect_existing(
     settings: &ClusterSettings,
 ) -> Result<(async_nats::Client, async_nats::jetstream::Context, u32), ClusterError> {
-    let client = async_nats::ConnectOptions::new()
-        .connection_timeout(Duration::from_secs(5))
-        .request_timeout(Some(Duration::from_secs(5)))
-        .connect(settings.nats_url.as_str())
-        .await
-        .map_err(|e| nats(format!("connecting to {}", settings.nats_url), e))?;
-    let js = async_nats::jetstream::new(client.clone());
+    let (client, js) = client(settings).await?;
     let missing = || {
         ClusterError::Config(format!(
             "no logsieve cluster on stream {} at {} (no front end or worker ever started there; check --stream)",
