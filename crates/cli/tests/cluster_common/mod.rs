@@ -294,12 +294,7 @@ impl Worker {
         let Ok(r) = ureq::get(&format!("http://{h}/metrics")).call() else {
             return 0.0;
         };
-        let text = r.into_string().unwrap_or_default();
-        text.lines()
-            .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
-            .and_then(|l| l.rsplit(' ').next())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0.0)
+        crate::serve_common::metric_in(&r.into_string().unwrap_or_default(), name)
     }
 
     pub fn log_text(&self) -> String {

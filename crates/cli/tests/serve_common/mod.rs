@@ -188,12 +188,7 @@ impl Server {
             .auth(Server::agent().get(&self.url("/metrics")))
             .call()
             .unwrap();
-        let text = r.into_string().unwrap();
-        text.lines()
-            .find(|l| l.starts_with(name_and_labels) && l[name_and_labels.len()..].starts_with(' '))
-            .and_then(|l| l.rsplit(' ').next())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0.0)
+        metric_in(&r.into_string().unwrap(), name_and_labels)
     }
 
     pub fn healthy(&self) -> bool {
@@ -212,6 +207,16 @@ impl Drop for Server {
             let _ = c.wait();
         }
     }
+}
+
+/// The value of a sample (`name{labels}` exactly) in a Prometheus text
+/// page; 0 when absent.
+pub fn metric_in(text: &str, name_and_labels: &str) -> f64 {
+    text.lines()
+        .find(|l| l.starts_with(name_and_labels) && l[name_and_labels.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
 }
 
 pub fn json_of(r: Result<ureq::Response, ureq::Error>) -> (u16, serde_json::Value) {
