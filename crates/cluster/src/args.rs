@@ -49,8 +49,11 @@ pub struct WorkerArgs {
     /// How rule fields map onto events: windows, linux, webserver, none or a YAML file.
     #[arg(long, value_name = "NAME|FILE")]
     pub mapping: Option<String>,
-    /// How often each partition's miners are checkpointed in the store. [default: 5s]
-    #[arg(long, value_name = "AGE", default_value = "5s")]
+    /// How often each partition's miners (and the variable values seen
+    /// since the last time) are checkpointed in the store. Shorter: less to
+    /// replay after a worker dies; longer: less written (see
+    /// docs/BENCHMARKS.md, "Scale-out"). [default: 30s]
+    #[arg(long, value_name = "AGE", default_value = "30s")]
     pub checkpoint_interval: String,
     /// Longest wait before a group commit. [default: 20]
     #[arg(long, value_name = "MS", default_value_t = 20)]
