@@ -59,7 +59,7 @@ pub struct WorkerMetrics {
     pub restarts: AtomicU64,
     /// Takeovers (claims) done.
     pub claims: AtomicU64,
-    /// Messages replayed without effects after a claim.
+    /// Per owned partition: messages not yet delivered to its consumer.
     pub lag: Mutex<BTreeMap<u32, u64>>,
 }
 
