@@ -362,12 +362,7 @@ impl StoreReader for PgReader {
                     series: Vec::new(),
                 });
             }
-            out.sort_by(|a, b| {
-                b.count
-                    .cmp(&a.count)
-                    .then_with(|| a.source.cmp(&b.source))
-                    .then_with(|| a.template_id.cmp(&b.template_id))
-            });
+            logsieve_store::sort_template_rows(&mut out);
             out.truncate(q.limit);
             if q.with_series && !out.is_empty() {
                 // All the rows' series in one statement.

@@ -545,6 +545,17 @@ pub trait ReaderFactory: Send + Sync {
     fn reader(&self) -> Result<Box<dyn StoreReader>, StoreError>;
 }
 
+/// Sorts rows as [`StoreReader::templates`] returns them: highest count
+/// first, ties by source, then id (every backend answers in this order).
+pub fn sort_template_rows(rows: &mut [TemplateRow]) {
+    rows.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then_with(|| a.source.cmp(&b.source))
+            .then_with(|| a.template_id.cmp(&b.template_id))
+    });
+}
+
 /// [`StoreWriter::bind_partition_stream`]'s verdict.
 pub fn check_partition_stream(partition: u32, bound: &str, stream: &str) -> Result<(), StoreError> {
     if bound == stream {

@@ -1081,12 +1081,7 @@ impl StoreReader for SqliteReader {
                 series: Vec::new(),
             });
         }
-        out.sort_by(|a, b| {
-            b.count
-                .cmp(&a.count)
-                .then_with(|| a.source.cmp(&b.source))
-                .then_with(|| a.template_id.cmp(&b.template_id))
-        });
+        crate::sort_template_rows(&mut out);
         out.truncate(q.limit);
         if q.with_series && out.len() <= FEW_SERIES {
             for row in &mut out {
