@@ -17,7 +17,7 @@ pub const LEGEND: &str = "\
 GA   grouping accuracy: share of lines grouped with exactly the lines their true template groups
 FGA  F1 over templates: a template is right when its lines are exactly one true template's lines
 PA   parsing accuracy: share of lines whose template text equals the true template
-FTA  F1 over templates: right when both its lines and its text equal one true template's
+FTA  F1 over templates: right when all its lines have one true template and its text is that template's
 ";
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
