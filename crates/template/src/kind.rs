@@ -30,14 +30,20 @@ pub enum VarKind {
     Url,
     /// `bob@example.org`.
     Email,
-    /// `2017-05-16`, `00:00:01`, `2017-05-16T00:00:00Z`.
+    /// `2017-05-16`, `00:00:01`, `2017-05-16T00:00:00Z` (an ISO 8601
+    /// date-time written as one token is one variable, hence one param).
     Timestamp,
     /// `15ms`, `2.5s`.
     Duration,
     /// `true`, `false`.
     Bool,
-    /// `null`, `none`, `nil`, and user-like defaults such as `root`.
+    /// `null`, and the default account names `root` and `admin` (the
+    /// Loghub-2.0 "user string" convention).
     Null,
+    /// A version: `2.36-9+deb12u10`, `1:2.3.4-5`, `v1.2.3`.
+    Version,
+    /// A host or domain name: `db-7.example.org`, `cdn.vendor.com`.
+    Host,
     /// Anything else holding digits: `blk_-42`, `node-7`.
     Id,
     /// A word found variable by mining (its value changes across lines).
@@ -62,6 +68,8 @@ impl VarKind {
             VarKind::Duration => "duration",
             VarKind::Bool => "bool",
             VarKind::Null => "null",
+            VarKind::Version => "version",
+            VarKind::Host => "host",
             VarKind::Id => "id",
             VarKind::Word => "word",
         }
@@ -86,14 +94,191 @@ pub fn strip_wrapping(bytes: &[u8], mut s: usize, mut e: usize) -> (usize, usize
 }
 
 /// Values that are one variable although they hold delimiters (`:`, `-`,
-/// `@`, `/`): UUIDs, MAC and IPv6 addresses, e-mail addresses, and URLs that
-/// carry digits (a URL without any is usually a constant link in a message).
+/// `@`, `/`, `\`): UUIDs, MAC and IPv6 addresses, other colon-separated
+/// hex bytes (WWNs, fingerprints), e-mail addresses, URLs that carry digits
+/// (a URL without any is usually a constant link in a message), ISO 8601
+/// date-times, versions and Windows paths.
 pub fn is_whole_token_kind(s: &str) -> bool {
     (s.len() == 36 && is_uuid(s))
         || (s.len() == 17 && is_mac(s))
+        || is_hex_bytes(s)
         || is_ipv6(s)
         || (s.contains('@') && is_email(s))
         || (is_url(s) && has_digit(s))
+        || is_iso_datetime(s)
+        || is_version(s)
+        || is_windows_path(s)
+}
+
+/// Four or more groups of two hex digits joined by `:` (`FF:F2:9F:15:…`):
+/// MAC addresses of other lengths, WWNs, key fingerprints.
+pub fn is_hex_bytes(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() >= 11
+        && b.len() % 3 == 2
+        && b.chunks(3)
+            .all(|c| c[0].is_ascii_hexdigit() && c[1].is_ascii_hexdigit() && (c.len() == 2 || c[2] == b':'))
+}
+
+/// An ISO 8601 date-time in one token: `2017-05-16T00:00:00Z`,
+/// `2024-01-02T03:04:05.123+01:00` (date, `T`, time, optional fraction and
+/// zone).
+pub fn is_iso_datetime(s: &str) -> bool {
+    let b = s.as_bytes();
+    let d = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
+    if b.len() < 16 || !(0..4).all(d) || b[4] != b'-' || !d(5) || !d(6) || b[7] != b'-' || !d(8) || !d(9) {
+        return false;
+    }
+    if !matches!(b[10], b'T' | b't') || !d(11) || !d(12) || b[13] != b':' || !d(14) || !d(15) {
+        return false;
+    }
+    b[16..]
+        .iter()
+        .all(|c| c.is_ascii_digit() || matches!(c, b':' | b'.' | b',' | b'+' | b'-' | b'Z' | b'z'))
+}
+
+/// A version: dotted numbers (at least one dot), an optional `epoch:` and
+/// optional `v`, then release parts joined by `-`, `+`, `~` or `.`
+/// (`2.6.5-1.358`, `2.36-9+deb12u10`, `1:252.38-1~deb12u1`, `v1.2.3-rc.1`).
+/// A plain dotted number (`1.2.3`, `10.0.0.1`) is one too, but it was one
+/// variable already; what this adds is that the release parts go with it.
+pub fn is_version(s: &str) -> bool {
+    let mut b = s.as_bytes();
+    if let Some(colon) = b.iter().position(|&c| c == b':') {
+        if colon == 0 || !b[..colon].iter().all(u8::is_ascii_digit) {
+            return false;
+        }
+        b = &b[colon + 1..];
+    }
+    if b.first() == Some(&b'v') {
+        b = &b[1..];
+    }
+    // Dotted numbers.
+    let mut i = 0;
+    let mut dots = 0;
+    loop {
+        let st = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == st {
+            return false;
+        }
+        if i < b.len() && b[i] == b'.' && b.get(i + 1).is_some_and(u8::is_ascii_digit) {
+            dots += 1;
+            i += 1;
+            continue;
+        }
+        break;
+    }
+    if dots == 0 {
+        return false;
+    }
+    // Release parts: a separator, then letters and digits.
+    while i < b.len() {
+        if !matches!(b[i], b'-' | b'+' | b'~' | b'.') {
+            return false;
+        }
+        i += 1;
+        let st = i;
+        while i < b.len() && b[i].is_ascii_alphanumeric() {
+            i += 1;
+        }
+        if i == st {
+            return false;
+        }
+    }
+    true
+}
+
+/// A Windows path: a drive (`C:\…`), a UNC or device path (`\\server\…`,
+/// `\\?\GLOBALROOT…`).
+pub fn is_windows_path(s: &str) -> bool {
+    let b = s.as_bytes();
+    (b.len() >= 3 && b[0].is_ascii_alphabetic() && b[1] == b':' && b[2] == b'\\')
+        || (b.len() >= 3 && b[0] == b'\\' && b[1] == b'\\' && b[2] != b'\\')
+}
+
+/// Top-level domains that end a host name (`db-7.example.org`): the generic
+/// ones, the private-use ones, and the country codes in wide use.
+const TLDS: [&str; 34] = [
+    "com",
+    "net",
+    "org",
+    "edu",
+    "gov",
+    "mil",
+    "int",
+    "io",
+    "info",
+    "biz",
+    "local",
+    "internal",
+    "lan",
+    "localdomain",
+    "home",
+    "corp",
+    "arpa",
+    "us",
+    "uk",
+    "de",
+    "fr",
+    "jp",
+    "cn",
+    "ru",
+    "br",
+    "in",
+    "au",
+    "ca",
+    "nl",
+    "eu",
+    "it",
+    "es",
+    "ch",
+    "se",
+];
+
+/// A host or domain name: two or more labels of letters, digits and `-`,
+/// the last one a top-level domain (`cdn.vendor.com`, `db-7.example.org`,
+/// `MININT-X.fareast.corp.microsoft.com`). Java-style package names end in
+/// a class name, not a TLD, and are not hosts.
+pub fn is_fqdn(s: &str) -> bool {
+    let Some((_, last)) = s.rsplit_once('.') else {
+        return false;
+    };
+    TLDS.iter().any(|t| last.eq_ignore_ascii_case(t))
+        && s.split('.').all(|l| {
+            !l.is_empty()
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-')
+        })
+}
+
+/// A host name before `:port` or `/address` (`msra-sa-41:8030`,
+/// `node-3.cluster/10.0.0.7`): a name with `-` or `.` between its parts
+/// and at least one letter, not a source file (`Foo.java:42`).
+pub fn is_host_before_port(s: &str) -> bool {
+    const SOURCE: [&str; 12] = [
+        "java", "scala", "kt", "py", "rb", "go", "rs", "c", "cc", "cpp", "h", "js",
+    ];
+    let b = s.as_bytes();
+    if b.is_empty() || !b.iter().any(u8::is_ascii_alphabetic) || !b.iter().any(|&c| c == b'-' || c == b'.') {
+        return false;
+    }
+    if !b
+        .iter()
+        .all(|&c| c.is_ascii_alphanumeric() || c == b'-' || c == b'.')
+    {
+        return false;
+    }
+    if !b[0].is_ascii_alphanumeric() || !b[b.len() - 1].is_ascii_alphanumeric() {
+        return false;
+    }
+    match s.rsplit_once('.') {
+        Some((_, ext)) => !SOURCE.iter().any(|e| ext.eq_ignore_ascii_case(e)),
+        None => true,
+    }
 }
 
 fn has_digit(s: &str) -> bool {
@@ -148,9 +333,12 @@ pub fn is_date_word(s: &str) -> bool {
             .any(|w| s.eq_ignore_ascii_case(w)))
 }
 
-/// Words that the annotation conventions always treat as variables.
+/// Words that the annotation conventions always treat as variables: the
+/// Loghub-2.0 "user strings" `null`, `root` and `admin`. (`none` and `nil`
+/// are not among them: they are often the constant word of an event, as in
+/// `Failed none for …`.)
 fn is_null_like(s: &str) -> bool {
-    ["null", "root", "none", "nil"]
+    ["null", "root", "admin"]
         .iter()
         .any(|w| s.eq_ignore_ascii_case(w))
 }
@@ -345,18 +533,24 @@ pub fn classify(s: &str) -> VarKind {
         VarKind::Uuid
     } else if is_mac(s) {
         VarKind::Mac
+    } else if is_hex_bytes(s) {
+        VarKind::Hex
     } else if is_ipv6(s) {
         VarKind::Ipv6
     } else if is_email(s) {
         VarKind::Email
     } else if is_url(s) {
         VarKind::Url
-    } else if is_path(s) {
+    } else if is_path(s) || is_windows_path(s) {
         VarKind::Path
-    } else if is_timestamp(s) {
+    } else if is_timestamp(s) || is_iso_datetime(s) {
         VarKind::Timestamp
     } else if is_duration(s) {
         VarKind::Duration
+    } else if is_version(s) {
+        VarKind::Version
+    } else if is_fqdn(s) {
+        VarKind::Host
     } else if has_digit(s) {
         VarKind::Id
     } else {
@@ -394,8 +588,16 @@ mod tests {
             ("2.5s", VarKind::Duration),
             ("true", VarKind::Bool),
             ("NULL", VarKind::Null),
+            ("2024-01-02T03:04:05.123+01:00", VarKind::Timestamp),
+            ("2.36-9+deb12u10", VarKind::Version),
+            ("1:252.38-1~deb12u1", VarKind::Version),
+            ("v1.2.3-rc.1", VarKind::Version),
+            ("db-7.example.org", VarKind::Host),
+            ("C:\\Windows\\Temp\\x.sqm", VarKind::Path),
+            ("admin", VarKind::Null),
             ("blk_-42", VarKind::Id),
             ("guest", VarKind::Word),
+            ("none", VarKind::Word),
         ];
         for (s, k) in cases {
             assert_eq!(classify(s), k, "{s}");
@@ -416,6 +618,19 @@ mod tests {
         assert!(is_path("/var/www/html/"));
         assert!(!is_path("//"));
         assert!(!is_path("a/b"));
+        assert!(!is_version("1"));
+        assert!(!is_version("2017-05-16"));
+        assert!(!is_version("1.2.3-"));
+        assert!(!is_version("10.0.0.1:80"));
+        assert!(!is_iso_datetime("2017-05-16 00:00"));
+        assert!(!is_fqdn("org.apache.hadoop.MRAppMaster"));
+        assert!(!is_fqdn("rpc.statd"));
+        assert!(!is_host_before_port("Foo.java"));
+        assert!(!is_host_before_port("memory"));
+        assert!(is_host_before_port("msra-sa-41"));
+        assert!(!is_hex_bytes("00:1a:2b"));
+        assert!(is_hex_bytes("FF:F2:9F:15:1F:72:00:0D:60:EA:E0:8D"));
+        assert!(!is_windows_path("a:b"));
     }
 
     #[test]

@@ -58,6 +58,7 @@ pub struct MaskedLine {
     pub key: u128,
     elems: Vec<Elem>,
     spans: Vec<(usize, usize, bool, TokenInfo)>,
+    marks: Vec<bool>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -139,6 +140,7 @@ pub fn mask_line(content: &str, out: &mut MaskedLine) {
             info.non_digits = info.non_digits.saturating_add(u32::from(c & DG == 0));
             info.colons = info.colons.saturating_add(u32::from(bytes[i] == b':'));
             info.dashes = info.dashes.saturating_add(u32::from(bytes[i] == b'-'));
+            info.dots = info.dots.saturating_add(u32::from(bytes[i] == b'.'));
             if c & AN == 0 {
                 info.null_like |= i - run >= 3 && i - run <= 5 && is_null_word(&bytes[run..i]);
                 run = i + 1;
@@ -182,6 +184,7 @@ struct TokenInfo {
     non_digits: u32,
     colons: u32,
     dashes: u32,
+    dots: u32,
     null_like: bool,
 }
 
@@ -192,9 +195,10 @@ const SL: u8 = 8;
 const AN: u8 = 16;
 const PD: u8 = 32;
 const CP: u8 = 64;
+const BS: u8 = 128;
 
 /// Byte classes: space, digit, `@`, `/`, alphanumeric, path delimiter,
-/// compound-word byte.
+/// compound-word byte, backslash.
 static CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut b = 0;
@@ -210,6 +214,8 @@ static CLASS: [u8; 256] = {
             AT
         } else if c == b'/' {
             SL
+        } else if c == b'\\' {
+            BS
         } else {
             0
         };
@@ -228,11 +234,46 @@ static CLASS: [u8; 256] = {
     t
 };
 
-/// A boolean or null-like word (`true`, `false`, `null`, `none`, `nil`,
-/// `root`), matched on bytes without building a string.
+/// A boolean or a Loghub-2.0 "user string" (`true`, `false`, `null`,
+/// `root`, `admin`), matched on bytes without building a string.
 fn is_null_word(w: &[u8]) -> bool {
-    const WORDS: [&[u8]; 6] = [b"true", b"false", b"null", b"none", b"nil", b"root"];
-    matches!(w[0] | 0x20, b't' | b'f' | b'n' | b'r') && WORDS.iter().any(|x| x.eq_ignore_ascii_case(w))
+    const WORDS: [&[u8]; 5] = [b"true", b"false", b"null", b"root", b"admin"];
+    matches!(w[0] | 0x20, b't' | b'f' | b'n' | b'r' | b'a') && WORDS.iter().any(|x| x.eq_ignore_ascii_case(w))
+}
+
+/// The delimiters of Loghub-2.0's token rules (whitespace and
+/// `, ! ; : = | " ' [ ] ( ) { } . - + @ # $ % &`). A token part between two
+/// of them that holds a variable is one variable (the WV rule): `<`, `>`,
+/// `*`, `~`, `\`, `_` and `/` are not delimiters, so `Name<5>` and
+/// `1~deb12u1` are one variable each.
+#[inline]
+fn is_token_delim(b: u8) -> bool {
+    matches!(
+        b,
+        b' ' | b'\t'
+            | b','
+            | b'!'
+            | b';'
+            | b':'
+            | b'='
+            | b'|'
+            | b'"'
+            | b'\''
+            | b'['
+            | b']'
+            | b'('
+            | b')'
+            | b'{'
+            | b'}'
+            | b'.'
+            | b'-'
+            | b'+'
+            | b'@'
+            | b'#'
+            | b'$'
+            | b'%'
+            | b'&'
+    )
 }
 
 fn mask_token(content: &str, start: usize, end: usize, info: TokenInfo, out: &mut MaskedLine) {
@@ -256,8 +297,15 @@ fn mask_token(content: &str, start: usize, end: usize, info: TokenInfo, out: &mu
         });
         return;
     }
-    let plain = !at && !slash && colons < 2 && info.class & DG == 0;
-    if plain && !info.null_like {
+    let backslash = info.class & BS != 0;
+    let plain = !at && !slash && !backslash && colons < 2 && info.class & DG == 0;
+    // A domain name without digits (`mail.example.net`) is a host.
+    let domain = plain && info.dots > 0 && {
+        let t = content[start..end].trim_end_matches(['.', ',', ';', ')', ']', '"', '\'']);
+        let t = t.trim_start_matches(['(', '[', '"', '\'']);
+        kind::is_fqdn(t)
+    };
+    if plain && !info.null_like && !domain {
         // Fast path: a token without digits, paths, addresses or null-like
         // words is a constant as it stands.
         let mstart = out.masked.len();
@@ -271,17 +319,20 @@ fn mask_token(content: &str, start: usize, end: usize, info: TokenInfo, out: &mu
         });
         return;
     }
+    let (ws, we) = kind::strip_wrapping(bytes, start, end);
+    // Versions and date-times start with a digit (or `v` and a digit).
+    let numeric = ws < we
+        && (bytes[ws].is_ascii_digit()
+            || (bytes[ws] == b'v' && bytes.get(ws + 1).is_some_and(u8::is_ascii_digit)));
     let maybe_whole = at
         || colons >= 2
         || (slash && colons >= 1)
         || (dashes >= 4 && len >= 36)
-        || (dashes == 5 && len >= 17);
+        || (dashes == 5 && len >= 17)
+        || backslash
+        || numeric;
     // Whole-token typed values whose inner punctuation is part of the value.
-    let (cs, ce) = if maybe_whole {
-        kind::strip_wrapping(bytes, start, end)
-    } else {
-        (start, start)
-    };
+    let (cs, ce) = if maybe_whole { (ws, we) } else { (start, start) };
     if cs < ce && kind::is_whole_token_kind(&content[cs..ce]) {
         if cs > start {
             out.elems.push(Elem::Lit(start, cs));
@@ -291,6 +342,9 @@ fn mask_token(content: &str, start: usize, end: usize, info: TokenInfo, out: &mu
             out.elems.push(Elem::Lit(ce, end));
         }
     } else {
+        // Host names are variables, but not inside a URL: a constant link
+        // in a message (`http://wiki.example.org/x`) stays as it is.
+        let hosts = !content[start..end].contains("://");
         let mut s = start;
         while s < end {
             if is_path_delim(bytes[s]) {
@@ -305,12 +359,72 @@ fn mask_token(content: &str, start: usize, end: usize, info: TokenInfo, out: &mu
             if slash && kind::is_path(&content[s..e]) {
                 out.elems.push(Elem::Var(s, e));
             } else {
-                mask_segment(content, s, e, &mut out.elems);
+                mask_segment(content, s, e, end, hosts, &mut out.elems);
             }
             s = e;
         }
     }
+    widen_to_delimiters(bytes, start, end, &mut out.elems, &mut out.marks);
     emit(content, start, end, out);
+}
+
+/// The WV rule of Loghub-2.0: a part of the token between two token
+/// delimiters ([`is_token_delim`]) that holds a variable becomes one
+/// variable as a whole, unless a `/` outside variables sits in it (`Name<5>` → `<*>`,
+/// `vCores:-17>` → `vCores:<*>`, `HTTP/1.1` stays `HTTP/<*>`). It only
+/// widens variables, never narrows or removes one; a variable that holds
+/// delimiters itself takes what touches it (`<fe80::1>`, `~-3`).
+fn widen_to_delimiters(bytes: &[u8], start: usize, end: usize, elems: &mut Vec<Elem>, marks: &mut Vec<bool>) {
+    if !elems.iter().any(|e| matches!(e, Elem::Var(..))) {
+        return;
+    }
+    marks.clear();
+    marks.resize(end - start, false);
+    for el in elems.iter() {
+        if let Elem::Var(s, e) = *el {
+            marks[s - start..e - start].fill(true);
+        }
+    }
+    // A part runs between delimiters that are not inside a variable: a
+    // variable that holds delimiters (`0::1`, a sign) is one part with
+    // what touches it (`<fe80::1>` is one variable).
+    let mut changed = false;
+    let mut i = start;
+    let cut = |i: usize, marks: &[bool]| is_token_delim(bytes[i]) && !marks[i - start];
+    while i < end {
+        if cut(i, marks) {
+            i += 1;
+            continue;
+        }
+        let ps = i;
+        let (mut var, mut lit, mut slash) = (false, false, false);
+        while i < end && !cut(i, marks) {
+            var |= marks[i - start];
+            lit |= !marks[i - start];
+            slash |= bytes[i] == b'/' && !marks[i - start];
+            i += 1;
+        }
+        if var && lit && !slash {
+            marks[ps - start..i - start].fill(true);
+            changed = true;
+        }
+    }
+    if !changed {
+        return;
+    }
+    elems.clear();
+    let mut s = start;
+    while s < end {
+        let m = marks[s - start];
+        let mut e = s + 1;
+        // A lone `.` stays its own literal, so that `.`-joined variables
+        // still merge in `emit`.
+        while e < end && marks[e - start] == m && (m || (bytes[e] != b'.' && bytes[e - 1] != b'.')) {
+            e += 1;
+        }
+        elems.push(if m { Elem::Var(s, e) } else { Elem::Lit(s, e) });
+        s = e;
+    }
 }
 
 /// Appends punctuation as a literal, extending the previous literal when
@@ -328,8 +442,9 @@ fn push_lit(elems: &mut Vec<Elem>, s: usize, e: usize) {
 }
 
 /// Masks a segment free of path delimiters: compounds of `[A-Za-z0-9_.-]`
-/// separated by other punctuation.
-fn mask_segment(content: &str, start: usize, end: usize, elems: &mut Vec<Elem>) {
+/// separated by other punctuation. `tok_end` is the end of the whole token,
+/// for what follows the segment; with `hosts`, host names are variables.
+fn mask_segment(content: &str, start: usize, end: usize, tok_end: usize, hosts: bool, elems: &mut Vec<Elem>) {
     let bytes = content.as_bytes();
     let mut s = start;
     while s < end {
@@ -342,8 +457,49 @@ fn mask_segment(content: &str, start: usize, end: usize, elems: &mut Vec<Elem>) 
         while e < end && is_compound(bytes[e]) {
             e += 1;
         }
-        mask_compound(content, s, e, elems);
+        if hosts && is_host(content, s, e, tok_end) {
+            // A sentence's final `.` is not part of the name.
+            let mut ve = e;
+            while ve > s && bytes[ve - 1] == b'.' {
+                ve -= 1;
+            }
+            elems.push(Elem::Var(s, ve));
+            if ve < e {
+                elems.push(Elem::Lit(ve, e));
+            }
+        } else {
+            mask_compound(content, s, e, elems);
+        }
         s = e;
+    }
+}
+
+/// Whether the compound `[s, e)` is a host name: a domain name
+/// (`cdn.vendor.com`), or a name followed by `:port` or `/address`
+/// (`msra-sa-41:8030`, `db-7/10.0.0.7`).
+fn is_host(content: &str, s: usize, e: usize, tok_end: usize) -> bool {
+    let bytes = content.as_bytes();
+    let name = content[s..e].trim_end_matches('.');
+    if kind::is_fqdn(name) {
+        return true;
+    }
+    if e >= tok_end || !kind::is_host_before_port(name) || name.len() != e - s {
+        return false;
+    }
+    let rest = &bytes[e + 1..tok_end];
+    match bytes[e] {
+        b':' => {
+            let digits = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+            (1..=5).contains(&digits) && rest.get(digits).is_none_or(|c| !c.is_ascii_alphanumeric())
+        }
+        b'/' => {
+            let n = rest
+                .iter()
+                .take_while(|c| c.is_ascii_digit() || **c == b'.')
+                .count();
+            kind::is_ipv4(content[e + 1..e + 1 + n].trim_end_matches('.'))
+        }
+        _ => false,
     }
 }
 
@@ -596,5 +752,55 @@ mod tests {
         assert_eq!(m.len(), 2);
         mask_line("", &mut m);
         assert!(m.is_empty());
+    }
+
+    /// The WV rule, checked against its definition on random token soups:
+    /// each masked token is a fixed point of the rule as the annotation
+    /// conventions state it on template text (a part between delimiters
+    /// that holds a `<*>` and no `/` is one `<*>`); variables are ordered
+    /// spans inside their tokens; and the masked text is the content with
+    /// each variable replaced by `<*>`, tokens joined by one space.
+    mod wv_property {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        const DELIMS: &[u8] = b",!;:=|\"'[](){}.-+@#$%&";
+
+        proptest! {
+            #[test]
+            fn variables_end_at_delimiters(words in proptest::collection::vec(
+                "[a-zA-Z0-9<>*~_/.:=()\\[\\]-]{1,12}", 1..8)) {
+                let line = words.join(" ");
+                let mut m = MaskedLine::default();
+                mask_line(&line, &mut m);
+                // Content that spells the marker itself is not a variable.
+                prop_assume!(!line.contains(VAR));
+                let mut rebuilt = String::new();
+                for (i, t) in m.tokens.iter().enumerate() {
+                    if i > 0 {
+                        rebuilt.push(' ');
+                    }
+                    let (ts, te) = (t.raw.start as usize, t.raw.end as usize);
+                    let mut at = ts;
+                    for v in m.token_vars(i) {
+                        let (vs, ve) = (v.start as usize, v.end as usize);
+                        prop_assert!(ts <= vs && vs < ve && ve <= te && vs >= at, "{line:?}");
+                        rebuilt.push_str(&line[at..vs]);
+                        rebuilt.push_str(VAR);
+                        at = ve;
+                    }
+                    rebuilt.push_str(&line[at..te]);
+                    // The masked token is a fixed point of the WV rule:
+                    // each part between delimiters that holds a `<*>` and
+                    // no `/` is exactly `<*>`.
+                    for part in m.masked_token(i).split(|c: char| c.is_ascii() && DELIMS.contains(&(c as u8))) {
+                        if part.contains(VAR) && !part.contains('/') {
+                            prop_assert_eq!(part, VAR, "{:?} -> {:?}", line, m.masked_token(i));
+                        }
+                    }
+                }
+                prop_assert_eq!(rebuilt, m.masked.clone());
+            }
+        }
     }
 }

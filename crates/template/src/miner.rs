@@ -112,6 +112,9 @@ struct Cluster {
     /// The miner's tick when a line last went to this template (while
     /// live); 0 for a template loaded from a state.
     last_seen: u64,
+    /// Whether the last token, `<*>`, spans the rest of the line (one
+    /// token or more): a template aligned across lengths.
+    tail: bool,
 }
 
 impl Cluster {
@@ -202,6 +205,12 @@ pub struct Miner {
     generation: u64,
     /// Merges not yet taken by [`Miner::take_merges`].
     merges: Vec<TemplateMerge>,
+    /// Templates of one constant prefix whose lines go on with tails of
+    /// different lengths, by the hash of the prefix ([`tail_starts`]).
+    tail_groups: FxHashMap<u128, Vec<u32>>,
+    /// Tail templates (`prefix <*>`, the `<*>` spanning the rest of the
+    /// line) by the hash of their prefix: the oldest one per prefix.
+    tails: FxHashMap<u128, u32>,
     /// Index of the first template created by the `learn` call under way:
     /// templates below it were handed out before.
     born: u32,
@@ -218,13 +227,40 @@ const BLANK: u64 = 0x9e37_79b9_7f4a_7c15;
 /// Combines token hashes (position-sensitive, two independent 64-bit
 /// lanes) without building strings; `None` blanks a position.
 fn combine(hashes: impl Iterator<Item = Option<u64>>) -> u128 {
-    let (mut a, mut b) = (0x243f_6a88_85a3_08d3u64, 0x1319_8a2e_0370_7344u64);
+    let mut c = Combiner::default();
     for h in hashes {
-        let x = h.unwrap_or(BLANK);
-        a = (a ^ x).wrapping_mul(0x0000_0100_0000_01b3).rotate_left(29);
-        b = (b.rotate_left(17) ^ x.wrapping_mul(0xff51_afd7_ed55_8ccd)).wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        c.push(h.unwrap_or(BLANK));
     }
-    (u128::from(a) << 64) | u128::from(b ^ a.rotate_left(7))
+    c.finish()
+}
+
+/// The running state of [`combine`], so that the hashes of every prefix
+/// of a sequence cost one step each.
+#[derive(Clone, Copy)]
+struct Combiner {
+    a: u64,
+    b: u64,
+}
+
+impl Default for Combiner {
+    fn default() -> Combiner {
+        Combiner {
+            a: 0x243f_6a88_85a3_08d3,
+            b: 0x1319_8a2e_0370_7344,
+        }
+    }
+}
+
+impl Combiner {
+    fn push(&mut self, x: u64) {
+        self.a = (self.a ^ x).wrapping_mul(0x0000_0100_0000_01b3).rotate_left(29);
+        self.b = (self.b.rotate_left(17) ^ x.wrapping_mul(0xff51_afd7_ed55_8ccd))
+            .wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    }
+
+    fn finish(self) -> u128 {
+        (u128::from(self.a) << 64) | u128::from(self.b ^ self.a.rotate_left(7))
+    }
 }
 
 fn hash_tokens<'a>(tokens: impl Iterator<Item = Option<&'a str>>) -> u128 {
@@ -293,6 +329,51 @@ pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
     true
 }
 
+/// Where a tail may start in a sequence of `n` tokens: after a token that
+/// ends an argument name (`statement:`, `members=`), and at the start of a
+/// trailing run of variables (`delete <*> <*> <*>`). A tail holds at least
+/// one token, so `j < n`; at most [`MAX_TAIL_STARTS`] of them, the last
+/// ones, are kept.
+fn tail_starts<'a>(n: usize, token: impl Fn(usize) -> &'a str, out: &mut Vec<usize>) {
+    out.clear();
+    for j in 1..n {
+        let t = token(j - 1);
+        if t.ends_with(':') || t.ends_with('=') {
+            out.push(j);
+        }
+    }
+    let mut k = n;
+    while k > 1 && token(k - 1) == VAR {
+        k -= 1;
+    }
+    if k < n && !out.contains(&k) {
+        out.push(k);
+        out.sort_unstable();
+    }
+    if out.len() > MAX_TAIL_STARTS {
+        out.drain(..out.len() - MAX_TAIL_STARTS);
+    }
+}
+
+/// Tail starts considered per template or line: the cost of a new key
+/// stays bounded on lines made of many `key=value` pairs.
+const MAX_TAIL_STARTS: usize = 4;
+
+/// The hash of the first `j` tokens (by their hashes), the key of
+/// [`Miner::tail_groups`] and [`Miner::tails`].
+fn prefix_hash(hashes: &[u64], j: usize) -> u128 {
+    let mut c = Combiner::default();
+    for &h in &hashes[..j] {
+        c.push(h);
+    }
+    tail_key(c)
+}
+
+/// A prefix state as a tail key (kept apart from whole-template hashes).
+fn tail_key(c: Combiner) -> u128 {
+    c.finish() ^ 0x7a11
+}
+
 /// Lines of up to this many tokens are matched without allocating.
 const STACK_TOKENS: usize = 64;
 
@@ -353,6 +434,46 @@ fn generalize(values: &[&str]) -> String {
     out
 }
 
+/// Whether the values hold digits and are equal once every run of digits
+/// is blanked (`eth0`/`eth12`, `J16`/`J18`), a `<*>` counting as a run; a
+/// value that is only `<*>` goes with any of them (`storage234` beside a
+/// `<*>` that masked `storage1412`).
+fn same_but_digits(values: &[&str]) -> bool {
+    fn shape(v: &str) -> impl Iterator<Item = u8> + '_ {
+        let b = v.as_bytes();
+        let mut i = 0;
+        std::iter::from_fn(move || {
+            if i >= b.len() {
+                return None;
+            }
+            if b[i].is_ascii_digit() || b[i..].starts_with(VAR.as_bytes()) {
+                while i < b.len() && (b[i].is_ascii_digit() || b[i..].starts_with(VAR.as_bytes())) {
+                    i += if b[i].is_ascii_digit() { 1 } else { VAR.len() };
+                }
+                return Some(0);
+            }
+            i += 1;
+            Some(b[i - 1])
+        })
+    }
+    let mut rest = values.iter().filter(|v| **v != VAR);
+    let Some(first) = rest.next() else {
+        return false;
+    };
+    let has_digits = values.iter().any(|v| v.bytes().any(|b| b.is_ascii_digit()));
+    has_digits && rest.all(|v| shape(v).eq(shape(first)))
+}
+
+/// Units written after a number (`12 KB`, `250 ms`).
+fn is_unit(v: &str) -> bool {
+    const UNITS: [&str; 27] = [
+        "b", "kb", "mb", "gb", "tb", "pb", "k", "m", "g", "t", "kib", "mib", "gib", "tib", "bytes", "ns",
+        "us", "µs", "ms", "s", "sec", "secs", "seconds", "min", "minutes", "h", "hours",
+    ];
+    let v = v.trim_end_matches([',', ';', '.', ')']);
+    UNITS.iter().any(|u| v.eq_ignore_ascii_case(u))
+}
+
 /// Whether one of the values already is the general form of all of them
 /// (`<*>` beside `foo`, `(<*>)` beside `()`): such a position has shown
 /// itself variable, so it counts one value more.
@@ -388,6 +509,8 @@ impl Miner {
             live: 0,
             generation: 0,
             merges: Vec::new(),
+            tail_groups: FxHashMap::default(),
+            tails: FxHashMap::default(),
             born: 0,
         }
     }
@@ -426,6 +549,7 @@ impl Miner {
         let mark = self.merges.len();
         self.born = c;
         let r = self.register_wild(c);
+        let r = self.register_tail(r);
         self.clusters[r as usize].last_seen = self.tick;
         if self.merges.len() > mark {
             // Merges inside one call chain into `r`: report where each
@@ -488,9 +612,10 @@ impl Miner {
             .copied()
             .filter(|&c| *self.clusters[c as usize].text == *line.masked);
         let n = line.len();
-        let Some(list) = self.shape_lists.get(&(n as u32)) else {
+        let list = self.shape_lists.get(&(n as u32));
+        if list.is_none() && self.tails.is_empty() {
             return best;
-        };
+        }
         let mut stack = [0u64; STACK_TOKENS];
         let mut heap = Vec::new();
         let hashes: &mut [u64] = if n <= STACK_TOKENS {
@@ -502,7 +627,7 @@ impl Miner {
         for (i, h) in hashes.iter_mut().enumerate() {
             *h = token_hash(line.masked_token(i));
         }
-        for &si in list {
+        for &si in list.map(Vec::as_slice).unwrap_or_default() {
             let shape = &self.shapes[si];
             let rest = combine(
                 hashes
@@ -530,6 +655,39 @@ impl Miner {
                 }
             }
         }
+        if !self.tails.is_empty() {
+            best = self.find_tail(line, hashes, best);
+        }
+        best
+    }
+
+    /// The oldest tail template whose prefix is the line's first tokens,
+    /// if older than `best`. Every prefix of the line that could start a
+    /// tail is probed (one hashing step per token, no allocation).
+    fn find_tail(&self, line: &MaskedLine, hashes: &[u64], mut best: Option<u32>) -> Option<u32> {
+        let n = line.len();
+        let mut run = n;
+        while run > 1 && line.masked_token(run - 1) == VAR {
+            run -= 1;
+        }
+        let mut c = Combiner::default();
+        for j in 1..n {
+            c.push(hashes[j - 1]);
+            let t = line.masked_token(j - 1);
+            if !(t.ends_with(':') || t.ends_with('=') || j == run) {
+                continue;
+            }
+            let Some(&cand) = self.tails.get(&tail_key(c)) else {
+                continue;
+            };
+            if best.is_some_and(|b| b <= cand) {
+                continue;
+            }
+            let cl = &self.clusters[cand as usize];
+            if cl.tokens.len() == j + 1 && (0..j).all(|i| *cl.tokens[i] == *line.masked_token(i)) {
+                best = Some(cand);
+            }
+        }
         best
     }
 
@@ -552,6 +710,7 @@ impl Miner {
             parent: c,
             example,
             last_seen: self.tick,
+            tail: false,
         });
         self.live += 1;
         self.index_shape(c);
@@ -603,7 +762,7 @@ impl Miner {
             let w = self.wild_key(c, p);
             let clusters = &self.clusters;
             let group = self.wild.entry(w).or_default();
-            group.retain(|&x| clusters[x as usize].parent == x);
+            group.retain(|&x| clusters[x as usize].parent == x && !clusters[x as usize].tail);
             group.push(c);
             if group.len() < 2 {
                 // The usual case: nothing else differs from `c` at `p` only.
@@ -612,25 +771,227 @@ impl Miner {
             let mut values: Vec<&str> = group.iter().map(|&x| &*clusters[x as usize].tokens[p]).collect();
             values.sort_unstable();
             values.dedup();
-            let enough = values.len() >= self.config.merge_threshold.max(2) || already_general(&values);
-            if enough && self.keeps_anchor(c, p) {
+            // A position where one template already has a variable has
+            // shown itself variable: once a template with `<*>` there
+            // exists, lines with other words go to it and never form new
+            // templates, so waiting for more values would wait forever.
+            let enough = already_general(&values) || values.len() >= self.evidence_needed(c, p, &values);
+            if !self.keeps_anchor(c, p) {
+                continue;
+            }
+            if enough {
                 let group = self.wild.remove(&w).unwrap_or_default();
                 let merged = self.merge(&group, p);
+                return self.register_wild(merged);
+            }
+            if let Some(sub) = self.absorbed(w, p) {
+                if let Some(group) = self.wild.get_mut(&w) {
+                    group.retain(|x| !sub.contains(x));
+                }
+                let merged = self.merge(&sub, p);
                 return self.register_wild(merged);
             }
         }
         c
     }
 
+    /// A template of group `w` with a variable at `p` and the other
+    /// templates of the group whose value there it takes (`<*>:amd64` and
+    /// `libfoo0:amd64`), when there are such: lines with new values go to
+    /// the general template and never join the group, so the group alone
+    /// would never show enough values to merge the older ones.
+    fn absorbed(&self, w: u128, p: usize) -> Option<Vec<u32>> {
+        let group = self.wild.get(&w)?;
+        for &g in group {
+            let general = &*self.clusters[g as usize].tokens[p];
+            if !general.contains(VAR) {
+                continue;
+            }
+            let mut sub: Vec<u32> = group
+                .iter()
+                .copied()
+                .filter(|&x| x == g || glob_match(general, &self.clusters[x as usize].tokens[p]))
+                .collect();
+            if sub.len() >= 2 {
+                sub.sort_unstable();
+                return Some(sub);
+            }
+        }
+        None
+    }
+
+    /// Adds a new template to the groups of templates that share a prefix
+    /// and go on with tails of other lengths, and turns a group that has
+    /// shown enough into one tail template (`prefix <*>`, the `<*>`
+    /// spanning the rest of the line). Returns the live template `r` ended
+    /// in. The decision rule (alignment across lengths):
+    ///
+    /// - the tails are runs of variables of different lengths (`delete <*>
+    ///   <*>` and `delete <*> <*> <*>`): a list, two lengths are enough;
+    /// - the prefix ends with an argument name (`statement:`) that is not
+    ///   the first token (that is a tag such as `LOG:`), the group
+    ///   holds [`MinerConfig::merge_threshold`] templates of at least two
+    ///   lengths, and their tails start with three different tokens or
+    ///   more: free text after an argument;
+    ///
+    /// and the prefix keeps a constant word. A tail template never merges
+    /// further.
+    fn register_tail(&mut self, r: u32) -> u32 {
+        if self.clusters[r as usize].tail {
+            return r;
+        }
+        let mut starts = Vec::new();
+        {
+            let cl = &self.clusters[r as usize];
+            tail_starts(cl.tokens.len(), |i| &cl.tokens[i], &mut starts);
+        }
+        let words = self.config.merge_threshold.max(2);
+        for j in starts {
+            let key = prefix_hash(&self.clusters[r as usize].hashes, j);
+            let clusters = &self.clusters;
+            let group = self.tail_groups.entry(key).or_default();
+            group.retain(|&x| {
+                let cl = &clusters[x as usize];
+                cl.parent == x && !cl.tail && cl.tokens[..j] == clusters[r as usize].tokens[..j]
+            });
+            if !group.contains(&r) {
+                group.push(r);
+            }
+            let len0 = clusters[group[0] as usize].tokens.len();
+            if group.iter().all(|&x| clusters[x as usize].tokens.len() == len0) {
+                continue;
+            }
+            let runs = group
+                .iter()
+                .all(|&x| clusters[x as usize].tokens[j..].iter().all(|t| &**t == VAR));
+            let prefix = &clusters[r as usize].tokens[..j];
+            let argument = prefix[j - 1].ends_with(':') || prefix[j - 1].ends_with('=');
+            let anchored = prefix.iter().any(|t| {
+                t.split(VAR)
+                    .any(|part| part.bytes().any(|b| b.is_ascii_alphabetic()))
+            });
+            // Free text starts right after the argument: the tails differ
+            // in their first token already (`statement: SELECT …`,
+            // `statement: INSERT …`), unlike a fixed part that follows
+            // (`[instance: <*>] VM Started`, `[instance: <*>] Took …`).
+            let free = || {
+                let mut firsts: Vec<&str> = group.iter().map(|&x| &*clusters[x as usize].tokens[j]).collect();
+                firsts.sort_unstable();
+                firsts.dedup();
+                firsts.len() >= 3
+            };
+            // An argument that opens the line is a tag (`LOG:`, `ciod:`),
+            // not an argument of the message.
+            if anchored && (runs || (argument && j >= 2 && group.len() >= words && free())) {
+                let group = self.tail_groups.remove(&key).unwrap_or_default();
+                return self.merge_tail(&group, j, key);
+            }
+        }
+        r
+    }
+
+    /// Merges `group` (templates with the same first `j` tokens) into one
+    /// tail template and indexes it under `key`.
+    fn merge_tail(&mut self, group: &[u32], j: usize, key: u128) -> u32 {
+        let first = *group.iter().min().unwrap_or(&group[0]);
+        let mut tokens: Vec<Box<str>> = self.clusters[first as usize].tokens[..j].to_vec();
+        tokens.push(VAR.into());
+        let count: u64 = group.iter().map(|&x| self.clusters[x as usize].count).sum();
+        let example = self.clusters[first as usize].example.clone();
+        let t = self.add_cluster(tokens, count, example);
+        self.clusters[t as usize].tail = true;
+        for &x in group {
+            if x < self.born {
+                let from = self.clusters[x as usize].id;
+                self.merges.push(TemplateMerge { from, into: from });
+            }
+            if self.clusters[x as usize].parent == x {
+                self.live -= 1;
+            }
+            self.clusters[x as usize].parent = t;
+        }
+        self.tails.entry(key).or_insert(t);
+        t
+    }
+
+    /// Rebuilds the tail indices from the templates (after loading or
+    /// evicting): the oldest tail template per prefix, and the groups of
+    /// the live templates.
+    fn index_tails(&mut self) {
+        self.tails = FxHashMap::default();
+        self.tail_groups = FxHashMap::default();
+        let mut starts = Vec::new();
+        for c in 0..self.clusters.len() as u32 {
+            let cl = &self.clusters[c as usize];
+            if cl.tail {
+                let j = cl.tokens.len() - 1;
+                self.tails.entry(prefix_hash(&cl.hashes, j)).or_insert(c);
+            } else if cl.parent == c {
+                tail_starts(cl.tokens.len(), |i| &cl.tokens[i], &mut starts);
+                for &j in &starts {
+                    self.tail_groups
+                        .entry(prefix_hash(&cl.hashes, j))
+                        .or_default()
+                        .push(c);
+                }
+            }
+        }
+    }
+
+    /// How many distinct values position `p` of template `c` must show
+    /// (among templates equal but there) before it becomes a variable. The
+    /// decision rule of the merger, from what the values and their slot
+    /// say, never from which log they come from:
+    ///
+    /// - values that differ only in their digits (`eth0`/`eth1`,
+    ///   `J16`/`J18`, `bglio91`/`bglio716`): 2, digits are the mark of a
+    ///   value (`ee0`/`alt0` differ in letters: they are names);
+    /// - a unit after a variable (`12 KB` / `3 MB`): 2;
+    /// - an argument slot: the token before ends with `:` or `=`
+    ///   (`state: X`), or the values differ right after `=`, `:`, an
+    ///   opening bracket or a quote (`tag="A"`, `(sshd)`): 3;
+    /// - a word of the message text: [`MinerConfig::merge_threshold`].
+    fn evidence_needed(&self, c: u32, p: usize, values: &[&str]) -> usize {
+        let words = self.config.merge_threshold.max(2);
+        let arguments = words.min(3);
+        let tokens = &self.clusters[c as usize].tokens;
+        let prev = p.checked_sub(1).map(|i| &*tokens[i]);
+        if values.len() >= 2 && same_but_digits(values) {
+            return 2;
+        }
+        if prev.is_some_and(|t| t.ends_with(VAR)) && values.iter().all(|v| is_unit(v)) {
+            return 2;
+        }
+        if prev.is_some_and(|t| t.ends_with(':') || t.ends_with('=')) {
+            return arguments;
+        }
+        let g = generalize(values);
+        let at = g.find(VAR).unwrap_or(0);
+        if at > 0
+            && matches!(
+                g.as_bytes()[at - 1],
+                b'=' | b':' | b'(' | b'[' | b'{' | b'<' | b'"' | b'\''
+            )
+        {
+            return arguments;
+        }
+        words
+    }
+
     /// Whether a template would keep at least half of its tokens constant
     /// with position `p` made variable: a template needs anchors, so lines
-    /// of one lone word never collapse into `<*>`.
+    /// of one lone word never collapse into `<*>`. A token with a constant
+    /// word around its variable (`key=<*>`) is an anchor too.
     fn keeps_anchor(&self, c: u32, p: usize) -> bool {
         let tokens = &self.clusters[c as usize].tokens;
         let constant = tokens
             .iter()
             .enumerate()
-            .filter(|(i, t)| *i != p && !t.contains(VAR))
+            .filter(|(i, t)| {
+                *i != p
+                    && t.split(VAR)
+                        .any(|part| part.bytes().any(|b| b.is_ascii_alphabetic()))
+            })
             .count();
         constant * 2 >= tokens.len() && constant > 0
     }
@@ -847,7 +1208,7 @@ impl Miner {
             self.index_shape(c);
         }
         for c in 0..self.clusters.len() as u32 {
-            if self.clusters[c as usize].parent != c {
+            if self.clusters[c as usize].parent != c || self.clusters[c as usize].tail {
                 continue;
             }
             for p in 0..self.clusters[c as usize].tokens.len() {
@@ -855,6 +1216,7 @@ impl Miner {
                 self.wild.entry(w).or_default().push(c);
             }
         }
+        self.index_tails();
     }
 
     /// The variable values of a line under its template, as spans of
@@ -863,7 +1225,12 @@ impl Miner {
         out.clear();
         let cl = &self.clusters[self.root(c.0) as usize];
         let mut spans = Vec::new();
-        for (i, pat) in cl.tokens.iter().enumerate() {
+        // A tail template's last `<*>` is the rest of the line.
+        let (tokens, tail) = match cl.tail {
+            true => (&cl.tokens[..cl.tokens.len() - 1], Some(cl.tokens.len() - 1)),
+            false => (&cl.tokens[..], None),
+        };
+        for (i, pat) in tokens.iter().enumerate() {
             if i >= line.len() {
                 break;
             }
@@ -880,6 +1247,14 @@ impl Miner {
                 }));
             } else {
                 out.push(raw);
+            }
+        }
+        if let Some(j) = tail {
+            if j < line.len() {
+                out.push(Span {
+                    start: line.tokens[j].raw.start,
+                    end: line.tokens[line.len() - 1].raw.end,
+                });
             }
         }
     }
@@ -914,8 +1289,14 @@ impl Miner {
             .map(|(i, cl)| {
                 let r = self.root(i as u32);
                 let live = r == i as u32;
+                // A tail template ends with an empty token (no real token
+                // is empty) so that loading restores it.
+                let mut tokens: Vec<String> = cl.tokens.iter().map(|t| t.to_string()).collect();
+                if cl.tail {
+                    tokens.push(String::new());
+                }
                 (
-                    cl.tokens.iter().map(|t| t.to_string()).collect(),
+                    tokens,
                     if live { cl.count } else { 0 },
                     if live {
                         cl.example.to_string()
@@ -935,9 +1316,19 @@ impl Miner {
         let mut m = Miner::new(config);
         let n = clusters.len();
         let mut parents = Vec::with_capacity(n);
-        for (i, (tokens, count, example, into)) in clusters.into_iter().enumerate() {
+        for (i, (mut tokens, count, example, into)) in clusters.into_iter().enumerate() {
+            let tail = tokens.last().is_some_and(String::is_empty);
+            if tail {
+                tokens.pop();
+                if tokens.last().map(String::as_str) != Some(VAR) {
+                    return Err(format!(
+                        "template {i} is marked as a tail but does not end with {VAR}"
+                    ));
+                }
+            }
             let tokens = tokens.into_iter().map(Into::into).collect();
-            m.add_cluster(tokens, count, example.into());
+            let c = m.add_cluster(tokens, count, example.into());
+            m.clusters[c as usize].tail = tail;
             parents.push(into.unwrap_or(i as u32));
         }
         for (i, &p) in parents.iter().enumerate() {
@@ -954,7 +1345,7 @@ impl Miner {
             .filter(|(i, p)| **p == *i as u32)
             .count();
         for c in 0..n as u32 {
-            if m.clusters[c as usize].parent != c {
+            if m.clusters[c as usize].parent != c || m.clusters[c as usize].tail {
                 continue;
             }
             for p in 0..m.clusters[c as usize].tokens.len() {
@@ -962,6 +1353,7 @@ impl Miner {
                 m.wild.entry(w).or_default().push(c);
             }
         }
+        m.index_tails();
         Ok(m)
     }
 

@@ -87,7 +87,8 @@ impl Miner {
             assert!(group.iter().all(|&c| (c as usize) < n), "group {group:?} of {n}");
         }
         for c in 0..n as u32 {
-            if self.clusters[c as usize].parent != c {
+            // Tail templates never merge by position: they are in no group.
+            if self.clusters[c as usize].parent != c || self.clusters[c as usize].tail {
                 continue;
             }
             for p in 0..self.clusters[c as usize].tokens.len() {
