@@ -39,12 +39,24 @@ fn predicted(log: &str) -> Vec<String> {
 fn every_metric_matches_the_reference_implementation_on_every_bundled_log() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/loghub-2k");
     for (log, ga, fga, pa, fta) in REFERENCE {
-        let truth = read_truth(root.join(log).join(format!("{log}_2k.log_structured_corrected.csv"))).unwrap();
+        let truth = read_truth(
+            root.join(log)
+                .join(format!("{log}_2k.log_structured_corrected.csv")),
+        )
+        .unwrap();
         let pred = predicted(log);
         assert_eq!(pred.len(), truth.len(), "{log}");
         let m = evaluate(&pred, truth.templates().collect::<Vec<_>>().as_slice()).unwrap();
-        for (name, got, want) in [("GA", m.ga, ga), ("FGA", m.fga, fga), ("PA", m.pa, pa), ("FTA", m.fta, fta)] {
-            assert!((got - want).abs() < 5e-7, "{log} {name}: {got:.6} but the reference gives {want:.6}");
+        for (name, got, want) in [
+            ("GA", m.ga, ga),
+            ("FGA", m.fga, fga),
+            ("PA", m.pa, pa),
+            ("FTA", m.fta, fta),
+        ] {
+            assert!(
+                (got - want).abs() < 5e-7,
+                "{log} {name}: {got:.6} but the reference gives {want:.6}"
+            );
         }
     }
 }
