@@ -99,15 +99,28 @@ pub fn strip_wrapping(bytes: &[u8], mut s: usize, mut e: usize) -> (usize, usize
 /// (a URL without any is usually a constant link in a message), ISO 8601
 /// date-times, versions and Windows paths.
 pub fn is_whole_token_kind(s: &str) -> bool {
+    is_delimited_kind(s) || is_numeric_kind(s) || is_windows_path(s)
+}
+
+/// The whole-token kinds that hold `:`, `-`, `@` or `/` between their
+/// parts: UUIDs, MACs, hex byte runs, PCI addresses, IPv6, e-mails, URLs.
+pub fn is_delimited_kind(s: &str) -> bool {
     (s.len() == 36 && is_uuid(s))
         || (s.len() == 17 && is_mac(s))
         || is_hex_bytes(s)
+        || is_pci_address(s)
         || is_ipv6(s)
         || (s.contains('@') && is_email(s))
         || (is_url(s) && has_digit(s))
-        || is_iso_datetime(s)
-        || is_version(s)
-        || is_windows_path(s)
+}
+
+/// The whole-token kinds that start with a digit: ISO 8601 date-times and
+/// versions.
+pub fn is_numeric_kind(s: &str) -> bool {
+    // Both have a `.` or a `-T…:` date: most numbers with punctuation
+    // (`10:42`, `1,024`) are rejected by one look at the 5th byte or a scan.
+    let b = s.as_bytes();
+    (b.len() >= 16 && b[4] == b'-' && is_iso_datetime(s)) || (b.contains(&b'.') && is_version(s))
 }
 
 /// Four or more groups of two hex digits joined by `:` (`FF:F2:9F:15:…`):
@@ -118,6 +131,21 @@ pub fn is_hex_bytes(s: &str) -> bool {
         && b.len() % 3 == 2
         && b.chunks(3)
             .all(|c| c[0].is_ascii_hexdigit() && c[1].is_ascii_hexdigit() && (c.len() == 2 || c[2] == b':'))
+}
+
+/// A PCI address with its domain: `0000:00:1f.0` (domain, bus, device,
+/// function).
+pub fn is_pci_address(s: &str) -> bool {
+    let b = s.as_bytes();
+    let hex = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_hexdigit);
+    b.len() == 12
+        && hex(0..4)
+        && b[4] == b':'
+        && hex(5..7)
+        && b[7] == b':'
+        && hex(8..10)
+        && b[10] == b'.'
+        && (b'0'..=b'7').contains(&b[11])
 }
 
 /// An ISO 8601 date-time in one token: `2017-05-16T00:00:00Z`,
@@ -243,9 +271,16 @@ const TLDS: [&str; 34] = [
 /// `MININT-X.fareast.corp.microsoft.com`). Java-style package names end in
 /// a class name, not a TLD, and are not hosts.
 pub fn is_fqdn(s: &str) -> bool {
+    // Cheap rejections first: this runs on every dotted word.
+    if !s.as_bytes().last().is_some_and(u8::is_ascii_alphabetic) {
+        return false;
+    }
     let Some((_, last)) = s.rsplit_once('.') else {
         return false;
     };
+    if !(2..=11).contains(&last.len()) {
+        return false;
+    }
     TLDS.iter().any(|t| last.eq_ignore_ascii_case(t))
         && s.split('.').all(|l| {
             !l.is_empty()
@@ -631,6 +666,9 @@ mod tests {
         assert!(!is_hex_bytes("00:1a:2b"));
         assert!(is_hex_bytes("FF:F2:9F:15:1F:72:00:0D:60:EA:E0:8D"));
         assert!(!is_windows_path("a:b"));
+        assert!(is_pci_address("0000:00:1f.0"));
+        assert!(!is_pci_address("07:07:00.1"));
+        assert!(!is_pci_address("00:1f.0"));
     }
 
     #[test]

@@ -324,16 +324,20 @@ fn mask_token(content: &str, start: usize, end: usize, info: TokenInfo, out: &mu
     let numeric = ws < we
         && (bytes[ws].is_ascii_digit()
             || (bytes[ws] == b'v' && bytes.get(ws + 1).is_some_and(u8::is_ascii_digit)));
-    let maybe_whole = at
+    let delimited = at
         || colons >= 2
         || (slash && colons >= 1)
         || (dashes >= 4 && len >= 36)
-        || (dashes == 5 && len >= 17)
-        || backslash
-        || numeric;
+        || (dashes == 5 && len >= 17);
     // Whole-token typed values whose inner punctuation is part of the value.
-    let (cs, ce) = if maybe_whole { (ws, we) } else { (start, start) };
-    if cs < ce && kind::is_whole_token_kind(&content[cs..ce]) {
+    let (cs, ce) = (ws, we);
+    let whole = cs < ce && {
+        let w = &content[cs..ce];
+        (delimited && kind::is_delimited_kind(w))
+            || (numeric && info.non_digits > 0 && kind::is_numeric_kind(w))
+            || (backslash && kind::is_windows_path(w))
+    };
+    if whole {
         if cs > start {
             out.elems.push(Elem::Lit(start, cs));
         }
@@ -344,7 +348,7 @@ fn mask_token(content: &str, start: usize, end: usize, info: TokenInfo, out: &mu
     } else {
         // Host names are variables, but not inside a URL: a constant link
         // in a message (`http://wiki.example.org/x`) stays as it is.
-        let hosts = !content[start..end].contains("://");
+        let hosts = !(slash && colons >= 1 && content[start..end].contains("://"));
         let mut s = start;
         while s < end {
             if is_path_delim(bytes[s]) {
@@ -375,7 +379,16 @@ fn mask_token(content: &str, start: usize, end: usize, info: TokenInfo, out: &mu
 /// widens variables, never narrows or removes one; a variable that holds
 /// delimiters itself takes what touches it (`<fe80::1>`, `~-3`).
 fn widen_to_delimiters(bytes: &[u8], start: usize, end: usize, elems: &mut Vec<Elem>, marks: &mut Vec<bool>) {
-    if !elems.iter().any(|e| matches!(e, Elem::Var(..))) {
+    // Nothing to widen when every variable already starts and ends at a
+    // delimiter (or the token's edge): the usual case, checked per
+    // variable instead of per byte.
+    let bounded = elems.iter().all(|el| match *el {
+        Elem::Var(s, e) => {
+            (s == start || is_token_delim(bytes[s - 1])) && (e == end || is_token_delim(bytes[e]))
+        }
+        Elem::Lit(..) => true,
+    });
+    if bounded {
         return;
     }
     marks.clear();
@@ -479,28 +492,39 @@ fn mask_segment(content: &str, start: usize, end: usize, tok_end: usize, hosts: 
 /// (`msra-sa-41:8030`, `db-7/10.0.0.7`).
 fn is_host(content: &str, s: usize, e: usize, tok_end: usize) -> bool {
     let bytes = content.as_bytes();
-    let name = content[s..e].trim_end_matches('.');
-    if kind::is_fqdn(name) {
-        return true;
+    let next = bytes.get(e).copied().filter(|_| e < tok_end);
+    if !matches!(next, Some(b':' | b'/')) {
+        // Only a domain name: it ends with letters (a sentence's final
+        // dots aside) and has a dot.
+        let mut ve = e;
+        while ve > s && bytes[ve - 1] == b'.' {
+            ve -= 1;
+        }
+        if ve == s || !bytes[ve - 1].is_ascii_alphabetic() || !bytes[s..ve].contains(&b'.') {
+            return false;
+        }
+        return kind::is_fqdn(&content[s..ve]);
     }
-    if e >= tok_end || !kind::is_host_before_port(name) || name.len() != e - s {
-        return false;
-    }
+    let name = &content[s..e];
     let rest = &bytes[e + 1..tok_end];
-    match bytes[e] {
-        b':' => {
+    // What follows first (a port, an address): most `word:` are keys.
+    let port_or_address = match next {
+        Some(b':') => {
             let digits = rest.iter().take_while(|c| c.is_ascii_digit()).count();
             (1..=5).contains(&digits) && rest.get(digits).is_none_or(|c| !c.is_ascii_alphanumeric())
         }
-        b'/' => {
+        _ => {
             let n = rest
                 .iter()
                 .take_while(|c| c.is_ascii_digit() || **c == b'.')
                 .count();
-            kind::is_ipv4(content[e + 1..e + 1 + n].trim_end_matches('.'))
+            n >= 7 && kind::is_ipv4(content[e + 1..e + 1 + n].trim_end_matches('.'))
         }
-        _ => false,
+    };
+    if port_or_address {
+        return kind::is_host_before_port(name);
     }
+    name.as_bytes().last().is_some_and(u8::is_ascii_alphabetic) && name.contains('.') && kind::is_fqdn(name)
 }
 
 /// Whether a `-` at `i` is the sign of a number rather than a separator.

@@ -331,7 +331,8 @@ pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
 
 /// Where a tail may start in a sequence of `n` tokens: after a token that
 /// ends an argument name (`statement:`, `members=`), and at the start of a
-/// trailing run of variables (`delete <*> <*> <*>`). A tail holds at least
+/// trailing run of values (`delete <*> <*> <*>`, `$<*> = '<*>', $<*> = …`:
+/// tokens of variables and punctuation, at least one variable). A tail holds at least
 /// one token, so `j < n`; at most [`MAX_TAIL_STARTS`] of them, the last
 /// ones, are kept.
 fn tail_starts<'a>(n: usize, token: impl Fn(usize) -> &'a str, out: &mut Vec<usize>) {
@@ -343,16 +344,25 @@ fn tail_starts<'a>(n: usize, token: impl Fn(usize) -> &'a str, out: &mut Vec<usi
         }
     }
     let mut k = n;
-    while k > 1 && token(k - 1) == VAR {
+    let mut vars = false;
+    while k > 1 && value_only(token(k - 1)) {
+        vars |= token(k - 1).contains(VAR);
         k -= 1;
     }
-    if k < n && !out.contains(&k) {
+    if k < n && vars && !out.contains(&k) {
         out.push(k);
         out.sort_unstable();
     }
     if out.len() > MAX_TAIL_STARTS {
         out.drain(..out.len() - MAX_TAIL_STARTS);
     }
+}
+
+/// Whether a token holds nothing but variables and punctuation (`<*>`,
+/// `$<*>`, `=`, `'<*>',`): a piece of a list of values.
+fn value_only(t: &str) -> bool {
+    !t.split(VAR)
+        .any(|part| part.bytes().any(|b| b.is_ascii_alphanumeric() || b >= 0x80))
 }
 
 /// Tail starts considered per template or line: the cost of a new key
@@ -667,8 +677,13 @@ impl Miner {
     fn find_tail(&self, line: &MaskedLine, hashes: &[u64], mut best: Option<u32>) -> Option<u32> {
         let n = line.len();
         let mut run = n;
-        while run > 1 && line.masked_token(run - 1) == VAR {
+        let mut vars = false;
+        while run > 1 && value_only(line.masked_token(run - 1)) {
+            vars |= line.masked_token(run - 1).contains(VAR);
             run -= 1;
+        }
+        if !vars {
+            run = n;
         }
         let mut c = Combiner::default();
         for j in 1..n {
@@ -826,8 +841,9 @@ impl Miner {
     /// spanning the rest of the line). Returns the live template `r` ended
     /// in. The decision rule (alignment across lengths):
     ///
-    /// - the tails are runs of variables of different lengths (`delete <*>
-    ///   <*>` and `delete <*> <*> <*>`): a list, two lengths are enough;
+    /// - the tails are runs of values of different lengths (`delete <*>
+    ///   <*>` and `delete <*> <*> <*>`, `$<*> = '<*>'` and `$<*> = '<*>',
+    ///   $<*> = '<*>'`): a list, two lengths are enough;
     /// - the prefix ends with an argument name (`statement:`) that is not
     ///   the first token (that is a tag such as `LOG:`), the group
     ///   holds [`MinerConfig::merge_threshold`] templates of at least two
@@ -861,9 +877,10 @@ impl Miner {
             if group.iter().all(|&x| clusters[x as usize].tokens.len() == len0) {
                 continue;
             }
-            let runs = group
-                .iter()
-                .all(|&x| clusters[x as usize].tokens[j..].iter().all(|t| &**t == VAR));
+            let runs = group.iter().all(|&x| {
+                let tail = &clusters[x as usize].tokens[j..];
+                tail.iter().all(|t| value_only(t)) && tail.iter().any(|t| t.contains(VAR))
+            });
             let prefix = &clusters[r as usize].tokens[..j];
             let argument = prefix[j - 1].ends_with(':') || prefix[j - 1].ends_with('=');
             let anchored = prefix.iter().any(|t| {
@@ -900,16 +917,7 @@ impl Miner {
         let example = self.clusters[first as usize].example.clone();
         let t = self.add_cluster(tokens, count, example);
         self.clusters[t as usize].tail = true;
-        for &x in group {
-            if x < self.born {
-                let from = self.clusters[x as usize].id;
-                self.merges.push(TemplateMerge { from, into: from });
-            }
-            if self.clusters[x as usize].parent == x {
-                self.live -= 1;
-            }
-            self.clusters[x as usize].parent = t;
-        }
+        self.point_at(group, t);
         self.tails.entry(key).or_insert(t);
         t
     }
@@ -1020,6 +1028,13 @@ impl Miner {
                 self.add_cluster(tokens, count, example)
             }
         };
+        self.point_at(group, target);
+        target
+    }
+
+    /// Merges every template of `group` into `target`, queueing a merge
+    /// event for those handed out before the `learn` call under way.
+    fn point_at(&mut self, group: &[u32], target: u32) {
         for &x in group {
             if x < self.born {
                 // Handed out before this call; `into` is set by `learn`.
@@ -1031,7 +1046,6 @@ impl Miner {
             }
             self.clusters[x as usize].parent = target;
         }
-        target
     }
 
     /// Points every merged template straight at its live one, so that
@@ -1093,6 +1107,14 @@ impl Miner {
     /// merge until taken.
     pub fn take_merges(&mut self) -> Vec<TemplateMerge> {
         std::mem::take(&mut self.merges)
+    }
+
+    /// The merges queued and not yet taken, without taking them: a caller
+    /// that notes the length before a [`Miner::learn`] call finds the
+    /// merges that call made after it (the stream output reports them
+    /// with the line), while [`Miner::take_merges`] still gets them all.
+    pub fn pending_merges(&self) -> &[TemplateMerge] {
+        &self.merges
     }
 
     /// Bounds the templates kept: when more than `keep` live templates

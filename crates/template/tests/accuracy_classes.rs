@@ -213,7 +213,10 @@ fn class7_lists_and_free_text_of_varying_length_align() {
         "ANALYZE t",
         "BEGIN",
     ];
-    let lines: Vec<String> = queries.iter().map(|q| format!("query took 5 ms, statement: {q}")).collect();
+    let lines: Vec<String> = queries
+        .iter()
+        .map(|q| format!("query took 5 ms, statement: {q}"))
+        .collect();
     let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
     assert_eq!(distinct(&mine(&refs)), ["query took <*> ms, statement: <*>"]);
     // The same line after a tag, or a fixed message after the argument,
