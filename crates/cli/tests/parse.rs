@@ -309,25 +309,48 @@ fn zstd_compress(data: &[u8]) -> Vec<u8> {
     zstd::encode_all(data, 3).unwrap()
 }
 
-#[test]
-fn stdin_is_streamed() {
+/// Runs `logsieve parse --quiet -` with `input` on standard input (the
+/// stream path) and returns its records.
+fn stdin_records(input: &[u8]) -> Vec<serde_json::Value> {
     let mut child = bin()
         .args(["parse", "--quiet", "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"open port 22\nopen port 80\r\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let recs = json_lines(&out.stdout);
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    json_lines(&child.wait_with_output().unwrap().stdout)
+}
+
+#[test]
+fn stdin_is_streamed() {
+    let recs = stdin_records(b"open port 22\nopen port 80\r\n");
     assert_eq!(recs.len(), 2);
     assert_eq!(recs[1]["template"], "open port <*>");
     assert_eq!(recs[1]["source"], "<stdin>");
+}
+
+#[test]
+fn a_stream_reports_the_template_known_then_and_each_merge_old_id_to_new_id() {
+    let recs = stdin_records(b"link eth0 is up\nlink eth0 is up\nlink eth1 is up\nlink eth7 is up\n");
+    assert_eq!(recs.len(), 4, "one record per line, merges ride on them");
+    // Lines 1 and 2 got the template known when they arrived.
+    assert_eq!(recs[0]["template"], "link eth0 is up");
+    assert_eq!(recs[1]["template_id"], recs[0]["template_id"]);
+    assert!(recs[0].get("merged").is_none());
+    // Line 3 generalised it: its record says old id -> new id.
+    assert_eq!(recs[2]["template"], "link <*> is up");
+    let merged = recs[2]["merged"].as_array().expect("line 3 carries the merge");
+    assert_eq!(merged.len(), 1);
+    assert_eq!(merged[0]["from"], recs[0]["template_id"]);
+    assert_eq!(merged[0]["into"], recs[2]["template_id"]);
+    assert!(recs[3].get("merged").is_none());
+    // A file reports final templates: no merges to follow.
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), "links.log", b"link eth0 is up\nlink eth1 is up\n");
+    let recs = json_lines(&ok(&["parse", "--quiet", f.to_str().unwrap()]).stdout);
+    assert_eq!(recs[0]["template"], "link <*> is up");
+    assert!(recs.iter().all(|r| r.get("merged").is_none()));
 }
 
 #[test]
@@ -380,18 +403,19 @@ fn follow_reports_growth_and_rotation() {
 
 #[test]
 fn eval_meets_the_accuracy_bar_on_loghub_2k() {
-    // The acceptance bar of the core issue: GA >= 0.95 and PA >= 0.60 on
-    // average over the bundled Loghub-2k logs, default configuration.
+    // The accuracy bar, raised with each accuracy issue: the averages over
+    // the bundled Loghub-2k logs with the default configuration (accuracy-2
+    // measured GA 0.961, FGA 0.967, PA 0.826, FTA 0.906).
     let dir = testdata("loghub-2k");
     let out = ok(&["eval", "--loghub", dir.to_str().unwrap(), "-o", "jsonl"]);
     let rows = json_lines(&out.stdout);
     assert_eq!(rows.len(), 8);
     let avg = rows.last().unwrap();
     assert_eq!(avg["dataset"], "Average");
-    let ga = avg["ga"].as_f64().unwrap();
-    let pa = avg["pa"].as_f64().unwrap();
-    assert!(ga >= 0.95, "average GA {ga}");
-    assert!(pa >= 0.60, "average PA {pa}");
+    for (metric, bar) in [("ga", 0.958), ("fga", 0.96), ("pa", 0.82), ("fta", 0.90)] {
+        let x = avg[metric].as_f64().unwrap();
+        assert!(x >= bar, "average {metric} {x} is below {bar}");
+    }
     for r in &rows[..7] {
         assert_eq!(r["lines"], 2000);
     }
@@ -400,11 +424,26 @@ fn eval_meets_the_accuracy_bar_on_loghub_2k() {
         "--loghub",
         dir.to_str().unwrap(),
         "--min-ga",
-        "0.95",
+        "0.958",
         "--min-pa",
-        "0.6",
+        "0.82",
     ]);
     assert!(String::from_utf8(table.stdout).unwrap().contains("Average"));
+}
+
+#[test]
+fn eval_meets_the_accuracy_bar_on_the_machine_logs() {
+    // Two real logs of this machine, labelled by event type
+    // (testdata/machine-logs): the kernel ring buffer and a PostgreSQL
+    // server log. Bars a little under what accuracy-2 measured.
+    let dir = testdata("machine-logs");
+    let out = ok(&["eval", "--loghub", dir.to_str().unwrap(), "-o", "jsonl"]);
+    let rows = json_lines(&out.stdout);
+    assert_eq!(rows.len(), 3);
+    for (row, ga, pa) in [(&rows[0], 0.75, 0.49), (&rows[1], 0.62, 0.57)] {
+        let (g, p) = (row["ga"].as_f64().unwrap(), row["pa"].as_f64().unwrap());
+        assert!(g >= ga && p >= pa, "{}: GA {g} PA {p}", row["dataset"]);
+    }
 }
 
 #[test]

@@ -110,6 +110,7 @@ impl Engine {
         for i in 0..b.len() {
             let line = b.line_no(i);
             let mut f = self.prepare_entry(b, i, s);
+            let mark = miner.pending_merges().len();
             let c = template(miner, s);
             f.no_template = c.is_none();
             stats.count(&f, b.line(i).len(), b.line(i).is_empty(), b.line_count(i));
@@ -125,6 +126,7 @@ impl Engine {
                     b.last_line_no(i),
                     source,
                     c,
+                    miner.pending_merges().get(mark..).unwrap_or_default(),
                     &f,
                     s,
                     out,

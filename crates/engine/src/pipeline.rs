@@ -640,6 +640,7 @@ impl Engine {
                                         b.last_line_no(i),
                                         &source,
                                         c,
+                                        &[],
                                         &f,
                                         s,
                                         &mut buf,
@@ -688,6 +689,7 @@ pub(crate) fn render_with(
     last_line: u64,
     source: &str,
     c: Option<ClusterId>,
+    merged: &[logsieve_template::TemplateMerge],
     f: &LineFlags,
     s: &mut Scratch,
     out: &mut Vec<u8>,
@@ -771,6 +773,24 @@ pub(crate) fn render_with(
             }
             if f.any() {
                 o.str_array("flags", f.names());
+            }
+            if !merged.is_empty() {
+                // Learning this line generalised templates handed out
+                // before (stream runs): old id -> new id, for stores that
+                // keep the earlier records.
+                let m = o.key("merged");
+                m.push(b'[');
+                for (i, x) in merged.iter().enumerate() {
+                    if i > 0 {
+                        m.push(b',');
+                    }
+                    m.extend_from_slice(b"{\"from\":\"");
+                    m.extend_from_slice(&x.from.hex());
+                    m.extend_from_slice(b"\",\"into\":\"");
+                    m.extend_from_slice(&x.into.hex());
+                    m.extend_from_slice(b"\"}");
+                }
+                m.push(b']');
             }
             o.end();
             out.push(b'\n');

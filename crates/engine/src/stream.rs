@@ -339,6 +339,9 @@ impl Engine {
         let source = cx.names[idx].as_str();
         let stats = self.one_pass(miner, b, source, cx.observer, cx.format, &mut cx.s, &mut cx.buf)?;
         cx.outcome.stats += stats;
+        // The records carry their merges (`merged`); drop the queue so a
+        // long-running stream does not hold one entry per merge.
+        drop(miner.take_merges());
         Ok(())
     }
 }
