@@ -321,21 +321,40 @@ fn table_rows(t: &str) -> Vec<(String, Vec<String>)> {
         .collect()
 }
 
-#[test]
-fn readme_accuracy_table_matches_eval() {
+/// The table under `heading` in README.md, and the one `logsieve eval
+/// --loghub testdata/DIR` prints.
+fn readme_and_eval_tables(
+    heading: &str,
+    dir: &str,
+) -> (Vec<(String, Vec<String>)>, Vec<(String, Vec<String>)>) {
     let readme =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md")).unwrap();
-    let section = &readme[readme
-        .find("## Accuracy")
-        .expect("README has an Accuracy section")..];
-    let documented = table_rows(section);
-    let dir = testdata("loghub-2k");
+    let at = readme
+        .find(heading)
+        .unwrap_or_else(|| panic!("README has no {heading:?} section"));
+    let dir = testdata(dir);
     let measured = table_rows(&text(&ok(&["eval", "--loghub", dir.to_str().unwrap()]).stdout));
-    assert_eq!(measured.len(), 8, "7 datasets and the average");
     assert!(measured.iter().all(|(_, c)| c.len() == 4));
+    (table_rows(&readme[at..]), measured)
+}
+
+#[test]
+fn readme_accuracy_table_matches_eval() {
+    let (documented, measured) = readme_and_eval_tables("## Accuracy", "loghub-2k");
+    assert_eq!(measured.len(), 8, "7 datasets and the average");
     assert_eq!(
         documented, measured,
         "README.md's accuracy table differs from `logsieve eval --loghub testdata/loghub-2k`"
+    );
+}
+
+#[test]
+fn readme_machine_logs_table_matches_eval() {
+    let (documented, measured) = readme_and_eval_tables("### Logs from this machine", "machine-logs");
+    assert_eq!(measured.len(), 3, "2 datasets and the average");
+    assert_eq!(
+        documented, measured,
+        "README.md's machine-log table differs from `logsieve eval --loghub testdata/machine-logs`"
     );
 }
 
