@@ -348,7 +348,7 @@ fn mask_token(content: &str, start: usize, end: usize, info: TokenInfo, out: &mu
     } else {
         // Host names are variables, but not inside a URL: a constant link
         // in a message (`http://wiki.example.org/x`) stays as it is.
-        let hosts = !(slash && colons >= 1 && content[start..end].contains("://"));
+        let hosts = !(slash && colons >= 1 && kind::scheme_sep(&content[start..end]).is_some());
         let mut s = start;
         while s < end {
             if is_path_delim(bytes[s]) {
