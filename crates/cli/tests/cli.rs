@@ -308,7 +308,10 @@ fn eval_table_is_followed_by_a_legend_and_json_has_none() {
 }
 
 /// Rows of an accuracy table: dataset name → the four scores as printed.
-fn table_rows(t: &str) -> Vec<(String, Vec<String>)> {
+type Rows = Vec<(String, Vec<String>)>;
+
+/// The rows of the first accuracy table in `t`.
+fn table_rows(t: &str) -> Rows {
     t.lines()
         .skip_while(|l| !l.starts_with("Dataset"))
         .skip(1)
@@ -323,10 +326,7 @@ fn table_rows(t: &str) -> Vec<(String, Vec<String>)> {
 
 /// The table under `heading` in README.md, and the one `logsieve eval
 /// --loghub testdata/DIR` prints.
-fn readme_and_eval_tables(
-    heading: &str,
-    dir: &str,
-) -> (Vec<(String, Vec<String>)>, Vec<(String, Vec<String>)>) {
+fn readme_and_eval_tables(heading: &str, dir: &str) -> (Rows, Rows) {
     let readme =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md")).unwrap();
     let at = readme
