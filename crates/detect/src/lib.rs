@@ -55,9 +55,11 @@ mod tests {
 mod condition;
 pub mod correlation;
 mod detector;
+mod dispatch;
 mod event;
 mod mapping;
 mod rule;
+mod tape;
 mod time;
 pub mod value;
 
@@ -67,6 +69,7 @@ pub use detector::{Alert, Detector, Hit, Rejection, Scratch};
 pub use event::{format_num, Event, FieldValue, FlatEvent, JsonEvent};
 pub use mapping::{Logsource, Mapping};
 pub use rule::{Correlation, CorrelationKind, Rule, Selection};
+pub use tape::{JsonTape, TapeEvent};
 pub use time::parse_time;
 
 use std::path::PathBuf;
