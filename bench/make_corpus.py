@@ -48,6 +48,29 @@ SEED_TEMPLATES = 5000
 SEED_LINUX = 20261124
 
 
+def resampled(lines, n, rng):
+    """N lines drawn from LINES with replacement, digit runs re-drawn."""
+
+    def redraw(m):
+        k = len(m.group(0))
+        return str(rng.randrange(10**k)).zfill(k)
+
+    for _ in range(n):
+        yield DIGITS.sub(redraw, rng.choice(lines))
+
+
+def write_lines(out, lines):
+    with open(out, "w", encoding="utf-8") as f:
+        buf = []
+        for line in lines:
+            buf.append(line)
+            if len(buf) >= 10000:
+                f.write("\n".join(buf) + "\n")
+                buf.clear()
+        if buf:
+            f.write("\n".join(buf) + "\n")
+
+
 def mixed(n, out):
     rng = random.Random(SEED_MIXED)
     files = sorted(SAMPLES.glob("*/*_2k.log"))
@@ -56,20 +79,7 @@ def mixed(n, out):
     lines = []
     for p in files:
         lines.extend(p.read_text(encoding="utf-8", errors="replace").splitlines())
-
-    def redraw(m):
-        k = len(m.group(0))
-        return str(rng.randrange(10**k)).zfill(k)
-
-    with open(out, "w", encoding="utf-8") as f:
-        buf = []
-        for _ in range(n):
-            buf.append(DIGITS.sub(redraw, rng.choice(lines)))
-            if len(buf) >= 10000:
-                f.write("\n".join(buf) + "\n")
-                buf.clear()
-        if buf:
-            f.write("\n".join(buf) + "\n")
+    write_lines(out, resampled(lines, n, rng))
 
 
 def syslog_fields(line):
@@ -98,21 +108,10 @@ def linux(n, out, as_json):
     rng = random.Random(SEED_LINUX)
     sample = SAMPLES / "Linux" / "Linux_2k.log"
     lines = sample.read_text(encoding="utf-8", errors="replace").splitlines()
-
-    def redraw(m):
-        k = len(m.group(0))
-        return str(rng.randrange(10**k)).zfill(k)
-
-    with open(out, "w", encoding="utf-8") as f:
-        buf = []
-        for _ in range(n):
-            line = DIGITS.sub(redraw, rng.choice(lines))
-            buf.append(json.dumps(syslog_fields(line), ensure_ascii=False) if as_json else line)
-            if len(buf) >= 10000:
-                f.write("\n".join(buf) + "\n")
-                buf.clear()
-        if buf:
-            f.write("\n".join(buf) + "\n")
+    drawn = resampled(lines, n, rng)
+    if as_json:
+        drawn = (json.dumps(syslog_fields(line), ensure_ascii=False) for line in drawn)
+    write_lines(out, drawn)
 
 
 WORDS = (

@@ -397,9 +397,16 @@ fn rule_ok(ev: &dyn Event, r: &Rule) -> bool {
     if !logsource_ok(ev, &r.logsource) {
         return false;
     }
-    // Each selection is evaluated at most once (no allocation for the
-    // usual handful of selections).
-    let mut small = [None; 16];
+    eval_once(r, &mut |i| match &r.selections[i] {
+        Selection::Fields(groups) => groups.iter().any(|g| g.iter().all(|f| field_ok(ev, f))),
+        Selection::Keywords { values, all } => keywords_ok(ev, values, *all),
+    })
+}
+
+/// The rule's condition with `sel(i)` giving selection `i`, each selection
+/// evaluated at most once (no allocation up to 64 selections).
+pub(crate) fn eval_once(r: &Rule, sel: &mut dyn FnMut(usize) -> bool) -> bool {
+    let mut small = [None; 64];
     let mut big = Vec::new();
     let cache: &mut [Option<bool>] = if r.selections.len() <= small.len() {
         &mut small[..]
@@ -407,12 +414,7 @@ fn rule_ok(ev: &dyn Event, r: &Rule) -> bool {
         big.resize(r.selections.len(), None);
         &mut big[..]
     };
-    r.cond.eval(&mut |i| {
-        *cache[i].get_or_insert_with(|| match &r.selections[i] {
-            Selection::Fields(groups) => groups.iter().any(|g| g.iter().all(|f| field_ok(ev, f))),
-            Selection::Keywords { values, all } => keywords_ok(ev, values, *all),
-        })
-    })
+    r.cond.eval(&mut |i| *cache[i].get_or_insert_with(|| sel(i)))
 }
 
 impl Detector {
@@ -678,15 +680,13 @@ impl Detector {
     /// counting wherever it occurs.
     fn candidates(&self, ev: &dyn Event, s: &mut Scratch) {
         s.list.clear();
-        s.slots.begin(ev, &self.plan);
-        let group_ok = &s.slots.group_ok;
+        s.slots.begin(&self.plan);
         let rule_group = &self.plan.rule_group;
-        if !group_ok.iter().any(|&g| g) {
-            return;
-        }
+        let plan = &self.plan;
         if !self.has_needles {
+            let slots = &mut s.slots;
             s.list
-                .extend((0..self.rules.len()).filter(|&r| group_ok[rule_group[r] as usize]));
+                .extend((0..self.rules.len()).filter(|&r| slots.group(ev, plan, rule_group[r])));
             return;
         }
         if s.mark.len() != self.rules.len() {
@@ -698,26 +698,37 @@ impl Detector {
             s.mark.iter_mut().for_each(|m| *m = 0);
             s.stamp = 1;
         }
-        let (mark, stamp, list, here) = (&mut s.mark, s.stamp, &mut s.list, &mut s.here);
+        let Scratch {
+            mark,
+            stamp,
+            list,
+            here,
+            slots,
+        } = s;
+        let stamp = *stamp;
+        let by_field = ev.as_tape().filter(|t| {
+            t.indexed() && !self.star_anywhere && self.star_prefixes.iter().all(|p| t.get(p).is_none())
+        });
+        let any = by_field.is_some()
+            && (0..self.group_any.len() as u32)
+                .any(|g| self.group_any[g as usize] && slots.group(ev, plan, g));
+        // Rules a needle unlocks, if their logsource holds (the dispatch).
         let mut unlock = |rules: &[usize]| {
             for &r in rules {
                 if mark[r] != stamp {
                     mark[r] = stamp;
-                    if group_ok[rule_group[r] as usize] {
+                    if slots.group(ev, plan, rule_group[r]) {
                         list.push(r);
                     }
                 }
             }
         };
-        let by_field = ev.as_tape().filter(|t| {
-            t.indexed() && !self.star_anywhere && self.star_prefixes.iter().all(|p| t.get(p).is_none())
-        });
         match by_field {
             None => ev.for_each_scan_text(&mut |text| {
                 self.prefilter.scan(text, &mut |n| unlock(&self.needle_rules[n]))
             }),
             Some(t) => {
-                if self.group_any.iter().zip(group_ok).any(|(&a, &ok)| a && ok) {
+                if any {
                     ev.for_each_scan_text(&mut |text| {
                         self.prefilter_any
                             .scan(text, &mut |n| unlock(&self.needle_any[n]))
@@ -745,7 +756,7 @@ impl Detector {
             }
         }
         for (g, rules) in self.always.iter().enumerate() {
-            if group_ok[g] {
+            if !rules.is_empty() && slots.group(ev, plan, g as u32) {
                 list.extend_from_slice(rules);
             }
         }

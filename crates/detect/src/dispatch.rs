@@ -198,14 +198,15 @@ pub(crate) struct Slots {
     arena: String,
     /// Another field's lowercased text (`fieldref`).
     other: String,
-    /// Per logsource group: whether it holds for this event.
-    pub(crate) group_ok: Vec<bool>,
+    /// Per logsource group: whether it holds for this event, once asked
+    /// (0: not yet, 1: no, 2: yes).
+    group_state: Vec<u8>,
 }
 
 impl Slots {
-    /// Starts a new event: forgets every resolved path, decides every
-    /// logsource group.
-    pub(crate) fn begin(&mut self, ev: &dyn Event, plan: &Plan) {
+    /// Starts a new event: forgets every resolved path and logsource
+    /// verdict.
+    pub(crate) fn begin(&mut self, plan: &Plan) {
         if self.seen.len() != plan.paths.len() {
             self.seen = vec![0; plan.paths.len()];
             self.slot = vec![Slot::Absent; plan.paths.len()];
@@ -217,17 +218,25 @@ impl Slots {
             self.stamp = 1;
         }
         self.arena.clear();
-        self.group_ok.clear();
-        for g in &plan.groups {
-            let ok = g.is_empty()
-                || g.iter().any(|alt| {
+        self.group_state.clear();
+        self.group_state.resize(plan.groups.len(), 0);
+    }
+
+    /// Whether logsource group `g` holds for the event (decided once per
+    /// event, when first asked: only groups with a candidate rule are).
+    pub(crate) fn group(&mut self, ev: &dyn Event, plan: &Plan, g: u32) -> bool {
+        let g = g as usize;
+        if self.group_state[g] == 0 {
+            let ok = plan.groups[g].is_empty()
+                || plan.groups[g].iter().any(|alt| {
                     alt.iter().all(|(p, values)| match self.get(ev, plan, *p) {
                         Slot::Text { low, .. } => values.iter().any(|v| v == self.text(low)),
                         _ => false,
                     })
                 });
-            self.group_ok.push(ok);
+            self.group_state[g] = 1 + u8::from(ok);
         }
+        self.group_state[g] == 2
     }
 
     fn text(&self, (a, b): (u32, u32)) -> &str {
@@ -298,22 +307,12 @@ impl Slots {
 /// `detector::rule_ok` gives for a rule whose logsource holds.
 pub(crate) fn rule_ok_fast(ev: &dyn Event, plan: &Plan, ri: usize, r: &Rule, s: &mut Slots) -> bool {
     let fields = &plan.fields[ri];
-    let mut small = [None; 64];
-    let mut big = Vec::new();
-    let cache: &mut [Option<bool>] = if r.selections.len() <= small.len() {
-        &mut small[..]
-    } else {
-        big.resize(r.selections.len(), None);
-        &mut big[..]
-    };
-    r.cond.eval(&mut |i| {
-        *cache[i].get_or_insert_with(|| match &r.selections[i] {
-            Selection::Fields(groups) => groups
-                .iter()
-                .zip(&fields[i])
-                .any(|(g, ids)| g.iter().zip(ids).all(|(f, cf)| field_ok_fast(ev, plan, f, cf, s))),
-            Selection::Keywords { values, all } => crate::detector::keywords_ok(ev, values, *all),
-        })
+    crate::detector::eval_once(r, &mut |i| match &r.selections[i] {
+        Selection::Fields(groups) => groups
+            .iter()
+            .zip(&fields[i])
+            .any(|(g, ids)| g.iter().zip(ids).all(|(f, cf)| field_ok_fast(ev, plan, f, cf, s))),
+        Selection::Keywords { values, all } => crate::detector::keywords_ok(ev, values, *all),
     })
 }
 
