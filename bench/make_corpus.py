@@ -11,6 +11,14 @@ arguments always give byte-identical files).
       ids, addresses, sizes) keep changing as in a real log while the
       templates stay those of the samples.
 
+  make_corpus.py linux [--lines N] [--json] [--out PATH]
+      N lines (default 1,000,000; default PATH bench/out/syslog.log) drawn
+      like `mixed` but from the Linux syslog sample alone
+      (testdata/loghub-2k/Linux/Linux_2k.log), for the detection benchmark
+      (bench/detect.sh). With --json each line is written as a JSON object
+      with the fields of logsieve's `syslog` preset (timestamp, host, app,
+      pid, message) and raw, for tools that read JSON events.
+
   make_corpus.py templates --templates K [--lines N] [--out PATH]
       N lines (default 1,000,000; default PATH bench/out/templates-K.log)
       over K distinct synthetic templates, used for the growth curve
@@ -24,6 +32,7 @@ arguments always give byte-identical files).
       Every line picks its template uniformly at random.
 """
 import argparse
+import json
 import random
 import re
 import sys
@@ -36,6 +45,30 @@ DIGITS = re.compile(r"[0-9]+")
 
 SEED_MIXED = 20261122
 SEED_TEMPLATES = 5000
+SEED_LINUX = 20261124
+
+
+def resampled(lines, n, rng):
+    """N lines drawn from LINES with replacement, digit runs re-drawn."""
+
+    def redraw(m):
+        k = len(m.group(0))
+        return str(rng.randrange(10**k)).zfill(k)
+
+    for _ in range(n):
+        yield DIGITS.sub(redraw, rng.choice(lines))
+
+
+def write_lines(out, lines):
+    with open(out, "w", encoding="utf-8") as f:
+        buf = []
+        for line in lines:
+            buf.append(line)
+            if len(buf) >= 10000:
+                f.write("\n".join(buf) + "\n")
+                buf.clear()
+        if buf:
+            f.write("\n".join(buf) + "\n")
 
 
 def mixed(n, out):
@@ -46,20 +79,39 @@ def mixed(n, out):
     lines = []
     for p in files:
         lines.extend(p.read_text(encoding="utf-8", errors="replace").splitlines())
+    write_lines(out, resampled(lines, n, rng))
 
-    def redraw(m):
-        k = len(m.group(0))
-        return str(rng.randrange(10**k)).zfill(k)
 
-    with open(out, "w", encoding="utf-8") as f:
-        buf = []
-        for _ in range(n):
-            buf.append(DIGITS.sub(redraw, rng.choice(lines)))
-            if len(buf) >= 10000:
-                f.write("\n".join(buf) + "\n")
-                buf.clear()
-        if buf:
-            f.write("\n".join(buf) + "\n")
+def syslog_fields(line):
+    """The fields of logsieve's `syslog` preset, roughly (for --json)."""
+    ev = {}
+    if len(line) >= 16:
+        ev["timestamp"] = line[:15]
+        rest = line[16:].lstrip()
+        host, _, rest = rest.partition(" ")
+        ev["host"] = host
+        tag, sep, msg = rest.partition(": ")
+        if not sep:
+            tag, msg = "", rest
+        app, _, pid = tag.partition("[")
+        ev["app"] = app
+        if pid:
+            ev["pid"] = pid.rstrip("]")
+        ev["message"] = msg
+    else:
+        ev["message"] = line
+    ev["raw"] = line
+    return ev
+
+
+def linux(n, out, as_json):
+    rng = random.Random(SEED_LINUX)
+    sample = SAMPLES / "Linux" / "Linux_2k.log"
+    lines = sample.read_text(encoding="utf-8", errors="replace").splitlines()
+    drawn = resampled(lines, n, rng)
+    if as_json:
+        drawn = (json.dumps(syslog_fields(line), ensure_ascii=False) for line in drawn)
+    write_lines(out, drawn)
 
 
 WORDS = (
@@ -130,6 +182,10 @@ def main():
     m = sub.add_parser("mixed", help="lines from the 7 Loghub-2k samples, digits re-drawn")
     m.add_argument("--lines", type=int, default=1_000_000)
     m.add_argument("--out", type=Path, default=OUT / "corpus.log")
+    x = sub.add_parser("linux", help="lines from the Linux syslog sample, digits re-drawn")
+    x.add_argument("--lines", type=int, default=1_000_000)
+    x.add_argument("--json", action="store_true", help="JSON objects with the syslog preset's fields")
+    x.add_argument("--out", type=Path, default=OUT / "syslog.log")
     t = sub.add_parser("templates", help="N lines over K synthetic templates")
     t.add_argument("--templates", type=int, required=True)
     t.add_argument("--lines", type=int, default=1_000_000)
@@ -140,6 +196,9 @@ def main():
     if a.mode == "mixed":
         a.out.parent.mkdir(parents=True, exist_ok=True)
         mixed(a.lines, a.out)
+    elif a.mode == "linux":
+        a.out.parent.mkdir(parents=True, exist_ok=True)
+        linux(a.lines, a.out, a.json)
     else:
         if a.templates < 1:
             sys.exit("--templates must be at least 1")

@@ -3,7 +3,9 @@
 use crate::input::InputArgs;
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use logsieve_detect::{Alert, Correlator, Detector, FlatEvent, Hit, JsonEvent, Mapping, Scratch};
+use logsieve_detect::{
+    Alert, Correlator, Detector, Event, FlatEvent, Hit, JsonEvent, JsonTape, Mapping, Scratch,
+};
 use logsieve_engine::{Observer, RecordView};
 use logsieve_source::Input;
 use std::cell::RefCell;
@@ -389,18 +391,17 @@ fn detect_json(reader: Box<dyn Read>, source: &str, d: &Detector, sink: &Detecti
     let mut r = std::io::BufReader::with_capacity(1 << 16, reader);
     let mut scratch = Scratch::default();
     let mut malformed = 0u64;
-    let mut handle = |v: &serde_json::Value, line: u64| -> Result<()> {
-        let items: Vec<&serde_json::Value> = match v {
-            serde_json::Value::Array(a) => a.iter().collect(),
-            other => vec![other],
-        };
-        for item in items {
-            sink.count_event();
-            let hits = d.evaluate(&JsonEvent(item), line, source, &mut scratch);
-            sink.handle(line, source, &hits)?;
-        }
+    let mut eval = |ev: &dyn Event, line: u64| -> Result<()> {
+        sink.count_event();
+        let hits = d.evaluate(ev, line, source, &mut scratch);
+        sink.handle(line, source, &hits)?;
         Ok(())
     };
+    let handle =
+        |v: &serde_json::Value, line: u64, eval: &mut dyn FnMut(&dyn Event, u64) -> Result<()>| match v {
+            serde_json::Value::Array(a) => a.iter().try_for_each(|item| eval(&JsonEvent(item), line)),
+            other => eval(&JsonEvent(other), line),
+        };
     let bad = |line: u64, e: &dyn std::fmt::Display| {
         eprintln!("logsieve: {source}:{line}: malformed JSON event: {e}");
     };
@@ -422,12 +423,19 @@ fn detect_json(reader: Box<dyn Read>, source: &str, d: &Detector, sink: &Detecti
         .filter(|(_, l)| !is_blank(l))
         .any(|(_, l)| serde_json::from_slice::<serde_json::Value>(l).is_ok());
     if jsonl {
+        // Most lines decode straight into a reused flat table; the others
+        // (a top-level array, a repeated key, a malformed line...) go
+        // through serde_json as before.
+        let mut tape = JsonTape::default();
         let mut one = |n: u64, l: &[u8]| -> Result<()> {
             if is_blank(l) {
                 return Ok(());
             }
+            if let Some(ev) = tape.parse(l) {
+                return eval(&ev, n);
+            }
             match serde_json::from_slice::<serde_json::Value>(l) {
-                Ok(v) => handle(&v, n)?,
+                Ok(v) => handle(&v, n, &mut eval)?,
                 Err(e) => {
                     malformed += 1;
                     bad(n, &e);
@@ -464,7 +472,7 @@ fn detect_json(reader: Box<dyn Read>, source: &str, d: &Detector, sink: &Detecti
         let line = text[..at + skip].iter().filter(|&&b| b == b'\n').count() as u64 + 1;
         match stream.next() {
             None => break,
-            Some(Ok(v)) => handle(&v, line)?,
+            Some(Ok(v)) => handle(&v, line, &mut eval)?,
             Some(Err(e)) => {
                 malformed += 1;
                 eprintln!(

@@ -2,9 +2,11 @@
 //! syslog lines with the `linux` mapping and with no mapping (every rule
 //! loaded), and the regression Windows events with the `windows` mapping
 //! (the bundled rules are offered too; none is a Windows rule, so only the
-//! 20 regression rules load).
+//! 20 regression rules load), and the same events as JSON lines decoded
+//! into a reused `JsonTape` (as `logsieve detect` does) with the whole
+//! SigmaHQ Windows rule set loaded.
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use logsieve_detect::{Detector, FlatEvent, JsonEvent, Mapping, Scratch};
+use logsieve_detect::{Detector, FlatEvent, JsonEvent, JsonTape, Mapping, Scratch};
 use std::path::PathBuf;
 
 fn testdata(p: &str) -> PathBuf {
@@ -108,6 +110,23 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
+    // The whole SigmaHQ Windows rule set over the same events, decoded
+    // from JSON lines each time.
+    let lines: Vec<String> = events.iter().map(|e| serde_json::to_string(e).unwrap()).collect();
+    let dall = Detector::load(&[testdata("sigma-rules/windows")], Mapping::builtin("windows")).unwrap();
+    g.bench_function(
+        format!("windows-events/json-lines/{}-windows-rules", dall.rules().len()),
+        |b| {
+            let mut s = Scratch::default();
+            let mut tape = JsonTape::default();
+            b.iter(|| {
+                for (i, l) in lines.iter().enumerate() {
+                    let ev = tape.parse(l.as_bytes()).expect("decoded");
+                    black_box(dall.evaluate(&ev, i as u64, "bench", &mut s));
+                }
+            })
+        },
+    );
     g.finish();
 }
 

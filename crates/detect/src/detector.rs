@@ -2,6 +2,7 @@
 //! alerts.
 
 use crate::condition::Cond;
+use crate::dispatch::{rule_ok_fast, Plan, Slots};
 use crate::event::{Event, FieldValue};
 use crate::mapping::{Alternative, Mapping};
 use crate::rule::{compile_doc, Correlation, FieldMatch, Parsed, Rule, Selection};
@@ -81,16 +82,38 @@ pub struct Detector {
     suppressed: Vec<bool>,
     rejections: Vec<Rejection>,
     mapping: Option<Mapping>,
-    /// Automaton over the needles of 3 bytes or more; its pattern `i` is
-    /// needle `ac_needle[i]`.
-    prefilter: Option<AhoCorasick>,
-    ac_needle: Vec<usize>,
-    /// 1-byte needles: (byte, needle).
-    byte_needles: Vec<(u8, usize)>,
-    /// Needle index → rules it unlocks.
+    /// Automaton over every needle.
+    prefilter: NeedleScan,
+    /// Automaton over the needles of keyword searches alone (the only
+    /// ones looked for in the whole event when it is prefiltered field by
+    /// field).
+    prefilter_any: NeedleScan,
+    /// Needle index → rules it unlocks wherever it occurs (when the event
+    /// is not prefiltered field by field).
     needle_rules: Vec<Vec<usize>>,
-    /// Rules with no needle: always evaluated.
-    always: Vec<usize>,
+    /// Needle index → rules it unlocks wherever it occurs, for needles of
+    /// keyword searches (field by field, only these need the whole event).
+    needle_any: Vec<Vec<usize>>,
+    /// (needle, field) → rules it unlocks when it occurs in that field's
+    /// value.
+    field_rules: rustc_hash::FxHashMap<(u32, u32), Vec<usize>>,
+    /// Path hash → (path, field) for each candidate path of a field with
+    /// needles (paths without `*`).
+    path_fields: rustc_hash::FxHashMap<u64, Vec<(String, u32)>>,
+    /// Paths before a `*` segment: an event holding one is prefiltered
+    /// as a whole, not field by field.
+    star_prefixes: Vec<String>,
+    /// Some field path cannot be prefiltered field by field at all.
+    star_anywhere: bool,
+    /// Per logsource group: whether it has rules with keyword needles.
+    group_any: Vec<bool>,
+    /// Rules with no needle, by logsource group: evaluated whenever their
+    /// group holds.
+    always: Vec<Vec<usize>>,
+    /// How many rules have no needle.
+    unfiltered: usize,
+    /// Logsource dispatch and interned field paths.
+    plan: Plan,
     /// Whether any rule has needles (else every rule is a candidate).
     has_needles: bool,
     files: usize,
@@ -125,9 +148,36 @@ fn is_yaml(p: &Path) -> bool {
 fn needles_matchers(alts: &[Matcher]) -> Option<Vec<String>> {
     let mut out = Vec::new();
     for m in alts {
-        out.push(m.needle()?);
+        out.push(usable_needle(m)?);
     }
     Some(out)
+}
+
+/// The matcher's needle when the prefilter can look for it soundly. The
+/// prefilter scans text ASCII case-insensitively, and the lowercased text
+/// too when it is not ASCII. A non-ASCII needle is usable unless it holds
+/// a sigma (the one letter whose lowercase depends on its neighbours), or
+/// a cased pattern's non-ASCII letters change when lowercased (the raw
+/// text holds them as written, the needle lowercased).
+fn usable_needle(m: &Matcher) -> Option<String> {
+    let n = m.needle()?;
+    if n.is_ascii() {
+        return Some(n);
+    }
+    if n.contains(['σ', 'ς']) {
+        return None;
+    }
+    if let Matcher::Str { pat, cased: true } = m {
+        let raw = pat.needle()?;
+        if !raw
+            .chars()
+            .filter(|c| !c.is_ascii())
+            .all(|c| c.to_lowercase().eq(std::iter::once(c)))
+        {
+            return None;
+        }
+    }
+    Some(n)
 }
 
 fn needles_values(values: &[Vec<Matcher>], all: bool) -> Option<Vec<String>> {
@@ -145,26 +195,48 @@ fn needles_values(values: &[Vec<Matcher>], all: bool) -> Option<Vec<String>> {
     }
 }
 
-fn best(cands: impl Iterator<Item = Option<Vec<String>>>) -> Option<Vec<String>> {
-    cands
-        .flatten()
-        .max_by_key(|n| (n.iter().map(String::len).min().unwrap_or(0), usize::MAX - n.len()))
+/// Where a needle must occur for its rule to match: in one field's value
+/// (the field's candidate paths, the first present being the value), or
+/// anywhere in the event (keywords).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Scope {
+    Any,
+    Field(Vec<String>),
 }
 
-fn needles_sel(s: &Selection) -> Option<Vec<String>> {
+/// Needles with where they must occur; one of them must, for the rule to
+/// match.
+type Needles = Vec<(String, Scope)>;
+
+fn tagged(ns: Vec<String>, scope: &Scope) -> Needles {
+    ns.into_iter().map(|n| (n, scope.clone())).collect()
+}
+
+fn best(cands: impl Iterator<Item = Option<Needles>>) -> Option<Needles> {
+    cands.flatten().max_by_key(|n| {
+        (
+            n.iter().map(|x| x.0.len()).min().unwrap_or(0),
+            usize::MAX - n.len(),
+        )
+    })
+}
+
+fn needles_sel(s: &Selection) -> Option<Needles> {
     match s {
-        Selection::Keywords { values, all } => needles_values(values, *all),
+        Selection::Keywords { values, all } => needles_values(values, *all).map(|ns| tagged(ns, &Scope::Any)),
         Selection::Fields(groups) => {
             let mut out = Vec::new();
             for g in groups {
-                out.extend(best(g.iter().map(|f| needles_values(&f.values, f.all)))?);
+                out.extend(best(g.iter().map(|f| {
+                    needles_values(&f.values, f.all).map(|ns| tagged(ns, &Scope::Field(f.paths.clone())))
+                }))?);
             }
             Some(out)
         }
     }
 }
 
-fn needles_cond(c: &Cond, sels: &[Selection]) -> Option<Vec<String>> {
+fn needles_cond(c: &Cond, sels: &[Selection]) -> Option<Needles> {
     match c {
         Cond::Sel(i) => needles_sel(&sels[*i]),
         Cond::And(v) => best(v.iter().map(|c| needles_cond(c, sels))),
@@ -179,10 +251,71 @@ fn needles_cond(c: &Cond, sels: &[Selection]) -> Option<Vec<String>> {
     }
 }
 
-/// The non-ASCII characters whose Unicode lowercase holds ASCII (KELVIN
-/// SIGN → `k`, LATIN CAPITAL LETTER I WITH DOT ABOVE → `i` + U+0307); a
-/// unit test checks the list against every character.
-const LOWER_TO_ASCII: [char; 2] = ['\u{130}', '\u{212A}'];
+/// An automaton over needles: which of them occur in a text.
+#[derive(Debug)]
+struct NeedleScan {
+    /// Over the needles of 2 bytes or more; its pattern `i` is needle
+    /// `ac_needle[i]`.
+    ac: Option<AhoCorasick>,
+    ac_needle: Vec<usize>,
+    /// 1-byte needles (".", "=", "m") occur many times in most events:
+    /// as automaton patterns they would report match after match. They
+    /// are looked up with memchr instead: (byte, needle).
+    byte_needles: Vec<(u8, usize)>,
+}
+
+impl NeedleScan {
+    /// An automaton over the needles `needles[i]` for which `keep(i)`.
+    fn new(needles: &[String], keep: impl Fn(usize) -> bool) -> NeedleScan {
+        let mut ac_needle = Vec::new();
+        let mut ac_patterns: Vec<&str> = Vec::new();
+        let mut byte_needles = Vec::new();
+        for (i, n) in needles.iter().enumerate().filter(|(i, _)| keep(*i)) {
+            match n.as_bytes() {
+                [b] => byte_needles.push((*b, i)),
+                _ => {
+                    ac_needle.push(i);
+                    ac_patterns.push(n);
+                }
+            }
+        }
+        let ac = (!ac_patterns.is_empty()).then(|| {
+            AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                .build(&ac_patterns)
+                .expect("literal needles build an automaton")
+        });
+        NeedleScan {
+            ac,
+            ac_needle,
+            byte_needles,
+        }
+    }
+
+    /// Calls `hit` with each needle occurring in `t` (possibly more than
+    /// once): the automaton ASCII case-insensitively over the text as it
+    /// is, and over its lowercased form when it is not ASCII (matching
+    /// lowercases with Unicode rules: KELVIN SIGN → `k`, `É` → `é`).
+    fn scan(&self, t: &str, hit: &mut dyn FnMut(usize)) {
+        let mut one = |t: &str| {
+            if let Some(ac) = &self.ac {
+                for m in ac.find_overlapping_iter(t) {
+                    hit(self.ac_needle[m.pattern().as_usize()]);
+                }
+            }
+            for &(b, n) in &self.byte_needles {
+                if memchr::memchr2(b, b.to_ascii_uppercase(), t.as_bytes()).is_some() {
+                    hit(n);
+                }
+            }
+        };
+        one(t);
+        if !t.is_ascii() {
+            one(&t.to_lowercase());
+        }
+    }
+}
 
 /// Reusable per-thread memory for [`Detector::evaluate`].
 #[derive(Debug, Default)]
@@ -192,6 +325,10 @@ pub struct Scratch {
     /// This event's number.
     stamp: u32,
     list: Vec<usize>,
+    /// Field values and logsource verdicts of the current event.
+    slots: Slots,
+    /// The fields one member of the event stands for.
+    here: Vec<u32>,
 }
 
 fn get_first<'e>(ev: &'e dyn Event, paths: &[String]) -> Option<FieldValue<'e>> {
@@ -209,7 +346,7 @@ fn logsource_ok(ev: &dyn Event, alts: &[Alternative]) -> bool {
         })
 }
 
-fn field_ok(ev: &dyn Event, f: &FieldMatch) -> bool {
+pub(crate) fn field_ok(ev: &dyn Event, f: &FieldMatch) -> bool {
     let v = get_first(ev, &f.paths);
     if v.is_none() {
         return f.absent_ok;
@@ -231,7 +368,7 @@ fn field_ok(ev: &dyn Event, f: &FieldMatch) -> bool {
     }
 }
 
-fn keywords_ok(ev: &dyn Event, values: &[Vec<Matcher>], all: bool) -> bool {
+pub(crate) fn keywords_ok(ev: &dyn Event, values: &[Vec<Matcher>], all: bool) -> bool {
     let kw = ev.keyword_text();
     let test = |alts: &Vec<Matcher>| match &kw {
         Some(t) => {
@@ -260,9 +397,16 @@ fn rule_ok(ev: &dyn Event, r: &Rule) -> bool {
     if !logsource_ok(ev, &r.logsource) {
         return false;
     }
-    // Each selection is evaluated at most once (no allocation for the
-    // usual handful of selections).
-    let mut small = [None; 16];
+    eval_once(r, &mut |i| match &r.selections[i] {
+        Selection::Fields(groups) => groups.iter().any(|g| g.iter().all(|f| field_ok(ev, f))),
+        Selection::Keywords { values, all } => keywords_ok(ev, values, *all),
+    })
+}
+
+/// The rule's condition with `sel(i)` giving selection `i`, each selection
+/// evaluated at most once (no allocation up to 64 selections).
+pub(crate) fn eval_once(r: &Rule, sel: &mut dyn FnMut(usize) -> bool) -> bool {
+    let mut small = [None; 64];
     let mut big = Vec::new();
     let cache: &mut [Option<bool>] = if r.selections.len() <= small.len() {
         &mut small[..]
@@ -270,12 +414,7 @@ fn rule_ok(ev: &dyn Event, r: &Rule) -> bool {
         big.resize(r.selections.len(), None);
         &mut big[..]
     };
-    r.cond.eval(&mut |i| {
-        *cache[i].get_or_insert_with(|| match &r.selections[i] {
-            Selection::Fields(groups) => groups.iter().any(|g| g.iter().all(|f| field_ok(ev, f))),
-            Selection::Keywords { values, all } => keywords_ok(ev, values, *all),
-        })
-    })
+    r.cond.eval(&mut |i| *cache[i].get_or_insert_with(|| sel(i)))
 }
 
 impl Detector {
@@ -412,53 +551,82 @@ impl Detector {
         // The prefilter: one automaton over every rule's needles.
         let mut needles: Vec<String> = Vec::new();
         let mut needle_rules: Vec<Vec<usize>> = Vec::new();
+        let mut needle_any: Vec<Vec<usize>> = Vec::new();
+        let mut field_rules: rustc_hash::FxHashMap<(u32, u32), Vec<usize>> = Default::default();
+        let mut fields: rustc_hash::FxHashMap<Vec<String>, u32> = Default::default();
         let mut index: rustc_hash::FxHashMap<String, usize> = Default::default();
-        let mut always = Vec::new();
+        let plan = Plan::new(&rules);
+        let mut always = vec![Vec::new(); plan.groups()];
+        let mut group_any = vec![false; plan.groups()];
+        let mut unfiltered = 0;
+        let push = |v: &mut Vec<usize>, ri: usize| {
+            if v.last() != Some(&ri) {
+                v.push(ri);
+            }
+        };
         for (ri, r) in rules.iter().enumerate() {
             match needles_cond(&r.cond, &r.selections) {
-                Some(ns) if !ns.is_empty() && ns.iter().all(|n| n.is_ascii()) => {
-                    for n in ns {
+                Some(ns) if !ns.is_empty() => {
+                    for (n, scope) in ns {
                         let k = *index.entry(n.clone()).or_insert_with(|| {
                             needles.push(n);
                             needle_rules.push(Vec::new());
+                            needle_any.push(Vec::new());
                             needles.len() - 1
                         });
-                        if needle_rules[k].last() != Some(&ri) {
-                            needle_rules[k].push(ri);
+                        push(&mut needle_rules[k], ri);
+                        match scope {
+                            Scope::Any => {
+                                push(&mut needle_any[k], ri);
+                                group_any[plan.rule_group[ri] as usize] = true;
+                            }
+                            Scope::Field(paths) => {
+                                let next = fields.len() as u32;
+                                let f = *fields.entry(paths).or_insert(next);
+                                push(field_rules.entry((k as u32, f)).or_default(), ri);
+                            }
                         }
                     }
                 }
-                _ => always.push(ri),
-            }
-        }
-        // 1-byte needles (".", "=", "m") occur many times in most events:
-        // as automaton patterns they would report match after match. They
-        // are looked up with memchr instead.
-        let mut ac_needle = Vec::new();
-        let mut ac_patterns: Vec<&str> = Vec::new();
-        let mut byte_needles = Vec::new();
-        for (i, n) in needles.iter().enumerate() {
-            match n.as_bytes() {
-                [b] => byte_needles.push((*b, i)),
                 _ => {
-                    ac_needle.push(i);
-                    ac_patterns.push(n);
+                    always[plan.rule_group[ri] as usize].push(ri);
+                    unfiltered += 1;
                 }
             }
         }
-        let prefilter = if ac_patterns.is_empty() {
-            None
-        } else {
-            Some(
-                AhoCorasick::builder()
-                    .ascii_case_insensitive(true)
-                    .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-                    .build(&ac_patterns)
-                    .expect("literal needles build an automaton"),
-            )
-        };
+        let prefilter = NeedleScan::new(&needles, |_| true);
+        let prefilter_any = NeedleScan::new(&needles, |i| !needle_any[i].is_empty());
+        // Field by field: which field each path of the event stands for.
+        let mut path_fields: rustc_hash::FxHashMap<u64, Vec<(String, u32)>> = Default::default();
+        let mut star_prefixes = Vec::new();
+        let mut star_anywhere = false;
+        for (paths, &f) in &fields {
+            for p in paths {
+                match p.find("*") {
+                    None => path_fields
+                        .entry(crate::tape::path_hash(p))
+                        .or_default()
+                        .push((p.clone(), f)),
+                    // `A.B.*.C` reaches nothing unless `A.B` is there.
+                    Some(i) => match p[..i].strip_suffix('.') {
+                        Some(pre) if !pre.contains('*') => {
+                            if !star_prefixes.iter().any(|x| x == pre) {
+                                star_prefixes.push(pre.to_string());
+                            }
+                        }
+                        _ => star_anywhere = true,
+                    },
+                }
+            }
+        }
         let has_needles = !needles.is_empty();
         Detector {
+            needle_any,
+            field_rules,
+            path_fields,
+            star_prefixes,
+            star_anywhere,
+            group_any,
             rules,
             correlations: kept,
             referenced_by,
@@ -466,11 +634,12 @@ impl Detector {
             rejections,
             mapping,
             prefilter,
-            ac_needle,
-            byte_needles,
+            prefilter_any,
             has_needles,
             needle_rules,
             always,
+            unfiltered,
+            plan,
             files,
         }
     }
@@ -500,13 +669,24 @@ impl Detector {
         self.mapping.as_ref()
     }
 
-    /// Rules that may match `ev`: the prefilter's verdict, in rule order
-    /// in `s.list`. Every rule it leaves out has needles none of which
-    /// occurs (ASCII case-insensitively) in the event's text.
+    /// Rules that may match `ev`, in rule order in `s.list`: the rules
+    /// whose logsource holds (the dispatch) and that the prefilter lets
+    /// through. Every rule the prefilter leaves out has needles none of
+    /// which occurs (ASCII case-insensitively, or in the lowercased text)
+    /// where it must: in its field's value, or for keywords anywhere. An
+    /// event decoded on a [`crate::JsonTape`] is scanned field by field
+    /// (only the values of fields that rules need literals in); other
+    /// events, or one whose paths are ambiguous, as a whole, a needle then
+    /// counting wherever it occurs.
     fn candidates(&self, ev: &dyn Event, s: &mut Scratch) {
         s.list.clear();
+        s.slots.begin(&self.plan);
+        let rule_group = &self.plan.rule_group;
+        let plan = &self.plan;
         if !self.has_needles {
-            s.list.extend(0..self.rules.len());
+            let slots = &mut s.slots;
+            s.list
+                .extend((0..self.rules.len()).filter(|&r| slots.group(ev, plan, rule_group[r])));
             return;
         }
         if s.mark.len() != self.rules.len() {
@@ -518,60 +698,66 @@ impl Detector {
             s.mark.iter_mut().for_each(|m| *m = 0);
             s.stamp = 1;
         }
-        let (mark, stamp, list) = (&mut s.mark, s.stamp, &mut s.list);
-        let needle_rules = &self.needle_rules;
-        let mut hit = |needle: usize| {
-            for &r in &needle_rules[needle] {
+        let Scratch {
+            mark,
+            stamp,
+            list,
+            here,
+            slots,
+        } = s;
+        let stamp = *stamp;
+        let by_field = ev.as_tape().filter(|t| {
+            t.indexed() && !self.star_anywhere && self.star_prefixes.iter().all(|p| t.get(p).is_none())
+        });
+        let any = by_field.is_some()
+            && (0..self.group_any.len() as u32)
+                .any(|g| self.group_any[g as usize] && slots.group(ev, plan, g));
+        // Rules a needle unlocks, if their logsource holds (the dispatch).
+        let mut unlock = |rules: &[usize]| {
+            for &r in rules {
                 if mark[r] != stamp {
                     mark[r] = stamp;
-                    list.push(r);
-                }
-            }
-        };
-        // Which 1-byte needles occur (either ASCII case).
-        let mut bytes_seen = [false; 256];
-        let byte_needles = &self.byte_needles;
-        let mut scan = |t: &str| {
-            if let Some(ac) = &self.prefilter {
-                // ASCII case-insensitive automaton over the text as it is:
-                // no lowercased copy of the event (rules with non-ASCII
-                // needles are always evaluated, so this stays sound).
-                for m in ac.find_overlapping_iter(t) {
-                    hit(self.ac_needle[m.pattern().as_usize()]);
-                }
-            }
-            for &(b, _) in byte_needles {
-                if !bytes_seen[b as usize]
-                    && memchr::memchr2(b, b.to_ascii_uppercase(), t.as_bytes()).is_some()
-                {
-                    bytes_seen[b as usize] = true;
-                }
-            }
-        };
-        ev.for_each_scan_text(&mut |t| {
-            scan(t);
-            // Matching lowercases with Unicode rules, under which a few
-            // non-ASCII characters become ASCII (KELVIN SIGN → `k`): scan
-            // the lowercased text as well so the prefilter sees what the
-            // matchers see.
-            if !t.is_ascii() && t.contains(LOWER_TO_ASCII) {
-                scan(&t.to_lowercase());
-            }
-        });
-        for &(b, n) in &self.byte_needles {
-            if bytes_seen[b as usize] {
-                for &r in &needle_rules[n] {
-                    if mark[r] != stamp {
-                        mark[r] = stamp;
+                    if slots.group(ev, plan, rule_group[r]) {
                         list.push(r);
                     }
                 }
             }
+        };
+        match by_field {
+            None => ev.for_each_scan_text(&mut |text| {
+                self.prefilter.scan(text, &mut |n| unlock(&self.needle_rules[n]))
+            }),
+            Some(t) => {
+                if any {
+                    ev.for_each_scan_text(&mut |text| {
+                        self.prefilter_any
+                            .scan(text, &mut |n| unlock(&self.needle_any[n]))
+                    });
+                }
+                t.members_by_hash(&mut |h, e| {
+                    let Some(paths) = self.path_fields.get(&h) else {
+                        return;
+                    };
+                    here.clear();
+                    here.extend(paths.iter().filter(|(p, _)| t.entry_at(e, p)).map(|&(_, f)| f));
+                    if here.is_empty() {
+                        return;
+                    }
+                    t.entry_texts(e, &mut |text| {
+                        self.prefilter.scan(text, &mut |n| {
+                            for &f in here.iter() {
+                                if let Some(rules) = self.field_rules.get(&(n as u32, f)) {
+                                    unlock(rules);
+                                }
+                            }
+                        })
+                    });
+                });
+            }
         }
-        for &r in &self.always {
-            if mark[r] != stamp {
-                mark[r] = stamp;
-                list.push(r);
+        for (g, rules) in self.always.iter().enumerate() {
+            if !rules.is_empty() && slots.group(ev, plan, g as u32) {
+                list.extend_from_slice(rules);
             }
         }
         list.sort_unstable();
@@ -580,10 +766,10 @@ impl Detector {
     /// Indices of the rules that match `ev` (prefiltered).
     pub fn matching_rules(&self, ev: &dyn Event, s: &mut Scratch) -> Vec<usize> {
         self.candidates(ev, s);
-        s.list
-            .iter()
+        let Scratch { list, slots, .. } = s;
+        list.iter()
             .copied()
-            .filter(|&r| rule_ok(ev, &self.rules[r]))
+            .filter(|&r| rule_ok_fast(ev, &self.plan, r, &self.rules[r], slots))
             .collect()
     }
 
@@ -708,18 +894,6 @@ impl Detector {
 
     /// Rules the prefilter cannot skip (no required literal).
     pub fn unfiltered_rules(&self) -> usize {
-        self.always.len()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn lower_to_ascii_lists_every_such_character() {
-        let found: Vec<char> = (0x80..=0x10FFFFu32)
-            .filter_map(char::from_u32)
-            .filter(|c| c.to_lowercase().any(|l| l.is_ascii()))
-            .collect();
-        assert_eq!(found, super::LOWER_TO_ASCII);
+        self.unfiltered
     }
 }

@@ -65,6 +65,12 @@ pub trait Event {
     /// The text keyword searches look at first: the message, else the raw
     /// line; `None` means "every text value".
     fn keyword_text(&self) -> Option<Cow<'_, str>>;
+    /// The event as a [`crate::TapeEvent`], when it is one (the detector
+    /// then prefilters field by field).
+    #[doc(hidden)]
+    fn as_tape(&self) -> Option<&crate::TapeEvent<'_>> {
+        None
+    }
 }
 
 /// A JSON event; nested objects are addressed by dotted paths. A key that

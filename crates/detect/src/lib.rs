@@ -7,10 +7,16 @@
 //!   ([`Detector::rejections`]); anything unsupported (a modifier, a regex
 //!   feature, an aggregation) rejects that rule, never silently matches or
 //!   misses. A bad rule never stops the others from loading.
-//! - The Aho-Corasick prefilter only skips rules that cannot match: every
-//!   rule it skips needs a literal that the event does not contain. Tests
-//!   compare it with evaluating every rule
+//! - The fast path never changes a result: rules are dispatched on their
+//!   logsource (a group's condition decided once per event), and the
+//!   Aho-Corasick prefilter only skips rules that cannot match: every rule
+//!   it skips needs a literal that its field's value (or, for keywords and
+//!   events not on a [`JsonTape`], the event) does not contain. Tests
+//!   compare it with evaluating every rule with its logsource
 //!   ([`Detector::matching_rules_brute_force`]).
+//! - [`TapeEvent`] (a JSON line decoded into reused buffers, no
+//!   allocation per event) answers exactly what [`JsonEvent`] answers for
+//!   the same JSON; a line it does not take on is left to `serde_json`.
 //! - Matching is case-insensitive unless `cased`; `re` is case-sensitive
 //!   unless `re|i`.
 //! - Keyword searches look at the event's `message`, else `raw` (else
@@ -55,9 +61,11 @@ mod tests {
 mod condition;
 pub mod correlation;
 mod detector;
+mod dispatch;
 mod event;
 mod mapping;
 mod rule;
+mod tape;
 mod time;
 pub mod value;
 
@@ -67,6 +75,7 @@ pub use detector::{Alert, Detector, Hit, Rejection, Scratch};
 pub use event::{format_num, Event, FieldValue, FlatEvent, JsonEvent};
 pub use mapping::{Logsource, Mapping};
 pub use rule::{Correlation, CorrelationKind, Rule, Selection};
+pub use tape::{JsonTape, TapeEvent};
 pub use time::parse_time;
 
 use std::path::PathBuf;

@@ -1,0 +1,403 @@
+//! The fast evaluation path: logsource dispatch and field values resolved
+//! once per event.
+//!
+//! - Every event path a rule or a logsource condition names is interned
+//!   once at load; per event, a path is looked up in the event at most
+//!   once, its text (and lowercased text) kept in one reused buffer, so
+//!   a thousand rules reading `Image` cost one lookup and one lowercasing.
+//! - Logsource conditions are grouped: rules with the same condition share
+//!   one verdict per event (with the Windows mapping, one per
+//!   (Channel, EventID) class), computed before any rule is looked at.
+//!   Rules whose logsource does not hold are never candidates.
+//!
+//! [`rule_ok_fast`] gives the same answer as `detector::rule_ok` for a rule
+//! whose logsource holds; tests compare the two on every bundled event.
+
+use crate::event::{Event, FieldValue};
+use crate::rule::{FieldMatch, Rule, Selection};
+use crate::value::{Matcher, RefMode, StrPat};
+use aho_corasick::AhoCorasick;
+use rustc_hash::FxHashMap;
+use std::borrow::Cow;
+
+/// A rule's field tests compiled: selection → AND-group → field (same
+/// shapes as `Rule::selections`).
+type RuleFields = Vec<Vec<Vec<CField>>>;
+
+/// One field test: its candidate paths as interned ids, and when it holds
+/// many `contains` values (any of which will do), one automaton over them
+/// instead of one substring search per value.
+#[derive(Debug)]
+struct CField {
+    pids: Box<[u32]>,
+    /// (automaton over the case-insensitive `contains` literals, which are
+    /// lowercase and matched against the lowercased value; the same for
+    /// the cased ones against the value as is).
+    multi: Option<Box<Multi>>,
+}
+
+#[derive(Debug)]
+struct Multi {
+    lower: Option<AhoCorasick>,
+    cased: Option<AhoCorasick>,
+    /// Per value, per alternative: whether the automata stand for it.
+    covered: Vec<Vec<bool>>,
+}
+
+/// Fewer `contains` values than this are searched one by one.
+const MULTI_MIN: usize = 4;
+
+fn multi(f: &FieldMatch) -> Option<Box<Multi>> {
+    if f.all {
+        return None;
+    }
+    let mut lower = Vec::new();
+    let mut cased = Vec::new();
+    let covered: Vec<Vec<bool>> = f
+        .values
+        .iter()
+        .map(|alts| {
+            alts.iter()
+                .map(|m| match m {
+                    Matcher::Str {
+                        pat: StrPat::Contains(p),
+                        cased: c,
+                    } => {
+                        if *c { &mut cased } else { &mut lower }.push(p.clone());
+                        true
+                    }
+                    _ => false,
+                })
+                .collect()
+        })
+        .collect();
+    if lower.len() + cased.len() < MULTI_MIN {
+        return None;
+    }
+    let build = |pats: &[String]| {
+        (!pats.is_empty()).then(|| AhoCorasick::new(pats).expect("literal patterns build an automaton"))
+    };
+    Some(Box::new(Multi {
+        lower: build(&lower),
+        cased: build(&cased),
+        covered,
+    }))
+}
+
+/// One logsource condition: alternatives of (path id, lowercased values).
+type Group = Vec<Vec<(u32, Vec<String>)>>;
+
+/// What the fast path precomputes from the rules.
+#[derive(Debug, Default)]
+pub(crate) struct Plan {
+    paths: Vec<String>,
+    fields: Vec<RuleFields>,
+    groups: Vec<Group>,
+    /// Per rule: its logsource group.
+    pub(crate) rule_group: Vec<u32>,
+}
+
+fn intern(paths: &mut Vec<String>, ids: &mut FxHashMap<String, u32>, p: &str) -> u32 {
+    if let Some(&i) = ids.get(p) {
+        return i;
+    }
+    paths.push(p.to_string());
+    ids.insert(p.to_string(), paths.len() as u32 - 1);
+    paths.len() as u32 - 1
+}
+
+impl Plan {
+    pub(crate) fn new(rules: &[Rule]) -> Plan {
+        let mut paths = Vec::new();
+        let mut ids = FxHashMap::default();
+        let mut groups: Vec<Group> = Vec::new();
+        let mut group_of: FxHashMap<Vec<crate::mapping::Alternative>, u32> = FxHashMap::default();
+        let mut rule_group = Vec::with_capacity(rules.len());
+        let mut fields = Vec::with_capacity(rules.len());
+        for r in rules {
+            let g = match group_of.get(&r.logsource) {
+                Some(&g) => g,
+                None => {
+                    let group: Group = r
+                        .logsource
+                        .iter()
+                        .map(|alt| {
+                            alt.iter()
+                                .map(|(p, v)| (intern(&mut paths, &mut ids, p), v.clone()))
+                                .collect()
+                        })
+                        .collect();
+                    groups.push(group);
+                    group_of.insert(r.logsource.clone(), groups.len() as u32 - 1);
+                    groups.len() as u32 - 1
+                }
+            };
+            rule_group.push(g);
+            let rf: RuleFields = r
+                .selections
+                .iter()
+                .map(|s| match s {
+                    Selection::Fields(gs) => gs
+                        .iter()
+                        .map(|g| {
+                            g.iter()
+                                .map(|f| CField {
+                                    pids: f.paths.iter().map(|p| intern(&mut paths, &mut ids, p)).collect(),
+                                    multi: multi(f),
+                                })
+                                .collect()
+                        })
+                        .collect(),
+                    Selection::Keywords { .. } => Vec::new(),
+                })
+                .collect();
+            fields.push(rf);
+        }
+        Plan {
+            paths,
+            fields,
+            groups,
+            rule_group,
+        }
+    }
+
+    /// Distinct logsource conditions.
+    pub(crate) fn groups(&self) -> usize {
+        self.groups.len()
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Str,
+    Num(f64),
+    Bool(bool),
+}
+
+/// A path's value in this event; text lies in `Slots::arena`.
+#[derive(Debug, Clone, Copy, Default)]
+enum Slot {
+    #[default]
+    Absent,
+    Null,
+    /// A list or an object: matched through the general path.
+    List,
+    Text {
+        kind: Kind,
+        orig: (u32, u32),
+        low: (u32, u32),
+    },
+}
+
+/// Per-thread, per-event memory of the fast path (inside `Scratch`).
+#[derive(Debug, Default)]
+pub(crate) struct Slots {
+    stamp: u32,
+    seen: Vec<u32>,
+    slot: Vec<Slot>,
+    arena: String,
+    /// Another field's lowercased text (`fieldref`).
+    other: String,
+    /// Per logsource group: whether it holds for this event, once asked
+    /// (0: not yet, 1: no, 2: yes).
+    group_state: Vec<u8>,
+}
+
+impl Slots {
+    /// Starts a new event: forgets every resolved path and logsource
+    /// verdict.
+    pub(crate) fn begin(&mut self, plan: &Plan) {
+        if self.seen.len() != plan.paths.len() {
+            self.seen = vec![0; plan.paths.len()];
+            self.slot = vec![Slot::Absent; plan.paths.len()];
+            self.stamp = 0;
+        }
+        self.stamp = self.stamp.wrapping_add(1);
+        if self.stamp == 0 {
+            self.seen.iter_mut().for_each(|s| *s = 0);
+            self.stamp = 1;
+        }
+        self.arena.clear();
+        self.group_state.clear();
+        self.group_state.resize(plan.groups.len(), 0);
+    }
+
+    /// Whether logsource group `g` holds for the event (decided once per
+    /// event, when first asked: only groups with a candidate rule are).
+    pub(crate) fn group(&mut self, ev: &dyn Event, plan: &Plan, g: u32) -> bool {
+        let g = g as usize;
+        if self.group_state[g] == 0 {
+            let ok = plan.groups[g].is_empty()
+                || plan.groups[g].iter().any(|alt| {
+                    alt.iter().all(|(p, values)| match self.get(ev, plan, *p) {
+                        Slot::Text { low, .. } => values.iter().any(|v| v == self.text(low)),
+                        _ => false,
+                    })
+                });
+            self.group_state[g] = 1 + u8::from(ok);
+        }
+        self.group_state[g] == 2
+    }
+
+    fn text(&self, (a, b): (u32, u32)) -> &str {
+        &self.arena[a as usize..b as usize]
+    }
+
+    /// A slot for the text at `arena[a..]` (just written), with its
+    /// lowercased form (`value::lower`'s rule) after it when it differs.
+    fn finish_text(&mut self, kind: Kind, a: usize) -> Slot {
+        let b = self.arena.len();
+        let low = if !self.arena[a..b].is_ascii() {
+            let l = self.arena[a..b].to_lowercase();
+            self.arena.push_str(&l);
+            (b as u32, self.arena.len() as u32)
+        } else if self.arena.as_bytes()[a..b].iter().any(u8::is_ascii_uppercase) {
+            for i in a..b {
+                let c = self.arena.as_bytes()[i].to_ascii_lowercase();
+                self.arena.push(c as char);
+            }
+            (b as u32, self.arena.len() as u32)
+        } else {
+            (a as u32, b as u32)
+        };
+        Slot::Text {
+            kind,
+            orig: (a as u32, b as u32),
+            low,
+        }
+    }
+
+    fn get(&mut self, ev: &dyn Event, plan: &Plan, p: u32) -> Slot {
+        let i = p as usize;
+        if self.seen[i] == self.stamp {
+            return self.slot[i];
+        }
+        let a = self.arena.len();
+        let slot = match ev.get(&plan.paths[i]) {
+            None => Slot::Absent,
+            Some(FieldValue::Null) => Slot::Null,
+            Some(FieldValue::List(_)) => Slot::List,
+            Some(FieldValue::Str(t)) => {
+                self.arena.push_str(&t);
+                self.finish_text(Kind::Str, a)
+            }
+            Some(FieldValue::Bool(b)) => {
+                self.arena.push_str(if b { "true" } else { "false" });
+                self.finish_text(Kind::Bool(b), a)
+            }
+            Some(FieldValue::Num(n)) => {
+                // `format_num`, written into the arena.
+                use std::fmt::Write as _;
+                if n.fract() == 0.0 && n.abs() < 1e15 {
+                    let _ = write!(self.arena, "{}", n as i64);
+                } else {
+                    let _ = write!(self.arena, "{n}");
+                }
+                self.finish_text(Kind::Num(n), a)
+            }
+        };
+        self.seen[i] = self.stamp;
+        self.slot[i] = slot;
+        slot
+    }
+}
+
+/// Whether the rule's detection holds for `ev` (its logsource is the
+/// caller's business: the dispatch). The same verdict as
+/// `detector::rule_ok` gives for a rule whose logsource holds.
+pub(crate) fn rule_ok_fast(ev: &dyn Event, plan: &Plan, ri: usize, r: &Rule, s: &mut Slots) -> bool {
+    let fields = &plan.fields[ri];
+    crate::detector::eval_once(r, &mut |i| match &r.selections[i] {
+        Selection::Fields(groups) => groups
+            .iter()
+            .zip(&fields[i])
+            .any(|(g, ids)| g.iter().zip(ids).all(|(f, cf)| field_ok_fast(ev, plan, f, cf, s))),
+        Selection::Keywords { values, all } => crate::detector::keywords_ok(ev, values, *all),
+    })
+}
+
+fn field_ok_fast(ev: &dyn Event, plan: &Plan, f: &FieldMatch, cf: &CField, s: &mut Slots) -> bool {
+    // The first candidate path present wins (`get_first`).
+    let slot = cf
+        .pids
+        .iter()
+        .map(|&p| s.get(ev, plan, p))
+        .find(|x| !matches!(x, Slot::Absent))
+        .unwrap_or(Slot::Absent);
+    let get = |paths: &[String]| {
+        paths
+            .iter()
+            .find_map(|p| ev.get(p))
+            .and_then(|v| v.as_text().map(|t| t.into_owned()))
+    };
+    let test = |one: &dyn Fn(&Vec<Matcher>) -> bool| {
+        if f.all {
+            f.values.iter().all(one)
+        } else {
+            f.values.iter().any(one)
+        }
+    };
+    match slot {
+        Slot::Absent => f.absent_ok,
+        Slot::List => crate::detector::field_ok(ev, f),
+        Slot::Null => {
+            let v = FieldValue::Null;
+            test(&|alts| alts.iter().any(|m| m.matches(Some(&v), &get)))
+        }
+        Slot::Text { kind, orig, low } => {
+            let other = std::cell::RefCell::new(std::mem::take(&mut s.other));
+            let (t, l) = (s.text(orig), s.text(low));
+            // `Matcher::matches` for `fieldref`, without a String per test.
+            let fieldref = |paths: &[String], mode: RefMode, cased: bool| {
+                let Some(o) = paths.iter().find_map(|p| ev.get(p)) else {
+                    return false;
+                };
+                let Some(o) = o.as_text() else { return false };
+                let mut buf = other.borrow_mut();
+                let (a, b): (&str, &str) = if cased {
+                    (t, &o)
+                } else {
+                    buf.clear();
+                    if o.is_ascii() {
+                        buf.extend(o.bytes().map(|c| c.to_ascii_lowercase() as char));
+                    } else {
+                        buf.push_str(&o.to_lowercase());
+                    }
+                    (l, &buf)
+                };
+                match mode {
+                    RefMode::Equal => a == b,
+                    RefMode::Contains => a.contains(b),
+                    RefMode::Prefix => a.starts_with(b),
+                    RefMode::Suffix => a.ends_with(b),
+                }
+            };
+            let v = match kind {
+                Kind::Str => FieldValue::Str(Cow::Borrowed(t)),
+                Kind::Num(n) => FieldValue::Num(n),
+                Kind::Bool(b) => FieldValue::Bool(b),
+            };
+            let one = |m: &Matcher| match m {
+                Matcher::Str { pat, cased } => pat.matches(if *cased { t } else { l }),
+                Matcher::FieldRef { paths, mode, cased } => fieldref(paths, *mode, *cased),
+                _ => m.matches(Some(&v), &get),
+            };
+            let ok = match &cf.multi {
+                // Any value will do (`multi` is never built for `all`):
+                // one automaton pass for the `contains` values, the others
+                // one by one.
+                Some(mu) => {
+                    mu.lower.as_ref().is_some_and(|a| a.is_match(l))
+                        || mu.cased.as_ref().is_some_and(|a| a.is_match(t))
+                        || f.values
+                            .iter()
+                            .zip(&mu.covered)
+                            .any(|(alts, cov)| alts.iter().zip(cov).any(|(m, &c)| !c && one(m)))
+                }
+                None => test(&|alts| alts.iter().any(one)),
+            };
+            s.other = other.into_inner();
+            ok
+        }
+    }
+}
