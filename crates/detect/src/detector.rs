@@ -4,7 +4,7 @@
 use crate::condition::Cond;
 use crate::event::{Event, FieldValue};
 use crate::mapping::{Alternative, Mapping};
-use crate::rule::{compile_doc, Correlation, FieldMatch, Parsed, Rule, Selection};
+use crate::rule::{compile_doc, Correlation, FieldMatch, Filter, Parsed, Placeholders, Rule, Selection};
 use crate::value::Matcher;
 use crate::DetectError;
 use aho_corasick::AhoCorasick;
@@ -79,6 +79,15 @@ pub struct Detector {
     referenced_by: Vec<Vec<usize>>,
     /// For each rule: whether its own alerts are suppressed.
     suppressed: Vec<bool>,
+    /// Meta filters, and for each rule the filters that apply to it.
+    filters: Vec<Filter>,
+    filtered_by: Vec<Vec<usize>>,
+    /// For each correlation: the correlations that refer to it (chains),
+    /// whether its own alerts are suppressed, and all correlations with
+    /// every one after those it refers to.
+    corr_parents: Vec<Vec<usize>>,
+    corr_suppressed: Vec<bool>,
+    corr_order: Vec<usize>,
     rejections: Vec<Rejection>,
     mapping: Option<Mapping>,
     /// Automaton over the needles of 3 bytes or more; its pattern `i` is
@@ -283,6 +292,16 @@ impl Detector {
     /// and `.yaml`; multi-document files allowed). A bad rule is rejected
     /// with a reason and never stops the others.
     pub fn load(paths: &[PathBuf], mapping: Option<Mapping>) -> Result<Detector, DetectError> {
+        Detector::load_with(paths, mapping, &Placeholders::new())
+    }
+
+    /// [`Detector::load`] with values for `expand` placeholders (a rule
+    /// using a placeholder that has none is rejected with that reason).
+    pub fn load_with(
+        paths: &[PathBuf],
+        mapping: Option<Mapping>,
+        placeholders: &Placeholders,
+    ) -> Result<Detector, DetectError> {
         let mut files = Vec::new();
         for p in paths {
             yaml_files(p, &mut files).map_err(|e| DetectError::Io {
@@ -294,6 +313,7 @@ impl Detector {
         files.retain(|f| is_yaml(f) || explicit.contains(&f));
         let mut rules = Vec::new();
         let mut correlations = Vec::new();
+        let mut filters = Vec::new();
         let mut rejections = Vec::new();
         for f in &files {
             let text = match std::fs::read_to_string(f) {
@@ -325,9 +345,10 @@ impl Detector {
                 if doc.is_null() {
                     continue;
                 }
-                match compile_doc(&doc, f, mapping.as_ref()) {
+                match compile_doc(&doc, f, mapping.as_ref(), placeholders) {
                     Ok(Parsed::Rule(r)) => rules.push(*r),
                     Ok(Parsed::Correlation(c)) => correlations.push(*c),
+                    Ok(Parsed::Filter(x)) => filters.push(*x),
                     Err(reason) => rejections.push(Rejection {
                         file: f.display().to_string(),
                         title: doc.get("title").and_then(|t| t.as_str()).map(str::to_string),
@@ -339,6 +360,7 @@ impl Detector {
         Ok(Detector::build(
             rules,
             correlations,
+            filters,
             rejections,
             mapping,
             files.len(),
@@ -347,8 +369,18 @@ impl Detector {
 
     /// Compiles rules from YAML text (for tests and embedding).
     pub fn from_yaml(text: &str, mapping: Option<Mapping>) -> Result<Detector, DetectError> {
+        Detector::from_yaml_with(text, mapping, &Placeholders::new())
+    }
+
+    /// [`Detector::from_yaml`] with values for `expand` placeholders.
+    pub fn from_yaml_with(
+        text: &str,
+        mapping: Option<Mapping>,
+        placeholders: &Placeholders,
+    ) -> Result<Detector, DetectError> {
         let mut rules = Vec::new();
         let mut correlations = Vec::new();
+        let mut filters = Vec::new();
         let mut rejections = Vec::new();
         let origin = Path::new("<text>");
         for doc in serde_yaml::Deserializer::from_str(text) {
@@ -357,9 +389,10 @@ impl Detector {
                 line: e.location().map(|l| l.line()),
                 message: e.to_string(),
             })?;
-            match compile_doc(&doc, origin, mapping.as_ref()) {
+            match compile_doc(&doc, origin, mapping.as_ref(), placeholders) {
                 Ok(Parsed::Rule(r)) => rules.push(*r),
                 Ok(Parsed::Correlation(c)) => correlations.push(*c),
+                Ok(Parsed::Filter(x)) => filters.push(*x),
                 Err(reason) => rejections.push(Rejection {
                     file: "<text>".into(),
                     title: None,
@@ -367,48 +400,34 @@ impl Detector {
                 }),
             }
         }
-        Ok(Detector::build(rules, correlations, rejections, mapping, 1))
+        Ok(Detector::build(
+            rules,
+            correlations,
+            filters,
+            rejections,
+            mapping,
+            1,
+        ))
     }
 
     fn build(
         rules: Vec<Rule>,
-        mut correlations: Vec<Correlation>,
+        correlations: Vec<Correlation>,
+        filters: Vec<Filter>,
         mut rejections: Vec<Rejection>,
         mapping: Option<Mapping>,
         files: usize,
     ) -> Detector {
-        // Resolve correlation references; a correlation naming an unknown
-        // rule is rejected.
-        let mut referenced_by = vec![Vec::new(); rules.len()];
-        let mut suppressed = vec![false; rules.len()];
-        let mut kept = Vec::new();
-        for c in correlations.drain(..) {
-            let mut idx = Vec::new();
-            let mut missing = None;
-            for r in &c.rules {
-                match rules
-                    .iter()
-                    .position(|x| &x.id == r || x.name.as_deref() == Some(r))
-                {
-                    Some(i) => idx.push(i),
-                    None => missing = Some(r.clone()),
-                }
-            }
-            if let Some(m) = missing {
-                rejections.push(Rejection {
-                    file: c.file.clone(),
-                    title: Some(c.title.clone()),
-                    reason: format!("correlation refers to rule `{m}`, which is not loaded"),
-                });
-                continue;
-            }
-            let ci = kept.len();
-            for i in idx {
-                referenced_by[i].push(ci);
-                suppressed[i] |= !c.generate;
-            }
-            kept.push(c);
-        }
+        let chains = crate::correlation::resolve(&rules, correlations, &mut rejections);
+        let (filters, filtered_by) = crate::correlation::resolve_filters(&rules, filters, &mut rejections);
+        let crate::correlation::Chains {
+            kept,
+            referenced_by,
+            suppressed,
+            parents: corr_parents,
+            corr_suppressed,
+            order: corr_order,
+        } = chains;
         // The prefilter: one automaton over every rule's needles.
         let mut needles: Vec<String> = Vec::new();
         let mut needle_rules: Vec<Vec<usize>> = Vec::new();
@@ -463,6 +482,11 @@ impl Detector {
             correlations: kept,
             referenced_by,
             suppressed,
+            filters,
+            filtered_by,
+            corr_parents,
+            corr_suppressed,
+            corr_order,
             rejections,
             mapping,
             prefilter,
@@ -483,6 +507,35 @@ impl Detector {
     /// Loaded correlation rules.
     pub fn correlations(&self) -> &[Correlation] {
         &self.correlations
+    }
+
+    /// Loaded meta filters.
+    pub fn filters(&self) -> &[Filter] {
+        &self.filters
+    }
+
+    /// The correlations that refer to correlation `ci` (chains).
+    pub fn correlation_parents(&self, ci: usize) -> &[usize] {
+        &self.corr_parents[ci]
+    }
+
+    /// Whether correlation `ci`'s own alerts are suppressed (a correlation
+    /// refers to it without `generate: true`).
+    pub fn correlation_suppressed(&self, ci: usize) -> bool {
+        self.corr_suppressed[ci]
+    }
+
+    /// Every correlation index, each after the correlations it refers to.
+    pub fn correlation_order(&self) -> &[usize] {
+        &self.corr_order
+    }
+
+    /// Whether a meta filter naming rule `ri` holds on `ev` (then the rule
+    /// does not match it).
+    fn filtered(&self, ev: &dyn Event, ri: usize) -> bool {
+        self.filtered_by[ri]
+            .iter()
+            .any(|&f| rule_ok(ev, &self.filters[f].body))
     }
 
     /// Rules that did not load, with reasons.
@@ -583,7 +636,7 @@ impl Detector {
         s.list
             .iter()
             .copied()
-            .filter(|&r| rule_ok(ev, &self.rules[r]))
+            .filter(|&r| rule_ok(ev, &self.rules[r]) && !self.filtered(ev, r))
             .collect()
     }
 
@@ -591,7 +644,7 @@ impl Detector {
     /// slow, obviously correct twin of [`Detector::matching_rules`].
     pub fn matching_rules_brute_force(&self, ev: &dyn Event) -> Vec<usize> {
         (0..self.rules.len())
-            .filter(|&r| rule_ok(ev, &self.rules[r]))
+            .filter(|&r| rule_ok(ev, &self.rules[r]) && !self.filtered(ev, r))
             .collect()
     }
 

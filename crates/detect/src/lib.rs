@@ -57,6 +57,7 @@ pub mod correlation;
 mod detector;
 mod event;
 mod mapping;
+mod normalize;
 mod rule;
 mod time;
 pub mod value;
@@ -66,7 +67,8 @@ pub use correlation::Correlator;
 pub use detector::{Alert, Detector, Hit, Rejection, Scratch};
 pub use event::{format_num, Event, FieldValue, FlatEvent, JsonEvent};
 pub use mapping::{Logsource, Mapping};
-pub use rule::{Correlation, CorrelationKind, Rule, Selection};
+pub use normalize::add_spaceless_keys;
+pub use rule::{Correlation, CorrelationKind, Filter, Placeholders, Rule, Selection};
 pub use time::parse_time;
 
 use std::path::PathBuf;

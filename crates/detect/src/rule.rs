@@ -66,6 +66,8 @@ pub struct Rule {
 pub struct Correlation {
     /// `id`.
     pub id: String,
+    /// `name`, used by other correlations to refer to this one.
+    pub name: Option<String>,
     /// `title`.
     pub title: String,
     /// `level`.
@@ -86,8 +88,12 @@ pub struct Correlation {
     /// `aliases`: alias name → (rule id or name → that rule's field). A
     /// group-by name that is an alias reads each rule's own field.
     pub aliases: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
-    /// The counted field for value_count.
+    /// The counted field (value_count) or the field whose values are
+    /// summed, averaged, … (value_sum, value_avg, value_median,
+    /// value_percentile).
     pub field: Option<String>,
+    /// value_percentile: which percentile (0 to 100).
+    pub percentile: Option<f64>,
     /// Whether referenced rules still raise their own alerts.
     pub generate: bool,
 }
@@ -125,9 +131,13 @@ impl Correlation {
     /// (`lt`, `lte`, `eq`: a later event could still break it), rather than
     /// as soon as it is met (`gt`, `gte` only).
     pub fn decided_at_window_end(&self) -> bool {
-        self.threshold
-            .iter()
-            .any(|(op, _)| !matches!(op, ThresholdOp::Gt | ThresholdOp::Gte))
+        // A sum, average, median or percentile can go down as well as up
+        // with the next value: it is only known when the window ends.
+        self.kind.is_metric()
+            || self
+                .threshold
+                .iter()
+                .any(|(op, _)| !matches!(op, ThresholdOp::Gt | ThresholdOp::Gte))
     }
 
     /// The event field that feeds group-by key `g` for rule `rule` (by id
@@ -151,6 +161,14 @@ pub enum CorrelationKind {
     Temporal,
     /// All referenced rules within the window, in the listed order.
     TemporalOrdered,
+    /// The sum of a numeric field's values per group.
+    ValueSum,
+    /// Their mean.
+    ValueAvg,
+    /// Their median.
+    ValueMedian,
+    /// Their `percentile`-th percentile (linear between closest ranks).
+    ValuePercentile,
 }
 
 impl CorrelationKind {
@@ -161,9 +179,46 @@ impl CorrelationKind {
             CorrelationKind::ValueCount => "value_count",
             CorrelationKind::Temporal => "temporal",
             CorrelationKind::TemporalOrdered => "temporal_ordered",
+            CorrelationKind::ValueSum => "value_sum",
+            CorrelationKind::ValueAvg => "value_avg",
+            CorrelationKind::ValueMedian => "value_median",
+            CorrelationKind::ValuePercentile => "value_percentile",
         }
     }
+
+    /// Whether the condition compares a statistic of a field's values
+    /// (value_sum, value_avg, value_median, value_percentile).
+    pub fn is_metric(self) -> bool {
+        matches!(
+            self,
+            CorrelationKind::ValueSum
+                | CorrelationKind::ValueAvg
+                | CorrelationKind::ValueMedian
+                | CorrelationKind::ValuePercentile
+        )
+    }
 }
+
+/// A Sigma meta filter: when its condition holds on an event, the rules it
+/// names do not match that event (`rule and not filter`).
+#[derive(Debug, Clone)]
+pub struct Filter {
+    /// `id` (or the file path when absent).
+    pub id: String,
+    /// `title`.
+    pub title: String,
+    /// The file it came from.
+    pub file: String,
+    /// The rules it applies to (ids or names), resolved at load.
+    pub rules: Vec<String>,
+    /// Its selections and condition, compiled like a rule's detection
+    /// (with its own logsource conditions).
+    pub body: Rule,
+}
+
+/// Values for `%name%` placeholders (the `expand` modifier), by name
+/// without the `%`.
+pub type Placeholders = std::collections::BTreeMap<String, Vec<String>>;
 
 /// What a rule file held.
 #[derive(Debug)]
@@ -172,6 +227,8 @@ pub enum Parsed {
     Rule(Box<Rule>),
     /// A correlation rule.
     Correlation(Box<Correlation>),
+    /// A meta filter.
+    Filter(Box<Filter>),
 }
 
 fn text(v: &Value) -> Option<String> {
@@ -215,6 +272,7 @@ struct Mods {
     exists: bool,
     cmp: Option<CmpOp>,
     fieldref: bool,
+    expand: bool,
     transforms: Vec<&'static str>,
 }
 
@@ -239,6 +297,7 @@ fn parse_mods(mods: &[&str]) -> Result<Mods, String> {
             "gt" => m.cmp = Some(CmpOp::Gt),
             "gte" => m.cmp = Some(CmpOp::Gte),
             "fieldref" => m.fieldref = true,
+            "expand" => m.expand = true,
             "base64" => m.transforms.push("base64"),
             "base64offset" => m.transforms.push("base64offset"),
             "utf16le" | "wide" => m.transforms.push("utf16le"),
@@ -368,13 +427,79 @@ fn values_of(v: &Value) -> Vec<&Value> {
     }
 }
 
-fn field_match(key: &str, v: &Value, mapping: Option<&Mapping>) -> Result<FieldMatch, String> {
+/// The `%name%` placeholders in `t`, in order.
+fn placeholders_in(t: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = t;
+    while let Some(a) = rest.find('%') {
+        let after = &rest[a + 1..];
+        match after.find('%') {
+            Some(b) if b > 0 && !after[..b].contains(char::is_whitespace) => {
+                out.push(&after[..b]);
+                rest = &after[b + 1..];
+            }
+            Some(b) => rest = &after[b..],
+            None => break,
+        }
+    }
+    out
+}
+
+/// `expand`: each `%name%` in `v` replaced by each of its values (every
+/// combination when there are several). A placeholder without values
+/// rejects the rule: running it with an empty list would silently match
+/// nothing (or, under `not`, everything).
+fn expand_value(v: &Value, ph: &Placeholders) -> Result<Vec<Value>, String> {
+    let t = text(v).ok_or_else(|| format!("`expand` value {v:?} is not a scalar"))?;
+    let mut out = vec![t.clone()];
+    for name in placeholders_in(&t) {
+        let values = match ph.get(name) {
+            None => {
+                return Err(format!(
+                    "placeholder `%{name}%` has no value (give it in a --placeholders file)"
+                ))
+            }
+            Some(v) if v.is_empty() => {
+                return Err(format!("placeholder `%{name}%` has an empty list of values"))
+            }
+            Some(v) => v,
+        };
+        let pat = format!("%{name}%");
+        let pat = pat.as_str();
+        out = out
+            .iter()
+            .flat_map(|o| values.iter().map(move |x| o.replacen(pat, x, 1)))
+            .collect();
+    }
+    Ok(out.into_iter().map(Value::String).collect())
+}
+
+fn field_match(
+    key: &str,
+    v: &Value,
+    mapping: Option<&Mapping>,
+    ph: &Placeholders,
+) -> Result<FieldMatch, String> {
     let mut parts = key.split('|');
     let field = parts.next().unwrap_or_default().to_string();
     let mods: Vec<&str> = parts.collect();
     let m = parse_mods(&mods)?;
+    let expanded: Vec<Value> = if m.expand {
+        let mut all = Vec::new();
+        for x in values_of(v) {
+            all.extend(expand_value(x, ph)?);
+        }
+        all
+    } else {
+        Vec::new()
+    };
+    let raw: Vec<&Value> = if m.expand {
+        expanded.iter().collect()
+    } else {
+        values_of(v)
+    };
     let mut values = Vec::new();
-    for x in values_of(v) {
+    for x in raw {
         values.push(value_matchers(x, &m, mapping)?);
     }
     if values.is_empty() {
@@ -414,7 +539,7 @@ fn keywords(v: &Value, mods: &[&str]) -> Result<Selection, String> {
     Ok(Selection::Keywords { values, all: m.all })
 }
 
-fn selection(v: &Value, mapping: Option<&Mapping>) -> Result<Selection, String> {
+fn selection(v: &Value, mapping: Option<&Mapping>, ph: &Placeholders) -> Result<Selection, String> {
     match v {
         Value::Mapping(map) => {
             // A map whose only key is `|mods` is a keyword list with modifiers.
@@ -429,14 +554,14 @@ fn selection(v: &Value, mapping: Option<&Mapping>) -> Result<Selection, String> 
             let mut group = Vec::new();
             for (k, val) in map {
                 let k = text(k).ok_or("non-text field name")?;
-                group.push(field_match(&k, val, mapping)?);
+                group.push(field_match(&k, val, mapping, ph)?);
             }
             Ok(Selection::Fields(vec![group]))
         }
         Value::Sequence(items) if items.iter().all(|i| matches!(i, Value::Mapping(_))) => {
             let mut groups = Vec::new();
             for i in items {
-                match selection(i, mapping)? {
+                match selection(i, mapping, ph)? {
                     Selection::Fields(g) => groups.extend(g),
                     Selection::Keywords { .. } => return Err("keyword map inside a list of maps".into()),
                 }
@@ -459,8 +584,13 @@ fn logsource_of(doc: &Value) -> Logsource {
     }
 }
 
-/// Compiles one YAML document into a rule or correlation.
-pub fn compile_doc(doc: &Value, file: &Path, mapping: Option<&Mapping>) -> Result<Parsed, String> {
+/// Compiles one YAML document into a rule, correlation or filter.
+pub fn compile_doc(
+    doc: &Value,
+    file: &Path,
+    mapping: Option<&Mapping>,
+    ph: &Placeholders,
+) -> Result<Parsed, String> {
     let file_s = file.display().to_string();
     let id = get_str(doc, "id").unwrap_or_else(|| file_s.clone());
     let title = get_str(doc, "title").ok_or("missing `title`")?;
@@ -476,6 +606,10 @@ pub fn compile_doc(doc: &Value, file: &Path, mapping: Option<&Mapping>) -> Resul
             Some("value_count") => CorrelationKind::ValueCount,
             Some("temporal") => CorrelationKind::Temporal,
             Some("temporal_ordered") => CorrelationKind::TemporalOrdered,
+            Some("value_sum") => CorrelationKind::ValueSum,
+            Some("value_avg") => CorrelationKind::ValueAvg,
+            Some("value_median") => CorrelationKind::ValueMedian,
+            Some("value_percentile") => CorrelationKind::ValuePercentile,
             other => return Err(format!("unsupported correlation type {other:?}")),
         };
         let rules: Vec<String> = c
@@ -498,6 +632,7 @@ pub fn compile_doc(doc: &Value, file: &Path, mapping: Option<&Mapping>) -> Resul
         let timespan = parse_timespan(&get_str(c, "timespan").ok_or("correlation without `timespan`")?)?;
         let mut threshold = Vec::new();
         let mut field = None;
+        let mut percentile = None;
         match c.get("condition") {
             None => {}
             Some(Value::Mapping(m)) => {
@@ -506,6 +641,14 @@ pub fn compile_doc(doc: &Value, file: &Path, mapping: Option<&Mapping>) -> Resul
                     let op = match k.as_str() {
                         "field" => {
                             field = text(v);
+                            continue;
+                        }
+                        "percentile" if kind == CorrelationKind::ValuePercentile => {
+                            let p: f64 = text(v)
+                                .and_then(|t| t.parse().ok())
+                                .filter(|p| (0.0..=100.0).contains(p))
+                                .ok_or("`percentile` must be a number from 0 to 100")?;
+                            percentile = Some(p);
                             continue;
                         }
                         "gt" => ThresholdOp::Gt,
@@ -530,6 +673,23 @@ pub fn compile_doc(doc: &Value, file: &Path, mapping: Option<&Mapping>) -> Resul
                 }
                 if kind == CorrelationKind::ValueCount && field.is_none() {
                     return Err("value_count needs `condition.field`".into());
+                }
+            }
+            CorrelationKind::ValueSum
+            | CorrelationKind::ValueAvg
+            | CorrelationKind::ValueMedian
+            | CorrelationKind::ValuePercentile => {
+                if threshold.is_empty() {
+                    return Err(format!(
+                        "{} needs a condition (gt, gte, lt, lte or eq)",
+                        kind.name()
+                    ));
+                }
+                if field.is_none() {
+                    return Err(format!("{} needs `condition.field`", kind.name()));
+                }
+                if kind == CorrelationKind::ValuePercentile && percentile.is_none() {
+                    return Err("value_percentile needs `condition.percentile` (0 to 100)".into());
                 }
             }
             // `temporal` may carry a minimum number of distinct referenced
@@ -581,6 +741,7 @@ pub fn compile_doc(doc: &Value, file: &Path, mapping: Option<&Mapping>) -> Resul
             .unwrap_or(false);
         return Ok(Parsed::Correlation(Box::new(Correlation {
             id,
+            name: get_str(doc, "name"),
             title,
             level,
             file: file_s,
@@ -591,16 +752,57 @@ pub fn compile_doc(doc: &Value, file: &Path, mapping: Option<&Mapping>) -> Resul
             threshold,
             aliases,
             field,
+            percentile,
             generate,
         })));
     }
+    if let Some(f) = doc.get("filter") {
+        let Value::Mapping(fm) = f else {
+            return Err("`filter` must be a map".into());
+        };
+        let rules: Vec<String> = fm
+            .get("rules")
+            .map(values_of)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(text)
+            .collect();
+        if rules.is_empty() {
+            return Err("filter without `rules` (the rules it applies to)".into());
+        }
+        let mut det = fm.clone();
+        det.remove("rules");
+        let mut body = detection_rule(doc, &Value::Mapping(det), mapping, ph)?;
+        (body.id, body.title, body.level, body.file) = (id.clone(), title.clone(), level, file_s.clone());
+        return Ok(Parsed::Filter(Box::new(Filter {
+            id,
+            title,
+            file: file_s,
+            rules,
+            body,
+        })));
+    }
+    let det = doc.get("detection").ok_or("missing `detection`")?;
+    let mut rule = detection_rule(doc, det, mapping, ph)?;
+    (rule.id, rule.title, rule.level, rule.file) = (id, title, level, file_s);
+    Ok(Parsed::Rule(Box::new(rule)))
+}
+
+/// The rule whose detection section is `det` (a rule's `detection`, or a
+/// filter's `filter` without `rules`), with `doc`'s id, title, level and
+/// logsource.
+fn detection_rule(
+    doc: &Value,
+    det: &Value,
+    mapping: Option<&Mapping>,
+    ph: &Placeholders,
+) -> Result<Rule, String> {
     // The logsource first: a rule for other logs is "not covered", whatever
     // its fields.
     let logsource = match mapping {
         Some(m) => m.logsource(&logsource_of(doc))?,
         None => Vec::new(),
     };
-    let det = doc.get("detection").ok_or("missing `detection`")?;
     let Value::Mapping(det) = det else {
         return Err("`detection` must be a map".into());
     };
@@ -616,7 +818,7 @@ pub fn compile_doc(doc: &Value, file: &Path, mapping: Option<&Mapping>) -> Resul
         if k == "timeframe" {
             return Err("`timeframe` aggregations are not supported (use a correlation rule)".into());
         }
-        let sel = selection(v, mapping).map_err(|e| format!("detection `{k}`: {e}"))?;
+        let sel = selection(v, mapping, ph).map_err(|e| format!("detection `{k}`: {e}"))?;
         names.push(k);
         selections.push(sel);
     }
@@ -632,15 +834,15 @@ pub fn compile_doc(doc: &Value, file: &Path, mapping: Option<&Mapping>) -> Resul
         }
         _ => return Err("missing or invalid `condition`".into()),
     };
-    Ok(Parsed::Rule(Box::new(Rule {
-        id,
+    Ok(Rule {
+        id: String::new(),
         name: get_str(doc, "name"),
-        title,
-        level,
-        file: file_s,
+        title: String::new(),
+        level: String::new(),
+        file: String::new(),
         names,
         selections,
         cond,
         logsource,
-    })))
+    })
 }
