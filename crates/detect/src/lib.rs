@@ -68,7 +68,7 @@ pub use detector::{Alert, Detector, Hit, Rejection, Scratch};
 pub use event::{format_num, Event, FieldValue, FlatEvent, JsonEvent};
 pub use mapping::{Logsource, Mapping};
 pub use normalize::add_spaceless_keys;
-pub use rule::{Correlation, CorrelationKind, Filter, Placeholders, Rule, Selection};
+pub use rule::{placeholders_from_yaml, Correlation, CorrelationKind, Filter, Placeholders, Rule, Selection};
 pub use time::parse_time;
 
 use std::path::PathBuf;

@@ -846,3 +846,89 @@ fn detection_rule(
         logsource,
     })
 }
+
+/// Placeholder values for `expand` from YAML text: a map from placeholder
+/// name (with or without the surrounding `%`) to a value or a list of
+/// values. `origin` names the text in errors.
+pub fn placeholders_from_yaml(yaml: &str, origin: &str) -> Result<Placeholders, crate::DetectError> {
+    let bad = |message: String| crate::DetectError::Mapping {
+        origin: format!("placeholders {origin}"),
+        message,
+    };
+    let doc: Value = serde_yaml::from_str(yaml).map_err(|e| bad(e.to_string()))?;
+    let mut out = Placeholders::new();
+    let map = match doc {
+        Value::Null => return Ok(out),
+        Value::Mapping(m) => m,
+        _ => return Err(bad("must be a map from placeholder name to values".into())),
+    };
+    for (k, v) in map {
+        let name = text(&k).ok_or_else(|| bad("a placeholder name is not text".into()))?;
+        let name = name.trim_matches('%').to_string();
+        if name.is_empty() {
+            return Err(bad("an empty placeholder name".into()));
+        }
+        let values: Vec<String> = match &v {
+            Value::Sequence(s) => s
+                .iter()
+                .map(|x| text(x).ok_or_else(|| bad(format!("placeholder `{name}`: a value is not a scalar"))))
+                .collect::<Result<_, _>>()?,
+            other => {
+                vec![text(other)
+                    .ok_or_else(|| bad(format!("placeholder `{name}`: a value is not a scalar")))?]
+            }
+        };
+        out.insert(name, values);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod placeholder_tests {
+    use super::placeholders_from_yaml;
+
+    #[test]
+    fn placeholder_files_read_names_with_or_without_percent() {
+        let p = placeholders_from_yaml("'%servers%': [dc1, dc2]\nshares: admin$\nports: 445\n", "t").unwrap();
+        assert_eq!(p["servers"], ["dc1", "dc2"]);
+        assert_eq!(p["shares"], ["admin$"]);
+        assert_eq!(p["ports"], ["445"]);
+    }
+
+    #[test]
+    fn bad_placeholder_files_say_what_is_wrong() {
+        let e = placeholders_from_yaml("- a\n- b\n", "p.yml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("placeholders p.yml") && e.contains("must be a map"),
+            "{e}"
+        );
+        let e = placeholders_from_yaml("x: {a: 1}\n", "p.yml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("placeholder `x`: a value is not a scalar"), "{e}");
+        let e = placeholders_from_yaml("x: [\n", "p.yml").unwrap_err().to_string();
+        assert!(e.contains("placeholders p.yml"), "{e}");
+    }
+
+    #[test]
+    fn arbitrary_text_never_panics() {
+        // A cheap sweep over short byte strings built from YAML's
+        // structural characters.
+        let alphabet = [
+            ":", "-", "[", "]", "{", "}", "%", "\n", " ", "a", "'", "\"", "#", "&", "*", "!", "|", ">",
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..5000 {
+            let mut s = String::new();
+            for _ in 0..(seed % 24) {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                s.push_str(alphabet[(seed % alphabet.len() as u64) as usize]);
+            }
+            let _ = placeholders_from_yaml(&s, "fuzz");
+        }
+    }
+}

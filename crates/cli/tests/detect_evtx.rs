@@ -1,0 +1,206 @@
+//! `logsieve detect` on Windows `.evtx` files: every SigmaHQ regression
+//! case alerts from its `.evtx` exactly as from its JSON, alone and with all
+//! rules loaded.
+//!
+//! The `.evtx` files are written by `logsieve_evtx::write::to_evtx` from
+//! each case's event.json (SigmaHQ's own `.evtx` files are not bundled);
+//! `crates/evtx/tests/roundtrip.rs` checks that they read back as the same
+//! JSON.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn testdata(p: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata")
+        .join(p)
+}
+
+fn run(args: &[String]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_logsieve"))
+        .args(args)
+        .output()
+        .expect("run logsieve")
+}
+
+fn alerts(out: &Output) -> Vec<Value> {
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect()
+}
+
+fn cases() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(testdata("sigma-regression"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("rule.yml").exists())
+        .collect();
+    v.sort();
+    v
+}
+
+fn json_events(case: &Path) -> Vec<Value> {
+    let text = std::fs::read(case.join("event.json")).unwrap();
+    serde_json::Deserializer::from_slice(&text)
+        .into_iter::<Value>()
+        .map(Result::unwrap)
+        .collect()
+}
+
+fn rule_id(case: &Path) -> String {
+    let text = std::fs::read_to_string(case.join("rule.yml")).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("id: "))
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+/// The alerts without `source` (the file name differs between the runs).
+fn without_source(mut a: Vec<Value>) -> Vec<Value> {
+    for x in &mut a {
+        x.as_object_mut().unwrap().remove("source");
+    }
+    a
+}
+
+fn s(p: &Path) -> String {
+    p.display().to_string()
+}
+
+#[test]
+fn each_regression_case_alerts_from_evtx_as_from_json() {
+    let dir = tempfile::tempdir().unwrap();
+    for case in cases() {
+        let events = json_events(&case);
+        let evtx = dir.path().join("case.evtx");
+        std::fs::write(&evtx, logsieve_evtx::write::to_evtx(&events).unwrap()).unwrap();
+        // The same events as JSON lines, so that lines and record positions
+        // agree.
+        let jsonl = dir.path().join("case.jsonl");
+        let text: String = events.iter().map(|e| format!("{e}\n")).collect();
+        std::fs::write(&jsonl, text).unwrap();
+        let rules = s(&case.join("rule.yml"));
+        // No --mapping: an .evtx file calls for the windows mapping.
+        let from_evtx = run(&["detect".into(), "--rules".into(), rules.clone(), s(&evtx)]);
+        let err = String::from_utf8_lossy(&from_evtx.stderr).to_string();
+        let a = alerts(&from_evtx);
+        assert!(
+            a.iter().any(|x| x["rule_id"] == rule_id(&case).as_str()),
+            "{} did not alert from .evtx: {err}",
+            case.display()
+        );
+        assert!(
+            err.contains("1 rules and 0 correlations loaded, 0 rejected"),
+            "{err}"
+        );
+        assert!(
+            err.contains(&format!("{} events (0 malformed)", events.len())),
+            "{err}"
+        );
+        let from_json = alerts(&run(&["detect".into(), "--rules".into(), rules, s(&jsonl)]));
+        assert_eq!(without_source(a), without_source(from_json), "{}", case.display());
+    }
+}
+
+#[test]
+fn all_cases_in_one_evtx_with_all_rules_loaded_alert_as_json_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut events = Vec::new();
+    let mut expect = Vec::new();
+    for case in cases() {
+        for e in json_events(&case) {
+            events.push(e);
+            expect.push(rule_id(&case));
+        }
+    }
+    let evtx = dir.path().join("all.evtx");
+    std::fs::write(&evtx, logsieve_evtx::write::to_evtx(&events).unwrap()).unwrap();
+    let jsonl = dir.path().join("all.jsonl");
+    std::fs::write(
+        &jsonl,
+        events.iter().map(|e| format!("{e}\n")).collect::<String>(),
+    )
+    .unwrap();
+    let mut args: Vec<String> = vec!["detect".into(), "--rules".into(), s(&testdata("sigma-rules"))];
+    for case in cases() {
+        args.push("--rules".into());
+        args.push(s(&case.join("rule.yml")));
+    }
+    let with = |input: &Path, threads: &str| {
+        let mut a = args.clone();
+        a.extend(["--threads".into(), threads.into(), s(input)]);
+        alerts(&run(&a))
+    };
+    let from_evtx = with(&evtx, "1");
+    for (i, id) in expect.iter().enumerate() {
+        assert!(from_evtx.iter().any(|x| x["rule_id"] == id.as_str()), "{id}");
+        if expect.iter().filter(|e| *e == id).count() == 1 {
+            let line = i as u64 + 1;
+            assert!(
+                from_evtx
+                    .iter()
+                    .any(|x| x["rule_id"] == id.as_str() && x["line"] == line),
+                "record {line}: {id}"
+            );
+        }
+    }
+    assert_eq!(with(&evtx, "4"), from_evtx, "same alerts whatever --threads");
+    assert_eq!(without_source(from_evtx), without_source(with(&jsonl, "1")));
+}
+
+#[test]
+fn a_damaged_evtx_record_is_counted_and_reported_and_the_rest_alerts() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = cases();
+    let events: Vec<Value> = cases.iter().take(3).flat_map(|c| json_events(c)).collect();
+    let mut bytes = logsieve_evtx::write::to_evtx(&events).unwrap();
+    let second = (4096 + 512..bytes.len() - 4)
+        .filter(|&i| &bytes[i..i + 4] == b"**\0\0")
+        .nth(1)
+        .unwrap();
+    for b in &mut bytes[second + 24..second + 40] {
+        *b = 0xee;
+    }
+    let evtx = dir.path().join("damaged.evtx");
+    std::fs::write(&evtx, bytes).unwrap();
+    let mut args: Vec<String> = vec!["detect".into()];
+    for case in cases.iter().take(3) {
+        args.push("--rules".into());
+        args.push(s(&case.join("rule.yml")));
+    }
+    args.push(s(&evtx));
+    let out = run(&args);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(err.contains("malformed EVTX record 2"), "{err}");
+    assert!(
+        err.contains(&format!("{} events (1 malformed)", events.len() - 1)),
+        "{err}"
+    );
+    let a = alerts(&out);
+    assert!(a.iter().any(|x| x["rule_id"] == rule_id(&cases[0]).as_str()));
+    assert!(a.iter().any(|x| x["rule_id"] == rule_id(&cases[2]).as_str()));
+}
+
+#[test]
+fn an_evtx_file_on_standard_input_is_read_too() {
+    let case = &cases()[0];
+    let bytes = logsieve_evtx::write::to_evtx(&json_events(case)).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_logsieve"))
+        .args(["detect", "--rules", &s(&case.join("rule.yml")), "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(&bytes).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    let a = alerts(&out);
+    assert!(a.iter().any(|x| x["rule_id"] == rule_id(case).as_str()), "{a:?}");
+}
