@@ -1,0 +1,218 @@
+//! `logsieve detect` output: `-o jsonl|csv|table`, the per-rule summary
+//! table, `--placeholders` for `expand`, meta filters from rule files, and
+//! `parse` refusing an `.evtx` input with a pointer to `detect`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn testdata(p: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata")
+        .join(p)
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_logsieve"))
+        .args(args)
+        .output()
+        .expect("run logsieve")
+}
+
+fn stdout(o: &Output) -> String {
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+/// The first regression case: (rule file, event file, rule title).
+fn case() -> (String, String, String) {
+    let dir = testdata("sigma-regression/0e8cfe08-02c9-4815-a2f8-0d157b7ed33e");
+    let rule = std::fs::read_to_string(dir.join("rule.yml")).unwrap();
+    let title = rule
+        .lines()
+        .find_map(|l| l.strip_prefix("title: "))
+        .unwrap()
+        .trim()
+        .to_string();
+    (
+        dir.join("rule.yml").display().to_string(),
+        dir.join("event.json").display().to_string(),
+        title,
+    )
+}
+
+#[test]
+fn csv_has_a_header_row_and_one_row_per_alert() {
+    let (rule, event, title) = case();
+    let out = stdout(&run(&["detect", "-o", "csv", "--rules", &rule, &event]));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0],
+        "rule_id,title,level,line,source,timestamp,correlation,group,lines,matched"
+    );
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(lines[1].contains(&title), "{out}");
+    assert!(lines[1].contains(",1,"), "line 1: {out}");
+    // The matched Image holds backslashes and the command line quotes: the
+    // field is quoted, its quotes doubled.
+    assert!(lines[1].contains("\"\""), "{out}");
+}
+
+#[test]
+fn table_is_aligned_columns_with_a_header() {
+    let (rule, event, title) = case();
+    let out = stdout(&run(&["detect", "-o", "table", "--rules", &rule, &event]));
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].starts_with("LEVEL"), "{out}");
+    assert!(lines[0].contains("RULE") && lines[0].contains("DETAILS"), "{out}");
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(lines[1].contains(&title[..20.min(title.len())]), "{out}");
+    assert!(lines[1].contains("Image="), "{out}");
+}
+
+#[test]
+fn summary_table_only_on_a_terminal_unless_asked() {
+    let (rule, event, title) = case();
+    let plain = run(&["detect", "--rules", &rule, &event]);
+    assert!(!stderr(&plain).contains("ALERTS"), "{}", stderr(&plain));
+    let always = run(&[
+        "detect",
+        "--summary-table",
+        "always",
+        "-q",
+        "--rules",
+        &rule,
+        &event,
+    ]);
+    let err = stderr(&always);
+    assert!(
+        err.contains("RULE") && err.contains("LEVEL") && err.contains("ALERTS"),
+        "{err}"
+    );
+    let row = err
+        .lines()
+        .find(|l| l.contains(&title[..20.min(title.len())]))
+        .unwrap();
+    assert!(row.trim_end().ends_with(" 1"), "{row}");
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("total") && l.trim_end().ends_with(" 1")),
+        "{err}"
+    );
+    let never = run(&["detect", "--summary-table", "never", "--rules", &rule, &event]);
+    assert!(!stderr(&never).contains("ALERTS"));
+}
+
+#[test]
+fn placeholders_file_feeds_expand_and_a_missing_one_is_a_rejection() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = dir.path().join("r.yml");
+    std::fs::write(
+        &rule,
+        "title: admin user\nid: r1\nlevel: high\nlogsource: {product: test}\ndetection:\n  sel:\n    user|expand: '%admins%'\n  condition: sel\n",
+    )
+    .unwrap();
+    let events = dir.path().join("e.jsonl");
+    std::fs::write(
+        &events,
+        "{\"user\": \"root\"}\n{\"user\": \"bob\"}\n{\"user\": \"toor\"}\n",
+    )
+    .unwrap();
+    let ph = dir.path().join("ph.yml");
+    std::fs::write(&ph, "admins: [root, toor]\n").unwrap();
+    let (r, e, p) = (
+        rule.display().to_string(),
+        events.display().to_string(),
+        ph.display().to_string(),
+    );
+    let out = stdout(&run(&[
+        "detect",
+        "--mapping",
+        "none",
+        "--rules",
+        &r,
+        "--placeholders",
+        &p,
+        &e,
+    ]));
+    let lines: Vec<u64> = out
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["line"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(lines, [1, 3]);
+    let without = run(&["detect", "--mapping", "none", "--rules", &r, &e]);
+    assert!(
+        stderr(&without).contains("placeholder `%admins%` has no value"),
+        "{}",
+        stderr(&without)
+    );
+    let strict = run(&["detect", "--strict", "--mapping", "none", "--rules", &r, &e]);
+    assert_eq!(strict.status.code(), Some(2));
+    std::fs::write(&ph, "- not a map\n").unwrap();
+    let bad = run(&[
+        "detect",
+        "--mapping",
+        "none",
+        "--rules",
+        &r,
+        "--placeholders",
+        &p,
+        &e,
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("must be a map"), "{}", stderr(&bad));
+}
+
+#[test]
+fn a_filter_file_silences_the_rule_it_names() {
+    let (rule, event, _) = case();
+    let dir = tempfile::tempdir().unwrap();
+    let id = std::fs::read_to_string(&rule)
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("id: ").map(|s| s.trim().to_string()))
+        .unwrap();
+    let filter = dir.path().join("filter.yml");
+    std::fs::write(
+        &filter,
+        format!(
+            "title: chrome is fine here\nid: f1\nlogsource: {{product: windows, category: process_creation}}\nfilter:\n  rules: [{id}]\n  selection:\n    Image|endswith: '\\chrome.exe'\n  condition: selection\n"
+        ),
+    )
+    .unwrap();
+    let f = filter.display().to_string();
+    let out = run(&["detect", "--rules", &rule, "--rules", &f, &event]);
+    assert_eq!(stdout(&out), "", "filtered");
+    assert!(
+        stderr(&out).contains("1 rules and 0 correlations loaded, 1 filters, 0 rejected"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn parse_refuses_an_evtx_file_and_names_detect() {
+    let (_, event, _) = case();
+    let text = std::fs::read(&event).unwrap();
+    let events: Vec<serde_json::Value> = serde_json::Deserializer::from_slice(&text)
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let evtx = dir.path().join("x.evtx");
+    std::fs::write(&evtx, logsieve_evtx::write::to_evtx(&events).unwrap()).unwrap();
+    let out = run(&["parse", &evtx.display().to_string()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("is a Windows event log (.evtx): `logsieve detect` reads it"),
+        "{}",
+        stderr(&out)
+    );
+}
