@@ -216,3 +216,66 @@ fn parse_refuses_an_evtx_file_and_names_detect() {
         stderr(&out)
     );
 }
+
+#[test]
+fn logfmt_and_cef_inputs_feed_rules_by_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = dir.path().join("r.yml");
+    std::fs::write(
+        &rule,
+        "title: failed admin login\nid: kv1\nlevel: high\nlogsource: {product: test}\ndetection:\n  sel:\n    user: admin\n    message|contains: failed\n  condition: sel\n---\ntitle: worm\nid: cef1\nlevel: critical\nlogsource: {product: test}\ndetection:\n  sel:\n    device_vendor: Security\n    src|cidr: 10.0.0.0/8\n  condition: sel\n",
+    )
+    .unwrap();
+    let logfmt = dir.path().join("app.log");
+    std::fs::write(
+        &logfmt,
+        "level=info user=bob msg=\"login ok\"\nlevel=warn user=admin msg=\"login failed\" src=1.2.3.4\nnot logfmt at all\n",
+    )
+    .unwrap();
+    let cef = dir.path().join("fw.log");
+    std::fs::write(
+        &cef,
+        "Sep 19 08:26:10 host CEF:0|Security|threatmanager|1.0|100|worm stopped|10|src=10.0.0.1 dst=2.1.2.2 msg=Detected a threat\nCEF:0|Other|x|1|1|n|1|src=10.0.0.2\n",
+    )
+    .unwrap();
+    let r = rule.display().to_string();
+    let alerts = |preset: &str, file: &Path| -> Vec<serde_json::Value> {
+        let out = run(&[
+            "detect",
+            "--preset",
+            preset,
+            "--mapping",
+            "none",
+            "--rules",
+            &r,
+            &file.display().to_string(),
+        ]);
+        stdout(&out)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let a = alerts("logfmt", &logfmt);
+    assert_eq!(a.len(), 1, "{a:?}");
+    assert_eq!(
+        (a[0]["rule_id"].as_str(), a[0]["line"].as_u64()),
+        (Some("kv1"), Some(2))
+    );
+    let a = alerts("cef", &cef);
+    assert_eq!(a.len(), 1, "{a:?}");
+    assert_eq!(
+        (a[0]["rule_id"].as_str(), a[0]["line"].as_u64()),
+        (Some("cef1"), Some(1))
+    );
+    // Without --mapping these inputs say which flag is needed.
+    let out = run(&[
+        "detect",
+        "--preset",
+        "cef",
+        "--rules",
+        &r,
+        &cef.display().to_string(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--mapping"), "{}", stderr(&out));
+}
