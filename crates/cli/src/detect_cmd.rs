@@ -23,7 +23,7 @@ pub struct RuleArgs {
 
     /// Field mapping: a built-in (windows, linux, webserver), a YAML file
     /// (see docs/DETECTION.md), or none. Default: from the input (windows
-    /// for Windows event JSON, linux for --preset syslog/rfc5424, webserver
+    /// for Windows event JSON and .evtx files, linux for --preset syslog/rfc5424, webserver
     /// for --preset combined); other inputs need one. Rules the mapping
     /// cannot serve are rejected with the reason. `none`: rule field names
     /// are event paths as written and every rule runs on every event.
