@@ -7,56 +7,19 @@
 //! `crates/evtx/tests/roundtrip.rs` checks that they read back as the same
 //! JSON.
 
-use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod detect_common;
 
-fn testdata(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../testdata")
-        .join(p)
-}
+use detect_common::{cases, json_events, rule_id, testdata};
+use serde_json::Value;
+use std::path::Path;
+use std::process::Output;
 
 fn run(args: &[String]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_logsieve"))
-        .args(args)
-        .output()
-        .expect("run logsieve")
+    detect_common::run(args)
 }
 
 fn alerts(out: &Output) -> Vec<Value> {
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
-        .collect()
-}
-
-fn cases() -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(testdata("sigma-regression"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.join("rule.yml").exists())
-        .collect();
-    v.sort();
-    v
-}
-
-fn json_events(case: &Path) -> Vec<Value> {
-    let text = std::fs::read(case.join("event.json")).unwrap();
-    serde_json::Deserializer::from_slice(&text)
-        .into_iter::<Value>()
-        .map(Result::unwrap)
-        .collect()
-}
-
-fn rule_id(case: &Path) -> String {
-    let text = std::fs::read_to_string(case.join("rule.yml")).unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix("id: "))
-        .unwrap()
-        .trim()
-        .to_string()
+    detect_common::alerts(&detect_common::stdout(out))
 }
 
 /// The alerts without `source` (the file name differs between the runs).
@@ -189,18 +152,7 @@ fn a_damaged_evtx_record_is_counted_and_reported_and_the_rest_alerts() {
 fn an_evtx_file_on_standard_input_is_read_too() {
     let case = &cases()[0];
     let bytes = logsieve_evtx::write::to_evtx(&json_events(case)).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_logsieve"))
-        .args(["detect", "--rules", &s(&case.join("rule.yml")), "-"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    {
-        use std::io::Write;
-        child.stdin.take().unwrap().write_all(&bytes).unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
+    let out = detect_common::run_stdin(&["detect", "--rules", &s(&case.join("rule.yml")), "-"], &bytes);
     let a = alerts(&out);
     assert!(a.iter().any(|x| x["rule_id"] == rule_id(case).as_str()), "{a:?}");
 }

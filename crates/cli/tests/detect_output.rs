@@ -2,30 +2,10 @@
 //! table, `--placeholders` for `expand`, meta filters from rule files, and
 //! `parse` refusing an `.evtx` input with a pointer to `detect`.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod detect_common;
 
-fn testdata(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../testdata")
-        .join(p)
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_logsieve"))
-        .args(args)
-        .output()
-        .expect("run logsieve")
-}
-
-fn stdout(o: &Output) -> String {
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).to_string()
-}
+use detect_common::{run, stderr, stdout, testdata};
+use std::path::Path;
 
 /// The first regression case: (rule file, event file, rule title).
 fn case() -> (String, String, String) {

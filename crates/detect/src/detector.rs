@@ -105,6 +105,32 @@ pub struct Detector {
     files: usize,
 }
 
+/// What the rule documents compiled to, before resolving references.
+#[derive(Default)]
+struct Loaded {
+    rules: Vec<Rule>,
+    correlations: Vec<Correlation>,
+    filters: Vec<Filter>,
+    rejections: Vec<Rejection>,
+}
+
+impl Loaded {
+    /// Keeps one document's result: what it compiled to, or its rejection
+    /// (from `file`, titled `title` when known).
+    fn add(&mut self, parsed: Result<Parsed, String>, file: &str, title: Option<String>) {
+        match parsed {
+            Ok(Parsed::Rule(r)) => self.rules.push(*r),
+            Ok(Parsed::Correlation(c)) => self.correlations.push(*c),
+            Ok(Parsed::Filter(x)) => self.filters.push(*x),
+            Err(reason) => self.rejections.push(Rejection {
+                file: file.to_string(),
+                title,
+                reason,
+            }),
+        }
+    }
+}
+
 fn yaml_files(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     if path.is_dir() {
         let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?
@@ -311,19 +337,12 @@ impl Detector {
         }
         let explicit: Vec<&PathBuf> = paths.iter().filter(|p| p.is_file()).collect();
         files.retain(|f| is_yaml(f) || explicit.contains(&f));
-        let mut rules = Vec::new();
-        let mut correlations = Vec::new();
-        let mut filters = Vec::new();
-        let mut rejections = Vec::new();
+        let mut loaded = Loaded::default();
         for f in &files {
             let text = match std::fs::read_to_string(f) {
                 Ok(t) => t,
                 Err(e) => {
-                    rejections.push(Rejection {
-                        file: f.display().to_string(),
-                        title: None,
-                        reason: e.to_string(),
-                    });
+                    loaded.add(Err(e.to_string()), &f.display().to_string(), None);
                     continue;
                 }
             };
@@ -334,37 +353,20 @@ impl Detector {
                         let at = e
                             .location()
                             .map(|l| format!(" at line {}, column {}", l.line(), l.column()));
-                        rejections.push(Rejection {
-                            file: f.display().to_string(),
-                            title: None,
-                            reason: format!("invalid YAML{}: {e}", at.unwrap_or_default()),
-                        });
+                        let reason = format!("invalid YAML{}: {e}", at.unwrap_or_default());
+                        loaded.add(Err(reason), &f.display().to_string(), None);
                         break;
                     }
                 };
                 if doc.is_null() {
                     continue;
                 }
-                match compile_doc(&doc, f, mapping.as_ref(), placeholders) {
-                    Ok(Parsed::Rule(r)) => rules.push(*r),
-                    Ok(Parsed::Correlation(c)) => correlations.push(*c),
-                    Ok(Parsed::Filter(x)) => filters.push(*x),
-                    Err(reason) => rejections.push(Rejection {
-                        file: f.display().to_string(),
-                        title: doc.get("title").and_then(|t| t.as_str()).map(str::to_string),
-                        reason,
-                    }),
-                }
+                let title = doc.get("title").and_then(|t| t.as_str()).map(str::to_string);
+                let parsed = compile_doc(&doc, f, mapping.as_ref(), placeholders);
+                loaded.add(parsed, &f.display().to_string(), title);
             }
         }
-        Ok(Detector::build(
-            rules,
-            correlations,
-            filters,
-            rejections,
-            mapping,
-            files.len(),
-        ))
+        Ok(Detector::build(loaded, mapping, files.len()))
     }
 
     /// Compiles rules from YAML text (for tests and embedding).
@@ -378,10 +380,7 @@ impl Detector {
         mapping: Option<Mapping>,
         placeholders: &Placeholders,
     ) -> Result<Detector, DetectError> {
-        let mut rules = Vec::new();
-        let mut correlations = Vec::new();
-        let mut filters = Vec::new();
-        let mut rejections = Vec::new();
+        let mut loaded = Loaded::default();
         let origin = Path::new("<text>");
         for doc in serde_yaml::Deserializer::from_str(text) {
             let doc = serde_yaml::Value::deserialize(doc).map_err(|e| DetectError::Yaml {
@@ -389,35 +388,22 @@ impl Detector {
                 line: e.location().map(|l| l.line()),
                 message: e.to_string(),
             })?;
-            match compile_doc(&doc, origin, mapping.as_ref(), placeholders) {
-                Ok(Parsed::Rule(r)) => rules.push(*r),
-                Ok(Parsed::Correlation(c)) => correlations.push(*c),
-                Ok(Parsed::Filter(x)) => filters.push(*x),
-                Err(reason) => rejections.push(Rejection {
-                    file: "<text>".into(),
-                    title: None,
-                    reason,
-                }),
-            }
+            loaded.add(
+                compile_doc(&doc, origin, mapping.as_ref(), placeholders),
+                "<text>",
+                None,
+            );
         }
-        Ok(Detector::build(
+        Ok(Detector::build(loaded, mapping, 1))
+    }
+
+    fn build(loaded: Loaded, mapping: Option<Mapping>, files: usize) -> Detector {
+        let Loaded {
             rules,
             correlations,
             filters,
-            rejections,
-            mapping,
-            1,
-        ))
-    }
-
-    fn build(
-        rules: Vec<Rule>,
-        correlations: Vec<Correlation>,
-        filters: Vec<Filter>,
-        mut rejections: Vec<Rejection>,
-        mapping: Option<Mapping>,
-        files: usize,
-    ) -> Detector {
+            mut rejections,
+        } = loaded;
         let chains = crate::correlation::resolve(&rules, correlations, &mut rejections);
         let (filters, filtered_by) = crate::correlation::resolve_filters(&rules, filters, &mut rejections);
         let crate::correlation::Chains {

@@ -420,6 +420,16 @@ fn value_matchers(v: &Value, m: &Mods, mapping: Option<&Mapping>) -> Result<Vec<
     Ok(string_matchers(&t, m))
 }
 
+/// The text of a scalar or of each scalar in a list (`rules:`,
+/// `group-by:`); absent: none.
+fn texts(v: Option<&Value>) -> Vec<String> {
+    v.map(values_of)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(text)
+        .collect()
+}
+
 fn values_of(v: &Value) -> Vec<&Value> {
     match v {
         Value::Sequence(s) => s.iter().collect(),
@@ -612,23 +622,11 @@ pub fn compile_doc(
             Some("value_percentile") => CorrelationKind::ValuePercentile,
             other => return Err(format!("unsupported correlation type {other:?}")),
         };
-        let rules: Vec<String> = c
-            .get("rules")
-            .map(values_of)
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(text)
-            .collect();
+        let rules = texts(c.get("rules"));
         if rules.is_empty() {
             return Err("correlation without `rules`".into());
         }
-        let group_by: Vec<String> = c
-            .get("group-by")
-            .map(values_of)
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(text)
-            .collect();
+        let group_by = texts(c.get("group-by"));
         let timespan = parse_timespan(&get_str(c, "timespan").ok_or("correlation without `timespan`")?)?;
         let mut threshold = Vec::new();
         let mut field = None;
@@ -760,13 +758,7 @@ pub fn compile_doc(
         let Value::Mapping(fm) = f else {
             return Err("`filter` must be a map".into());
         };
-        let rules: Vec<String> = fm
-            .get("rules")
-            .map(values_of)
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(text)
-            .collect();
+        let rules = texts(fm.get("rules"));
         if rules.is_empty() {
             return Err("filter without `rules` (the rules it applies to)".into());
         }
