@@ -4,8 +4,7 @@
 
 mod detect_common;
 
-use detect_common::{run, stderr, stdout, testdata};
-use std::path::Path;
+use detect_common::{run, stderr, stdout, testdata, write};
 
 /// The first regression case: (rule file, event file, rule title).
 fn case() -> (String, String, String) {
@@ -89,25 +88,14 @@ fn summary_table_only_on_a_terminal_unless_asked() {
 #[test]
 fn placeholders_file_feeds_expand_and_a_missing_one_is_a_rejection() {
     let dir = tempfile::tempdir().unwrap();
-    let rule = dir.path().join("r.yml");
-    std::fs::write(
-        &rule,
-        "title: admin user\nid: r1\nlevel: high\nlogsource: {product: test}\ndetection:\n  sel:\n    user|expand: '%admins%'\n  condition: sel\n",
-    )
-    .unwrap();
-    let events = dir.path().join("e.jsonl");
-    std::fs::write(
-        &events,
+    let rule = write(dir.path(), "r.yml", "title: admin user\nid: r1\nlevel: high\nlogsource: {product: test}\ndetection:\n  sel:\n    user|expand: '%admins%'\n  condition: sel\n");
+    let events = write(
+        dir.path(),
+        "e.jsonl",
         "{\"user\": \"root\"}\n{\"user\": \"bob\"}\n{\"user\": \"toor\"}\n",
-    )
-    .unwrap();
-    let ph = dir.path().join("ph.yml");
-    std::fs::write(&ph, "admins: [root, toor]\n").unwrap();
-    let (r, e, p) = (
-        rule.display().to_string(),
-        events.display().to_string(),
-        ph.display().to_string(),
     );
+    let ph = write(dir.path(), "ph.yml", "admins: [root, toor]\n");
+    let (r, e, p) = (rule, events, ph.clone());
     let out = stdout(&run(&[
         "detect",
         "--mapping",
@@ -159,15 +147,13 @@ fn a_filter_file_silences_the_rule_it_names() {
         .lines()
         .find_map(|l| l.strip_prefix("id: ").map(|s| s.trim().to_string()))
         .unwrap();
-    let filter = dir.path().join("filter.yml");
-    std::fs::write(
-        &filter,
-        format!(
+    let f = write(
+        dir.path(),
+        "filter.yml",
+        &format!(
             "title: chrome is fine here\nid: f1\nlogsource: {{product: windows, category: process_creation}}\nfilter:\n  rules: [{id}]\n  selection:\n    Image|endswith: '\\chrome.exe'\n  condition: selection\n"
         ),
-    )
-    .unwrap();
-    let f = filter.display().to_string();
+    );
     let out = run(&["detect", "--rules", &rule, "--rules", &f, &event]);
     assert_eq!(stdout(&out), "", "filtered");
     assert!(
@@ -200,26 +186,11 @@ fn parse_refuses_an_evtx_file_and_names_detect() {
 #[test]
 fn logfmt_and_cef_inputs_feed_rules_by_field() {
     let dir = tempfile::tempdir().unwrap();
-    let rule = dir.path().join("r.yml");
-    std::fs::write(
-        &rule,
-        "title: failed admin login\nid: kv1\nlevel: high\nlogsource: {product: test}\ndetection:\n  sel:\n    user: admin\n    message|contains: failed\n  condition: sel\n---\ntitle: worm\nid: cef1\nlevel: critical\nlogsource: {product: test}\ndetection:\n  sel:\n    device_vendor: Security\n    src|cidr: 10.0.0.0/8\n  condition: sel\n",
-    )
-    .unwrap();
-    let logfmt = dir.path().join("app.log");
-    std::fs::write(
-        &logfmt,
-        "level=info user=bob msg=\"login ok\"\nlevel=warn user=admin msg=\"login failed\" src=1.2.3.4\nnot logfmt at all\n",
-    )
-    .unwrap();
-    let cef = dir.path().join("fw.log");
-    std::fs::write(
-        &cef,
-        "Sep 19 08:26:10 host CEF:0|Security|threatmanager|1.0|100|worm stopped|10|src=10.0.0.1 dst=2.1.2.2 msg=Detected a threat\nCEF:0|Other|x|1|1|n|1|src=10.0.0.2\n",
-    )
-    .unwrap();
-    let r = rule.display().to_string();
-    let alerts = |preset: &str, file: &Path| -> Vec<serde_json::Value> {
+    let rule = write(dir.path(), "r.yml", "title: failed admin login\nid: kv1\nlevel: high\nlogsource: {product: test}\ndetection:\n  sel:\n    user: admin\n    message|contains: failed\n  condition: sel\n---\ntitle: worm\nid: cef1\nlevel: critical\nlogsource: {product: test}\ndetection:\n  sel:\n    device_vendor: Security\n    src|cidr: 10.0.0.0/8\n  condition: sel\n");
+    let logfmt = write(dir.path(), "app.log", "level=info user=bob msg=\"login ok\"\nlevel=warn user=admin msg=\"login failed\" src=1.2.3.4\nnot logfmt at all\n");
+    let cef = write(dir.path(), "fw.log", "Sep 19 08:26:10 host CEF:0|Security|threatmanager|1.0|100|worm stopped|10|src=10.0.0.1 dst=2.1.2.2 msg=Detected a threat\nCEF:0|Other|x|1|1|n|1|src=10.0.0.2\n");
+    let r = rule;
+    let alerts = |preset: &str, file: &str| -> Vec<serde_json::Value> {
         let out = run(&[
             "detect",
             "--preset",
@@ -228,7 +199,7 @@ fn logfmt_and_cef_inputs_feed_rules_by_field() {
             "none",
             "--rules",
             &r,
-            &file.display().to_string(),
+            file,
         ]);
         stdout(&out)
             .lines()
@@ -248,14 +219,7 @@ fn logfmt_and_cef_inputs_feed_rules_by_field() {
         (Some("cef1"), Some(1))
     );
     // Without --mapping these inputs say which flag is needed.
-    let out = run(&[
-        "detect",
-        "--preset",
-        "cef",
-        "--rules",
-        &r,
-        &cef.display().to_string(),
-    ]);
+    let out = run(&["detect", "--preset", "cef", "--rules", &r, &cef]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--mapping"), "{}", stderr(&out));
 }

@@ -82,3 +82,10 @@ pub fn json_events(case: &Path) -> Vec<serde_json::Value> {
         .map(Result::unwrap)
         .collect()
 }
+
+/// Writes `text` to `dir/name`; returns the path as text.
+pub fn write(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.display().to_string()
+}
