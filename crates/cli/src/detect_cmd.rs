@@ -36,6 +36,15 @@ pub struct RuleArgs {
     #[arg(long, value_name = "FILE")]
     pub placeholders: Option<PathBuf>,
 
+    /// A pySigma processing pipeline (YAML) applied to every rule before
+    /// the mapping: field_name_mapping, field_name_prefix/suffix,
+    /// add_condition, replace_string, value_placeholders, rule_failure,
+    /// change_logsource, with logsource and include/exclude field
+    /// conditions. Anything else is refused with the reason. Repeat for
+    /// more (run by priority).
+    #[arg(long = "pipeline", value_name = "FILE")]
+    pub pipelines: Vec<PathBuf>,
+
     /// Fail (exit 2) if any rule is rejected.
     #[arg(long)]
     pub strict: bool,
@@ -237,7 +246,15 @@ pub fn load_detector(args: &RuleArgs, quiet: bool) -> Result<Detector> {
             logsieve_detect::placeholders_from_yaml(&text, &p.display().to_string())?
         }
     };
-    let d = Detector::load_with(&args.rules, mapping, &placeholders)?;
+    let mut pipelines = Vec::new();
+    for p in &args.pipelines {
+        pipelines.push(logsieve_detect::Pipeline::from_file(p)?);
+    }
+    let options = logsieve_detect::LoadOptions {
+        placeholders,
+        pipelines,
+    };
+    let d = Detector::load_with(&args.rules, mapping, &options)?;
     if !quiet || args.strict {
         for r in d.rejections() {
             eprintln!(

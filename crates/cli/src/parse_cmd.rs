@@ -41,6 +41,11 @@ pub struct ParseArgs {
     #[arg(long, value_name = "FILE", requires = "rules")]
     pub placeholders: Option<std::path::PathBuf>,
 
+    /// With --rules: a pySigma processing pipeline (YAML) applied to
+    /// every rule (see `detect --help`); repeat for more.
+    #[arg(long = "pipeline", value_name = "FILE", requires = "rules")]
+    pub pipelines: Vec<std::path::PathBuf>,
+
     /// With --rules: write alerts (JSON lines) to FILE.
     #[arg(long, value_name = "FILE", requires = "rules")]
     pub alerts: Option<std::path::PathBuf>,
@@ -105,6 +110,7 @@ pub fn run_parse(args: &ParseArgs) -> Result<i32> {
                 &[crate::detect_cmd::Sniffed::Text],
             )?,
             placeholders: args.placeholders.clone(),
+            pipelines: args.pipelines.clone(),
             strict: args.strict,
         };
         Some(crate::detect_cmd::load_detector(&rule_args, args.input.quiet)?)

@@ -223,3 +223,55 @@ fn logfmt_and_cef_inputs_feed_rules_by_field() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--mapping"), "{}", stderr(&out));
 }
+
+#[test]
+fn a_pipeline_file_renames_fields_and_a_bad_one_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = write(
+        dir.path(),
+        "r.yml",
+        "title: whoami\nid: p1\nlevel: low\nlogsource: {product: windows, category: process_creation}\ndetection:\n  sel:\n    Image|endswith: whoami.exe\n  condition: sel\n",
+    );
+    let events = write(
+        dir.path(),
+        "e.jsonl",
+        "{\"process\": {\"executable\": \"C:/whoami.exe\"}}\n",
+    );
+    let pipeline = write(
+        dir.path(),
+        "ecs.yml",
+        "name: ecs\ntransformations:\n  - type: field_name_mapping\n    mapping: {Image: process.executable}\n",
+    );
+    let out = run(&[
+        "detect",
+        "--mapping",
+        "none",
+        "--rules",
+        &rule,
+        "--pipeline",
+        &pipeline,
+        &events,
+    ]);
+    assert!(stdout(&out).contains("\"rule_id\":\"p1\""), "{}", stderr(&out));
+    let bad = write(
+        dir.path(),
+        "bad.yml",
+        "transformations:\n  - type: drop_detection_item\n",
+    );
+    let out = run(&[
+        "detect",
+        "--mapping",
+        "none",
+        "--rules",
+        &rule,
+        "--pipeline",
+        &bad,
+        &events,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("transformation type `drop_detection_item` is not supported"),
+        "{}",
+        stderr(&out)
+    );
+}

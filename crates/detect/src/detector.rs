@@ -105,6 +105,15 @@ pub struct Detector {
     files: usize,
 }
 
+/// What rules are compiled with besides the mapping.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// Values for `expand` placeholders.
+    pub placeholders: Placeholders,
+    /// Processing pipelines, applied to every rule and filter.
+    pub pipelines: Vec<crate::pipeline::Pipeline>,
+}
+
 /// What the rule documents compiled to, before resolving references.
 #[derive(Default)]
 struct Loaded {
@@ -318,15 +327,16 @@ impl Detector {
     /// and `.yaml`; multi-document files allowed). A bad rule is rejected
     /// with a reason and never stops the others.
     pub fn load(paths: &[PathBuf], mapping: Option<Mapping>) -> Result<Detector, DetectError> {
-        Detector::load_with(paths, mapping, &Placeholders::new())
+        Detector::load_with(paths, mapping, &LoadOptions::default())
     }
 
     /// [`Detector::load`] with values for `expand` placeholders (a rule
-    /// using a placeholder that has none is rejected with that reason).
+    /// using a placeholder that has none is rejected with that reason) and
+    /// processing pipelines (applied to every rule before the mapping).
     pub fn load_with(
         paths: &[PathBuf],
         mapping: Option<Mapping>,
-        placeholders: &Placeholders,
+        options: &LoadOptions,
     ) -> Result<Detector, DetectError> {
         let mut files = Vec::new();
         for p in paths {
@@ -362,7 +372,13 @@ impl Detector {
                     continue;
                 }
                 let title = doc.get("title").and_then(|t| t.as_str()).map(str::to_string);
-                let parsed = compile_doc(&doc, f, mapping.as_ref(), placeholders);
+                let parsed = compile_doc(
+                    &doc,
+                    f,
+                    mapping.as_ref(),
+                    &options.placeholders,
+                    &options.pipelines,
+                );
                 loaded.add(parsed, &f.display().to_string(), title);
             }
         }
@@ -371,14 +387,14 @@ impl Detector {
 
     /// Compiles rules from YAML text (for tests and embedding).
     pub fn from_yaml(text: &str, mapping: Option<Mapping>) -> Result<Detector, DetectError> {
-        Detector::from_yaml_with(text, mapping, &Placeholders::new())
+        Detector::from_yaml_with(text, mapping, &LoadOptions::default())
     }
 
-    /// [`Detector::from_yaml`] with values for `expand` placeholders.
+    /// [`Detector::from_yaml`] with placeholders and pipelines.
     pub fn from_yaml_with(
         text: &str,
         mapping: Option<Mapping>,
-        placeholders: &Placeholders,
+        options: &LoadOptions,
     ) -> Result<Detector, DetectError> {
         let mut loaded = Loaded::default();
         let origin = Path::new("<text>");
@@ -388,11 +404,14 @@ impl Detector {
                 line: e.location().map(|l| l.line()),
                 message: e.to_string(),
             })?;
-            loaded.add(
-                compile_doc(&doc, origin, mapping.as_ref(), placeholders),
-                "<text>",
-                None,
+            let parsed = compile_doc(
+                &doc,
+                origin,
+                mapping.as_ref(),
+                &options.placeholders,
+                &options.pipelines,
             );
+            loaded.add(parsed, "<text>", None);
         }
         Ok(Detector::build(loaded, mapping, 1))
     }

@@ -58,16 +58,18 @@ mod detector;
 mod event;
 mod mapping;
 mod normalize;
+mod pipeline;
 mod rule;
 mod time;
 pub mod value;
 
 pub use condition::{parse_condition, Cond};
 pub use correlation::Correlator;
-pub use detector::{Alert, Detector, Hit, Rejection, Scratch};
+pub use detector::{Alert, Detector, Hit, LoadOptions, Rejection, Scratch};
 pub use event::{format_num, Event, FieldValue, FlatEvent, JsonEvent};
 pub use mapping::{Logsource, Mapping};
 pub use normalize::add_spaceless_keys;
+pub use pipeline::Pipeline;
 pub use rule::{placeholders_from_yaml, Correlation, CorrelationKind, Filter, Placeholders, Rule, Selection};
 pub use time::parse_time;
 

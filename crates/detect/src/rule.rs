@@ -2,6 +2,7 @@
 
 use crate::condition::{parse_condition, Cond};
 use crate::mapping::{Alternative, Logsource, Mapping};
+use crate::pipeline::{Fields, Pipeline};
 use crate::value::{
     b64, b64_offsets, compile_glob, parse_wildcards, utf16, windash, CmpOp, GlobTok, Matcher, RefMode,
 };
@@ -367,7 +368,7 @@ fn string_matchers(value: &str, m: &Mods) -> Vec<Matcher> {
         .collect()
 }
 
-fn value_matchers(v: &Value, m: &Mods, mapping: Option<&Mapping>) -> Result<Vec<Matcher>, String> {
+fn value_matchers(v: &Value, m: &Mods, fx: &Fields<'_>) -> Result<Vec<Matcher>, String> {
     if matches!(v, Value::Null) {
         return Ok(vec![Matcher::Null]);
     }
@@ -401,10 +402,10 @@ fn value_matchers(v: &Value, m: &Mods, mapping: Option<&Mapping>) -> Result<Vec<
         return Ok(vec![Matcher::Re(re)]);
     }
     if m.fieldref {
-        if let Some(mp) = mapping.filter(|mp| !mp.provides(&t)) {
-            return Err(format!("field `{t}` is not provided by mapping {}", mp.name));
+        if let Some(why) = fx.missing(&t) {
+            return Err(why);
         }
-        let paths = mapping.map_or_else(|| vec![t.clone()], |mp| mp.field_paths(&t));
+        let paths = fx.paths(&t);
         let mode = match m.pos {
             Some("contains") => RefMode::Contains,
             Some("startswith") => RefMode::Prefix,
@@ -484,12 +485,7 @@ fn expand_value(v: &Value, ph: &Placeholders) -> Result<Vec<Value>, String> {
     Ok(out.into_iter().map(Value::String).collect())
 }
 
-fn field_match(
-    key: &str,
-    v: &Value,
-    mapping: Option<&Mapping>,
-    ph: &Placeholders,
-) -> Result<FieldMatch, String> {
+fn field_match(key: &str, v: &Value, fx: &Fields<'_>, ph: &Placeholders) -> Result<FieldMatch, String> {
     let mut parts = key.split('|');
     let field = parts.next().unwrap_or_default().to_string();
     let mods: Vec<&str> = parts.collect();
@@ -510,17 +506,15 @@ fn field_match(
     };
     let mut values = Vec::new();
     for x in raw {
-        values.push(value_matchers(x, &m, mapping)?);
+        values.push(value_matchers(x, &m, fx)?);
     }
     if values.is_empty() {
         return Err(format!("field `{key}` has an empty value list"));
     }
-    if let Some(mp) = mapping {
-        if !mp.provides(&field) {
-            return Err(format!("field `{field}` is not provided by mapping {}", mp.name));
-        }
+    if let Some(why) = fx.missing(&field) {
+        return Err(why);
     }
-    let paths = mapping.map_or_else(|| vec![field.clone()], |mp| mp.field_paths(&field));
+    let paths = fx.paths(&field);
     let absent = |alts: &Vec<Matcher>| alts.iter().any(|x| x.matches(None, &|_| None));
     let absent_ok = if m.all {
         values.iter().all(absent)
@@ -549,7 +543,7 @@ fn keywords(v: &Value, mods: &[&str]) -> Result<Selection, String> {
     Ok(Selection::Keywords { values, all: m.all })
 }
 
-fn selection(v: &Value, mapping: Option<&Mapping>, ph: &Placeholders) -> Result<Selection, String> {
+fn selection(v: &Value, fx: &Fields<'_>, ph: &Placeholders) -> Result<Selection, String> {
     match v {
         Value::Mapping(map) => {
             // A map whose only key is `|mods` is a keyword list with modifiers.
@@ -564,14 +558,14 @@ fn selection(v: &Value, mapping: Option<&Mapping>, ph: &Placeholders) -> Result<
             let mut group = Vec::new();
             for (k, val) in map {
                 let k = text(k).ok_or("non-text field name")?;
-                group.push(field_match(&k, val, mapping, ph)?);
+                group.push(field_match(&k, val, fx, ph)?);
             }
             Ok(Selection::Fields(vec![group]))
         }
         Value::Sequence(items) if items.iter().all(|i| matches!(i, Value::Mapping(_))) => {
             let mut groups = Vec::new();
             for i in items {
-                match selection(i, mapping, ph)? {
+                match selection(i, fx, ph)? {
                     Selection::Fields(g) => groups.extend(g),
                     Selection::Keywords { .. } => return Err("keyword map inside a list of maps".into()),
                 }
@@ -584,7 +578,7 @@ fn selection(v: &Value, mapping: Option<&Mapping>, ph: &Placeholders) -> Result<
     }
 }
 
-fn logsource_of(doc: &Value) -> Logsource {
+pub(crate) fn logsource_of(doc: &Value) -> Logsource {
     let ls = doc.get("logsource");
     let g = |k: &str| ls.and_then(|l| l.get(k)).and_then(text);
     Logsource {
@@ -600,6 +594,7 @@ pub fn compile_doc(
     file: &Path,
     mapping: Option<&Mapping>,
     ph: &Placeholders,
+    pipelines: &[Pipeline],
 ) -> Result<Parsed, String> {
     let file_s = file.display().to_string();
     let id = get_str(doc, "id").unwrap_or_else(|| file_s.clone());
@@ -762,9 +757,18 @@ pub fn compile_doc(
         if rules.is_empty() {
             return Err("filter without `rules` (the rules it applies to)".into());
         }
+        // The filter's body is compiled like a rule's detection (the
+        // pipelines included).
         let mut det = fm.clone();
         det.remove("rules");
-        let mut body = detection_rule(doc, &Value::Mapping(det), mapping, ph)?;
+        let mut as_rule = doc.clone();
+        if let Value::Mapping(m) = &mut as_rule {
+            m.insert(Value::from("detection"), Value::Mapping(det));
+        }
+        let (doc, plan, ph) = crate::pipeline::apply(pipelines, &as_rule, ph)?;
+        let fx = Fields { mapping, plan: &plan };
+        let det = doc.get("detection").ok_or("missing `detection`")?;
+        let mut body = detection_rule(&doc, det, &fx, &ph)?;
         (body.id, body.title, body.level, body.file) = (id.clone(), title.clone(), level, file_s.clone());
         return Ok(Parsed::Filter(Box::new(Filter {
             id,
@@ -774,8 +778,10 @@ pub fn compile_doc(
             body,
         })));
     }
+    let (doc, plan, ph) = crate::pipeline::apply(pipelines, doc, ph)?;
+    let fx = Fields { mapping, plan: &plan };
     let det = doc.get("detection").ok_or("missing `detection`")?;
-    let mut rule = detection_rule(doc, det, mapping, ph)?;
+    let mut rule = detection_rule(&doc, det, &fx, &ph)?;
     (rule.id, rule.title, rule.level, rule.file) = (id, title, level, file_s);
     Ok(Parsed::Rule(Box::new(rule)))
 }
@@ -783,15 +789,10 @@ pub fn compile_doc(
 /// The rule whose detection section is `det` (a rule's `detection`, or a
 /// filter's `filter` without `rules`), with `doc`'s id, title, level and
 /// logsource.
-fn detection_rule(
-    doc: &Value,
-    det: &Value,
-    mapping: Option<&Mapping>,
-    ph: &Placeholders,
-) -> Result<Rule, String> {
+fn detection_rule(doc: &Value, det: &Value, fx: &Fields<'_>, ph: &Placeholders) -> Result<Rule, String> {
     // The logsource first: a rule for other logs is "not covered", whatever
     // its fields.
-    let logsource = match mapping {
+    let logsource = match fx.mapping {
         Some(m) => m.logsource(&logsource_of(doc))?,
         None => Vec::new(),
     };
@@ -810,7 +811,7 @@ fn detection_rule(
         if k == "timeframe" {
             return Err("`timeframe` aggregations are not supported (use a correlation rule)".into());
         }
-        let sel = selection(v, mapping, ph).map_err(|e| format!("detection `{k}`: {e}"))?;
+        let sel = selection(v, fx, ph).map_err(|e| format!("detection `{k}`: {e}"))?;
         names.push(k);
         selections.push(sel);
     }

@@ -3,7 +3,7 @@
 //! value_median / value_percentile correlations, chained correlations, and
 //! the `expand` modifier with placeholder values.
 
-use logsieve_detect::{Alert, Correlator, Detector, JsonEvent, Placeholders, Scratch};
+use logsieve_detect::{Alert, Correlator, Detector, JsonEvent, LoadOptions, Placeholders, Scratch};
 use serde_json::{json, Value};
 
 const BASE: &str = r#"
@@ -395,11 +395,15 @@ detection:
   condition: sel
 "#;
 
-fn placeholders(pairs: &[(&str, &[&str])]) -> Placeholders {
-    pairs
+fn placeholders(pairs: &[(&str, &[&str])]) -> LoadOptions {
+    let placeholders: Placeholders = pairs
         .iter()
         .map(|(k, v)| (k.to_string(), v.iter().map(|s| s.to_string()).collect()))
-        .collect()
+        .collect();
+    LoadOptions {
+        placeholders,
+        ..Default::default()
+    }
 }
 
 #[test]

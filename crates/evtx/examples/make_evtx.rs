@@ -10,7 +10,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let n: usize = args.next().ok_or("usage: make_evtx N OUT")?.parse()?;
     let out = args.next().ok_or("usage: make_evtx N OUT")?;
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/sigma-regression");
-    let mut dirs: Vec<_> = std::fs::read_dir(root)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
+    let mut dirs: Vec<_> = std::fs::read_dir(root)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
     dirs.sort();
     let mut base = Vec::new();
     for d in dirs.iter().filter(|d| d.join("event.json").exists()) {
