@@ -17,11 +17,16 @@
 //!   every text value); field names go through the [`Mapping`] when one is
 //!   given (candidate paths, first present wins), and a rule whose
 //!   logsource the mapping cannot express is rejected.
+//! - Sigma meta filters only take matches away (`rule and not filter`), so
+//!   the prefilter stays sound; [`Pipeline`]s (pySigma processing
+//!   pipelines) act when rules are compiled, and one the engine cannot
+//!   honour fails to load with the reason instead of applying in part.
 //! - Correlations run on event time in input order ([`Correlator::feed`]);
 //!   their state is bounded ([`correlation::MAX_GROUPS`] groups per
 //!   correlation, evictions counted), and windows decided at window end
-//!   (`lt`/`lte`/`eq`) are settled by [`Correlator::flush`] at the end of
-//!   the stream.
+//!   (`lt`/`lte`/`eq`, and the value_sum/avg/median/percentile metrics)
+//!   are settled by [`Correlator::flush`] at the end of the stream; a
+//!   chained correlation is fed the alerts of the correlations it names.
 //!
 //! ```
 //! use logsieve_detect::{Detector, FlatEvent, Scratch};
