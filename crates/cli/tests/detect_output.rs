@@ -242,32 +242,26 @@ fn a_pipeline_file_renames_fields_and_a_bad_one_is_an_error() {
         "ecs.yml",
         "name: ecs\ntransformations:\n  - type: field_name_mapping\n    mapping: {Image: process.executable}\n",
     );
-    let out = run(&[
-        "detect",
-        "--mapping",
-        "none",
-        "--rules",
-        &rule,
-        "--pipeline",
-        &pipeline,
-        &events,
-    ]);
+    let with = |p: &str| {
+        run(&[
+            "detect",
+            "--mapping",
+            "none",
+            "--rules",
+            &rule,
+            "--pipeline",
+            p,
+            &events,
+        ])
+    };
+    let out = with(&pipeline);
     assert!(stdout(&out).contains("\"rule_id\":\"p1\""), "{}", stderr(&out));
     let bad = write(
         dir.path(),
         "bad.yml",
         "transformations:\n  - type: drop_detection_item\n",
     );
-    let out = run(&[
-        "detect",
-        "--mapping",
-        "none",
-        "--rules",
-        &rule,
-        "--pipeline",
-        &bad,
-        &events,
-    ]);
+    let out = with(&bad);
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains("transformation type `drop_detection_item` is not supported"),

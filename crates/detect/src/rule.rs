@@ -905,23 +905,17 @@ mod placeholder_tests {
         assert!(e.contains("placeholders p.yml"), "{e}");
     }
 
-    #[test]
-    fn arbitrary_text_never_panics() {
-        // A cheap sweep over short byte strings built from YAML's
-        // structural characters.
-        let alphabet = [
-            ":", "-", "[", "]", "{", "}", "%", "\n", " ", "a", "'", "\"", "#", "&", "*", "!", "|", ">",
-        ];
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        for _ in 0..5000 {
-            let mut s = String::new();
-            for _ in 0..(seed % 24) {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                s.push_str(alphabet[(seed % alphabet.len() as u64) as usize]);
-            }
-            let _ = placeholders_from_yaml(&s, "fuzz");
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_text_never_panics(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    ":", "-", "[", "]", "{", "}", "%", "\n", " ", "a", "'", "\"", "#", "&", "*", "!", "|", ">",
+                ]),
+                0..24,
+            )
+        ) {
+            let _ = placeholders_from_yaml(&parts.concat(), "fuzz");
         }
     }
 }

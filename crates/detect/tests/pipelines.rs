@@ -208,55 +208,26 @@ fn unsupported_pipelines_are_refused_with_the_reason() {
     }
 }
 
-#[test]
-fn pipeline_loading_never_panics_on_arbitrary_text() {
-    let alphabet = [
-        "transformations:",
-        "\n  - type: ",
-        "field_name_mapping",
-        "mapping:",
-        " {a: [b, c]}",
-        "rule_conditions:",
-        "\n      - type: logsource",
-        " product: x",
-        "priority: ",
-        "1",
-        "vars:",
-        "-",
-        ":",
-        "[",
-        "]",
-        "{",
-        "}",
-        " ",
-        "\n",
-        "replace_string",
-        "regex: ",
-        "'('",
-        "field_name_conditions:",
-        "include_fields",
-        "fields: ",
-        "%",
-    ];
-    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-    for _ in 0..20_000 {
-        let mut s = String::new();
-        for _ in 0..(seed % 20) {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            s.push_str(alphabet[(seed % alphabet.len() as u64) as usize]);
-        }
-        if let Ok(p) = Pipeline::from_yaml(&s, "fuzz") {
+proptest::proptest! {
+    #[test]
+    fn pipeline_loading_never_panics_on_arbitrary_text(
+        parts in proptest::collection::vec(
+            proptest::sample::select(vec![
+                "transformations:", "\n  - type: ", "field_name_mapping", "mapping:", " {a: [b, c]}",
+                "rule_conditions:", "\n      - type: logsource", " product: x", "priority: ", "1", "vars:", "-",
+                ":", "[", "]", "{", "}", " ", "\n", "replace_string", "regex: ", "'('", "field_name_conditions:",
+                "include_fields", "fields: ", "%",
+            ]),
+            0..20,
+        )
+    ) {
+        if let Ok(p) = Pipeline::from_yaml(&parts.concat(), "fuzz") {
             // A pipeline that loads also applies without panicking.
-            let _ = Detector::from_yaml_with(
-                RULE,
-                None,
-                &LoadOptions {
-                    pipelines: vec![p],
-                    ..Default::default()
-                },
-            );
+            let options = LoadOptions {
+                pipelines: vec![p],
+                ..Default::default()
+            };
+            let _ = Detector::from_yaml_with(RULE, None, &options);
         }
     }
 }
