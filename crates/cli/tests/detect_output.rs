@@ -4,7 +4,7 @@
 
 mod detect_common;
 
-use detect_common::{run, stderr, stdout, testdata, write};
+use detect_common::{json_events, run, stderr, stdout, testdata, write};
 
 /// The first regression case: (rule file, event file, rule title).
 fn case() -> (String, String, String) {
@@ -166,11 +166,7 @@ fn a_filter_file_silences_the_rule_it_names() {
 #[test]
 fn parse_refuses_an_evtx_file_and_names_detect() {
     let (_, event, _) = case();
-    let text = std::fs::read(&event).unwrap();
-    let events: Vec<serde_json::Value> = serde_json::Deserializer::from_slice(&text)
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
+    let events = json_events(std::path::Path::new(&event).parent().unwrap());
     let dir = tempfile::tempdir().unwrap();
     let evtx = dir.path().join("x.evtx");
     std::fs::write(&evtx, logsieve_evtx::write::to_evtx(&events).unwrap()).unwrap();

@@ -12,7 +12,7 @@
 //! before it left it.
 
 use crate::mapping::{Logsource, Mapping};
-use crate::rule::Placeholders;
+use crate::rule::{text as scalar, Placeholders};
 use crate::DetectError;
 use serde_yaml::Value;
 use std::collections::BTreeMap;
@@ -134,15 +134,6 @@ fn bad(origin: &str, message: String) -> DetectError {
     DetectError::Mapping {
         origin: format!("pipeline {origin}"),
         message,
-    }
-}
-
-fn scalar(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
     }
 }
 

@@ -232,7 +232,8 @@ pub enum Parsed {
     Filter(Box<Filter>),
 }
 
-fn text(v: &Value) -> Option<String> {
+/// The text of a scalar (numbers and booleans as written).
+pub(crate) fn text(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
