@@ -4,7 +4,7 @@
 
 mod detect_common;
 
-use detect_common::{json_events, run, stderr, stdout, testdata, write};
+use detect_common::{assert_stderr_has, json_events, run, stderr, stdout, testdata, write};
 
 /// The first regression case: (rule file, event file, rule title).
 fn case() -> (String, String, String) {
@@ -116,11 +116,7 @@ fn placeholders_file_feeds_expand_and_a_missing_one_is_a_rejection() {
         .collect();
     assert_eq!(lines, [1, 3]);
     let without = run(&["detect", "--mapping", "none", "--rules", &r, &e]);
-    assert!(
-        stderr(&without).contains("placeholder `%admins%` has no value"),
-        "{}",
-        stderr(&without)
-    );
+    assert_stderr_has(&without, "placeholder `%admins%` has no value");
     let strict = run(&["detect", "--strict", "--mapping", "none", "--rules", &r, &e]);
     assert_eq!(strict.status.code(), Some(2));
     std::fs::write(&ph, "- not a map\n").unwrap();
@@ -135,7 +131,7 @@ fn placeholders_file_feeds_expand_and_a_missing_one_is_a_rejection() {
         &e,
     ]);
     assert_eq!(bad.status.code(), Some(2));
-    assert!(stderr(&bad).contains("must be a map"), "{}", stderr(&bad));
+    assert_stderr_has(&bad, "must be a map");
 }
 
 #[test]
@@ -156,11 +152,7 @@ fn a_filter_file_silences_the_rule_it_names() {
     );
     let out = run(&["detect", "--rules", &rule, "--rules", &f, &event]);
     assert_eq!(stdout(&out), "", "filtered");
-    assert!(
-        stderr(&out).contains("1 rules and 0 correlations loaded, 1 filters, 0 rejected"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "1 rules and 0 correlations loaded, 1 filters, 0 rejected");
 }
 
 #[test]
@@ -172,11 +164,7 @@ fn parse_refuses_an_evtx_file_and_names_detect() {
     std::fs::write(&evtx, logsieve_evtx::write::to_evtx(&events).unwrap()).unwrap();
     let out = run(&["parse", &evtx.display().to_string()]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("is a Windows event log (.evtx): `logsieve detect` reads it"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "is a Windows event log (.evtx): `logsieve detect` reads it");
 }
 
 #[test]
@@ -217,7 +205,7 @@ fn logfmt_and_cef_inputs_feed_rules_by_field() {
     // Without --mapping these inputs say which flag is needed.
     let out = run(&["detect", "--preset", "cef", "--rules", &r, &cef]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("--mapping"), "{}", stderr(&out));
+    assert_stderr_has(&out, "--mapping");
 }
 
 #[test]
@@ -259,9 +247,5 @@ fn a_pipeline_file_renames_fields_and_a_bad_one_is_an_error() {
     );
     let out = with(&bad);
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("transformation type `drop_detection_item` is not supported"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "transformation type `drop_detection_item` is not supported");
 }

@@ -89,3 +89,9 @@ pub fn write(dir: &Path, name: &str, text: &str) -> String {
     std::fs::write(&p, text).unwrap();
     p.display().to_string()
 }
+
+/// Checks that the run's standard error says `needle`.
+pub fn assert_stderr_has(o: &Output, needle: &str) {
+    let err = stderr(o);
+    assert!(err.contains(needle), "stderr lacks {needle:?}: {err}");
+}
