@@ -723,28 +723,14 @@ fn detect_json(reader: Box<dyn Read>, source: &str, d: &Detector, sink: &Detecti
 /// parallel; alerts keep file order. An event's `line` is its record's
 /// position in the file (1-based).
 fn detect_evtx(
-    input: &logsieve_source::Input,
-    reader: Box<dyn Read + Send>,
+    source: &str,
+    file: logsieve_evtx::EvtxFile,
     threads: Option<usize>,
     d: &Detector,
     sink: &DetectionSink<'_>,
 ) -> Result<u64> {
     use rayon::prelude::*;
     const BATCH: usize = 1024;
-    let source = input.display_name();
-    let file = match input.path() {
-        // A plain file is read as it is decoded; anything else (standard
-        // input, a compressed file) is read whole first.
-        Some(p) if starts_as_evtx(p) => logsieve_evtx::EvtxFile::open(p)?,
-        _ => {
-            let mut bytes = Vec::new();
-            let mut reader = reader;
-            reader
-                .read_to_end(&mut bytes)
-                .with_context(|| format!("reading {}", crate::run::clip(&source)))?;
-            logsieve_evtx::EvtxFile::from_bytes(bytes, &source)?
-        }
-    };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.unwrap_or(0))
         .build()
@@ -756,13 +742,13 @@ fn detect_evtx(
             batch
                 .par_iter()
                 .map_init(Scratch::default, |s, (pos, ev)| {
-                    d.evaluate(&JsonEvent(ev), *pos, &source, s)
+                    d.evaluate(&JsonEvent(ev), *pos, source, s)
                 })
                 .collect()
         });
         for ((pos, _), h) in batch.iter().zip(&hits) {
             sink.count_event();
-            sink.handle(*pos, &source, h)?;
+            sink.handle(*pos, source, h)?;
         }
         batch.clear();
         Ok(())
@@ -780,7 +766,7 @@ fn detect_evtx(
                 malformed += 1;
                 eprintln!(
                     "logsieve: {}: malformed EVTX {e} (skipped)",
-                    crate::run::clip(&source)
+                    crate::run::clip(source)
                 );
             }
         }
@@ -788,6 +774,25 @@ fn detect_evtx(
     })?;
     run_batch(&mut batch)?;
     Ok(malformed)
+}
+
+/// Opens an `.evtx` input: a plain file is read as it is decoded; anything
+/// else (standard input, a compressed file) is read whole first.
+fn open_evtx(
+    input: &logsieve_source::Input,
+    mut reader: Box<dyn Read + Send>,
+) -> Result<logsieve_evtx::EvtxFile> {
+    let source = input.display_name();
+    Ok(match input.path() {
+        Some(p) if starts_as_evtx(p) => logsieve_evtx::EvtxFile::open(p)?,
+        _ => {
+            let mut bytes = Vec::new();
+            reader
+                .read_to_end(&mut bytes)
+                .with_context(|| format!("reading {}", crate::run::clip(&source)))?;
+            logsieve_evtx::EvtxFile::from_bytes(bytes, &source)?
+        }
+    })
 }
 
 /// `parse` and `templates` read text lines: a Windows event log among
@@ -853,9 +858,17 @@ pub fn run(args: &DetectArgs) -> Result<i32> {
             (Sniffed::Json | Sniffed::WindowsJson, Some(r)) => {
                 malformed += detect_json(r, &input.display_name(), &d, &sink)?;
             }
-            (Sniffed::Evtx, Some(r)) => {
-                malformed += detect_evtx(&input, r, args.input.threads, &d, &sink)?;
-            }
+            (Sniffed::Evtx, Some(r)) => match open_evtx(&input, r) {
+                // A file that is not a readable event log fails alone; the
+                // other inputs are still read (exit status 2).
+                Err(e) => {
+                    crate::run::report_error(&format!("{e:#}"));
+                    failed += 1;
+                }
+                Ok(file) => {
+                    malformed += detect_evtx(&input.display_name(), file, args.input.threads, &d, &sink)?;
+                }
+            },
             (_, r) => text_inputs.push((input, r)),
         }
     }

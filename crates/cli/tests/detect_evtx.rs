@@ -156,3 +156,29 @@ fn an_evtx_file_on_standard_input_is_read_too() {
     let a = alerts(&out);
     assert!(a.iter().any(|x| x["rule_id"] == rule_id(case).as_str()), "{a:?}");
 }
+
+#[test]
+fn a_broken_evtx_file_fails_alone_and_the_other_inputs_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let case = &cases()[0];
+    let good = dir.path().join("good.evtx");
+    std::fs::write(&good, logsieve_evtx::write::to_evtx(&json_events(case)).unwrap()).unwrap();
+    // The magic, then nothing an EVTX reader can use.
+    let bad = dir.path().join("bad.evtx");
+    std::fs::write(&bad, b"ElfFile\0 and then not a header at all").unwrap();
+    let out = run(&[
+        "detect".into(),
+        "--rules".into(),
+        s(&case.join("rule.yml")),
+        s(&bad),
+        s(&good),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(err.contains("bad.evtx: not a Windows event log"), "{err}");
+    let a: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(a.iter().any(|x| x["rule_id"] == rule_id(case).as_str()), "{a:?}");
+}
