@@ -698,11 +698,14 @@ impl Detector {
                     .iter()
                     .map(|&ci| {
                         let c = &self.correlations[ci];
+                        // Through the rule's pipeline renames, then the
+                        // mapping, as its own fields are.
+                        let fields = crate::pipeline::Fields {
+                            mapping: self.mapping.as_ref(),
+                            plan: &r.plan,
+                        };
                         let field_text = |f: &str| {
-                            let paths = self
-                                .mapping
-                                .as_ref()
-                                .map_or_else(|| vec![f.to_string()], |m| m.field_paths(f));
+                            let paths = fields.paths(f);
                             get_first(ev, &paths).and_then(|v| v.as_text().map(|t| t.into_owned()))
                         };
                         // A missing group-by field groups as "" (all such

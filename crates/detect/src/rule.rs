@@ -60,6 +60,9 @@ pub struct Rule {
     pub cond: Cond,
     /// Logsource conditions (OR of alternatives; empty: none).
     pub logsource: Vec<Alternative>,
+    /// How the pipelines rename this rule's fields (correlations read
+    /// their group-by fields from its events the same way).
+    pub(crate) plan: crate::pipeline::Plan,
 }
 
 /// A correlation rule (Sigma v2).
@@ -838,6 +841,7 @@ fn detection_rule(doc: &Value, det: &Value, fx: &Fields<'_>, ph: &Placeholders) 
         selections,
         cond,
         logsource,
+        plan: fx.plan.clone(),
     })
 }
 

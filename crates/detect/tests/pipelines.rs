@@ -231,3 +231,24 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn correlations_read_group_by_fields_through_the_rules_renames() {
+    let p = "name: ecs\ntransformations:\n  - type: field_name_mapping\n    mapping: {User: user.name, Action: event.action}\n";
+    let rules = "title: login\nid: l\nname: login\nlogsource: {product: x}\ndetection:\n  sel: {Action: login}\n  condition: sel\n---\ntitle: two logins\nid: c\ncorrelation:\n  type: event_count\n  rules: [login]\n  group-by: [User]\n  timespan: 1m\n  condition: {gte: 2}\n";
+    let d = load(&[p], None, rules);
+    assert!(d.rejections().is_empty(), "{:?}", d.rejections());
+    let mut c = logsieve_detect::Correlator::new(&d);
+    let mut s = Scratch::default();
+    let mut alerts = Vec::new();
+    for (i, user) in ["bob", "eve", "bob"].iter().enumerate() {
+        let ev = json!({"event": {"action": "login"}, "user": {"name": user}, "timestamp": format!("2025-01-01T00:00:0{i}Z")});
+        for h in d.evaluate(&JsonEvent(&ev), i as u64 + 1, "t", &mut s) {
+            alerts.extend(c.feed(&d, &h, i as u64 + 1, "t"));
+        }
+    }
+    // bob twice: grouped by the renamed field, not all together as "".
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0].group.as_ref().unwrap()["User"], "bob");
+    assert_eq!(alerts[0].lines.as_deref(), Some(&[1, 3][..]));
+}
