@@ -1,7 +1,9 @@
 //! Windows event log files (`.evtx`) for logsieve: each record as a JSON
 //! event in the layout the `windows` mapping reads (`Event.System.*`,
 //! `Event.EventData.*`, `#attributes`/`#text` nodes), which is the layout
-//! evtx-to-JSON tools write and SigmaHQ's regression events use.
+//! evtx-to-JSON tools write and SigmaHQ's regression events use. Values
+//! render as Windows renders them: GUIDs `{lowercase}`, timestamps with
+//! seven fractional digits, strings as stored (trailing spaces kept).
 //!
 //! Key invariants:
 //! - Records come out in file order (chunk by chunk, record by record),
@@ -72,7 +74,10 @@ pub struct EvtxEvent {
     /// 1-based position in the file, counting records that failed too
     /// (what alerts call the event's `line`).
     pub position: u64,
-    /// The record's `EventRecordID`.
+    /// The record number in the record's header. A log exported from a
+    /// query numbers its records from 1 there while each event keeps its
+    /// original `Event.System.EventRecordID` (SigmaHQ's regression files:
+    /// record 1 holds `EventRecordID` 32822341), so the two can differ.
     pub record_id: u64,
     /// The event as JSON (`{"Event": {"System": …, "EventData": …}}`).
     pub event: serde_json::Value,
