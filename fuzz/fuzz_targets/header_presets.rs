@@ -6,7 +6,7 @@ use logsieve_header::{HeaderParser, ParsedHeader, Preset};
 
 fuzz_target!(|line: &str| {
     let mut out = ParsedHeader::default();
-    for p in [Preset::Syslog, Preset::Rfc5424, Preset::Combined, Preset::Json] {
+    for p in Preset::ALL {
         let h = HeaderParser::preset(p, None);
         if !h.parse(line, &mut out) {
             assert_eq!(out.content, line);

@@ -25,12 +25,27 @@ pub struct RuleArgs {
 
     /// Field mapping: a built-in (windows, linux, webserver), a YAML file
     /// (see docs/DETECTION.md), or none. Default: from the input (windows
-    /// for Windows event JSON, linux for --preset syslog/rfc5424, webserver
+    /// for Windows event JSON and .evtx files, linux for --preset syslog/rfc5424, webserver
     /// for --preset combined); other inputs need one. Rules the mapping
     /// cannot serve are rejected with the reason. `none`: rule field names
     /// are event paths as written and every rule runs on every event.
     #[arg(long, value_name = "NAME|FILE|none")]
     pub mapping: Option<String>,
+
+    /// Values for `%name%` placeholders of rules using the `expand`
+    /// modifier: a YAML map from name to a value or a list of values. A
+    /// rule using a placeholder that has no value is rejected.
+    #[arg(long, value_name = "FILE")]
+    pub placeholders: Option<PathBuf>,
+
+    /// A pySigma processing pipeline (YAML) applied to every rule before
+    /// the mapping: field_name_mapping, field_name_prefix/suffix,
+    /// add_condition, replace_string, value_placeholders, rule_failure,
+    /// change_logsource, with logsource and include/exclude field
+    /// conditions. Anything else is refused with the reason. Repeat for
+    /// more (run by priority).
+    #[arg(long = "pipeline", value_name = "FILE")]
+    pub pipelines: Vec<PathBuf>,
 
     /// Fail (exit 2) if any rule is rejected.
     #[arg(long)]
@@ -45,9 +60,18 @@ pub struct DetectArgs {
     #[command(flatten)]
     pub input: InputArgs,
 
-    /// Alert encoding.
+    /// Alert encoding: jsonl (one JSON object per alert), csv (a header
+    /// row, then one row per alert), table (aligned columns for reading).
+    /// As everywhere in logsieve, -o is the encoding and --output-file the
+    /// file.
     #[arg(long, short = 'o', value_enum, default_value_t = DetectOutput::Jsonl)]
     pub output: DetectOutput,
+
+    /// The table of alerts per rule (rule, level, count) on stderr at the
+    /// end: auto (when stderr is a terminal and not --quiet), always,
+    /// never.
+    #[arg(long, value_enum, default_value_t = SummaryTable::Auto, value_name = "WHEN")]
+    pub summary_table: SummaryTable,
 
     /// Write alerts to FILE instead of standard output (as FILE.tmp,
     /// renamed to FILE when the run ends without error; with --follow,
@@ -61,6 +85,136 @@ pub struct DetectArgs {
 pub enum DetectOutput {
     /// One JSON object per alert.
     Jsonl,
+    /// Aligned columns: level, line, source, title, details.
+    Table,
+    /// CSV with a header row.
+    Csv,
+}
+
+/// When `detect` prints the per-rule summary table.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SummaryTable {
+    /// When stderr is a terminal (and not --quiet).
+    Auto,
+    /// Always (even with --quiet).
+    Always,
+    /// Never.
+    Never,
+}
+
+/// The Sigma levels, most severe first.
+const LEVELS: [&str; 5] = ["critical", "high", "medium", "low", "informational"];
+
+fn level_rank(l: &str) -> usize {
+    LEVELS.iter().position(|x| *x == l).unwrap_or(LEVELS.len())
+}
+
+/// `k=v` pairs joined with `; ` (matched fields, correlation groups).
+fn pairs(m: &BTreeMap<String, String>) -> String {
+    m.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// What an alert shows besides its rule: matched fields, or a
+/// correlation's type, group and lines.
+fn details(a: &Alert) -> String {
+    match &a.correlation {
+        Some(kind) => {
+            let lines: Vec<String> = a.lines.iter().flatten().map(u64::to_string).collect();
+            format!(
+                "{kind} {}{}",
+                a.group.as_ref().map(pairs).unwrap_or_default(),
+                if lines.is_empty() {
+                    String::new()
+                } else {
+                    format!(" lines {}", lines.join(","))
+                }
+            )
+        }
+        None => pairs(&a.matched),
+    }
+}
+
+/// Writes `a` in `format`; `first` is whether it is the first alert (the
+/// CSV and table headers go before it).
+fn encode(out: &mut dyn Write, format: DetectOutput, a: &Alert, first: bool) -> std::io::Result<()> {
+    match format {
+        DetectOutput::Jsonl => {
+            serde_json::to_writer(&mut *out, a)?;
+            out.write_all(b"\n")
+        }
+        DetectOutput::Csv => {
+            let mut buf = Vec::new();
+            if first {
+                logsieve_sink::csv_row(
+                    &mut buf,
+                    [
+                        "rule_id",
+                        "title",
+                        "level",
+                        "line",
+                        "source",
+                        "timestamp",
+                        "correlation",
+                        "group",
+                        "lines",
+                        "matched",
+                    ],
+                );
+            }
+            let line = a.line.to_string();
+            let group = a.group.as_ref().map(pairs).unwrap_or_default();
+            let lines: Vec<String> = a.lines.iter().flatten().map(u64::to_string).collect();
+            let lines = lines.join(" ");
+            let matched = pairs(&a.matched);
+            logsieve_sink::csv_row(
+                &mut buf,
+                [
+                    a.rule_id.as_str(),
+                    a.title.as_str(),
+                    a.level.as_str(),
+                    line.as_str(),
+                    a.source.as_str(),
+                    a.timestamp.as_deref().unwrap_or(""),
+                    a.correlation.as_deref().unwrap_or(""),
+                    group.as_str(),
+                    lines.as_str(),
+                    matched.as_str(),
+                ],
+            );
+            out.write_all(&buf)
+        }
+        DetectOutput::Table => {
+            if first {
+                writeln!(
+                    out,
+                    "{:<13} {:>8}  {:<24} {:<48} DETAILS",
+                    "LEVEL", "LINE", "SOURCE", "RULE"
+                )?;
+            }
+            writeln!(
+                out,
+                "{:<13} {:>8}  {:<24} {:<48} {}",
+                a.level,
+                a.line,
+                clip_to(&a.source, 24),
+                clip_to(&a.title, 48),
+                details(a)
+            )
+        }
+    }
+}
+
+/// `s` cut to `n` characters (the end kept for paths, marked with `…`).
+fn clip_to(s: &str, n: usize) -> String {
+    let count = s.chars().count();
+    if count <= n {
+        return s.to_string();
+    }
+    let tail: String = s.chars().skip(count - (n - 1)).collect();
+    format!("…{tail}")
 }
 
 /// Loads the rules and prints what loaded and what was rejected.
@@ -82,7 +236,27 @@ pub fn load_detector(args: &RuleArgs, quiet: bool) -> Result<Detector> {
             ),
         },
     };
-    let d = Detector::load(&args.rules, mapping)?;
+    let placeholders = match &args.placeholders {
+        None => logsieve_detect::Placeholders::new(),
+        Some(p) => {
+            let text = std::fs::read_to_string(p).with_context(|| {
+                format!(
+                    "reading --placeholders {}",
+                    crate::run::clip(&p.display().to_string())
+                )
+            })?;
+            logsieve_detect::placeholders_from_yaml(&text, &p.display().to_string())?
+        }
+    };
+    let mut pipelines = Vec::new();
+    for p in &args.pipelines {
+        pipelines.push(logsieve_detect::Pipeline::from_file(p)?);
+    }
+    let options = logsieve_detect::LoadOptions {
+        placeholders,
+        pipelines,
+    };
+    let d = Detector::load_with(&args.rules, mapping, &options)?;
     if !quiet || args.strict {
         for r in d.rejections() {
             eprintln!(
@@ -98,10 +272,15 @@ pub fn load_detector(args: &RuleArgs, quiet: bool) -> Result<Detector> {
     }
     if !quiet {
         eprintln!(
-            "logsieve: {} rule files, {} rules and {} correlations loaded, {} rejected",
+            "logsieve: {} rule files, {} rules and {} correlations loaded{}, {} rejected",
             d.files_read(),
             d.rules().len(),
             d.correlations().len(),
+            if d.filters().is_empty() {
+                String::new()
+            } else {
+                format!(", {} filters", d.filters().len())
+            },
             d.rejections().len()
         );
     }
@@ -115,37 +294,87 @@ thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
+/// Alerts per rule: rule id → (title, level, count).
+type PerRule = BTreeMap<String, (String, String, u64)>;
+
 /// Runs detection on records from the parse pipeline and writes alerts.
 pub struct DetectionSink<'a> {
     detector: &'a Detector,
     correlator: Mutex<Correlator>,
     out: Mutex<Box<dyn Write + Send + 'a>>,
+    format: DetectOutput,
     levels: Mutex<BTreeMap<String, u64>>,
+    per_rule: Mutex<PerRule>,
     events: AtomicU64,
 }
 
 impl<'a> DetectionSink<'a> {
     pub fn new(detector: &'a Detector, out: Box<dyn Write + Send + 'a>) -> Self {
+        DetectionSink::with_format(detector, out, DetectOutput::Jsonl)
+    }
+
+    /// A sink writing alerts in `format`.
+    pub fn with_format(
+        detector: &'a Detector,
+        out: Box<dyn Write + Send + 'a>,
+        format: DetectOutput,
+    ) -> Self {
         DetectionSink {
             detector,
             correlator: Mutex::new(Correlator::new(detector)),
             out: Mutex::new(out),
+            format,
             levels: Mutex::new(BTreeMap::new()),
+            per_rule: Mutex::new(BTreeMap::new()),
             events: AtomicU64::new(0),
         }
     }
 
     fn write(&self, a: &Alert) -> std::io::Result<()> {
         let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
-        serde_json::to_writer(&mut *out, a)?;
-        out.write_all(b"\n")?;
-        *self
-            .levels
+        let mut levels = self.levels.lock().unwrap_or_else(|e| e.into_inner());
+        let first = levels.is_empty();
+        encode(&mut *out, self.format, a, first)?;
+        *levels.entry(a.level.clone()).or_default() += 1;
+        self.per_rule
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .entry(a.level.clone())
-            .or_default() += 1;
+            .entry(a.rule_id.clone())
+            .or_insert_with(|| (a.title.clone(), a.level.clone(), 0))
+            .2 += 1;
         Ok(())
+    }
+
+    /// The alerts per rule as a table (rule, level, count), most severe
+    /// level first, then most alerts.
+    pub fn summary_table(&self) -> String {
+        let per = self.per_rule.lock().unwrap_or_else(|e| e.into_inner());
+        let mut rows: Vec<(&String, &(String, String, u64))> = per.iter().collect();
+        rows.sort_by(|a, b| {
+            (level_rank(&a.1 .1), std::cmp::Reverse(a.1 .2), &a.1 .0).cmp(&(
+                level_rank(&b.1 .1),
+                std::cmp::Reverse(b.1 .2),
+                &b.1 .0,
+            ))
+        });
+        let width = rows
+            .iter()
+            .map(|(_, (t, _, _))| t.chars().count().min(60))
+            .max()
+            .unwrap_or(0)
+            .max(4);
+        let mut s = format!("{:<width$}  {:<13} {:>8}\n", "RULE", "LEVEL", "ALERTS");
+        for (_, (title, level, n)) in &rows {
+            s.push_str(&format!(
+                "{:<width$}  {:<13} {:>8}\n",
+                clip_to(title, 60),
+                level,
+                n
+            ));
+        }
+        let total: u64 = rows.iter().map(|r| r.1 .2).sum();
+        s.push_str(&format!("{:<width$}  {:<13} {:>8}\n", "total", "", total));
+        s
     }
 
     /// Handles one event's hits, in input order.
@@ -189,15 +418,13 @@ impl<'a> DetectionSink<'a> {
             crate::progress::finish();
             let levels = self.levels.lock().unwrap_or_else(|e| e.into_inner());
             let total: u64 = levels.values().sum();
-            let per: Vec<String> = ["critical", "high", "medium", "low", "informational"]
+            let per: Vec<String> = LEVELS
                 .iter()
                 .map(|l| format!("{l} {}", levels.get(*l).copied().unwrap_or(0)))
                 .chain(
                     levels
                         .iter()
-                        .filter(|(k, _)| {
-                            !["critical", "high", "medium", "low", "informational"].contains(&k.as_str())
-                        })
+                        .filter(|(k, _)| !LEVELS.contains(&k.as_str()))
                         .map(|(k, v)| format!("{k} {v}")),
                 )
                 .collect();
@@ -266,11 +493,16 @@ pub enum Sniffed {
     WindowsJson,
     /// Other JSON events.
     Json,
+    /// A Windows event log file (`.evtx`).
+    Evtx,
     /// Text lines.
     Text,
 }
 
 fn sniff(head: &[u8]) -> Sniffed {
+    if logsieve_evtx::is_evtx(head) {
+        return Sniffed::Evtx;
+    }
     if !first_is_json(head) {
         return Sniffed::Text;
     }
@@ -299,7 +531,13 @@ fn open_sniffed(input: &Input) -> Result<(Sniffed, Box<dyn Read + Send>)> {
     let mut head: Vec<u8> = Vec::with_capacity(8192);
     let mut chunk = [0u8; 8192];
     loop {
-        if head.iter().any(|b: &u8| !b.is_ascii_whitespace()) && !first_is_json(&head) {
+        if head.len() >= logsieve_evtx::MAGIC.len() && !first_is_json(&head) {
+            break; // text or EVTX
+        }
+        if head.iter().any(|b: &u8| !b.is_ascii_whitespace())
+            && !first_is_json(&head)
+            && !logsieve_evtx::MAGIC.starts_with(&head)
+        {
             break; // text
         }
         if sniff(&head) == Sniffed::WindowsJson || head.len() >= MAX {
@@ -336,7 +574,7 @@ pub fn choose_mapping(
     let mut wanted: Vec<&str> = Vec::new();
     for s in sniffed {
         let m = match (s, preset.map(str::to_ascii_lowercase).as_deref()) {
-            (Sniffed::WindowsJson, None) => "windows",
+            (Sniffed::WindowsJson, None) | (Sniffed::Evtx, _) => "windows",
             (Sniffed::Text, Some("syslog" | "rfc5424")) | (Sniffed::Json | Sniffed::WindowsJson, Some("syslog" | "rfc5424")) => "linux",
             (_, Some("combined")) => "webserver",
             (Sniffed::Json, None) => bail!(
@@ -397,11 +635,18 @@ fn detect_json(reader: Box<dyn Read>, source: &str, d: &Detector, sink: &Detecti
         sink.handle(line, source, &hits)?;
         Ok(())
     };
-    let handle =
-        |v: &serde_json::Value, line: u64, eval: &mut dyn FnMut(&dyn Event, u64) -> Result<()>| match v {
-            serde_json::Value::Array(a) => a.iter().try_for_each(|item| eval(&JsonEvent(item), line)),
-            other => eval(&JsonEvent(other), line),
+    // Events decoded through serde_json get the spaceless twins of their
+    // spaced Windows event data names (`Threat Name` -> `ThreatName`).
+    let handle = |mut v: serde_json::Value, line: u64, eval: &mut dyn FnMut(&dyn Event, u64) -> Result<()>| {
+        let items = match &mut v {
+            serde_json::Value::Array(a) => a.as_mut_slice(),
+            other => std::slice::from_mut(other),
         };
+        items.iter_mut().try_for_each(|item| {
+            logsieve_detect::add_spaceless_keys(item);
+            eval(&JsonEvent(item), line)
+        })
+    };
     let bad = |line: u64, e: &dyn std::fmt::Display| {
         eprintln!("logsieve: {source}:{line}: malformed JSON event: {e}");
     };
@@ -431,11 +676,15 @@ fn detect_json(reader: Box<dyn Read>, source: &str, d: &Detector, sink: &Detecti
             if is_blank(l) {
                 return Ok(());
             }
+            // A line with a spaced key goes the serde_json way, which adds
+            // the spaceless names (the tape holds the line as written).
             if let Some(ev) = tape.parse(l) {
-                return eval(&ev, n);
+                if !ev.has_spaced_key() {
+                    return eval(&ev, n);
+                }
             }
             match serde_json::from_slice::<serde_json::Value>(l) {
-                Ok(v) => handle(&v, n, &mut eval)?,
+                Ok(v) => handle(v, n, &mut eval)?,
                 Err(e) => {
                     malformed += 1;
                     bad(n, &e);
@@ -472,7 +721,7 @@ fn detect_json(reader: Box<dyn Read>, source: &str, d: &Detector, sink: &Detecti
         let line = text[..at + skip].iter().filter(|&&b| b == b'\n').count() as u64 + 1;
         match stream.next() {
             None => break,
-            Some(Ok(v)) => handle(&v, line, &mut eval)?,
+            Some(Ok(v)) => handle(v, line, &mut eval)?,
             Some(Err(e)) => {
                 malformed += 1;
                 eprintln!(
@@ -484,6 +733,107 @@ fn detect_json(reader: Box<dyn Read>, source: &str, d: &Detector, sink: &Detecti
         }
     }
     Ok(malformed)
+}
+
+/// Events from one `.evtx` input; returns how many records were
+/// malformed (each reported with its position). Chunks are decoded in
+/// parallel by the evtx reader and batches of events are evaluated in
+/// parallel; alerts keep file order. An event's `line` is its record's
+/// position in the file (1-based).
+fn detect_evtx(
+    source: &str,
+    file: logsieve_evtx::EvtxFile,
+    threads: Option<usize>,
+    d: &Detector,
+    sink: &DetectionSink<'_>,
+) -> Result<u64> {
+    use rayon::prelude::*;
+    const BATCH: usize = 1024;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.unwrap_or(0))
+        .build()
+        .context("starting the detection threads")?;
+    let mut malformed = 0u64;
+    let mut batch: Vec<(u64, serde_json::Value)> = Vec::with_capacity(BATCH);
+    let run_batch = |batch: &mut Vec<(u64, serde_json::Value)>| -> Result<()> {
+        let hits: Vec<Vec<Hit>> = pool.install(|| {
+            batch
+                .par_iter()
+                .map_init(Scratch::default, |s, (pos, ev)| {
+                    d.evaluate(&JsonEvent(ev), *pos, source, s)
+                })
+                .collect()
+        });
+        for ((pos, _), h) in batch.iter().zip(&hits) {
+            sink.count_event();
+            sink.handle(*pos, source, h)?;
+        }
+        batch.clear();
+        Ok(())
+    };
+    file.for_each(threads.unwrap_or(0), |r| -> Result<()> {
+        match r {
+            Ok(mut ev) => {
+                logsieve_detect::add_spaceless_keys(&mut ev.event);
+                batch.push((ev.position, ev.event));
+                if batch.len() >= BATCH {
+                    run_batch(&mut batch)?;
+                }
+            }
+            Err(e) => {
+                malformed += 1;
+                eprintln!(
+                    "logsieve: {}: malformed EVTX {e} (skipped)",
+                    crate::run::clip(source)
+                );
+            }
+        }
+        Ok(())
+    })?;
+    run_batch(&mut batch)?;
+    Ok(malformed)
+}
+
+/// Opens an `.evtx` input: a plain file is read as it is decoded; anything
+/// else (standard input, a compressed file) is read whole first.
+fn open_evtx(
+    input: &logsieve_source::Input,
+    mut reader: Box<dyn Read + Send>,
+) -> Result<logsieve_evtx::EvtxFile> {
+    let source = input.display_name();
+    Ok(match input.path() {
+        Some(p) if starts_as_evtx(p) => logsieve_evtx::EvtxFile::open(p)?,
+        _ => {
+            let mut bytes = Vec::new();
+            reader
+                .read_to_end(&mut bytes)
+                .with_context(|| format!("reading {}", crate::run::clip(&source)))?;
+            logsieve_evtx::EvtxFile::from_bytes(bytes, &source)?
+        }
+    })
+}
+
+/// `parse` and `templates` read text lines: a Windows event log among
+/// their inputs is an error that says where it can be read, not binary
+/// records mined as text.
+pub fn refuse_evtx(inputs: &[logsieve_source::Input]) -> Result<()> {
+    for i in inputs {
+        if let Some(p) = i.path().filter(|p| p.is_file() && starts_as_evtx(p)) {
+            bail!(
+                "{} is a Windows event log (.evtx): `logsieve detect` reads it; parse and templates read text lines",
+                crate::run::clip(&p.display().to_string())
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Whether the file itself (not what it decompresses to) is EVTX.
+fn starts_as_evtx(p: &std::path::Path) -> bool {
+    let mut head = [0u8; 8];
+    std::fs::File::open(p)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok_and(|()| logsieve_evtx::is_evtx(&head))
 }
 
 pub fn run(args: &DetectArgs) -> Result<i32> {
@@ -517,9 +867,8 @@ pub fn run(args: &DetectArgs) -> Result<i32> {
         ..args.rules.clone()
     };
     let d = load_detector(&rule_args, args.input.quiet)?;
-    let DetectOutput::Jsonl = args.output;
     let out = crate::output::writer_for(&args.input, args.alerts.as_deref())?;
-    let sink = DetectionSink::new(&d, out);
+    let sink = DetectionSink::with_format(&d, out, args.output);
     let mut malformed = 0;
     let mut text_inputs = Vec::new();
     for (kind, (input, reader)) in opened {
@@ -527,6 +876,17 @@ pub fn run(args: &DetectArgs) -> Result<i32> {
             (Sniffed::Json | Sniffed::WindowsJson, Some(r)) => {
                 malformed += detect_json(r, &input.display_name(), &d, &sink)?;
             }
+            (Sniffed::Evtx, Some(r)) => match open_evtx(&input, r) {
+                // A file that is not a readable event log fails alone; the
+                // other inputs are still read (exit status 2).
+                Err(e) => {
+                    crate::run::report_error(&format!("{e:#}"));
+                    failed += 1;
+                }
+                Ok(file) => {
+                    malformed += detect_evtx(&input.display_name(), file, args.input.threads, &d, &sink)?;
+                }
+            },
             (_, r) => text_inputs.push((input, r)),
         }
     }
@@ -545,5 +905,13 @@ pub fn run(args: &DetectArgs) -> Result<i32> {
         args.input.save_state(&engine)?;
     }
     sink.finish(args.input.quiet, malformed)?;
+    let table = match args.summary_table {
+        SummaryTable::Always => true,
+        SummaryTable::Never => false,
+        SummaryTable::Auto => !args.input.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    };
+    if table {
+        eprint!("{}", sink.summary_table());
+    }
     Ok(code)
 }

@@ -21,17 +21,19 @@ pub struct InputArgs {
     pub format: Option<String>,
 
     /// A built-in header format: syslog (RFC 3164), rfc5424, combined
-    /// (Apache/Nginx access log), json (JSON lines).
+    /// (Apache/Nginx access log), json (JSON lines), logfmt
+    /// (`key=value …`), cef (ArcSight Common Event Format, with or without
+    /// a syslog prefix).
     #[arg(
         long,
         value_name = "PRESET",
         ignore_case = true,
-        value_parser = clap::builder::PossibleValuesParser::new(["syslog", "rfc5424", "combined", "json"])
+        value_parser = clap::builder::PossibleValuesParser::new(["syslog", "rfc5424", "combined", "json", "logfmt", "cef"])
     )]
     pub preset: Option<String>,
 
-    /// With --preset json: the field holding the message (default: the
-    /// first of message, msg, log).
+    /// With --preset json or logfmt: the field holding the message
+    /// (default: the first of message, msg, log).
     #[arg(long, value_name = "FIELD")]
     pub message_field: Option<String>,
 
@@ -110,14 +112,14 @@ impl InputArgs {
         if let Some(p) = &self.preset {
             let preset: Preset = p.parse().map_err(|_| {
                 anyhow::anyhow!(
-                    "unknown --preset {:?}: use syslog, rfc5424, combined or json",
+                    "unknown --preset {:?}: use syslog, rfc5424, combined, json, logfmt or cef",
                     crate::run::clip(p)
                 )
             })?;
             return Ok(HeaderParser::preset(preset, self.message_field.as_deref()));
         }
         if self.message_field.is_some() {
-            bail!("--message-field needs --preset json");
+            bail!("--message-field needs --preset json or logfmt");
         }
         Ok(whole_line())
     }
@@ -200,10 +202,13 @@ impl InputArgs {
         match &self.multiline {
             Some(m) => m.parse().map_err(|e| anyhow::anyhow!("invalid --multiline: {e}")),
             None => {
-                let text_preset = self
-                    .preset
-                    .as_deref()
-                    .is_some_and(|p| !p.eq_ignore_ascii_case("json"));
+                // One event per line for the key-value presets (like
+                // JSON lines); the text presets join continuation lines.
+                let text_preset = self.preset.as_deref().is_some_and(|p| {
+                    !["json", "logfmt", "cef"]
+                        .iter()
+                        .any(|k| p.eq_ignore_ascii_case(k))
+                });
                 Ok(if self.format.is_some() || text_preset {
                     logsieve_framing::Multiline::Auto
                 } else {

@@ -45,6 +45,7 @@ EXAMPLES:
   logsieve templates --format '<Date> <Time> <Level> <Component>: <Content>' app.log.gz
   logsieve eval --loghub testdata/loghub-2k
   logsieve detect --mapping windows --rules rules/ events.jsonl
+  logsieve detect --rules rules/ -o table Security.evtx
 
 ", exit_status!("  1    eval: an average score below --min-ga or --min-pa\n")))]
 struct Cli {
@@ -80,7 +81,8 @@ enum Command {
         "  1    an average score below --min-ga or --min-pa (the scores are still printed)\n"
     ))]
     Eval(eval_cmd::EvalArgs),
-    /// Run Sigma rules over events and write alerts as JSON lines.
+    /// Run Sigma rules (and meta filters, correlations) over events (.evtx,
+    /// JSON, text logs) and write alerts (JSON lines, CSV or a table).
     #[command(after_help = EXIT_STATUS)]
     Detect(detect_cmd::DetectArgs),
     /// Run as a service: ingest lines from shippers (HTTP, Loki push, OTLP

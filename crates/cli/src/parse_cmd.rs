@@ -36,6 +36,16 @@ pub struct ParseArgs {
     #[arg(long, requires = "rules")]
     pub strict: bool,
 
+    /// With --rules: values for `%name%` placeholders of the `expand`
+    /// modifier (a YAML map from name to values).
+    #[arg(long, value_name = "FILE", requires = "rules")]
+    pub placeholders: Option<std::path::PathBuf>,
+
+    /// With --rules: a pySigma processing pipeline (YAML) applied to
+    /// every rule (see `detect --help`); repeat for more.
+    #[arg(long = "pipeline", value_name = "FILE", requires = "rules")]
+    pub pipelines: Vec<std::path::PathBuf>,
+
     /// With --rules: write alerts (JSON lines) to FILE.
     #[arg(long, value_name = "FILE", requires = "rules")]
     pub alerts: Option<std::path::PathBuf>,
@@ -99,6 +109,8 @@ pub fn run_parse(args: &ParseArgs) -> Result<i32> {
                 args.input.preset.as_deref(),
                 &[crate::detect_cmd::Sniffed::Text],
             )?,
+            placeholders: args.placeholders.clone(),
+            pipelines: args.pipelines.clone(),
             strict: args.strict,
         };
         Some(crate::detect_cmd::load_detector(&rule_args, args.input.quiet)?)
@@ -111,6 +123,7 @@ pub fn run_parse(args: &ParseArgs) -> Result<i32> {
         _ => None,
     };
     let (inputs, bad_args) = args.input.inputs_checked()?;
+    crate::detect_cmd::refuse_evtx(&inputs)?;
     let mut res = crate::run::process(
         &args.input,
         &inputs,
@@ -136,6 +149,7 @@ pub fn run_templates(args: &TemplatesArgs) -> Result<i32> {
     let started = Instant::now();
     let mut engine = args.input.engine()?;
     let (inputs, bad_args) = args.input.inputs_checked()?;
+    crate::detect_cmd::refuse_evtx(&inputs)?;
     let mut res = crate::run::process::<logsieve_engine::NoObserver>(
         &args.input,
         &inputs,

@@ -1,45 +1,9 @@
 //! Integration tests: `logsieve detect` and `parse --rules` on real files.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod detect_common;
 
-fn testdata(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../testdata")
-        .join(p)
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_logsieve"))
-        .args(args)
-        .output()
-        .expect("run logsieve")
-}
-
-fn alerts(text: &str) -> Vec<serde_json::Value> {
-    text.lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
-        .collect()
-}
-
-fn cases() -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(testdata("sigma-regression"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.join("rule.yml").exists())
-        .collect();
-    v.sort();
-    v
-}
-
-fn rule_id(case: &Path) -> String {
-    let text = std::fs::read_to_string(case.join("rule.yml")).unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix("id: "))
-        .unwrap()
-        .trim()
-        .to_string()
-}
+use detect_common::{alerts, cases, rule_id, run, testdata};
+use std::process::Command;
 
 #[test]
 fn regression_case_alerts_with_windows_mapping() {
@@ -72,18 +36,8 @@ fn regression_case_alerts_with_windows_mapping() {
     }
 }
 
-fn run_stdin(args: &[&str], stdin: &str) -> Output {
-    use std::io::Write;
-    use std::process::Stdio;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_logsieve"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run logsieve");
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    child.wait_with_output().unwrap()
+fn run_stdin(args: &[&str], stdin: &str) -> std::process::Output {
+    detect_common::run_stdin(args, stdin.as_bytes())
 }
 
 #[test]

@@ -5,7 +5,7 @@ use crate::condition::Cond;
 use crate::dispatch::{rule_ok_fast, Plan, Slots};
 use crate::event::{Event, FieldValue};
 use crate::mapping::{Alternative, Mapping};
-use crate::rule::{compile_doc, Correlation, FieldMatch, Parsed, Rule, Selection};
+use crate::rule::{compile_doc, Correlation, FieldMatch, Filter, Parsed, Placeholders, Rule, Selection};
 use crate::value::Matcher;
 use crate::DetectError;
 use aho_corasick::AhoCorasick;
@@ -80,6 +80,15 @@ pub struct Detector {
     referenced_by: Vec<Vec<usize>>,
     /// For each rule: whether its own alerts are suppressed.
     suppressed: Vec<bool>,
+    /// Meta filters, and for each rule the filters that apply to it.
+    filters: Vec<Filter>,
+    filtered_by: Vec<Vec<usize>>,
+    /// For each correlation: the correlations that refer to it (chains),
+    /// whether its own alerts are suppressed, and all correlations with
+    /// every one after those it refers to.
+    corr_parents: Vec<Vec<usize>>,
+    corr_suppressed: Vec<bool>,
+    corr_order: Vec<usize>,
     rejections: Vec<Rejection>,
     mapping: Option<Mapping>,
     /// Automaton over every needle.
@@ -117,6 +126,41 @@ pub struct Detector {
     /// Whether any rule has needles (else every rule is a candidate).
     has_needles: bool,
     files: usize,
+}
+
+/// What rules are compiled with besides the mapping.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// Values for `expand` placeholders.
+    pub placeholders: Placeholders,
+    /// Processing pipelines, applied to every rule and filter.
+    pub pipelines: Vec<crate::pipeline::Pipeline>,
+}
+
+/// What the rule documents compiled to, before resolving references.
+#[derive(Default)]
+struct Loaded {
+    rules: Vec<Rule>,
+    correlations: Vec<Correlation>,
+    filters: Vec<Filter>,
+    rejections: Vec<Rejection>,
+}
+
+impl Loaded {
+    /// Keeps one document's result: what it compiled to, or its rejection
+    /// (from `file`, titled `title` when known).
+    fn add(&mut self, parsed: Result<Parsed, String>, file: &str, title: Option<String>) {
+        match parsed {
+            Ok(Parsed::Rule(r)) => self.rules.push(*r),
+            Ok(Parsed::Correlation(c)) => self.correlations.push(*c),
+            Ok(Parsed::Filter(x)) => self.filters.push(*x),
+            Err(reason) => self.rejections.push(Rejection {
+                file: file.to_string(),
+                title,
+                reason,
+            }),
+        }
+    }
 }
 
 fn yaml_files(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
@@ -422,6 +466,17 @@ impl Detector {
     /// and `.yaml`; multi-document files allowed). A bad rule is rejected
     /// with a reason and never stops the others.
     pub fn load(paths: &[PathBuf], mapping: Option<Mapping>) -> Result<Detector, DetectError> {
+        Detector::load_with(paths, mapping, &LoadOptions::default())
+    }
+
+    /// [`Detector::load`] with values for `expand` placeholders (a rule
+    /// using a placeholder that has none is rejected with that reason) and
+    /// processing pipelines (applied to every rule before the mapping).
+    pub fn load_with(
+        paths: &[PathBuf],
+        mapping: Option<Mapping>,
+        options: &LoadOptions,
+    ) -> Result<Detector, DetectError> {
         let mut files = Vec::new();
         for p in paths {
             yaml_files(p, &mut files).map_err(|e| DetectError::Io {
@@ -431,18 +486,12 @@ impl Detector {
         }
         let explicit: Vec<&PathBuf> = paths.iter().filter(|p| p.is_file()).collect();
         files.retain(|f| is_yaml(f) || explicit.contains(&f));
-        let mut rules = Vec::new();
-        let mut correlations = Vec::new();
-        let mut rejections = Vec::new();
+        let mut loaded = Loaded::default();
         for f in &files {
             let text = match std::fs::read_to_string(f) {
                 Ok(t) => t,
                 Err(e) => {
-                    rejections.push(Rejection {
-                        file: f.display().to_string(),
-                        title: None,
-                        reason: e.to_string(),
-                    });
+                    loaded.add(Err(e.to_string()), &f.display().to_string(), None);
                     continue;
                 }
             };
@@ -453,42 +502,40 @@ impl Detector {
                         let at = e
                             .location()
                             .map(|l| format!(" at line {}, column {}", l.line(), l.column()));
-                        rejections.push(Rejection {
-                            file: f.display().to_string(),
-                            title: None,
-                            reason: format!("invalid YAML{}: {e}", at.unwrap_or_default()),
-                        });
+                        let reason = format!("invalid YAML{}: {e}", at.unwrap_or_default());
+                        loaded.add(Err(reason), &f.display().to_string(), None);
                         break;
                     }
                 };
                 if doc.is_null() {
                     continue;
                 }
-                match compile_doc(&doc, f, mapping.as_ref()) {
-                    Ok(Parsed::Rule(r)) => rules.push(*r),
-                    Ok(Parsed::Correlation(c)) => correlations.push(*c),
-                    Err(reason) => rejections.push(Rejection {
-                        file: f.display().to_string(),
-                        title: doc.get("title").and_then(|t| t.as_str()).map(str::to_string),
-                        reason,
-                    }),
-                }
+                let title = doc.get("title").and_then(|t| t.as_str()).map(str::to_string);
+                let parsed = compile_doc(
+                    &doc,
+                    f,
+                    mapping.as_ref(),
+                    &options.placeholders,
+                    &options.pipelines,
+                );
+                loaded.add(parsed, &f.display().to_string(), title);
             }
         }
-        Ok(Detector::build(
-            rules,
-            correlations,
-            rejections,
-            mapping,
-            files.len(),
-        ))
+        Ok(Detector::build(loaded, mapping, files.len()))
     }
 
     /// Compiles rules from YAML text (for tests and embedding).
     pub fn from_yaml(text: &str, mapping: Option<Mapping>) -> Result<Detector, DetectError> {
-        let mut rules = Vec::new();
-        let mut correlations = Vec::new();
-        let mut rejections = Vec::new();
+        Detector::from_yaml_with(text, mapping, &LoadOptions::default())
+    }
+
+    /// [`Detector::from_yaml`] with placeholders and pipelines.
+    pub fn from_yaml_with(
+        text: &str,
+        mapping: Option<Mapping>,
+        options: &LoadOptions,
+    ) -> Result<Detector, DetectError> {
+        let mut loaded = Loaded::default();
         let origin = Path::new("<text>");
         for doc in serde_yaml::Deserializer::from_str(text) {
             let doc = serde_yaml::Value::deserialize(doc).map_err(|e| DetectError::Yaml {
@@ -496,58 +543,35 @@ impl Detector {
                 line: e.location().map(|l| l.line()),
                 message: e.to_string(),
             })?;
-            match compile_doc(&doc, origin, mapping.as_ref()) {
-                Ok(Parsed::Rule(r)) => rules.push(*r),
-                Ok(Parsed::Correlation(c)) => correlations.push(*c),
-                Err(reason) => rejections.push(Rejection {
-                    file: "<text>".into(),
-                    title: None,
-                    reason,
-                }),
-            }
+            let parsed = compile_doc(
+                &doc,
+                origin,
+                mapping.as_ref(),
+                &options.placeholders,
+                &options.pipelines,
+            );
+            loaded.add(parsed, "<text>", None);
         }
-        Ok(Detector::build(rules, correlations, rejections, mapping, 1))
+        Ok(Detector::build(loaded, mapping, 1))
     }
 
-    fn build(
-        rules: Vec<Rule>,
-        mut correlations: Vec<Correlation>,
-        mut rejections: Vec<Rejection>,
-        mapping: Option<Mapping>,
-        files: usize,
-    ) -> Detector {
-        // Resolve correlation references; a correlation naming an unknown
-        // rule is rejected.
-        let mut referenced_by = vec![Vec::new(); rules.len()];
-        let mut suppressed = vec![false; rules.len()];
-        let mut kept = Vec::new();
-        for c in correlations.drain(..) {
-            let mut idx = Vec::new();
-            let mut missing = None;
-            for r in &c.rules {
-                match rules
-                    .iter()
-                    .position(|x| &x.id == r || x.name.as_deref() == Some(r))
-                {
-                    Some(i) => idx.push(i),
-                    None => missing = Some(r.clone()),
-                }
-            }
-            if let Some(m) = missing {
-                rejections.push(Rejection {
-                    file: c.file.clone(),
-                    title: Some(c.title.clone()),
-                    reason: format!("correlation refers to rule `{m}`, which is not loaded"),
-                });
-                continue;
-            }
-            let ci = kept.len();
-            for i in idx {
-                referenced_by[i].push(ci);
-                suppressed[i] |= !c.generate;
-            }
-            kept.push(c);
-        }
+    fn build(loaded: Loaded, mapping: Option<Mapping>, files: usize) -> Detector {
+        let Loaded {
+            rules,
+            correlations,
+            filters,
+            mut rejections,
+        } = loaded;
+        let chains = crate::correlation::resolve(&rules, correlations, &mut rejections);
+        let (filters, filtered_by) = crate::correlation::resolve_filters(&rules, filters, &mut rejections);
+        let crate::correlation::Chains {
+            kept,
+            referenced_by,
+            suppressed,
+            parents: corr_parents,
+            corr_suppressed,
+            order: corr_order,
+        } = chains;
         // The prefilter: one automaton over every rule's needles.
         let mut needles: Vec<String> = Vec::new();
         let mut needle_rules: Vec<Vec<usize>> = Vec::new();
@@ -631,6 +655,11 @@ impl Detector {
             correlations: kept,
             referenced_by,
             suppressed,
+            filters,
+            filtered_by,
+            corr_parents,
+            corr_suppressed,
+            corr_order,
             rejections,
             mapping,
             prefilter,
@@ -652,6 +681,35 @@ impl Detector {
     /// Loaded correlation rules.
     pub fn correlations(&self) -> &[Correlation] {
         &self.correlations
+    }
+
+    /// Loaded meta filters.
+    pub fn filters(&self) -> &[Filter] {
+        &self.filters
+    }
+
+    /// The correlations that refer to correlation `ci` (chains).
+    pub fn correlation_parents(&self, ci: usize) -> &[usize] {
+        &self.corr_parents[ci]
+    }
+
+    /// Whether correlation `ci`'s own alerts are suppressed (a correlation
+    /// refers to it without `generate: true`).
+    pub fn correlation_suppressed(&self, ci: usize) -> bool {
+        self.corr_suppressed[ci]
+    }
+
+    /// Every correlation index, each after the correlations it refers to.
+    pub fn correlation_order(&self) -> &[usize] {
+        &self.corr_order
+    }
+
+    /// Whether a meta filter naming rule `ri` holds on `ev` (then the rule
+    /// does not match it).
+    fn filtered(&self, ev: &dyn Event, ri: usize) -> bool {
+        self.filtered_by[ri]
+            .iter()
+            .any(|&f| rule_ok(ev, &self.filters[f].body))
     }
 
     /// Rules that did not load, with reasons.
@@ -769,7 +827,7 @@ impl Detector {
         let Scratch { list, slots, .. } = s;
         list.iter()
             .copied()
-            .filter(|&r| rule_ok_fast(ev, &self.plan, r, &self.rules[r], slots))
+            .filter(|&r| rule_ok_fast(ev, &self.plan, r, &self.rules[r], slots) && !self.filtered(ev, r))
             .collect()
     }
 
@@ -777,7 +835,7 @@ impl Detector {
     /// slow, obviously correct twin of [`Detector::matching_rules`].
     pub fn matching_rules_brute_force(&self, ev: &dyn Event) -> Vec<usize> {
         (0..self.rules.len())
-            .filter(|&r| rule_ok(ev, &self.rules[r]))
+            .filter(|&r| rule_ok(ev, &self.rules[r]) && !self.filtered(ev, r))
             .collect()
     }
 
@@ -826,11 +884,14 @@ impl Detector {
                     .iter()
                     .map(|&ci| {
                         let c = &self.correlations[ci];
+                        // Through the rule's pipeline renames, then the
+                        // mapping, as its own fields are.
+                        let fields = crate::pipeline::Fields {
+                            mapping: self.mapping.as_ref(),
+                            plan: &r.plan,
+                        };
                         let field_text = |f: &str| {
-                            let paths = self
-                                .mapping
-                                .as_ref()
-                                .map_or_else(|| vec![f.to_string()], |m| m.field_paths(f));
+                            let paths = fields.paths(f);
                             get_first(ev, &paths).and_then(|v| v.as_text().map(|t| t.into_owned()))
                         };
                         // A missing group-by field groups as "" (all such

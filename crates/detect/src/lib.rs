@@ -23,11 +23,16 @@
 //!   every text value); field names go through the [`Mapping`] when one is
 //!   given (candidate paths, first present wins), and a rule whose
 //!   logsource the mapping cannot express is rejected.
+//! - Sigma meta filters only take matches away (`rule and not filter`), so
+//!   the prefilter stays sound; [`Pipeline`]s (pySigma processing
+//!   pipelines) act when rules are compiled, and one the engine cannot
+//!   honour fails to load with the reason instead of applying in part.
 //! - Correlations run on event time in input order ([`Correlator::feed`]);
 //!   their state is bounded ([`correlation::MAX_GROUPS`] groups per
 //!   correlation, evictions counted), and windows decided at window end
-//!   (`lt`/`lte`/`eq`) are settled by [`Correlator::flush`] at the end of
-//!   the stream.
+//!   (`lt`/`lte`/`eq`, and the value_sum/avg/median/percentile metrics)
+//!   are settled by [`Correlator::flush`] at the end of the stream; a
+//!   chained correlation is fed the alerts of the correlations it names.
 //!
 //! ```
 //! use logsieve_detect::{Detector, FlatEvent, Scratch};
@@ -64,6 +69,8 @@ mod detector;
 mod dispatch;
 mod event;
 mod mapping;
+mod normalize;
+mod pipeline;
 mod rule;
 mod tape;
 mod time;
@@ -71,10 +78,12 @@ pub mod value;
 
 pub use condition::{parse_condition, Cond};
 pub use correlation::Correlator;
-pub use detector::{Alert, Detector, Hit, Rejection, Scratch};
+pub use detector::{Alert, Detector, Hit, LoadOptions, Rejection, Scratch};
 pub use event::{format_num, Event, FieldValue, FlatEvent, JsonEvent};
 pub use mapping::{Logsource, Mapping};
-pub use rule::{Correlation, CorrelationKind, Rule, Selection};
+pub use normalize::add_spaceless_keys;
+pub use pipeline::Pipeline;
+pub use rule::{placeholders_from_yaml, Correlation, CorrelationKind, Filter, Placeholders, Rule, Selection};
 pub use tape::{JsonTape, TapeEvent};
 pub use time::parse_time;
 

@@ -2,6 +2,7 @@
 
 use crate::condition::{parse_condition, Cond};
 use crate::mapping::{Alternative, Logsource, Mapping};
+use crate::pipeline::{Fields, Pipeline};
 use crate::value::{
     b64, b64_offsets, compile_glob, parse_wildcards, utf16, windash, CmpOp, GlobTok, Matcher, RefMode,
 };
@@ -59,6 +60,9 @@ pub struct Rule {
     pub cond: Cond,
     /// Logsource conditions (OR of alternatives; empty: none).
     pub logsource: Vec<Alternative>,
+    /// How the pipelines rename this rule's fields (correlations read
+    /// their group-by fields from its events the same way).
+    pub(crate) plan: crate::pipeline::Plan,
 }
 
 /// A correlation rule (Sigma v2).
@@ -66,6 +70,8 @@ pub struct Rule {
 pub struct Correlation {
     /// `id`.
     pub id: String,
+    /// `name`, used by other correlations to refer to this one.
+    pub name: Option<String>,
     /// `title`.
     pub title: String,
     /// `level`.
@@ -86,8 +92,12 @@ pub struct Correlation {
     /// `aliases`: alias name → (rule id or name → that rule's field). A
     /// group-by name that is an alias reads each rule's own field.
     pub aliases: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
-    /// The counted field for value_count.
+    /// The counted field (value_count) or the field whose values are
+    /// summed, averaged, … (value_sum, value_avg, value_median,
+    /// value_percentile).
     pub field: Option<String>,
+    /// value_percentile: which percentile (0 to 100).
+    pub percentile: Option<f64>,
     /// Whether referenced rules still raise their own alerts.
     pub generate: bool,
 }
@@ -125,9 +135,13 @@ impl Correlation {
     /// (`lt`, `lte`, `eq`: a later event could still break it), rather than
     /// as soon as it is met (`gt`, `gte` only).
     pub fn decided_at_window_end(&self) -> bool {
-        self.threshold
-            .iter()
-            .any(|(op, _)| !matches!(op, ThresholdOp::Gt | ThresholdOp::Gte))
+        // A sum, average, median or percentile can go down as well as up
+        // with the next value: it is only known when the window ends.
+        self.kind.is_metric()
+            || self
+                .threshold
+                .iter()
+                .any(|(op, _)| !matches!(op, ThresholdOp::Gt | ThresholdOp::Gte))
     }
 
     /// The event field that feeds group-by key `g` for rule `rule` (by id
@@ -151,6 +165,14 @@ pub enum CorrelationKind {
     Temporal,
     /// All referenced rules within the window, in the listed order.
     TemporalOrdered,
+    /// The sum of a numeric field's values per group.
+    ValueSum,
+    /// Their mean.
+    ValueAvg,
+    /// Their median.
+    ValueMedian,
+    /// Their `percentile`-th percentile (linear between closest ranks).
+    ValuePercentile,
 }
 
 impl CorrelationKind {
@@ -161,9 +183,46 @@ impl CorrelationKind {
             CorrelationKind::ValueCount => "value_count",
             CorrelationKind::Temporal => "temporal",
             CorrelationKind::TemporalOrdered => "temporal_ordered",
+            CorrelationKind::ValueSum => "value_sum",
+            CorrelationKind::ValueAvg => "value_avg",
+            CorrelationKind::ValueMedian => "value_median",
+            CorrelationKind::ValuePercentile => "value_percentile",
         }
     }
+
+    /// Whether the condition compares a statistic of a field's values
+    /// (value_sum, value_avg, value_median, value_percentile).
+    pub fn is_metric(self) -> bool {
+        matches!(
+            self,
+            CorrelationKind::ValueSum
+                | CorrelationKind::ValueAvg
+                | CorrelationKind::ValueMedian
+                | CorrelationKind::ValuePercentile
+        )
+    }
 }
+
+/// A Sigma meta filter: when its condition holds on an event, the rules it
+/// names do not match that event (`rule and not filter`).
+#[derive(Debug, Clone)]
+pub struct Filter {
+    /// `id` (or the file path when absent).
+    pub id: String,
+    /// `title`.
+    pub title: String,
+    /// The file it came from.
+    pub file: String,
+    /// The rules it applies to (ids or names), resolved at load.
+    pub rules: Vec<String>,
+    /// Its selections and condition, compiled like a rule's detection
+    /// (with its own logsource conditions).
+    pub body: Rule,
+}
+
+/// Values for `%name%` placeholders (the `expand` modifier), by name
+/// without the `%`.
+pub type Placeholders = std::collections::BTreeMap<String, Vec<String>>;
 
 /// What a rule file held.
 #[derive(Debug)]
@@ -172,9 +231,12 @@ pub enum Parsed {
     Rule(Box<Rule>),
     /// A correlation rule.
     Correlation(Box<Correlation>),
+    /// A meta filter.
+    Filter(Box<Filter>),
 }
 
-fn text(v: &Value) -> Option<String> {
+/// The text of a scalar (numbers and booleans as written).
+pub(crate) fn text(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
@@ -215,6 +277,7 @@ struct Mods {
     exists: bool,
     cmp: Option<CmpOp>,
     fieldref: bool,
+    expand: bool,
     transforms: Vec<&'static str>,
 }
 
@@ -239,6 +302,7 @@ fn parse_mods(mods: &[&str]) -> Result<Mods, String> {
             "gt" => m.cmp = Some(CmpOp::Gt),
             "gte" => m.cmp = Some(CmpOp::Gte),
             "fieldref" => m.fieldref = true,
+            "expand" => m.expand = true,
             "base64" => m.transforms.push("base64"),
             "base64offset" => m.transforms.push("base64offset"),
             "utf16le" | "wide" => m.transforms.push("utf16le"),
@@ -308,7 +372,7 @@ fn string_matchers(value: &str, m: &Mods) -> Vec<Matcher> {
         .collect()
 }
 
-fn value_matchers(v: &Value, m: &Mods, mapping: Option<&Mapping>) -> Result<Vec<Matcher>, String> {
+fn value_matchers(v: &Value, m: &Mods, fx: &Fields<'_>) -> Result<Vec<Matcher>, String> {
     if matches!(v, Value::Null) {
         return Ok(vec![Matcher::Null]);
     }
@@ -342,10 +406,10 @@ fn value_matchers(v: &Value, m: &Mods, mapping: Option<&Mapping>) -> Result<Vec<
         return Ok(vec![Matcher::Re(re)]);
     }
     if m.fieldref {
-        if let Some(mp) = mapping.filter(|mp| !mp.provides(&t)) {
-            return Err(format!("field `{t}` is not provided by mapping {}", mp.name));
+        if let Some(why) = fx.missing(&t) {
+            return Err(why);
         }
-        let paths = mapping.map_or_else(|| vec![t.clone()], |mp| mp.field_paths(&t));
+        let paths = fx.paths(&t);
         let mode = match m.pos {
             Some("contains") => RefMode::Contains,
             Some("startswith") => RefMode::Prefix,
@@ -361,6 +425,16 @@ fn value_matchers(v: &Value, m: &Mods, mapping: Option<&Mapping>) -> Result<Vec<
     Ok(string_matchers(&t, m))
 }
 
+/// The text of a scalar or of each scalar in a list (`rules:`,
+/// `group-by:`); absent: none.
+fn texts(v: Option<&Value>) -> Vec<String> {
+    v.map(values_of)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(text)
+        .collect()
+}
+
 fn values_of(v: &Value) -> Vec<&Value> {
     match v {
         Value::Sequence(s) => s.iter().collect(),
@@ -368,24 +442,83 @@ fn values_of(v: &Value) -> Vec<&Value> {
     }
 }
 
-fn field_match(key: &str, v: &Value, mapping: Option<&Mapping>) -> Result<FieldMatch, String> {
+/// The `%name%` placeholders in `t`, in order.
+fn placeholders_in(t: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = t;
+    while let Some(a) = rest.find('%') {
+        let after = &rest[a + 1..];
+        match after.find('%') {
+            Some(b) if b > 0 && !after[..b].contains(char::is_whitespace) => {
+                out.push(&after[..b]);
+                rest = &after[b + 1..];
+            }
+            Some(b) => rest = &after[b..],
+            None => break,
+        }
+    }
+    out
+}
+
+/// `expand`: each `%name%` in `v` replaced by each of its values (every
+/// combination when there are several). A placeholder without values
+/// rejects the rule: running it with an empty list would silently match
+/// nothing (or, under `not`, everything).
+fn expand_value(v: &Value, ph: &Placeholders) -> Result<Vec<Value>, String> {
+    let t = text(v).ok_or_else(|| format!("`expand` value {v:?} is not a scalar"))?;
+    let mut out = vec![t.clone()];
+    for name in placeholders_in(&t) {
+        let values = match ph.get(name) {
+            None => {
+                return Err(format!(
+                    "placeholder `%{name}%` has no value (give it in a --placeholders file)"
+                ))
+            }
+            Some(v) if v.is_empty() => {
+                return Err(format!("placeholder `%{name}%` has an empty list of values"))
+            }
+            Some(v) => v,
+        };
+        let pat = format!("%{name}%");
+        let pat = pat.as_str();
+        out = out
+            .iter()
+            .flat_map(|o| values.iter().map(move |x| o.replacen(pat, x, 1)))
+            .collect();
+    }
+    Ok(out.into_iter().map(Value::String).collect())
+}
+
+fn field_match(key: &str, v: &Value, fx: &Fields<'_>, ph: &Placeholders) -> Result<FieldMatch, String> {
     let mut parts = key.split('|');
     let field = parts.next().unwrap_or_default().to_string();
     let mods: Vec<&str> = parts.collect();
     let m = parse_mods(&mods)?;
+    let expanded: Vec<Value> = if m.expand {
+        let mut all = Vec::new();
+        for x in values_of(v) {
+            all.extend(expand_value(x, ph)?);
+        }
+        all
+    } else {
+        Vec::new()
+    };
+    let raw: Vec<&Value> = if m.expand {
+        expanded.iter().collect()
+    } else {
+        values_of(v)
+    };
     let mut values = Vec::new();
-    for x in values_of(v) {
-        values.push(value_matchers(x, &m, mapping)?);
+    for x in raw {
+        values.push(value_matchers(x, &m, fx)?);
     }
     if values.is_empty() {
         return Err(format!("field `{key}` has an empty value list"));
     }
-    if let Some(mp) = mapping {
-        if !mp.provides(&field) {
-            return Err(format!("field `{field}` is not provided by mapping {}", mp.name));
-        }
+    if let Some(why) = fx.missing(&field) {
+        return Err(why);
     }
-    let paths = mapping.map_or_else(|| vec![field.clone()], |mp| mp.field_paths(&field));
+    let paths = fx.paths(&field);
     let absent = |alts: &Vec<Matcher>| alts.iter().any(|x| x.matches(None, &|_| None));
     let absent_ok = if m.all {
         values.iter().all(absent)
@@ -414,7 +547,7 @@ fn keywords(v: &Value, mods: &[&str]) -> Result<Selection, String> {
     Ok(Selection::Keywords { values, all: m.all })
 }
 
-fn selection(v: &Value, mapping: Option<&Mapping>) -> Result<Selection, String> {
+fn selection(v: &Value, fx: &Fields<'_>, ph: &Placeholders) -> Result<Selection, String> {
     match v {
         Value::Mapping(map) => {
             // A map whose only key is `|mods` is a keyword list with modifiers.
@@ -429,14 +562,14 @@ fn selection(v: &Value, mapping: Option<&Mapping>) -> Result<Selection, String> 
             let mut group = Vec::new();
             for (k, val) in map {
                 let k = text(k).ok_or("non-text field name")?;
-                group.push(field_match(&k, val, mapping)?);
+                group.push(field_match(&k, val, fx, ph)?);
             }
             Ok(Selection::Fields(vec![group]))
         }
         Value::Sequence(items) if items.iter().all(|i| matches!(i, Value::Mapping(_))) => {
             let mut groups = Vec::new();
             for i in items {
-                match selection(i, mapping)? {
+                match selection(i, fx, ph)? {
                     Selection::Fields(g) => groups.extend(g),
                     Selection::Keywords { .. } => return Err("keyword map inside a list of maps".into()),
                 }
@@ -449,7 +582,7 @@ fn selection(v: &Value, mapping: Option<&Mapping>) -> Result<Selection, String> 
     }
 }
 
-fn logsource_of(doc: &Value) -> Logsource {
+pub(crate) fn logsource_of(doc: &Value) -> Logsource {
     let ls = doc.get("logsource");
     let g = |k: &str| ls.and_then(|l| l.get(k)).and_then(text);
     Logsource {
@@ -459,8 +592,14 @@ fn logsource_of(doc: &Value) -> Logsource {
     }
 }
 
-/// Compiles one YAML document into a rule or correlation.
-pub fn compile_doc(doc: &Value, file: &Path, mapping: Option<&Mapping>) -> Result<Parsed, String> {
+/// Compiles one YAML document into a rule, correlation or filter.
+pub fn compile_doc(
+    doc: &Value,
+    file: &Path,
+    mapping: Option<&Mapping>,
+    ph: &Placeholders,
+    pipelines: &[Pipeline],
+) -> Result<Parsed, String> {
     let file_s = file.display().to_string();
     let id = get_str(doc, "id").unwrap_or_else(|| file_s.clone());
     let title = get_str(doc, "title").ok_or("missing `title`")?;
@@ -476,28 +615,21 @@ pub fn compile_doc(doc: &Value, file: &Path, mapping: Option<&Mapping>) -> Resul
             Some("value_count") => CorrelationKind::ValueCount,
             Some("temporal") => CorrelationKind::Temporal,
             Some("temporal_ordered") => CorrelationKind::TemporalOrdered,
+            Some("value_sum") => CorrelationKind::ValueSum,
+            Some("value_avg") => CorrelationKind::ValueAvg,
+            Some("value_median") => CorrelationKind::ValueMedian,
+            Some("value_percentile") => CorrelationKind::ValuePercentile,
             other => return Err(format!("unsupported correlation type {other:?}")),
         };
-        let rules: Vec<String> = c
-            .get("rules")
-            .map(values_of)
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(text)
-            .collect();
+        let rules = texts(c.get("rules"));
         if rules.is_empty() {
             return Err("correlation without `rules`".into());
         }
-        let group_by: Vec<String> = c
-            .get("group-by")
-            .map(values_of)
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(text)
-            .collect();
+        let group_by = texts(c.get("group-by"));
         let timespan = parse_timespan(&get_str(c, "timespan").ok_or("correlation without `timespan`")?)?;
         let mut threshold = Vec::new();
         let mut field = None;
+        let mut percentile = None;
         match c.get("condition") {
             None => {}
             Some(Value::Mapping(m)) => {
@@ -506,6 +638,14 @@ pub fn compile_doc(doc: &Value, file: &Path, mapping: Option<&Mapping>) -> Resul
                     let op = match k.as_str() {
                         "field" => {
                             field = text(v);
+                            continue;
+                        }
+                        "percentile" if kind == CorrelationKind::ValuePercentile => {
+                            let p: f64 = text(v)
+                                .and_then(|t| t.parse().ok())
+                                .filter(|p| (0.0..=100.0).contains(p))
+                                .ok_or("`percentile` must be a number from 0 to 100")?;
+                            percentile = Some(p);
                             continue;
                         }
                         "gt" => ThresholdOp::Gt,
@@ -530,6 +670,23 @@ pub fn compile_doc(doc: &Value, file: &Path, mapping: Option<&Mapping>) -> Resul
                 }
                 if kind == CorrelationKind::ValueCount && field.is_none() {
                     return Err("value_count needs `condition.field`".into());
+                }
+            }
+            CorrelationKind::ValueSum
+            | CorrelationKind::ValueAvg
+            | CorrelationKind::ValueMedian
+            | CorrelationKind::ValuePercentile => {
+                if threshold.is_empty() {
+                    return Err(format!(
+                        "{} needs a condition (gt, gte, lt, lte or eq)",
+                        kind.name()
+                    ));
+                }
+                if field.is_none() {
+                    return Err(format!("{} needs `condition.field`", kind.name()));
+                }
+                if kind == CorrelationKind::ValuePercentile && percentile.is_none() {
+                    return Err("value_percentile needs `condition.percentile` (0 to 100)".into());
                 }
             }
             // `temporal` may carry a minimum number of distinct referenced
@@ -581,6 +738,7 @@ pub fn compile_doc(doc: &Value, file: &Path, mapping: Option<&Mapping>) -> Resul
             .unwrap_or(false);
         return Ok(Parsed::Correlation(Box::new(Correlation {
             id,
+            name: get_str(doc, "name"),
             title,
             level,
             file: file_s,
@@ -591,16 +749,57 @@ pub fn compile_doc(doc: &Value, file: &Path, mapping: Option<&Mapping>) -> Resul
             threshold,
             aliases,
             field,
+            percentile,
             generate,
         })));
     }
+    if let Some(f) = doc.get("filter") {
+        let Value::Mapping(fm) = f else {
+            return Err("`filter` must be a map".into());
+        };
+        let rules = texts(fm.get("rules"));
+        if rules.is_empty() {
+            return Err("filter without `rules` (the rules it applies to)".into());
+        }
+        // The filter's body is compiled like a rule's detection (the
+        // pipelines included).
+        let mut det = fm.clone();
+        det.remove("rules");
+        let mut as_rule = doc.clone();
+        if let Value::Mapping(m) = &mut as_rule {
+            m.insert(Value::from("detection"), Value::Mapping(det));
+        }
+        let (doc, plan, ph) = crate::pipeline::apply(pipelines, &as_rule, ph)?;
+        let fx = Fields { mapping, plan: &plan };
+        let det = doc.get("detection").ok_or("missing `detection`")?;
+        let mut body = detection_rule(&doc, det, &fx, &ph)?;
+        (body.id, body.title, body.level, body.file) = (id.clone(), title.clone(), level, file_s.clone());
+        return Ok(Parsed::Filter(Box::new(Filter {
+            id,
+            title,
+            file: file_s,
+            rules,
+            body,
+        })));
+    }
+    let (doc, plan, ph) = crate::pipeline::apply(pipelines, doc, ph)?;
+    let fx = Fields { mapping, plan: &plan };
+    let det = doc.get("detection").ok_or("missing `detection`")?;
+    let mut rule = detection_rule(&doc, det, &fx, &ph)?;
+    (rule.id, rule.title, rule.level, rule.file) = (id, title, level, file_s);
+    Ok(Parsed::Rule(Box::new(rule)))
+}
+
+/// The rule whose detection section is `det` (a rule's `detection`, or a
+/// filter's `filter` without `rules`), with `doc`'s id, title, level and
+/// logsource.
+fn detection_rule(doc: &Value, det: &Value, fx: &Fields<'_>, ph: &Placeholders) -> Result<Rule, String> {
     // The logsource first: a rule for other logs is "not covered", whatever
     // its fields.
-    let logsource = match mapping {
+    let logsource = match fx.mapping {
         Some(m) => m.logsource(&logsource_of(doc))?,
         None => Vec::new(),
     };
-    let det = doc.get("detection").ok_or("missing `detection`")?;
     let Value::Mapping(det) = det else {
         return Err("`detection` must be a map".into());
     };
@@ -616,7 +815,7 @@ pub fn compile_doc(doc: &Value, file: &Path, mapping: Option<&Mapping>) -> Resul
         if k == "timeframe" {
             return Err("`timeframe` aggregations are not supported (use a correlation rule)".into());
         }
-        let sel = selection(v, mapping).map_err(|e| format!("detection `{k}`: {e}"))?;
+        let sel = selection(v, fx, ph).map_err(|e| format!("detection `{k}`: {e}"))?;
         names.push(k);
         selections.push(sel);
     }
@@ -632,15 +831,96 @@ pub fn compile_doc(doc: &Value, file: &Path, mapping: Option<&Mapping>) -> Resul
         }
         _ => return Err("missing or invalid `condition`".into()),
     };
-    Ok(Parsed::Rule(Box::new(Rule {
-        id,
+    Ok(Rule {
+        id: String::new(),
         name: get_str(doc, "name"),
-        title,
-        level,
-        file: file_s,
+        title: String::new(),
+        level: String::new(),
+        file: String::new(),
         names,
         selections,
         cond,
         logsource,
-    })))
+        plan: fx.plan.clone(),
+    })
+}
+
+/// Placeholder values for `expand` from YAML text: a map from placeholder
+/// name (with or without the surrounding `%`) to a value or a list of
+/// values. `origin` names the text in errors.
+pub fn placeholders_from_yaml(yaml: &str, origin: &str) -> Result<Placeholders, crate::DetectError> {
+    let bad = |message: String| crate::DetectError::Mapping {
+        origin: format!("placeholders {origin}"),
+        message,
+    };
+    let doc: Value = serde_yaml::from_str(yaml).map_err(|e| bad(e.to_string()))?;
+    let mut out = Placeholders::new();
+    let map = match doc {
+        Value::Null => return Ok(out),
+        Value::Mapping(m) => m,
+        _ => return Err(bad("must be a map from placeholder name to values".into())),
+    };
+    for (k, v) in map {
+        let name = text(&k).ok_or_else(|| bad("a placeholder name is not text".into()))?;
+        let name = name.trim_matches('%').to_string();
+        if name.is_empty() {
+            return Err(bad("an empty placeholder name".into()));
+        }
+        let values: Vec<String> = match &v {
+            Value::Sequence(s) => s
+                .iter()
+                .map(|x| text(x).ok_or_else(|| bad(format!("placeholder `{name}`: a value is not a scalar"))))
+                .collect::<Result<_, _>>()?,
+            other => {
+                vec![text(other)
+                    .ok_or_else(|| bad(format!("placeholder `{name}`: a value is not a scalar")))?]
+            }
+        };
+        out.insert(name, values);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod placeholder_tests {
+    use super::placeholders_from_yaml;
+
+    #[test]
+    fn placeholder_files_read_names_with_or_without_percent() {
+        let p = placeholders_from_yaml("'%servers%': [dc1, dc2]\nshares: admin$\nports: 445\n", "t").unwrap();
+        assert_eq!(p["servers"], ["dc1", "dc2"]);
+        assert_eq!(p["shares"], ["admin$"]);
+        assert_eq!(p["ports"], ["445"]);
+    }
+
+    #[test]
+    fn bad_placeholder_files_say_what_is_wrong() {
+        let e = placeholders_from_yaml("- a\n- b\n", "p.yml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("placeholders p.yml") && e.contains("must be a map"),
+            "{e}"
+        );
+        let e = placeholders_from_yaml("x: {a: 1}\n", "p.yml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("placeholder `x`: a value is not a scalar"), "{e}");
+        let e = placeholders_from_yaml("x: [\n", "p.yml").unwrap_err().to_string();
+        assert!(e.contains("placeholders p.yml"), "{e}");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_text_never_panics(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    ":", "-", "[", "]", "{", "}", "%", "\n", " ", "a", "'", "\"", "#", "&", "*", "!", "|", ">",
+                ]),
+                0..24,
+            )
+        ) {
+            let _ = placeholders_from_yaml(&parts.concat(), "fuzz");
+        }
+    }
 }

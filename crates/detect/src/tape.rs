@@ -506,6 +506,16 @@ impl<'a> TapeEvent<'a> {
         })
     }
 
+    /// Whether some key of the event holds a space (`Threat Name`): such
+    /// events need the spaceless twins of [`crate::add_spaceless_keys`],
+    /// which the tape does not add, so callers decode them with serde_json.
+    pub fn has_spaced_key(&self) -> bool {
+        self.tape
+            .nodes
+            .iter()
+            .any(|n| matches!(n, Node::Key(k) if self.text(*k).contains(' ')))
+    }
+
     /// The values of the array at `i`.
     fn items(&self, i: usize) -> impl Iterator<Item = usize> + '_ {
         let end = self.skip(i);

@@ -193,7 +193,9 @@ fn unsupported_things_reject_the_rule_with_a_reason() {
     assert!(rejected("  sel:\n    a|bogus: 1\n  condition: sel").contains("unsupported modifier `bogus`"));
     assert!(rejected("  sel:\n    a: 1\n  condition: nope").contains("unknown detection identifier"));
     assert!(rejected("  sel:\n    a: 1\n  condition: sel | count() > 5").contains("aggregation"));
-    assert!(rejected("  sel:\n    a|expand: '%x%'\n  condition: sel").contains("expand"));
+    assert!(
+        rejected("  sel:\n    a|expand: '%x%'\n  condition: sel").contains("placeholder `%x%` has no value")
+    );
     assert!(rejected("  sel:\n    a|i: x\n  condition: sel").contains("only valid after `re`"));
 }
 

@@ -3,7 +3,8 @@
 //!
 //! A [`HeaderParser`] is built either from a Loghub/logparser log format
 //! ([`HeaderParser::from_format`], e.g. `"<Date> <Time> <Level> <Component>: <Content>"`)
-//! or from a [`Preset`] (syslog, RFC 5424, Apache/Nginx combined, JSON lines).
+//! or from a [`Preset`] (syslog, RFC 5424, Apache/Nginx combined, JSON lines,
+//! logfmt, CEF).
 //!
 //! Key invariants:
 //! * Format semantics are exactly logparser's `generate_logformat_regex`: split on
@@ -20,7 +21,8 @@
 //! * A line is never dropped: a line that does not match yields `matched = false`,
 //!   every value empty and `content` = the whole line.
 //! * [`ParsedHeader`] buffers are reused: parsing a line allocates nothing on the
-//!   format and text-preset paths once the buffers have grown (JSON allocates).
+//!   format and text-preset paths once the buffers have grown (JSON, logfmt
+//!   and CEF allocate their pairs).
 //! * A parser is `Send + Sync`; share one across threads, give each thread its
 //!   own [`ParsedHeader`].
 //!
@@ -43,6 +45,7 @@ use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 mod format;
+mod kv;
 mod presets;
 
 use format::CompiledFormat;
@@ -102,7 +105,7 @@ pub enum FormatError {
 #[non_exhaustive]
 pub enum PresetError {
     /// The name is not one of the presets.
-    #[error("unknown header preset {name:?}; use one of: syslog, rfc5424, combined, json")]
+    #[error("unknown header preset {name:?}; use one of: syslog, rfc5424, combined, json, logfmt, cef")]
     Unknown {
         /// The name given.
         name: String,
@@ -161,11 +164,27 @@ pub enum Preset {
     Combined,
     /// JSON lines: dynamic fields in [`ParsedHeader::extra`].
     Json,
+    /// logfmt (`key=value key2="quoted value"`): every pair in
+    /// [`ParsedHeader::extra`], the message (`msg`, `message` or `log`) is
+    /// the content.
+    Logfmt,
+    /// CEF (`[prefix] CEF:Version|Vendor|Product|Version|Signature ID|Name|Severity|Extension`):
+    /// fields `cef_version`, `device_vendor`, `device_product`,
+    /// `device_version`, `signature_id`, `name`, `severity`; extension
+    /// pairs in [`ParsedHeader::extra`]; content = `msg`, else `name`.
+    Cef,
 }
 
 impl Preset {
     /// All presets.
-    pub const ALL: [Preset; 4] = [Preset::Syslog, Preset::Rfc5424, Preset::Combined, Preset::Json];
+    pub const ALL: [Preset; 6] = [
+        Preset::Syslog,
+        Preset::Rfc5424,
+        Preset::Combined,
+        Preset::Json,
+        Preset::Logfmt,
+        Preset::Cef,
+    ];
 
     /// The preset's name as accepted by `FromStr`.
     pub fn name(self) -> &'static str {
@@ -174,6 +193,8 @@ impl Preset {
             Preset::Rfc5424 => "rfc5424",
             Preset::Combined => "combined",
             Preset::Json => "json",
+            Preset::Logfmt => "logfmt",
+            Preset::Cef => "cef",
         }
     }
 }
@@ -295,7 +316,8 @@ impl HeaderParser {
             Preset::Syslog => presets::SYSLOG_FIELDS,
             Preset::Rfc5424 => presets::RFC5424_FIELDS,
             Preset::Combined => presets::COMBINED_FIELDS,
-            Preset::Json => &[],
+            Preset::Json | Preset::Logfmt => &[],
+            Preset::Cef => kv::CEF_FIELDS,
         };
         HeaderParser {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
@@ -382,6 +404,8 @@ impl HeaderParser {
                 Preset::Rfc5424 => presets::rfc5424(line, out),
                 Preset::Combined => presets::combined(line, out),
                 Preset::Json => presets::json(line, msg.as_deref(), out),
+                Preset::Logfmt => kv::logfmt(line, msg.as_deref(), out),
+                Preset::Cef => kv::cef(line, out),
             },
         };
         if !ok {

@@ -23,7 +23,10 @@ pub fn document() -> Value {
             "format",
             "Loghub-style header format, e.g. <Date> <Time> <Level>: <Content>",
         ),
-        q("preset", "Header preset: syslog, rfc5424, combined or json"),
+        q(
+            "preset",
+            "Header preset: syslog, rfc5424, combined, json, logfmt or cef",
+        ),
     ];
     let body = json!({
         "required": true,

@@ -66,7 +66,7 @@ impl FormatKey {
             FormatKey::Preset(p) => {
                 let preset: Preset = p.parse().map_err(|_| {
                     format!(
-                        "unknown preset {:?}: use syslog, rfc5424, combined or json",
+                        "unknown preset {:?}: use syslog, rfc5424, combined, json, logfmt or cef",
                         crate::config::clip(p)
                     )
                 })?;
