@@ -13,6 +13,21 @@
 
 use crate::event::{format_num, Event, FieldValue};
 use std::borrow::Cow;
+use std::sync::OnceLock;
+
+/// Whether `serde_json::Map` iterates by key (its default) rather than in
+/// insertion order (`preserve_order`, which any crate of the build can turn
+/// on): asked of serde_json itself once, so that the tape answers as
+/// [`crate::JsonEvent`] does in this very build.
+fn map_is_sorted() -> bool {
+    static SORTED: OnceLock<bool> = OnceLock::new();
+    *SORTED.get_or_init(|| {
+        let v: serde_json::Value = serde_json::from_str(r#"{"b":0,"a":0}"#).unwrap_or_default();
+        v.as_object()
+            .and_then(|o| o.keys().next())
+            .is_some_and(|k| k == "a")
+    })
+}
 use std::fmt::Write as _;
 
 /// A number's text on the stack (`format_num` without a String).
@@ -537,10 +552,14 @@ impl<'a> TapeEvent<'a> {
         self.members(obj).find(|(k, _)| *k == key).map(|(_, v)| v)
     }
 
-    /// The members of an object in `serde_json::Map` order (by key).
+    /// The members of an object in `serde_json::Map` order: by key, or in
+    /// file order when serde_json's `preserve_order` feature is on (a
+    /// dependency of the build may turn it on; the `evtx` crate does).
     fn sorted_members(&self, obj: usize) -> Vec<(&'a str, usize)> {
         let mut m: Vec<(&str, usize)> = self.members(obj).collect();
-        m.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        if map_is_sorted() {
+            m.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        }
         m
     }
 
@@ -612,11 +631,14 @@ impl<'a> TapeEvent<'a> {
             let (head, rest) = (&path[..i], &path[i + 1..]);
             if head == "*" {
                 // The first key in map order whose value has `rest`.
-                if let Some(found) = self
+                let mut hits = self
                     .members(v)
-                    .filter_map(|(k, x)| self.lookup(x, rest).map(|f| (k, f)))
-                    .min_by(|a, b| a.0.cmp(b.0))
-                {
+                    .filter_map(|(k, x)| self.lookup(x, rest).map(|f| (k, f)));
+                let found = match map_is_sorted() {
+                    true => hits.min_by(|a, b| a.0.cmp(b.0)),
+                    false => hits.next(),
+                };
+                if let Some(found) = found {
                     return Some(found.1);
                 }
             } else if let Some(x) = self.member(v, head) {
