@@ -212,7 +212,7 @@ mod props {
             1 => (prop::collection::vec(prefix_tok(), 1..3), 60usize..70, value())
                 .prop_map(|(p, n, v)| {
                     let mut t = p;
-                    t.extend(std::iter::repeat(v).take(n));
+                    t.extend(std::iter::repeat_n(v, n));
                     t.join(" ")
                 }),
         ]
