@@ -778,6 +778,30 @@ mod tests {
         assert!(m.is_empty());
     }
 
+    /// The content with each variable replaced by `<*>`, tokens joined by
+    /// one space, checking that variables are ordered, non-empty spans
+    /// inside their tokens, on character boundaries.
+    fn spelled(line: &str, m: &MaskedLine) -> String {
+        let mut rebuilt = String::new();
+        for (i, t) in m.tokens.iter().enumerate() {
+            if i > 0 {
+                rebuilt.push(' ');
+            }
+            let (ts, te) = (t.raw.start as usize, t.raw.end as usize);
+            let mut at = ts;
+            for v in m.token_vars(i) {
+                let (vs, ve) = (v.start as usize, v.end as usize);
+                assert!(ts <= vs && vs < ve && ve <= te && vs >= at, "{line:?}");
+                assert!(line.is_char_boundary(vs) && line.is_char_boundary(ve), "{line:?}");
+                rebuilt.push_str(&line[at..vs]);
+                rebuilt.push_str(VAR);
+                at = ve;
+            }
+            rebuilt.push_str(&line[at..te]);
+        }
+        rebuilt
+    }
+
     /// Odd bytes and multibyte characters next to the punctuation the
     /// host, version, date and path rules look at: masking never panics,
     /// variables are ordered spans on character boundaries, and the
@@ -837,23 +861,7 @@ mod tests {
                 }
                 let mut m = MaskedLine::default();
                 mask_line(&line, &mut m);
-                let mut rebuilt = String::new();
-                for (i, t) in m.tokens.iter().enumerate() {
-                    if i > 0 {
-                        rebuilt.push(' ');
-                    }
-                    let (ts, te) = (t.raw.start as usize, t.raw.end as usize);
-                    let mut at = ts;
-                    for v in m.token_vars(i) {
-                        let (vs, ve) = (v.start as usize, v.end as usize);
-                        prop_assert!(ts <= vs && vs <= ve && ve <= te && vs >= at, "{line:?}");
-                        prop_assert!(line.is_char_boundary(vs) && line.is_char_boundary(ve), "{line:?}");
-                        rebuilt.push_str(&line[at..vs]);
-                        rebuilt.push_str(VAR);
-                        at = ve;
-                    }
-                    rebuilt.push_str(&line[at..te]);
-                }
+                let rebuilt = super::spelled(&line, &m);
                 prop_assert_eq!(rebuilt, m.masked.clone(), "{:?}", line);
                 let _ = var_kinds(&line, &m).count();
             }
@@ -881,21 +889,8 @@ mod tests {
                 mask_line(&line, &mut m);
                 // Content that spells the marker itself is not a variable.
                 prop_assume!(!line.contains(VAR));
-                let mut rebuilt = String::new();
-                for (i, t) in m.tokens.iter().enumerate() {
-                    if i > 0 {
-                        rebuilt.push(' ');
-                    }
-                    let (ts, te) = (t.raw.start as usize, t.raw.end as usize);
-                    let mut at = ts;
-                    for v in m.token_vars(i) {
-                        let (vs, ve) = (v.start as usize, v.end as usize);
-                        prop_assert!(ts <= vs && vs < ve && ve <= te && vs >= at, "{line:?}");
-                        rebuilt.push_str(&line[at..vs]);
-                        rebuilt.push_str(VAR);
-                        at = ve;
-                    }
-                    rebuilt.push_str(&line[at..te]);
+                let rebuilt = super::spelled(&line, &m);
+                for i in 0..m.len() {
                     // The masked token is a fixed point of the WV rule:
                     // each part between delimiters that holds a `<*>` and
                     // no `/` is exactly `<*>`.
