@@ -778,6 +778,96 @@ mod tests {
         assert!(m.is_empty());
     }
 
+    /// The content with each variable replaced by `<*>`, tokens joined by
+    /// one space, checking that variables are ordered, non-empty spans
+    /// inside their tokens, on character boundaries.
+    fn spelled(line: &str, m: &MaskedLine) -> String {
+        let mut rebuilt = String::new();
+        for (i, t) in m.tokens.iter().enumerate() {
+            if i > 0 {
+                rebuilt.push(' ');
+            }
+            let (ts, te) = (t.raw.start as usize, t.raw.end as usize);
+            let mut at = ts;
+            for v in m.token_vars(i) {
+                let (vs, ve) = (v.start as usize, v.end as usize);
+                assert!(ts <= vs && vs < ve && ve <= te && vs >= at, "{line:?}");
+                assert!(line.is_char_boundary(vs) && line.is_char_boundary(ve), "{line:?}");
+                rebuilt.push_str(&line[at..vs]);
+                rebuilt.push_str(VAR);
+                at = ve;
+            }
+            rebuilt.push_str(&line[at..te]);
+        }
+        rebuilt
+    }
+
+    /// Odd bytes and multibyte characters next to the punctuation the
+    /// host, version, date and path rules look at: masking never panics,
+    /// variables are ordered spans on character boundaries, and the
+    /// masked text is the content with each variable replaced by `<*>`.
+    mod odd_bytes {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn piece() -> impl Strategy<Value = String> {
+            prop_oneof![
+                r#"[a-z0-9.:/@=\\\-_\[\]()"'<>,;~+v]{1,6}"#,
+                r"[é€😀ßü\u{80}-\u{7ff}]{1,2}",
+                prop::sample::select(vec![
+                    "db-7.example.org",
+                    ":8080",
+                    "/10.0.0.1",
+                    "2024-01-02T03:04:05Z",
+                    "1:2.3-4~x",
+                    "C:\\x",
+                    "\\\\srv\\s",
+                    "0000:00:1f.0",
+                    "ff:ee:dd:cc",
+                    "v1.2",
+                    "http://",
+                    "null",
+                    "Mon",
+                    "<*>",
+                ])
+                .prop_map(str::to_string),
+            ]
+        }
+
+        #[test]
+        fn long_odd_tokens_mask_whole() {
+            for t in [
+                format!("{}:8080", "é.".repeat(40_000)),
+                format!("{}org", "a-b.".repeat(40_000)),
+                format!("1.{}", "2-x~".repeat(40_000)),
+                format!("C:\\{}", "€\\".repeat(40_000)),
+            ] {
+                let mut m = MaskedLine::default();
+                mask_line(&t, &mut m);
+                assert_eq!(m.len(), 1);
+            }
+        }
+
+        proptest! {
+            #[test]
+            fn masking_spells_the_content(parts in proptest::collection::vec(piece(), 1..10),
+                                          spaces in proptest::collection::vec(any::<bool>(), 10)) {
+                let mut line = String::new();
+                for (i, p) in parts.iter().enumerate() {
+                    line.push_str(p);
+                    if spaces[i] {
+                        line.push(' ');
+                    }
+                }
+                let mut m = MaskedLine::default();
+                mask_line(&line, &mut m);
+                let rebuilt = super::spelled(&line, &m);
+                prop_assert_eq!(rebuilt, m.masked.clone(), "{:?}", line);
+                let _ = var_kinds(&line, &m).count();
+            }
+        }
+    }
+
     /// The WV rule, checked against its definition on random token soups:
     /// each masked token is a fixed point of the rule as the annotation
     /// conventions state it on template text (a part between delimiters
@@ -799,21 +889,8 @@ mod tests {
                 mask_line(&line, &mut m);
                 // Content that spells the marker itself is not a variable.
                 prop_assume!(!line.contains(VAR));
-                let mut rebuilt = String::new();
-                for (i, t) in m.tokens.iter().enumerate() {
-                    if i > 0 {
-                        rebuilt.push(' ');
-                    }
-                    let (ts, te) = (t.raw.start as usize, t.raw.end as usize);
-                    let mut at = ts;
-                    for v in m.token_vars(i) {
-                        let (vs, ve) = (v.start as usize, v.end as usize);
-                        prop_assert!(ts <= vs && vs < ve && ve <= te && vs >= at, "{line:?}");
-                        rebuilt.push_str(&line[at..vs]);
-                        rebuilt.push_str(VAR);
-                        at = ve;
-                    }
-                    rebuilt.push_str(&line[at..te]);
+                let rebuilt = super::spelled(&line, &m);
+                for i in 0..m.len() {
                     // The masked token is a fixed point of the WV rule:
                     // each part between delimiters that holds a `<*>` and
                     // no `/` is exactly `<*>`.

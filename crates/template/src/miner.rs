@@ -411,21 +411,27 @@ fn generalize(values: &[&str]) -> String {
         );
     }
     let min_len = values.iter().map(|v| v.len()).min().unwrap_or(0);
-    while pre > 0 && !is_delim(first[pre - 1]) {
+    // A cut must fall on a delimiter and outside every `<*>` of the
+    // values (`$<*>` and `<*>` share the suffix `*>`, which is no affix).
+    let pre_ok = |pre: usize| is_delim(first[pre - 1]) && values.iter().all(|v| !splits_var(v, pre));
+    let suf_ok = |suf: usize| {
+        is_delim(first[first.len() - suf]) && values.iter().all(|v| !splits_var(v, v.len() - suf))
+    };
+    while pre > 0 && !pre_ok(pre) {
         pre -= 1;
     }
-    while suf > 0 && !is_delim(first[first.len() - suf]) {
+    while suf > 0 && !suf_ok(suf) {
         suf -= 1;
     }
     while pre + suf > min_len || (pre + suf == min_len && min_len > 0) {
         if suf > 0 {
             suf -= 1;
-            while suf > 0 && !is_delim(first[first.len() - suf]) {
+            while suf > 0 && !suf_ok(suf) {
                 suf -= 1;
             }
         } else if pre > 0 {
             pre -= 1;
-            while pre > 0 && !is_delim(first[pre - 1]) {
+            while pre > 0 && !pre_ok(pre) {
                 pre -= 1;
             }
         } else {
@@ -442,6 +448,12 @@ fn generalize(values: &[&str]) -> String {
         }
     }
     out
+}
+
+/// Whether byte offset `i` of `v` falls strictly inside a `<*>`.
+fn splits_var(v: &str, i: usize) -> bool {
+    let b = v.as_bytes();
+    (1..VAR.len()).any(|k| i >= k && b[i - k..].starts_with(VAR.as_bytes()))
 }
 
 /// Whether the values hold digits and are equal once every run of digits
@@ -1498,17 +1510,36 @@ pub(crate) mod tests {
     }
 
     /// The slow, obviously correct twin of [`Miner::find`]: the first
-    /// template, in creation order, every token of which matches.
+    /// template, in creation order, that takes the line. A template of the
+    /// line's length takes it when every token matches; a tail template
+    /// `P <*>` also takes a longer line that starts with the tokens `P`
+    /// where a tail may start after them (the token before ends with `:`
+    /// or `=`, or a trailing run of values with a variable starts there).
     pub(crate) fn find_slow(m: &Miner, line: &MaskedLine) -> Option<u32> {
+        let n = line.len();
+        let mut run = n;
+        while run > 1 && value_only(line.masked_token(run - 1)) {
+            run -= 1;
+        }
+        if !(run..n).any(|i| line.masked_token(i).contains(VAR)) {
+            run = n;
+        }
         let mut v = Vec::new();
         (0..m.clusters.len() as u32).find(|&c| {
             let cl = &m.clusters[c as usize];
-            cl.tokens.len() == line.len()
+            let positional = cl.tokens.len() == n
                 && cl
                     .tokens
                     .iter()
                     .enumerate()
-                    .all(|(i, t)| glob_spans(t, line.masked_token(i), &mut v))
+                    .all(|(i, t)| glob_spans(t, line.masked_token(i), &mut v));
+            let j = cl.tokens.len().saturating_sub(1);
+            let tail =
+                cl.tail && j >= 1 && n > j && (0..j).all(|i| *cl.tokens[i] == *line.masked_token(i)) && {
+                    let t = line.masked_token(j - 1);
+                    t.ends_with(':') || t.ends_with('=') || j == run
+                };
+            positional || tail
         })
     }
 
@@ -1719,3 +1750,6 @@ pub(crate) mod tests {
         assert_cache_independent(&lines);
     }
 }
+
+#[cfg(test)]
+mod tail_tests;
