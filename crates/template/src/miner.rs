@@ -337,7 +337,10 @@ pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
 /// ones, are kept.
 fn tail_starts<'a>(n: usize, token: impl Fn(usize) -> &'a str, out: &mut Vec<usize>) {
     out.clear();
-    for j in 1..n {
+    // An argument that opens the line is a tag (`LOG:`): no free-text tail
+    // starts there, so it is not registered (its group would hold every
+    // template of the tag).
+    for j in 2..n {
         let t = token(j - 1);
         if t.ends_with(':') || t.ends_with('=') {
             out.push(j);
@@ -364,6 +367,11 @@ fn value_only(t: &str) -> bool {
     !t.split(VAR)
         .any(|part| part.bytes().any(|b| b.is_ascii_alphanumeric() || b >= 0x80))
 }
+
+/// Templates a tail group keeps: enough to show lengths and first tokens
+/// ([`MinerConfig::merge_threshold`] of them and more), few enough that a
+/// new template's cost stays flat however many share a prefix.
+const MAX_TAIL_GROUP: usize = 32;
 
 /// Tail starts considered per template or line: the cost of a new key
 /// stays bounded on lines made of many `key=value` pairs.
@@ -883,6 +891,11 @@ impl Miner {
                 cl.parent == x && !cl.tail && cl.tokens[..j] == clusters[r as usize].tokens[..j]
             });
             if !group.contains(&r) {
+                if group.len() >= MAX_TAIL_GROUP {
+                    // A full group has shown all it can: keep the cost of
+                    // a new template bounded whatever the prefix.
+                    continue;
+                }
                 group.push(r);
             }
             let len0 = clusters[group[0] as usize].tokens.len();
@@ -909,9 +922,7 @@ impl Miner {
                 firsts.dedup();
                 firsts.len() >= 3
             };
-            // An argument that opens the line is a tag (`LOG:`, `ciod:`),
-            // not an argument of the message.
-            if anchored && (runs || (argument && j >= 2 && group.len() >= words && free())) {
+            if anchored && (runs || (argument && group.len() >= words && free())) {
                 let group = self.tail_groups.remove(&key).unwrap_or_default();
                 return self.merge_tail(&group, j, key);
             }
