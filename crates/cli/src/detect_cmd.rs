@@ -637,16 +637,17 @@ fn detect_json(reader: Box<dyn Read>, source: &str, d: &Detector, sink: &Detecti
     };
     // Events decoded through serde_json get the spaceless twins of their
     // spaced Windows event data names (`Threat Name` -> `ThreatName`).
-    let handle = |mut v: serde_json::Value, line: u64, eval: &mut dyn FnMut(&dyn Event, u64) -> Result<()>| {
-        let items = match &mut v {
-            serde_json::Value::Array(a) => a.as_mut_slice(),
-            other => std::slice::from_mut(other),
+    let handle =
+        |mut v: serde_json::Value, line: u64, eval: &mut dyn FnMut(&dyn Event, u64) -> Result<()>| {
+            let items = match &mut v {
+                serde_json::Value::Array(a) => a.as_mut_slice(),
+                other => std::slice::from_mut(other),
+            };
+            items.iter_mut().try_for_each(|item| {
+                logsieve_detect::add_spaceless_keys(item);
+                eval(&JsonEvent(item), line)
+            })
         };
-        items.iter_mut().try_for_each(|item| {
-            logsieve_detect::add_spaceless_keys(item);
-            eval(&JsonEvent(item), line)
-        })
-    };
     let bad = |line: u64, e: &dyn std::fmt::Display| {
         eprintln!("logsieve: {source}:{line}: malformed JSON event: {e}");
     };
