@@ -218,8 +218,10 @@ const SHAPES: [(&str, &[&str]); 3] = [
         &["connection ", " closed after ", " ms"],
     ),
     (
-        "failed password for admin from <IP> port <P> ssh2",
-        &["failed password for admin from ", " port ", " ssh2"],
+        // `admin` is one of the annotation conventions' user strings, a
+        // variable like `root`.
+        "failed password for <*> from <IP> port <P> ssh2",
+        &["failed password for ", " from ", " port ", " ssh2"],
     ),
 ];
 
