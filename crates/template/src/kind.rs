@@ -111,7 +111,7 @@ pub fn is_delimited_kind(s: &str) -> bool {
         || is_pci_address(s)
         || is_ipv6(s)
         || (s.contains('@') && is_email(s))
-        || (is_url(s) && has_digit(s))
+        || (s.contains('/') && is_url(s) && has_digit(s))
 }
 
 /// The whole-token kinds that start with a digit: ISO 8601 date-times and
@@ -333,16 +333,27 @@ pub fn is_path(s: &str) -> bool {
 
 /// English day and month names, abbreviated or not.
 pub fn is_date_word(s: &str) -> bool {
-    const WORDS: [&str; 19] = [
-        "mon", "tue", "wed", "thu", "fri", "sat", "sun", "jan", "feb", "mar", "apr", "may", "jun", "jul",
-        "aug", "sep", "oct", "nov", "dec",
-    ];
-    let l = s.len();
-    if !(3..=9).contains(&l) || !s.is_char_boundary(3) {
+    let b = s.as_bytes();
+    let l = b.len();
+    // Cheap rejections first: this runs on every token before a number.
+    if !(3..=9).contains(&l)
+        || !matches!(
+            b[0] | 0x20,
+            b'm' | b't' | b'w' | b'f' | b's' | b'j' | b'a' | b'o' | b'n' | b'd'
+        )
+    {
         return false;
     }
-    let head = &s[..3];
-    WORDS.iter().any(|w| head.eq_ignore_ascii_case(w))
+    let head = [b[0] | 0x20, b[1] | 0x20, b[2] | 0x20];
+    const WORDS: [&[u8; 3]; 19] = [
+        b"mon", b"tue", b"wed", b"thu", b"fri", b"sat", b"sun", b"jan", b"feb", b"mar", b"apr", b"may",
+        b"jun", b"jul", b"aug", b"sep", b"oct", b"nov", b"dec",
+    ];
+    // `| 0x20` also folds some punctuation onto letters: the comparison
+    // below is on the bytes as written, ASCII case aside.
+    WORDS
+        .iter()
+        .any(|w| **w == head && b[..3].eq_ignore_ascii_case(&w[..]))
         && (l == 3
             || [
                 "monday",
@@ -438,14 +449,29 @@ pub fn is_mac(s: &str) -> bool {
 /// IPv6: hex groups joined by `:`, either eight of them or shortened by `::`;
 /// a trailing embedded IPv4 is accepted.
 pub fn is_ipv6(s: &str) -> bool {
-    let colons = s.bytes().filter(|&b| b == b':').count();
-    if !(2..=7).contains(&colons) || s.len() < 3 {
+    // One pass: only hex digits, `:` and the `.` of an embedded IPv4 can
+    // appear (any other byte would sit in a group that is neither), and
+    // at most one `::`.
+    let b = s.as_bytes();
+    let (mut colons, mut doubles) = (0usize, 0usize);
+    let mut prev_colon = false;
+    for &c in b {
+        if c == b':' {
+            colons += 1;
+            if prev_colon {
+                doubles += 1;
+            }
+            prev_colon = !prev_colon;
+        } else if c.is_ascii_hexdigit() || c == b'.' {
+            prev_colon = false;
+        } else {
+            return false;
+        }
+    }
+    if !(2..=7).contains(&colons) || s.len() < 3 || doubles > 1 {
         return false;
     }
-    let compressed = s.contains("::");
-    if s.matches("::").count() > 1 {
-        return false;
-    }
+    let compressed = doubles == 1;
     let last = colons;
     let mut ok_groups = 0;
     for (i, g) in s.split(':').enumerate() {

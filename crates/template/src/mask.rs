@@ -128,27 +128,29 @@ pub fn mask_line(content: &str, out: &mut MaskedLine) {
             break;
         }
         let start = i;
-        let mut info = TokenInfo::default();
-        let mut run = i;
+        // Per byte only what every token needs: the classes present (an
+        // OR) and whether all bytes are digits (an AND). Counts and the
+        // null-word check run later, on the few tokens that need them.
+        let (mut any, mut all) = (0u16, u16::MAX);
         while i < n {
             let c = CLASS[bytes[i] as usize];
             if c & SP != 0 {
                 break;
             }
-            info.class |= c;
-            // Saturating: a token may be as long as a line (megabytes).
-            info.non_digits = info.non_digits.saturating_add(u32::from(c & DG == 0));
-            info.colons = info.colons.saturating_add(u32::from(bytes[i] == b':'));
-            info.dashes = info.dashes.saturating_add(u32::from(bytes[i] == b'-'));
-            info.dots = info.dots.saturating_add(u32::from(bytes[i] == b'.'));
-            if c & AN == 0 {
-                info.null_like |= i - run >= 3 && i - run <= 5 && is_null_word(&bytes[run..i]);
-                run = i + 1;
-            }
+            any |= c;
+            all &= c;
             i += 1;
         }
-        info.null_like |= i - run >= 3 && i - run <= 5 && is_null_word(&bytes[run..i]);
-        spans.push((start, i, false, info));
+        spans.push((
+            start,
+            i,
+            false,
+            TokenInfo {
+                class: any,
+                all_digits: all & DG != 0,
+                all_alnum: all & AN != 0,
+            },
+        ));
     }
     // Day and month names are variables when they lead into a date
     // (`Sat Jun 11 03:44:44 2005`).
@@ -180,27 +182,54 @@ pub fn mask_line(content: &str, out: &mut MaskedLine) {
 /// What one scan learned about a token.
 #[derive(Debug, Default, Clone, Copy)]
 struct TokenInfo {
-    class: u8,
-    non_digits: u32,
-    colons: u32,
-    dashes: u32,
-    dots: u32,
-    null_like: bool,
+    /// The OR of its bytes' classes.
+    class: u16,
+    /// Whether every byte is a digit.
+    all_digits: bool,
+    /// Whether every byte is an ASCII letter or digit.
+    all_alnum: bool,
 }
 
-const SP: u8 = 1;
-const DG: u8 = 2;
-const AT: u8 = 4;
-const SL: u8 = 8;
-const AN: u8 = 16;
-const PD: u8 = 32;
-const CP: u8 = 64;
-const BS: u8 = 128;
+/// How many times `b` occurs in `bytes`.
+fn count(bytes: &[u8], b: u8) -> u32 {
+    bytes.iter().filter(|&&c| c == b).count() as u32
+}
+
+/// Whether a run of letters and digits in `bytes` (between bytes that are
+/// neither) is a boolean or user string ([`is_null_word`]).
+fn has_null_word(bytes: &[u8], all_alnum: bool) -> bool {
+    if all_alnum {
+        // One run: the usual word.
+        return (3..=5).contains(&bytes.len()) && is_null_word(bytes);
+    }
+    let mut run = 0;
+    for (i, &c) in bytes.iter().enumerate() {
+        if CLASS[c as usize] & AN == 0 {
+            if (3..=5).contains(&(i - run)) && is_null_word(&bytes[run..i]) {
+                return true;
+            }
+            run = i + 1;
+        }
+    }
+    (3..=5).contains(&(bytes.len() - run)) && is_null_word(&bytes[run..])
+}
+
+const SP: u16 = 1;
+const DG: u16 = 2;
+const AT: u16 = 4;
+const SL: u16 = 8;
+const AN: u16 = 16;
+const PD: u16 = 32;
+const CP: u16 = 64;
+const BS: u16 = 128;
+const CO: u16 = 256;
+const DA: u16 = 512;
+const DO: u16 = 1024;
 
 /// Byte classes: space, digit, `@`, `/`, alphanumeric, path delimiter,
-/// compound-word byte, backslash.
-static CLASS: [u8; 256] = {
-    let mut t = [0u8; 256];
+/// compound-word byte, backslash, `:`, `-`, `.`.
+static CLASS: [u16; 256] = {
+    let mut t = [0u16; 256];
     let mut b = 0;
     while b < 256 {
         let c = b as u8;
@@ -228,6 +257,12 @@ static CLASS: [u8; 256] = {
         if c.is_ascii_alphanumeric() || c == b'_' || c == b'.' || c == b'-' || c >= 0x80 {
             k |= CP;
         }
+        k |= match c {
+            b':' => CO,
+            b'-' => DA,
+            b'.' => DO,
+            _ => 0,
+        };
         t[b] = k;
         b += 1;
     }
@@ -237,8 +272,21 @@ static CLASS: [u8; 256] = {
 /// A boolean or a Loghub-2.0 "user string" (`true`, `false`, `null`,
 /// `root`, `admin`), matched on bytes without building a string.
 fn is_null_word(w: &[u8]) -> bool {
-    const WORDS: [&[u8]; 5] = [b"true", b"false", b"null", b"root", b"admin"];
-    matches!(w[0] | 0x20, b't' | b'f' | b'n' | b'r' | b'a') && WORDS.iter().any(|x| x.eq_ignore_ascii_case(w))
+    let x: &[u8] = match w.len() {
+        4 => match w[0] | 0x20 {
+            b't' => b"true",
+            b'n' => b"null",
+            b'r' => b"root",
+            _ => return false,
+        },
+        5 => match w[0] | 0x20 {
+            b'f' => b"false",
+            b'a' => b"admin",
+            _ => return false,
+        },
+        _ => return false,
+    };
+    x.eq_ignore_ascii_case(w)
 }
 
 /// The delimiters of Loghub-2.0's token rules (whitespace and
@@ -279,11 +327,11 @@ fn is_token_delim(b: u8) -> bool {
 fn mask_token(content: &str, start: usize, end: usize, info: TokenInfo, out: &mut MaskedLine) {
     out.elems.clear();
     let bytes = content.as_bytes();
-    let (colons, dashes) = (info.colons, info.dashes);
+    let tok = &bytes[start..end];
     let at = info.class & AT != 0;
     let slash = info.class & SL != 0;
     let len = end - start;
-    if info.non_digits == 0 {
+    if info.all_digits {
         // Fast path: a bare number.
         let mstart = out.masked.len();
         out.masked.push_str(VAR);
@@ -298,14 +346,15 @@ fn mask_token(content: &str, start: usize, end: usize, info: TokenInfo, out: &mu
         return;
     }
     let backslash = info.class & BS != 0;
+    let colons = if info.class & CO != 0 { count(tok, b':') } else { 0 };
     let plain = !at && !slash && !backslash && colons < 2 && info.class & DG == 0;
     // A domain name without digits (`mail.example.net`) is a host.
-    let domain = plain && info.dots > 0 && {
+    let domain = plain && info.class & DO != 0 && {
         let t = content[start..end].trim_end_matches(['.', ',', ';', ')', ']', '"', '\'']);
         let t = t.trim_start_matches(['(', '[', '"', '\'']);
         kind::is_fqdn(t)
     };
-    if plain && !info.null_like && !domain {
+    if plain && !domain && !has_null_word(tok, info.all_alnum) {
         // Fast path: a token without digits, paths, addresses or null-like
         // words is a constant as it stands.
         let mstart = out.masked.len();
@@ -324,6 +373,7 @@ fn mask_token(content: &str, start: usize, end: usize, info: TokenInfo, out: &mu
     let numeric = ws < we
         && (bytes[ws].is_ascii_digit()
             || (bytes[ws] == b'v' && bytes.get(ws + 1).is_some_and(u8::is_ascii_digit)));
+    let dashes = if info.class & DA != 0 { count(tok, b'-') } else { 0 };
     let delimited = at
         || colons >= 2
         || (slash && colons >= 1)
@@ -334,7 +384,7 @@ fn mask_token(content: &str, start: usize, end: usize, info: TokenInfo, out: &mu
     let whole = cs < ce && {
         let w = &content[cs..ce];
         (delimited && kind::is_delimited_kind(w))
-            || (numeric && info.non_digits > 0 && kind::is_numeric_kind(w))
+            || (numeric && kind::is_numeric_kind(w))
             || (backslash && kind::is_windows_path(w))
     };
     if whole {
@@ -539,6 +589,23 @@ fn is_sign(bytes: &[u8], start: usize, i: usize, end: usize) -> bool {
 /// name (`core.<*>`).
 fn mask_compound(content: &str, start: usize, end: usize, elems: &mut Vec<Elem>) {
     let bytes = content.as_bytes();
+    let c = &bytes[start..end];
+    if !c.iter().any(u8::is_ascii_digit) && !has_null_word(c, false) {
+        // No digits and no boolean or user string: no piece is a variable
+        // and nothing below would change that, so the compound is one
+        // literal (`emit` writes literals as they are, whatever their
+        // split; a `.` joins variables only when it is a literal of its
+        // own between two, which needs a variable piece here).
+        elems.push(Elem::Lit(start, end));
+        return;
+    }
+    mask_pieces(content, start, end, elems);
+}
+
+/// [`mask_compound`] without its shortcut for compounds that cannot hold a
+/// variable: the rules piece by piece (the slow twin of the shortcut).
+fn mask_pieces(content: &str, start: usize, end: usize, elems: &mut Vec<Elem>) {
+    let bytes = content.as_bytes();
     let first = elems.len();
     // Whether the first `.`-separated label holds a variable piece.
     let mut first_label_var = false;
@@ -659,6 +726,9 @@ fn emit(content: &str, start: usize, end: usize, out: &mut MaskedLine) {
 pub fn var_kinds<'a>(content: &'a str, line: &'a MaskedLine) -> impl Iterator<Item = VarKind> + 'a {
     line.vars.iter().map(move |v| kind::classify(v.of(content)))
 }
+
+#[cfg(test)]
+mod twins;
 
 #[cfg(test)]
 mod tests {
