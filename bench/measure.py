@@ -10,15 +10,21 @@
   ``seconds`` is the best (smallest) run; every run is in ``runs``.
 - Peak RSS: ``ru_maxrss`` of the child as reported by ``os.wait4`` (the
   child's own high-water mark, KiB on Linux), the largest over the runs.
+- CPU time: ``ru_utime + ru_stime`` of the child from the same ``wait4``;
+  ``cpu_seconds`` is the smallest over the runs (on a shared machine it
+  moves less than the wall time).
 - The command's stdout goes to /dev/null, or to FILE with ``--stdout``;
   ``--json-stdout`` parses it as one JSON object and embeds it as ``child``.
+  With ``--repeat N`` too, ``child`` is the object of the run whose own
+  ``seconds`` (the time the child measured itself, e.g. an in-memory loop)
+  is smallest, and ``child_runs`` lists every run's ``seconds``.
 - stderr is kept aside; when the command exits non-zero this prints it, says
   which command failed and exits with the command's status, so a caller
   running under ``set -e`` stops instead of recording a number.
 
 Output keys: label, cmd, lines (as given), seconds, runs, lines_per_s
-(when --lines is given), peak_rss_mb, stdout (the FILE given), child (with
---json-stdout).
+(when --lines is given), cpu_seconds, cpu_runs, peak_rss_mb, stdout (the FILE given), child and
+child_runs (with --json-stdout).
 """
 import argparse
 import json
@@ -47,7 +53,7 @@ def run_once(cmd, stdout_path):
             sys.stderr.write(err.read().decode("utf-8", "replace"))
             sys.stderr.write(f"measure.py: {shlex.join(cmd)} failed with exit status {proc.returncode}\n")
             sys.exit(proc.returncode if proc.returncode > 0 else 1)
-        return dt, usage.ru_maxrss / 1024.0
+        return dt, usage.ru_maxrss / 1024.0, usage.ru_utime + usage.ru_stime
     finally:
         out.close()
         err.close()
@@ -70,26 +76,43 @@ def main():
     if a.json_stdout and not a.stdout:
         fd, a.stdout = tempfile.mkstemp(prefix="measure-", suffix=".json")
         os.close(fd)
-    runs, rss = [], 0.0
+    runs, cpus, rss, children = [], [], 0.0, []
     for _ in range(a.repeat):
-        dt, mb = run_once(cmd, a.stdout)
+        dt, mb, cpu = run_once(cmd, a.stdout)
         runs.append(round(dt, 4))
+        cpus.append(round(cpu, 4))
         rss = max(rss, mb)
+        if a.json_stdout:
+            children.append(read_child(cmd, a.stdout))
     best = min(runs)
-    res = {"label": a.label, "cmd": shlex.join(cmd), "seconds": best, "runs": runs, "peak_rss_mb": round(rss, 1)}
+    res = {"label": a.label, "cmd": shlex.join(cmd), "seconds": best, "runs": runs,
+           "cpu_seconds": min(cpus), "cpu_runs": cpus, "peak_rss_mb": round(rss, 1)}
     if a.lines is not None:
         res["lines"] = a.lines
         res["lines_per_s"] = round(a.lines / best, 1) if best > 0 else None
     if a.stdout and not a.json_stdout:
         res["stdout"] = a.stdout
     if a.json_stdout:
-        with open(a.stdout, encoding="utf-8") as f:
-            text = f.read()
-        try:
-            res["child"] = json.loads(text)
-        except ValueError:
-            sys.exit(f"measure.py: {shlex.join(cmd)} did not print one JSON object: {text[:200]!r}")
+        if len(children) == 1:
+            res["child"] = children[0]
+        elif all(isinstance(c.get("seconds"), (int, float)) for c in children):
+            res["child"] = min(children, key=lambda c: c["seconds"])
+            res["child_runs"] = [c["seconds"] for c in children]
+        else:
+            sys.exit(f"measure.py: --repeat with --json-stdout needs a numeric 'seconds' in what {shlex.join(cmd)} prints")
     print(json.dumps(res))
+
+
+def read_child(cmd, path):
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    try:
+        child = json.loads(text)
+    except ValueError:
+        child = None
+    if not isinstance(child, dict):
+        sys.exit(f"measure.py: {shlex.join(cmd)} did not print one JSON object: {text[:200]!r}")
+    return child
 
 
 if __name__ == "__main__":
