@@ -504,7 +504,22 @@ impl Engine {
         let mut miner = std::mem::take(&mut self.miner);
         let mut stats = Stats::default();
         let mut seq = self.scratch();
+        let single = self.opts.threads <= 1;
         let r = self.drive(input, self.opts.batch_lines, true, |group| {
+            if single {
+                // One thread: mask each line once and learn it at once,
+                // without the hand-off to a pool and the second masking
+                // of lines whose key is new (`learn` checks the cache
+                // first, as `learn_known` does: the same answers).
+                for b in group {
+                    for i in 0..b.len() {
+                        let f = self.prepare_entry(b, i, &mut seq);
+                        stats.count(&f, b.line(i).len(), b.line(i).is_empty(), b.line_count(i));
+                        miner.learn(&seq.masked, &seq.header.content);
+                    }
+                }
+                return Ok(true);
+            }
             let keyed: Vec<(Vec<u128>, Stats)> = self.pool.install(|| {
                 group
                     .par_iter()

@@ -29,6 +29,17 @@ fn needs_escape8(x: u64) -> bool {
     (below | zero(x ^ (ONES * b'"' as u64)) | zero(x ^ (ONES * b'\\' as u64))) != 0
 }
 
+/// Bytes a JSON string cannot hold as they are: controls, `"` and `\`.
+static ESCAPED: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        t[c] = c < 0x20 || c == b'"' as usize || c == b'\\' as usize;
+        c += 1;
+    }
+    t
+};
+
 /// Appends `s` as a JSON string literal.
 pub fn json_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
@@ -44,6 +55,10 @@ pub fn json_str(out: &mut Vec<u8>, s: &str) {
             }
         }
         let c = b[i];
+        if !ESCAPED[c as usize] {
+            i += 1;
+            continue;
+        }
         let esc: &[u8] = match c {
             b'"' => b"\\\"",
             b'\\' => b"\\\\",

@@ -320,17 +320,21 @@ fn hash_positions(p: &[u32]) -> u128 {
 /// value too: `()` is `(<*>)` with nothing inside).
 pub(crate) fn glob_spans(pattern: &str, text: &str, out: &mut Vec<(usize, usize)>) -> bool {
     out.clear();
-    let parts: Vec<&str> = pattern.split(VAR).collect();
-    if parts.len() == 1 {
+    let Some(v) = find_var(pattern) else {
         return pattern == text;
-    }
-    let first = parts[0];
+    };
+    let first = &pattern[..v];
     if !text.starts_with(first) {
         return false;
     }
     let mut pos = first.len();
-    for (i, lit) in parts.iter().enumerate().skip(1) {
-        let last = i == parts.len() - 1;
+    let mut rest = &pattern[v + VAR.len()..];
+    loop {
+        // The literal up to the next `<*>`, or the last one.
+        let (lit, last) = match find_var(rest) {
+            Some(k) => (&rest[..k], false),
+            None => (rest, true),
+        };
         let from = pos;
         if from > text.len() {
             return false;
@@ -345,8 +349,25 @@ pub(crate) fn glob_spans(pattern: &str, text: &str, out: &mut Vec<(usize, usize)
         let Some(at) = found else { return false };
         out.push((pos, at));
         pos = at + lit.len();
+        if last {
+            return pos == text.len();
+        }
+        rest = &rest[lit.len() + VAR.len()..];
     }
-    pos == text.len()
+}
+
+/// Where the first `<*>` of `s` starts: a scan for `<`, cheaper than a
+/// substring search on these short tokens.
+fn find_var(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while let Some(k) = b[i..].iter().position(|&c| c == b'<') {
+        if b[i + k..].starts_with(VAR.as_bytes()) {
+            return Some(i + k);
+        }
+        i += k + 1;
+    }
+    None
 }
 
 /// Whether `text` matches `pattern`, each `<*>` matching any bytes: what
@@ -1574,6 +1595,37 @@ pub(crate) mod tests {
     /// `P <*>` also takes a longer line that starts with the tokens `P`
     /// where a tail may start after them (the token before ends with `:`
     /// or `=`, or a trailing run of values with a variable starts there).
+    /// [`glob_spans`] as first written: split the pattern at `<*>` into a
+    /// list, then place each literal.
+    fn glob_spans_slowly(pattern: &str, text: &str, out: &mut Vec<(usize, usize)>) -> bool {
+        out.clear();
+        let parts: Vec<&str> = pattern.split(VAR).collect();
+        if parts.len() == 1 {
+            return pattern == text;
+        }
+        if !text.starts_with(parts[0]) {
+            return false;
+        }
+        let mut pos = parts[0].len();
+        for (i, lit) in parts.iter().enumerate().skip(1) {
+            let from = pos;
+            if from > text.len() {
+                return false;
+            }
+            let found = if i == parts.len() - 1 {
+                (text.len() >= from + lit.len() && text.ends_with(lit)).then(|| text.len() - lit.len())
+            } else if lit.is_empty() {
+                Some(from)
+            } else {
+                text.get(from..).and_then(|t| t.find(lit)).map(|x| x + from)
+            };
+            let Some(at) = found else { return false };
+            out.push((pos, at));
+            pos = at + lit.len();
+        }
+        pos == text.len()
+    }
+
     pub(crate) fn find_slow(m: &Miner, line: &MaskedLine) -> Option<u32> {
         let n = line.len();
         let mut run = n;
@@ -1724,6 +1776,21 @@ pub(crate) mod tests {
             #[test]
             fn templated_lines_do_not_depend_on_the_cache(lines in templated()) {
                 assert_cache_independent(&lines);
+            }
+
+            #[test]
+            fn glob_spans_matches_its_slow_twin(
+                pattern in r"(<\*>|[ab<*>]){0,6}",
+                text in r"[ab<*>]{0,8}",
+            ) {
+                let mut fast = Vec::new();
+                let ok = glob_spans(&pattern, &text, &mut fast);
+                let mut slow = Vec::new();
+                let slow_ok = glob_spans_slowly(&pattern, &text, &mut slow);
+                prop_assert_eq!(ok, slow_ok, "{:?} {:?}", pattern, text);
+                if ok {
+                    prop_assert_eq!(fast, slow);
+                }
             }
 
             #[test]

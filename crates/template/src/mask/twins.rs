@@ -172,3 +172,21 @@ proptest! {
         prop_assert_eq!(fast.len(), 1);
     }
 }
+
+/// A dotted quad as first written: split, no length rejection.
+fn is_ipv4_slowly(s: &str) -> bool {
+    let groups: Vec<&str> = s.split('.').collect();
+    groups.len() == 4
+        && groups.iter().all(|g| {
+            (1..=3).contains(&g.len())
+                && g.bytes().all(|c| c.is_ascii_digit())
+                && g.parse::<u16>().is_ok_and(|v| v <= 255)
+        })
+}
+
+proptest! {
+    #[test]
+    fn is_ipv4_matches_its_slow_twin(t in r"[0-9.]{0,17}|([0-9]{1,4}\.){3}[0-9]{1,4}") {
+        prop_assert_eq!(kind::is_ipv4(&t), is_ipv4_slowly(&t), "{:?}", t);
+    }
+}
