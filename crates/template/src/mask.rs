@@ -679,6 +679,23 @@ fn emit(content: &str, start: usize, end: usize, out: &mut MaskedLine) {
     let bytes = content.as_bytes();
     let mstart = out.masked.len();
     let vstart = out.vars.len();
+    if let [one] = out.elems[..] {
+        // One element, the usual result for a value: nothing to merge.
+        match one {
+            Elem::Var(s, e) => {
+                out.vars.push(Span::new(s, e));
+                out.masked.push_str(VAR);
+            }
+            Elem::Lit(s, e) => out.masked.push_str(&content[s..e]),
+        }
+        out.tokens.push(MaskedToken {
+            raw: Span::new(start, end),
+            masked: Span::new(mstart, out.masked.len()),
+            vars_start: vstart as u32,
+            vars_end: out.vars.len() as u32,
+        });
+        return;
+    }
     let elems = std::mem::take(&mut out.elems);
     let mut pending: Option<(usize, usize)> = None;
     let mut i = 0;
