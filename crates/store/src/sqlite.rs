@@ -288,8 +288,82 @@ fn apply_merge(tx: &Transaction<'_>, m: &MergeRecord) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// Applies one delta; `seen` is a reused buffer for example de-duplication.
-fn apply_delta(tx: &Transaction<'_>, d: &TemplateDelta, seen: &mut Vec<String>) -> rusqlite::Result<()> {
+/// One `var_slots` row while a delta's values are applied: read once (on the first value
+/// that needs it), changed in memory, written once.
+struct Slot {
+    pos: u32,
+    kept: i64,
+    other: i64,
+}
+
+/// Applies a delta's variable values to template `tid`: a value already kept is bumped; a
+/// new one takes a slot while its position has fewer than [`MAX_VALUES`], else it is
+/// counted in `other`. Each position's slot row is read and written once per delta, not
+/// per value (`slots` is a reused buffer).
+fn apply_values(
+    tx: &Transaction<'_>,
+    tid: i64,
+    d: &TemplateDelta,
+    slots: &mut Vec<Slot>,
+) -> rusqlite::Result<()> {
+    slots.clear();
+    let mut read_slot =
+        tx.prepare_cached("SELECT kept, other FROM var_slots WHERE tid = ?1 AND position = ?2")?;
+    let mut slot = |slots: &mut Vec<Slot>, pos: u32| -> rusqlite::Result<usize> {
+        if let Some(i) = slots.iter().position(|s| s.pos == pos) {
+            return Ok(i);
+        }
+        let (kept, other) = read_slot
+            .query_row(params![tid, pos], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?
+            .unwrap_or((0, 0));
+        slots.push(Slot { pos, kept, other });
+        Ok(slots.len() - 1)
+    };
+    let mut bump = tx.prepare_cached(
+        "UPDATE var_values SET count = count + ?4 WHERE tid = ?1 AND position = ?2 AND value = ?3",
+    )?;
+    let mut add_value =
+        tx.prepare_cached("INSERT INTO var_values(tid, position, value, count) VALUES (?1, ?2, ?3, ?4)")?;
+    for (pos, value, n) in &d.values {
+        let n = *n as i64;
+        if n == 0 || bump.execute(params![tid, pos, value, n])? > 0 {
+            continue;
+        }
+        let i = slot(slots, *pos)?;
+        let s = &mut slots[i];
+        if s.kept < MAX_VALUES as i64 {
+            add_value.execute(params![tid, pos, value, n])?;
+            s.kept += 1;
+        } else {
+            s.other += n;
+        }
+    }
+    for &(pos, n) in &d.other {
+        if n > 0 {
+            let i = slot(slots, pos)?;
+            let s = &mut slots[i];
+            s.other += n as i64;
+        }
+    }
+    let mut write = tx.prepare_cached(
+        "INSERT INTO var_slots(tid, position, kept, other) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT(tid, position) DO UPDATE SET kept = excluded.kept, other = excluded.other",
+    )?;
+    for s in slots.iter() {
+        write.execute(params![tid, s.pos, s.kept, s.other])?;
+    }
+    Ok(())
+}
+
+/// Applies one delta; `seen` and `slots` are reused buffers (example de-duplication,
+/// variable slots).
+fn apply_delta(
+    tx: &Transaction<'_>,
+    d: &TemplateDelta,
+    seen: &mut Vec<String>,
+    slots: &mut Vec<Slot>,
+) -> rusqlite::Result<()> {
     // Counts were checked to fit an i64 by `validate_batch`.
     let (tid, n_examples): (i64, i64) = tx.prepare_cached(UPSERT_TEMPLATE)?.query_row(
         params![
@@ -313,47 +387,8 @@ fn apply_delta(tx: &Transaction<'_>, d: &TemplateDelta, seen: &mut Vec<String>) 
             }
         }
     }
-    if !d.values.is_empty() {
-        let mut bump = tx.prepare_cached(
-            "UPDATE var_values SET count = count + ?4 WHERE tid = ?1 AND position = ?2 AND value = ?3",
-        )?;
-        let mut slot_row = tx.prepare_cached(
-            "INSERT INTO var_slots(tid, position, kept, other) VALUES (?1, ?2, 0, 0)
-             ON CONFLICT(tid, position) DO NOTHING",
-        )?;
-        let mut take_slot = tx.prepare_cached(
-            "UPDATE var_slots SET kept = kept + 1 WHERE tid = ?1 AND position = ?2 AND kept < ?3",
-        )?;
-        let mut add_value =
-            tx.prepare_cached("INSERT INTO var_values(tid, position, value, count) VALUES (?1, ?2, ?3, ?4)")?;
-        let mut add_other =
-            tx.prepare_cached("UPDATE var_slots SET other = other + ?3 WHERE tid = ?1 AND position = ?2")?;
-        for (pos, value, n) in &d.values {
-            let n = *n as i64;
-            if n == 0 || bump.execute(params![tid, pos, value, n])? > 0 {
-                continue;
-            }
-            slot_row.execute(params![tid, pos])?;
-            if take_slot.execute(params![tid, pos, MAX_VALUES as i64])? > 0 {
-                add_value.execute(params![tid, pos, value, n])?;
-            } else {
-                add_other.execute(params![tid, pos, n])?;
-            }
-        }
-    }
-    if !d.other.is_empty() {
-        let mut slot_row = tx.prepare_cached(
-            "INSERT INTO var_slots(tid, position, kept, other) VALUES (?1, ?2, 0, 0)
-             ON CONFLICT(tid, position) DO NOTHING",
-        )?;
-        let mut add_other =
-            tx.prepare_cached("UPDATE var_slots SET other = other + ?3 WHERE tid = ?1 AND position = ?2")?;
-        for (pos, n) in &d.other {
-            if *n > 0 {
-                slot_row.execute(params![tid, pos])?;
-                add_other.execute(params![tid, pos, *n as i64])?;
-            }
-        }
+    if !d.values.is_empty() || !d.other.is_empty() {
+        apply_values(tx, tid, d, slots)?;
     }
     if !d.examples.is_empty() && (n_examples as usize) < MAX_EXAMPLES {
         seen.clear();
@@ -476,8 +511,10 @@ impl StoreWriter for SqliteWriter {
         }
         let mut sources: HashMap<&str, (i64, i64)> = HashMap::new();
         let mut seen = Vec::with_capacity(MAX_EXAMPLES);
+        let mut slots = Vec::new();
         for (i, d) in batch.templates.iter().enumerate() {
-            apply_delta(&tx, d, &mut seen).map_err(|e| db(path, format!("applying templates[{i}]"))(e))?;
+            apply_delta(&tx, d, &mut seen, &mut slots)
+                .map_err(|e| db(path, format!("applying templates[{i}]"))(e))?;
             let e = sources
                 .entry(d.source.as_str())
                 .or_insert((d.first_seen_ms, d.last_seen_ms));

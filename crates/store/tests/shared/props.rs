@@ -165,3 +165,121 @@ pub fn counts_add_up<B: Backend>(cases: u32) {
         panic!("{e}");
     }
 }
+
+/// Instantiates the variable-values property test for backend type `$b` (`$cases` cases).
+macro_rules! values_prop_tests {
+    ($b:ty, $cases:expr) => {
+        #[test]
+        fn variable_values_match_the_one_value_at_a_time_model() {
+            $crate::shared::props::values_match_the_model::<$b>($cases)
+        }
+    };
+}
+pub(crate) use values_prop_tests;
+
+/// One commit's values for template 1: (position, value number, count) and (position, other).
+type ValuesCommit = (Vec<(u32, u32, u64)>, Vec<(u32, u64)>);
+/// Per position: kept (value, count) pairs and `other`.
+type ModelSlot = (u32, Vec<(String, u64)>, u64);
+/// Per position as read back: top, distinct kept, other.
+type ReadSlot = (u32, Vec<(String, u64)>, usize, u64);
+
+/// The slow, obviously correct twin of a backend's value bookkeeping: every value of every
+/// commit in order, one at a time; a value already kept is bumped, a new one takes a slot while
+/// its position keeps fewer than `MAX_VALUES`, else it counts in `other`. A position is listed
+/// once a value missed or an `other` count came for it. Per position: kept values in arrival
+/// order, other.
+fn values_model(commits: &[ValuesCommit]) -> Vec<ModelSlot> {
+    let mut model: Vec<ModelSlot> = Vec::new();
+    fn slot(model: &mut Vec<ModelSlot>, pos: u32) -> usize {
+        match model.iter().position(|s| s.0 == pos) {
+            Some(i) => i,
+            None => {
+                model.push((pos, Vec::new(), 0));
+                model.len() - 1
+            }
+        }
+    }
+    for (values, other) in commits {
+        for &(pos, v, n) in values {
+            if n == 0 {
+                continue;
+            }
+            let v = format!("v{v}");
+            if let Some(s) = model.iter_mut().find(|s| s.0 == pos) {
+                if let Some(k) = s.1.iter_mut().find(|k| k.0 == v) {
+                    k.1 += n;
+                    continue;
+                }
+            }
+            let i = slot(&mut model, pos);
+            if model[i].1.len() < logsieve_store::MAX_VALUES {
+                model[i].1.push((v, n));
+            } else {
+                model[i].2 += n;
+            }
+        }
+        for &(pos, n) in other {
+            if n > 0 {
+                let i = slot(&mut model, pos);
+                model[i].2 += n;
+            }
+        }
+    }
+    model.sort_by_key(|s| s.0);
+    model
+}
+
+/// Random commits of variable values (duplicates within a commit, zero counts, positions
+/// interleaved, more distinct values than a position keeps) end with exactly the values,
+/// kept counts and `other` of [`values_model`].
+pub fn values_match_the_model<B: Backend>(cases: u32) {
+    let mut runner = TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let commit = (
+        prop::collection::vec((0..3u32, 0..90u32, 0..4u64), 0..120),
+        prop::collection::vec((0..4u32, 0..3u64), 0..3),
+    );
+    let strategy = prop::collection::vec(commit, 1..6);
+    let result = runner.run(&strategy, |commits| {
+        let b = B::fresh();
+        let (mut w, readers) = b.open();
+        for (i, (values, other)) in commits.iter().enumerate() {
+            let mut d = delta("s", 1, "t <*> <*> <*> <*>", &[(i as i64, 1)]);
+            d.values = values
+                .iter()
+                .map(|&(pos, v, n)| (pos, format!("v{v}"), n))
+                .collect();
+            d.other = other.clone();
+            w.commit(&CommitBatch {
+                templates: vec![d],
+                ..Default::default()
+            })
+            .unwrap();
+        }
+        let r = readers.reader().unwrap();
+        let det = r.template(&super::common::id(1), Some("s")).unwrap();
+        prop_assert_eq!(det.len(), 1);
+        let got: Vec<ReadSlot> = det[0]
+            .values
+            .iter()
+            .map(|v| (v.position, v.top.clone(), v.distinct_kept, v.other))
+            .collect();
+        let want: Vec<ReadSlot> = values_model(&commits)
+            .into_iter()
+            .map(|(pos, mut kept, other)| {
+                let n = kept.len();
+                kept.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                (pos, kept, n, other)
+            })
+            .collect();
+        prop_assert_eq!(got, want);
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
