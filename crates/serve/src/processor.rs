@@ -21,7 +21,9 @@ use logsieve_detect::{Alert, Correlator, Detector, FlatEvent, Hit};
 use logsieve_engine::{BatchScratch, Engine, Observer, Options, OutputFormat, RecordView};
 use logsieve_framing::LineBatch;
 use logsieve_header::{HeaderParser, Preset};
-use logsieve_store::{AlertRecord, CommitBatch, MergeRecord, PartitionAdvance, StoreWriter, TemplateDelta};
+use logsieve_store::{
+    AlertRecord, CommitBatch, MergeRecord, PartitionAdvance, RetainInfo, StoreWriter, TemplateDelta,
+};
 use logsieve_template::{Miner, MinerConfig, TemplateId};
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
@@ -1013,6 +1015,7 @@ impl Processor {
 
     fn save_states(&mut self, all: bool) {
         self.last_state = Instant::now();
+        let t = Instant::now();
         for s in &mut self.sources {
             if s.dirty || all {
                 let mut bytes = Vec::new();
@@ -1022,6 +1025,13 @@ impl Processor {
                 }
                 s.dirty = false;
             }
+        }
+        if t.elapsed() >= SLOW {
+            tracing::warn!(
+                ms = t.elapsed().as_millis() as u64,
+                bytes = self.pending.states.iter().map(|s| s.1.len()).sum::<usize>(),
+                "slow miner state save"
+            );
         }
         self.pending.since.get_or_insert_with(Instant::now);
     }
@@ -1103,7 +1113,17 @@ pub fn hex(id: TemplateId) -> String {
     String::from_utf8_lossy(&id.hex()).into_owned()
 }
 
-/// The writer thread: commits each group and then acknowledges it.
+/// Rows of each kind one retention step deletes or examines at most: a
+/// step runs between two group commits, so this bounds how long it holds
+/// the next one up (a few ms).
+const RETAIN_STEP_ROWS: usize = 2_000;
+/// A commit or retention step slower than this is logged with what it held.
+const SLOW: Duration = Duration::from_millis(250);
+
+/// The writer thread: commits each group and then acknowledges it. Between
+/// commits it runs retention in bounded steps (each its own transaction),
+/// a pass every quarter of `retention` (at most every 10 minutes), so a
+/// pass over millions of rows never stops the commits.
 pub fn write_loop(
     commits: Receiver<Commit>,
     mut store: Box<dyn StoreWriter>,
@@ -1111,49 +1131,117 @@ pub fn write_loop(
     retention: Option<Duration>,
 ) {
     let mut last_retention: Option<Instant> = None;
-    for c in commits {
-        let result = if c.batch.is_empty() {
-            Ok(())
-        } else {
-            let t = Instant::now();
-            let r = store.commit(&c.batch).map(|_| ());
-            metrics.commit_seconds.observe_duration(t.elapsed());
-            metrics.commit_lines.observe(c.lines as f64);
-            r
-        };
-        match result {
-            Ok(()) => {
-                metrics.committed_lines.fetch_add(c.lines, Ordering::Relaxed);
-                for a in c.acks {
-                    metrics
-                        .ingest_to_commit_seconds
-                        .observe_duration(a.received.elapsed());
-                    metrics.queue_lines.fetch_sub(a.lines, Ordering::Relaxed);
-                    if let Some(ack) = a.ack {
-                        let _ = ack.send(Ok(a.lines));
-                    }
-                    drop(a.permit);
-                }
+    // The pass in progress: its cutoff, when it began, steps taken, rows deleted.
+    let mut pass: Option<(i64, Instant, u64, RetainInfo)> = None;
+    loop {
+        // A commit waiting goes first; retention steps fill the gaps.
+        let c = if pass.is_some() {
+            match commits.try_recv() {
+                Ok(c) => Some(c),
+                Err(crossbeam_channel::TryRecvError::Empty) => None,
+                Err(crossbeam_channel::TryRecvError::Disconnected) => return,
             }
-            Err(e) => {
-                metrics.commit_errors.fetch_add(1, Ordering::Relaxed);
-                tracing::error!(error = %e, lines = c.lines, "group commit failed; its requests get 503");
-                for a in c.acks {
-                    metrics.queue_lines.fetch_sub(a.lines, Ordering::Relaxed);
-                    if let Some(ack) = a.ack {
-                        let _ = ack.send(Err(AckError::Unavailable(format!("store: {e}"))));
+        } else {
+            match commits.recv() {
+                Ok(c) => Some(c),
+                Err(_) => return,
+            }
+        };
+        if let Some(c) = c {
+            write_one(c, &mut *store, &metrics);
+        }
+        let Some(keep) = retention else { continue };
+        // Often enough for a short retention, at most every 10 minutes.
+        let every = (keep / 4).clamp(Duration::from_secs(1), Duration::from_secs(600));
+        if pass.is_none() && last_retention.is_none_or(|t| t.elapsed() >= every) {
+            last_retention = Some(Instant::now());
+            let cutoff = now_ms() - keep.as_millis() as i64;
+            pass = Some((cutoff, Instant::now(), 0, RetainInfo::default()));
+        }
+        if let Some((cutoff, began, steps, total)) = &mut pass {
+            match store.retain_step(*cutoff, RETAIN_STEP_ROWS) {
+                Ok((info, done)) => {
+                    *steps += 1;
+                    total.buckets += info.buckets;
+                    total.alerts += info.alerts;
+                    total.templates += info.templates;
+                    if info.duration >= SLOW {
+                        tracing::warn!(
+                            ms = info.duration.as_millis() as u64,
+                            buckets = info.buckets,
+                            alerts = info.alerts,
+                            templates = info.templates,
+                            "slow retention step"
+                        );
                     }
+                    if done {
+                        tracing::info!(
+                            steps = *steps,
+                            ms = began.elapsed().as_millis() as u64,
+                            buckets = total.buckets,
+                            alerts = total.alerts,
+                            templates = total.templates,
+                            "retention pass done"
+                        );
+                        pass = None;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "retention failed");
+                    pass = None;
                 }
             }
         }
-        if let Some(keep) = retention {
-            // Often enough for a short retention, at most every 10 minutes.
-            let every = (keep / 4).clamp(Duration::from_secs(1), Duration::from_secs(600));
-            if last_retention.is_none_or(|t| t.elapsed() >= every) {
-                last_retention = Some(Instant::now());
-                let cutoff = now_ms() - keep.as_millis() as i64;
-                if let Err(e) = store.retain(cutoff) {
-                    tracing::warn!(error = %e, "retention failed");
+    }
+}
+
+/// Commits one group and answers its acknowledgements.
+fn write_one(c: Commit, store: &mut dyn StoreWriter, metrics: &Metrics) {
+    let result = if c.batch.is_empty() {
+        Ok(())
+    } else {
+        let t = Instant::now();
+        let r = store.commit(&c.batch).map(|_| ());
+        let took = t.elapsed();
+        metrics.commit_seconds.observe_duration(took);
+        metrics.commit_lines.observe(c.lines as f64);
+        if took >= SLOW {
+            let b = &c.batch;
+            tracing::warn!(
+                ms = took.as_millis() as u64,
+                lines = c.lines,
+                templates = b.templates.len(),
+                values = b.templates.iter().map(|d| d.values.len()).sum::<usize>(),
+                examples = b.templates.iter().map(|d| d.examples.len()).sum::<usize>(),
+                merges = b.merges.len(),
+                alerts = b.alerts.len(),
+                state_bytes = b.states.iter().map(|s| s.1.len()).sum::<usize>(),
+                "slow group commit"
+            );
+        }
+        r
+    };
+    match result {
+        Ok(()) => {
+            metrics.committed_lines.fetch_add(c.lines, Ordering::Relaxed);
+            for a in c.acks {
+                metrics
+                    .ingest_to_commit_seconds
+                    .observe_duration(a.received.elapsed());
+                metrics.queue_lines.fetch_sub(a.lines, Ordering::Relaxed);
+                if let Some(ack) = a.ack {
+                    let _ = ack.send(Ok(a.lines));
+                }
+                drop(a.permit);
+            }
+        }
+        Err(e) => {
+            metrics.commit_errors.fetch_add(1, Ordering::Relaxed);
+            tracing::error!(error = %e, lines = c.lines, "group commit failed; its requests get 503");
+            for a in c.acks {
+                metrics.queue_lines.fetch_sub(a.lines, Ordering::Relaxed);
+                if let Some(ack) = a.ack {
+                    let _ = ack.send(Err(AckError::Unavailable(format!("store: {e}"))));
                 }
             }
         }

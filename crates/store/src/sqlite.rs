@@ -157,6 +157,7 @@ pub fn open_sqlite(dir: &Path) -> Result<(SqliteWriter, SqliteReaders), StoreErr
         SqliteWriter {
             conn,
             path: Arc::clone(&path),
+            retain_cursor: 0,
         },
         SqliteReaders { path },
     ))
@@ -223,10 +224,15 @@ fn check_or_create_schema(tx: &Transaction<'_>, path: &Path, app_id: i64) -> Res
     Ok(())
 }
 
+/// Rows a step of a whole retention pass ([`StoreWriter::retain`]) takes at most of each kind.
+const RETAIN_ROWS: usize = 10_000;
+
 /// The writer connection of a SQLite store.
 pub struct SqliteWriter {
     conn: Connection,
     path: Arc<PathBuf>,
+    /// Row id of the last template the retention sweep examined (0: start over).
+    retain_cursor: i64,
 }
 
 impl std::fmt::Debug for SqliteWriter {
@@ -554,62 +560,153 @@ impl StoreWriter for SqliteWriter {
     }
 
     fn retain(&mut self, older_than_ms: i64) -> Result<RetainInfo, StoreError> {
+        // A whole pass: steps until done, starting the template sweep from the beginning.
         let start = Instant::now();
+        self.retain_cursor = 0;
+        let mut total = RetainInfo::default();
+        loop {
+            let (info, done) = self.retain_step(older_than_ms, RETAIN_ROWS)?;
+            total.buckets += info.buckets;
+            total.alerts += info.alerts;
+            total.templates += info.templates;
+            if done {
+                total.duration = start.elapsed();
+                return Ok(total);
+            }
+        }
+    }
+
+    fn retain_step(&mut self, older_than_ms: i64, max_rows: usize) -> Result<(RetainInfo, bool), StoreError> {
+        let start = Instant::now();
+        let max_rows = max_rows.max(1);
+        let limit = i64::try_from(max_rows).unwrap_or(i64::MAX);
         let path: &Path = &self.path;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(db(path, "beginning retention"))?;
-        let doomed: Vec<i64> = {
+        let cut = older_than_ms.div_euclid(BUCKET_MS);
+        // 1. Old buckets, oldest first, taken off their templates' totals.
+        let mut old: Vec<(i64, i64, i64)> = {
             let mut st = tx
-                .prepare(
-                    "WITH g AS (SELECT source, COALESCE(merged_into, template_id) AS live,
-                                       MAX(COALESCE(last_seen, -9223372036854775808)) AS ls
-                                FROM templates GROUP BY 1, 2)
-                     SELECT t.id FROM templates t
-                     JOIN g ON g.source = t.source AND g.live = COALESCE(t.merged_into, t.template_id)
-                     WHERE g.ls < ?1",
+                .prepare_cached(
+                    "SELECT minute, tid, count FROM buckets WHERE minute < ?1 ORDER BY minute LIMIT ?2",
+                )
+                .map_err(db(path, "finding old buckets"))?;
+            let rows = st
+                .query_map(params![cut, limit], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .map_err(db(path, "finding old buckets"))?;
+            rows.collect::<Result<_, _>>()
+                .map_err(db(path, "finding old buckets"))?
+        };
+        let buckets_done = old.len() < max_rows;
+        let mut buckets = old.len();
+        (|| -> rusqlite::Result<()> {
+            let mut del = tx.prepare_cached("DELETE FROM buckets WHERE minute = ?1 AND tid = ?2")?;
+            for &(minute, tid, _) in &old {
+                del.execute(params![minute, tid])?;
+            }
+            old.sort_unstable_by_key(|b| b.1);
+            let mut sub = tx.prepare_cached("UPDATE templates SET total = total - ?2 WHERE id = ?1")?;
+            for group in old.chunk_by(|a, b| a.1 == b.1) {
+                sub.execute(params![group[0].1, group.iter().map(|b| b.2).sum::<i64>()])?;
+            }
+            Ok(())
+        })()
+        .map_err(db(path, "deleting old buckets"))?;
+        // 2. Old alerts.
+        let alerts = tx
+            .prepare_cached(
+                "DELETE FROM alerts WHERE id IN (SELECT id FROM alerts WHERE at_ms < ?1 ORDER BY at_ms LIMIT ?2)",
+            )
+            .and_then(|mut st| st.execute(params![older_than_ms, limit]))
+            .map_err(db(path, "deleting alerts"))?;
+        let alerts_done = alerts < max_rows;
+        // 3. Expired merge groups: the next `max_rows` templates of the sweep (by row id) are
+        // examined; one whose group's latest last_seen is older than the cut goes with its rows.
+        let candidates: Vec<(i64, String, String, Option<i64>)> = {
+            let mut st = tx
+                .prepare_cached(
+                    "SELECT id, source, COALESCE(merged_into, template_id), last_seen FROM templates
+                     WHERE id > ?1 ORDER BY id LIMIT ?2",
                 )
                 .map_err(db(path, "finding expired templates"))?;
             let rows = st
-                .query_map([older_than_ms], |r| r.get(0))
+                .query_map(params![self.retain_cursor, limit], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })
                 .map_err(db(path, "finding expired templates"))?;
             rows.collect::<Result<_, _>>()
                 .map_err(db(path, "finding expired templates"))?
         };
-        let mut buckets = 0;
-        let step = |sql: &str, tid: i64| tx.prepare_cached(sql).and_then(|mut s| s.execute([tid]));
-        for &tid in &doomed {
-            let r = (|| {
-                buckets += step("DELETE FROM buckets WHERE tid = ?1", tid)?;
-                step("DELETE FROM examples WHERE tid = ?1", tid)?;
-                step("DELETE FROM var_values WHERE tid = ?1", tid)?;
-                step("DELETE FROM var_slots WHERE tid = ?1", tid)?;
-                step("DELETE FROM templates WHERE id = ?1", tid)
-            })();
-            r.map_err(db(path, "deleting expired templates"))?;
+        let sweep_done = candidates.len() < max_rows;
+        let mut templates = 0;
+        (|| -> rusqlite::Result<()> {
+            let mut group_last = tx.prepare_cached(
+                "SELECT MAX(COALESCE(last_seen, -9223372036854775808)) FROM templates
+                 WHERE source = ?1 AND (template_id = ?2 OR merged_into = ?2)",
+            )?;
+            for (_, source, live, last_seen) in &candidates {
+                if last_seen.is_some_and(|ls| ls >= older_than_ms) {
+                    continue;
+                }
+                // None: the group went with an earlier candidate of this step.
+                let ls: Option<i64> = group_last.query_row(params![source, live], |r| r.get(0))?;
+                if ls.is_none_or(|ls| ls >= older_than_ms) {
+                    continue;
+                }
+                // The whole group goes in this step: a merged-away template never points at a
+                // live one that is gone.
+                let members: Vec<(i64, String)> = tx
+                    .prepare_cached(
+                        "SELECT id, template_id FROM templates
+                         WHERE source = ?1 AND (template_id = ?2 OR merged_into = ?2)",
+                    )?
+                    .query_map(params![source, live], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<Result<_, _>>()?;
+                for (tid, template_id) in &members {
+                    buckets += tx
+                        .prepare_cached("DELETE FROM buckets WHERE tid = ?1")?
+                        .execute([tid])?;
+                    for sql in [
+                        "DELETE FROM examples WHERE tid = ?1",
+                        "DELETE FROM var_values WHERE tid = ?1",
+                        "DELETE FROM var_slots WHERE tid = ?1",
+                        "DELETE FROM templates WHERE id = ?1",
+                    ] {
+                        tx.prepare_cached(sql)?.execute([tid])?;
+                    }
+                    tx.prepare_cached("DELETE FROM merges WHERE source = ?1 AND from_id = ?2")?
+                        .execute(params![source, template_id])?;
+                }
+                templates += members.len();
+            }
+            Ok(())
+        })()
+        .map_err(db(path, "deleting expired templates"))?;
+        let cursor = if sweep_done {
+            0
+        } else {
+            candidates.last().map_or(0, |c| c.0)
+        };
+        if sweep_done {
+            tx.execute(
+                "DELETE FROM sources WHERE NOT EXISTS (SELECT 1 FROM templates t WHERE t.source = sources.name)",
+                [],
+            )
+            .map_err(db(path, "deleting sources"))?;
         }
-        let cut = older_than_ms.div_euclid(BUCKET_MS);
-        buckets += tx
-            .execute("DELETE FROM buckets WHERE minute < ?1", [cut])
-            .map_err(db(path, "deleting buckets"))?;
-        let alerts = tx
-            .execute("DELETE FROM alerts WHERE at_ms < ?1", [older_than_ms])
-            .map_err(db(path, "deleting alerts"))?;
-        tx.execute_batch(
-            "UPDATE templates SET total = COALESCE((SELECT SUM(count) FROM buckets WHERE tid = templates.id), 0);
-             DELETE FROM merges WHERE NOT EXISTS
-                 (SELECT 1 FROM templates t WHERE t.source = merges.source AND t.template_id = merges.from_id);
-             DELETE FROM sources WHERE NOT EXISTS (SELECT 1 FROM templates t WHERE t.source = sources.name);",
-        )
-        .map_err(db(path, "updating totals after retention"))?;
         tx.commit().map_err(db(path, "committing retention"))?;
-        Ok(RetainInfo {
-            buckets,
-            alerts,
-            templates: doomed.len(),
-            duration: start.elapsed(),
-        })
+        self.retain_cursor = cursor;
+        Ok((
+            RetainInfo {
+                buckets,
+                alerts,
+                templates,
+                duration: start.elapsed(),
+            },
+            buckets_done && alerts_done && sweep_done,
+        ))
     }
 
     fn load_states(&mut self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {

@@ -166,16 +166,100 @@ pub fn counts_add_up<B: Backend>(cases: u32) {
     }
 }
 
-/// Instantiates the variable-values property test for backend type `$b` (`$cases` cases).
+/// Instantiates the variable-values and retention-step property tests for backend type `$b`
+/// (`$cases` cases each).
 macro_rules! values_prop_tests {
     ($b:ty, $cases:expr) => {
         #[test]
         fn variable_values_match_the_one_value_at_a_time_model() {
             $crate::shared::props::values_match_the_model::<$b>($cases)
         }
+        #[test]
+        fn retention_in_small_steps_ends_as_one_whole_pass() {
+            $crate::shared::props::retain_steps_equal_one_pass::<$b>($cases)
+        }
     };
 }
 pub(crate) use values_prop_tests;
+
+/// Everything a reader reports: every live template with its series and details, lines, and
+/// sources.
+fn snapshot(r: &dyn StoreReader) -> String {
+    let rows = r
+        .templates(&TemplateQuery {
+            with_series: true,
+            ..Default::default()
+        })
+        .unwrap();
+    let details: Vec<_> = rows
+        .iter()
+        .map(|t| r.template(&t.template_id, Some(&t.source)).unwrap())
+        .collect();
+    format!(
+        "{rows:?}\n{details:?}\n{:?}\n{:?}",
+        r.lines(None, None, None).unwrap(),
+        r.sources().unwrap()
+    )
+}
+
+/// Retention run in steps of a few rows (the service's way) ends with the same store as one
+/// whole pass (the obviously correct twin), and counts add up after every step.
+pub fn retain_steps_equal_one_pass<B: Backend>(cases: u32) {
+    let mut runner = TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let strategy = (prop::collection::vec(batch(), 1..5), 0..2_000_000i64, 1..4usize);
+    let result = runner.run(&strategy, |(batches, keep_from, step)| {
+        let (a, b) = (B::fresh(), B::fresh());
+        let (mut wa, ra) = a.open();
+        let (mut wb, rb) = b.open();
+        for (i, b) in batches.iter().enumerate() {
+            let batch = CommitBatch {
+                templates: b
+                    .deltas
+                    .iter()
+                    .map(|(s, t, buckets)| delta(SOURCES[*s], *t, &format!("t{t}"), buckets))
+                    .collect(),
+                merges: b
+                    .merges
+                    .iter()
+                    .map(|(s, f, t)| merge(SOURCES[*s], *f, *t, i as i64))
+                    .collect(),
+                alerts: (0..3)
+                    .map(|k| super::common::alert(i as i64 * 500_000 + k * 100_000, "a", "r", "t", "high"))
+                    .collect(),
+                ..Default::default()
+            };
+            wa.commit(&batch).unwrap();
+            wb.commit(&batch).unwrap();
+        }
+        wa.retain(keep_from).unwrap();
+        let rb = rb.reader().unwrap();
+        let mut steps = 0;
+        loop {
+            let (_, done) = wb.retain_step(keep_from, step).unwrap();
+            steps += 1;
+            check_consistent(&*rb, None, None, None);
+            for s in SOURCES {
+                check_consistent(&*rb, Some(s), None, None);
+            }
+            if done {
+                break;
+            }
+            prop_assert!(steps < 10_000, "retention steps never end");
+        }
+        let ra = ra.reader().unwrap();
+        prop_assert_eq!(snapshot(&*ra), snapshot(&*rb));
+        let q = logsieve_store::AlertQuery::default();
+        prop_assert_eq!(ra.alerts(&q).unwrap().len(), rb.alerts(&q).unwrap().len());
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
 
 /// One commit's values for template 1: (position, value number, count) and (position, other).
 type ValuesCommit = (Vec<(u32, u32, u64)>, Vec<(u32, u64)>);
