@@ -114,6 +114,14 @@ stop_server() { # NAME; SIGTERM and require exit 0
 }
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+# Per-thread CPU ticks of the server, summed by thread name: "name<TAB>ticks" lines.
+thread_ticks() {
+  local f
+  for f in /proc/"$pid"/task/*/stat; do
+    # comm is in parentheses and may hold spaces: take it between the first ( and the last ).
+    sed -E 's/^[0-9]+ \((.*)\) (.*)$/\1\t\2/' "$f" 2>/dev/null | awk -F'\t' '{split($2, a, " "); print $1 "\t" a[12] + a[13]}'
+  done | awk -F'\t' '{t[$1] += $2} END {for (n in t) print n "\t" t[n]}'
+}
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 
 # Runs the load client against the running server; its JSON line gets the
@@ -124,22 +132,36 @@ run_client() { # OUTFILE loadgen-args...
   local l0 t0 c0 t1 c1 l1
   l0=$(load)
   c0=$(cpu_ticks)
+  thread_ticks >"$file.th0"
   t0=$(date +%s.%N)
   "$loadgen" "$@" --addr "127.0.0.1:$port" >"$file.tmp"
   t1=$(date +%s.%N)
   c1=$(cpu_ticks)
+  thread_ticks >"$file.th1"
   l1=$(load)
-  python3 - "$file.tmp" "$c0" "$c1" "$t0" "$t1" "$l0" "$l1" "$(getconf CLK_TCK)" >>"$file" <<'EOF'
+  python3 - "$file.tmp" "$c0" "$c1" "$t0" "$t1" "$l0" "$l1" "$(getconf CLK_TCK)" "$file.th0" "$file.th1" >>"$file" <<'EOF'
 import json, sys
-f, c0, c1, t0, t1, l0, l1, hz = sys.argv[1:]
+f, c0, c1, t0, t1, l0, l1, hz, th0, th1 = sys.argv[1:]
 r = json.loads(open(f).read())
 wall = float(t1) - float(t0)
 r["server_cpu_s"] = (int(c1) - int(c0)) / int(hz)
 r["server_cores"] = round(r["server_cpu_s"] / wall, 2) if wall > 0 else None
 r["loadavg_before"], r["loadavg_after"] = l0, l1
+def ticks(p):
+    d = {}
+    for line in open(p):
+        name, _, n = line.rstrip("\n").rpartition("\t")
+        d[name] = int(n)
+    return d
+a, b = ticks(th0), ticks(th1)
+# CPU seconds per thread name over the run (threads that ended meanwhile are
+# not counted), and microseconds of it per line the server committed.
+r["thread_cpu_s"] = {n: (b[n] - a.get(n, 0)) / int(hz) for n in sorted(b) if b[n] - a.get(n, 0) > 0}
+lines = r.get("server_committed_lines") or r.get("lines") or 0
+r["thread_us_per_line"] = {n: round(1e6 * s / lines, 2) for n, s in r["thread_cpu_s"].items()} if lines else {}
 print(json.dumps(r))
 EOF
-  rm -f "$file.tmp"
+  rm -f "$file.tmp" "$file.th0" "$file.th1"
 }
 
 # --- meta ---------------------------------------------------------------------
@@ -208,6 +230,10 @@ def ms(r, k):
     if le is not None and le >= 1e300:
         return f"> {f(v, 0)} ms (past the last bucket)"
     return f"{f(v, 1)} ms (bucket ≤ {f(le, 1)})"
+def threads(r):
+    us = r.get("thread_us_per_line") or {}
+    keep = [n for n in ("logsieve-proces", "logsieve-process", "logsieve-store") if n in us]
+    return "; ".join(f"{n} {us[n]:.2f} µs/line" for n in keep) or "no per-thread figures"
 print(f"### `logsieve serve` under load ({meta['date']})\n")
 print(f"- Machine: {meta['cpu']}, {meta['cores']} cores, {meta['mem']} RAM, {meta['os']}; "
       f"load average at start {meta['loadavg_start']} (the machine is shared: other builds and tests may run).")
@@ -225,7 +251,7 @@ for r in rows[1:]:
               f"**{f(r['lines_per_s'], 0)} lines/s** ({r['lines']:,} lines, {r['http_429']} × 429, {r['errors']} errors); "
               f"client latency p50 {f(r['lat_p50_ms'])} ms, p99 {f(r['lat_p99_ms'])} ms; "
               f"server ingest→commit p50 {ms(r, 'server_ingest_to_commit_p50')}, p99 {ms(r, 'server_ingest_to_commit_p99')}; "
-              f"server CPU {f(r['server_cores'], 2)} cores | ≥ 500,000 lines/s | "
+              f"server CPU {f(r['server_cores'], 2)} cores ({threads(r)}) | ≥ 500,000 lines/s | "
               f"{'yes' if ok else '**no** (' + f(100 * r['lines_per_s'] / 500_000, 0) + ' % of it)'} |")
     elif m == "analyze":
         ok = r["lat_p99_ms"] is not None and r["lat_p99_ms"] < 10 and r["errors"] == 0 and r["requests"] == r["scheduled"]

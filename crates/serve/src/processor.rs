@@ -21,9 +21,12 @@ use logsieve_detect::{Alert, Correlator, Detector, FlatEvent, Hit};
 use logsieve_engine::{BatchScratch, Engine, Observer, Options, OutputFormat, RecordView};
 use logsieve_framing::LineBatch;
 use logsieve_header::{HeaderParser, Preset};
-use logsieve_store::{AlertRecord, CommitBatch, MergeRecord, PartitionAdvance, StoreWriter, TemplateDelta};
+use logsieve_store::{
+    AlertRecord, CommitBatch, MergeRecord, PartitionAdvance, RetainInfo, StoreWriter, TemplateDelta,
+};
 use logsieve_template::{Miner, MinerConfig, TemplateId};
 use rustc_hash::FxHashMap;
+use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -38,12 +41,16 @@ const MAX_EXAMPLES: u8 = 5;
 const COMMIT_LINES: u64 = 200_000;
 /// How often a changed miner is saved to the store.
 const STATE_EVERY: Duration = Duration::from_secs(30);
-/// How often the variable values gathered are written: top values need
-/// no group-commit durability, and writing them every commit would cost
-/// an upsert per distinct value per commit.
+/// How long a template's variable values are gathered before they are
+/// written: top values need no group-commit durability, and writing them
+/// every commit would cost an upsert per distinct value per commit.
 const VALUES_EVERY: Duration = Duration::from_secs(5);
 /// Distinct values a commit may carry whenever it goes.
 const CHEAP_VALUES: usize = 512;
+/// Distinct values one commit carries at most (whole templates, oldest
+/// first; at least one template): the values gathered are written a slice
+/// per commit, so no commit writes all of them at once.
+const VALUES_PER_COMMIT: usize = 4096;
 
 /// How a part's lines are split into header fields and message.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -173,37 +180,158 @@ pub fn now_ms() -> i64 {
 struct SourceState {
     name: String,
     miner: Miner,
-    /// Examples sent per template (entries of evicted templates go).
-    examples: FxHashMap<u64, u8>,
     dirty: bool,
 }
 
+/// A template of a source: (source index, template id).
+type TKey = (u32, u64);
+
+/// The processor's accumulators: what the pending group commit adds per
+/// template, and the variable values gathered since they were last
+/// written. They are lent to the observer for one batch at a time (see
+/// [`Gather`]) and given back after it, so counting a line allocates
+/// nothing: a line of a template already pending bumps counters, and a
+/// variable value is copied only when its position keeps it (at most
+/// [`MAX_VALUES`] a position until the values are written).
 #[derive(Default)]
-struct TAcc {
-    template: String,
-    count: u64,
-    example: Option<String>,
-    values: FxHashMap<(u32, u64), (String, u64)>,
-    per_pos: FxHashMap<u32, usize>,
-    /// Occurrences of values past the cap, per position.
-    other: FxHashMap<u32, u64>,
+struct Acc {
+    /// The source of the batch being observed.
+    src: u32,
+    /// Its arrival time (ms) and minute bucket.
+    at: i64,
+    minute: i64,
+    /// Numbers the batches, so a template offers one example a batch.
+    batch: u64,
+    /// The pending commit, per template.
+    templates: FxHashMap<TKey, Delta>,
+    /// Examples sent per template (entries of evicted templates go).
+    sent: FxHashMap<TKey, u8>,
+    /// Variable values gathered per template since they were written.
+    values: FxHashMap<TKey, ValAcc>,
+    /// The keys of `values` in the order they were created (oldest first).
+    order: VecDeque<(TKey, Instant)>,
+    /// Distinct values in `values`.
+    value_entries: usize,
 }
 
-impl TAcc {
-    fn value(&mut self, pos: u32, v: &str) {
-        let key = (pos, xxhash_rust::xxh3::xxh3_64(v.as_bytes()));
-        if let Some(e) = self.values.get_mut(&key) {
-            e.1 += 1;
+impl Acc {
+    /// Counts one line of template `id` (text `text`) with its variable
+    /// values `params`.
+    fn line(&mut self, id: u64, text: &str, raw: &str, params: &[&str]) {
+        let key = (self.src, id);
+        let (at, minute, batch) = (self.at, self.minute, self.batch);
+        let d = self.templates.entry(key).or_insert_with(|| Delta {
+            template: text.to_string(),
+            first_ms: at,
+            ..Delta::default()
+        });
+        d.count += 1;
+        d.last_ms = at;
+        match d.buckets.last_mut() {
+            Some((m, c)) if *m == minute => *c += 1,
+            _ => d.buckets.push((minute, 1)),
+        }
+        if d.batch != batch {
+            // The template's first line in this batch is its example
+            // candidate, while fewer than MAX_EXAMPLES were sent.
+            d.batch = batch;
+            let sent = self.sent.entry(key).or_default();
+            if *sent < MAX_EXAMPLES {
+                *sent += 1;
+                d.examples.push(raw.to_string());
+            }
+        }
+        if params.is_empty() {
             return;
         }
-        let n = self.per_pos.entry(pos).or_default();
-        if *n < MAX_VALUES {
-            *n += 1;
-            self.values.insert(key, (v.to_string(), 1));
-        } else {
-            *self.other.entry(pos).or_default() += 1;
+        let order = &mut self.order;
+        let va = self.values.entry(key).or_insert_with(|| {
+            order.push_back((key, Instant::now()));
+            ValAcc {
+                template: text.to_string(),
+                last_ms: at,
+                values: FxHashMap::default(),
+                kept: Vec::new(),
+                other: Vec::new(),
+            }
+        });
+        va.last_ms = at;
+        if va.kept.len() < params.len() {
+            va.kept.resize(params.len(), 0);
+            va.other.resize(params.len(), 0);
+        }
+        for (pos, v) in params.iter().enumerate() {
+            let k = (pos as u32, xxhash_rust::xxh3::xxh3_64(v.as_bytes()));
+            if let Some(e) = va.values.get_mut(&k) {
+                e.1 += 1;
+            } else if (va.kept[pos] as usize) < MAX_VALUES {
+                va.kept[pos] += 1;
+                va.values.insert(k, (v.to_string(), 1));
+                self.value_entries += 1;
+            } else {
+                va.other[pos] += 1;
+            }
         }
     }
+
+    /// Moves the values of the templates whose turn it is into their
+    /// deltas of the pending commit (creating deltas with no count where
+    /// needed).
+    fn take_values(&mut self, which: ValuesDue) {
+        let cheap = self.value_entries <= CHEAP_VALUES;
+        let mut budget = VALUES_PER_COMMIT;
+        let mut taken = 0usize;
+        while let Some(&(key, born)) = self.order.front() {
+            let n = self.values.get(&key).map_or(0, |va| va.values.len());
+            let go = match which {
+                ValuesDue::None => false,
+                ValuesDue::All => true,
+                // Oldest first: once one is too young or the budget is
+                // spent (after at least one), the rest wait.
+                ValuesDue::Due => (cheap || born.elapsed() >= VALUES_EVERY) && (taken == 0 || n <= budget),
+            };
+            if !go {
+                break;
+            }
+            self.order.pop_front();
+            taken += 1;
+            budget = budget.saturating_sub(n);
+            let Some(va) = self.values.remove(&key) else {
+                continue;
+            };
+            self.value_entries -= va.values.len();
+            let d = self.templates.entry(key).or_insert_with(|| Delta {
+                template: va.template,
+                first_ms: va.last_ms,
+                last_ms: va.last_ms,
+                ..Delta::default()
+            });
+            d.values = va
+                .values
+                .into_iter()
+                .map(|((pos, _), (v, n))| (pos, v, n))
+                .collect();
+            d.other = va
+                .other
+                .iter()
+                .enumerate()
+                .filter(|&(_, &n)| n > 0)
+                .map(|(pos, &n)| (pos as u32, n))
+                .collect();
+        }
+    }
+}
+
+/// Which gathered variable values go with a commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ValuesDue {
+    /// None (a worker between checkpoints).
+    None,
+    /// Those gathered for [`VALUES_EVERY`] (all when few), at most
+    /// [`VALUES_PER_COMMIT`].
+    Due,
+    /// All (shutdown, checkpoints).
+    All,
 }
 
 /// One record's detection hits: (line, hits, raw line, fields, template id).
@@ -212,7 +340,9 @@ type Hits = (u64, Vec<Hit>, String, Vec<(String, String)>, Option<String>);
 /// What the observer gathers from one batch.
 #[derive(Default)]
 pub struct Gathered {
-    templates: FxHashMap<u64, TAcc>,
+    /// The processor's accumulators, taken from [`Gather::lend`] at the
+    /// batch's first counted line.
+    acc: Option<Box<Acc>>,
     hits: Vec<Hits>,
 }
 
@@ -222,6 +352,8 @@ struct Gather<'a> {
     detector: Option<&'a Detector>,
     extras: &'a [Vec<(String, String)>],
     aggregate: bool,
+    /// The accumulators lent for this batch (one lock a batch).
+    lend: Mutex<Option<Box<Acc>>>,
     out: Mutex<Option<Gathered>>,
 }
 
@@ -242,15 +374,14 @@ impl Observer for Gather<'_> {
         if self.aggregate {
             if let (Some(hex), Some(text)) = (rec.template_id, rec.template) {
                 let id = u64::from_str_radix(hex, 16).unwrap_or_default();
-                let acc = g.templates.entry(id).or_insert_with(|| TAcc {
-                    template: text.to_string(),
-                    example: Some(rec.raw.to_string()),
-                    ..TAcc::default()
+                let acc = g.acc.get_or_insert_with(|| {
+                    self.lend
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .take()
+                        .unwrap_or_default()
                 });
-                acc.count += 1;
-                for (i, p) in rec.params.iter().enumerate() {
-                    acc.value(i as u32, p);
-                }
+                acc.line(id, text, rec.raw, &rec.params);
             }
         }
         if let Some(d) = self.detector {
@@ -288,6 +419,7 @@ impl Observer for Gather<'_> {
     }
 }
 
+/// What the pending commit adds for one template.
 #[derive(Default)]
 struct Delta {
     template: String,
@@ -296,17 +428,21 @@ struct Delta {
     last_ms: i64,
     examples: Vec<String>,
     buckets: Vec<(i64, u64)>,
-    values: FxHashMap<(u32, u64), (String, u64)>,
-    other: FxHashMap<u32, u64>,
+    /// The last batch ([`Acc::batch`]) that counted a line of it.
+    batch: u64,
+    values: Vec<(u32, String, u64)>,
+    other: Vec<(u32, u64)>,
 }
 
 /// Variable values of one template gathered since they were last written.
 struct ValAcc {
     template: String,
     last_ms: i64,
+    /// (position, hash of the value) -> (value, occurrences).
     values: FxHashMap<(u32, u64), (String, u64)>,
-    per_pos: FxHashMap<u32, usize>,
-    other: FxHashMap<u32, u64>,
+    /// Per position: distinct values kept, occurrences of the others.
+    kept: Vec<u32>,
+    other: Vec<u64>,
 }
 
 struct PendingAck {
@@ -318,7 +454,6 @@ struct PendingAck {
 
 #[derive(Default)]
 struct Pending {
-    templates: FxHashMap<(u32, u64), Delta>,
     merges: Vec<MergeRecord>,
     alerts: Vec<AlertRecord>,
     states: Vec<(String, Vec<u8>)>,
@@ -428,10 +563,8 @@ pub struct Processor {
     buf: Vec<u8>,
     /// Live templates over every source.
     live_total: u64,
-    values: FxHashMap<(u32, u64), ValAcc>,
-    /// Distinct values in `values`.
-    value_entries: usize,
-    last_values: Instant,
+    /// The accumulators (`None` only while lent to an observer).
+    acc: Option<Box<Acc>>,
     part: Option<PartitionRun>,
 }
 
@@ -463,9 +596,7 @@ impl Processor {
             last_state: Instant::now(),
             buf: Vec::new(),
             live_total: 0,
-            values: FxHashMap::default(),
-            value_entries: 0,
-            last_values: Instant::now(),
+            acc: Some(Box::default()),
         };
         for (name, bytes) in states {
             match Miner::load(&bytes[..]) {
@@ -488,7 +619,6 @@ impl Processor {
         self.sources.push(SourceState {
             name,
             miner,
-            examples: FxHashMap::default(),
             dirty: false,
         });
         self.metrics
@@ -575,20 +705,15 @@ impl Processor {
                     Some(r) if r.can_checkpoint() => self.checkpoint(),
                     Some(_) => {}
                 }
-                let _ = writer.send(self.take_commit(true));
+                let _ = writer.send(self.take_commit(ValuesDue::All));
                 return;
             }
             // Group commit: while the writer commits one group, the next
             // one grows (the channel holds one waiting group at most).
             writer_busy = due && !writer.is_empty();
-            if due && !writer_busy {
-                // Few values are cheap to write at once; many wait for
-                // the next VALUES_EVERY.
-                let values = self.value_entries <= CHEAP_VALUES || self.last_values.elapsed() >= VALUES_EVERY;
-                if writer.send(self.take_commit(values)).is_err() {
-                    tracing::error!("the store writer is gone; stopping");
-                    return;
-                }
+            if due && !writer_busy && writer.send(self.take_commit(ValuesDue::Due)).is_err() {
+                tracing::error!("the store writer is gone; stopping");
+                return;
             }
         }
     }
@@ -654,7 +779,9 @@ impl Processor {
     /// partition); acknowledgements stay.
     fn discard_effects(&mut self) {
         let p = &mut self.pending;
-        p.templates.clear();
+        if let Some(acc) = &mut self.acc {
+            acc.templates.clear();
+        }
         p.merges.clear();
         p.alerts.clear();
         p.states.clear();
@@ -718,87 +845,52 @@ impl Processor {
     }
 
     fn learn(&mut self, p: &Part, i: u32, at: i64) -> Result<(), AckError> {
-        let gather = Gather {
-            detector: self.detector.as_deref(),
-            extras: &p.fields,
-            aggregate: true,
-            out: Mutex::new(None),
-        };
         let src = &mut self.sources[i as usize];
         let live_before = src.miner.live_count() as u64;
         let (engine, scratch) = self
             .engines
             .get_mut(&p.format)
             .ok_or_else(|| AckError::Unavailable("engine missing".into()))?;
+        let mut acc = self.acc.take().unwrap_or_default();
+        acc.src = i;
+        acc.at = at;
+        acc.minute = at.div_euclid(60_000);
+        acc.batch += 1;
+        let gather = Gather {
+            detector: self.detector.as_deref(),
+            extras: &p.fields,
+            aggregate: true,
+            lend: Mutex::new(Some(acc)),
+            out: Mutex::new(None),
+        };
         self.buf.clear();
-        let stats = engine
-            .learn_batch(
-                &mut src.miner,
-                &p.batch,
-                &src.name,
-                Some(&gather),
-                None,
-                scratch,
-                &mut self.buf,
-            )
-            .map_err(|e| AckError::Unavailable(e.to_string()))?;
-        src.dirty = true;
-        self.metrics
-            .flagged_lines
-            .fetch_add(stats.flagged, Ordering::Relaxed);
-        let g = gather
+        let learned = engine.learn_batch(
+            &mut src.miner,
+            &p.batch,
+            &src.name,
+            Some(&gather),
+            None,
+            scratch,
+            &mut self.buf,
+        );
+        let mut g = gather
             .out
             .into_inner()
             .unwrap_or_else(|e| e.into_inner())
             .unwrap_or_default();
-        let minute = at.div_euclid(60_000);
-        for (id, acc) in g.templates {
-            let sent = src.examples.entry(id).or_default();
-            let d = self.pending.templates.entry((i, id)).or_insert_with(|| Delta {
-                template: acc.template,
-                first_ms: at,
-                ..Delta::default()
-            });
-            d.count += acc.count;
-            d.last_ms = at;
-            match d.buckets.last_mut() {
-                Some((m, c)) if *m == minute => *c += acc.count,
-                _ => d.buckets.push((minute, acc.count)),
-            }
-            if *sent < MAX_EXAMPLES {
-                if let Some(e) = acc.example {
-                    *sent += 1;
-                    d.examples.push(e);
-                }
-            }
-            if !acc.values.is_empty() || !acc.other.is_empty() {
-                let va = self.values.entry((i, id)).or_insert_with(|| ValAcc {
-                    template: d.template.clone(),
-                    last_ms: at,
-                    values: FxHashMap::default(),
-                    per_pos: FxHashMap::default(),
-                    other: FxHashMap::default(),
-                });
-                va.last_ms = at;
-                for (pos, n) in acc.other {
-                    *va.other.entry(pos).or_default() += n;
-                }
-                for (k, (v, n)) in acc.values {
-                    if let Some(e) = va.values.get_mut(&k) {
-                        e.1 += n;
-                    } else {
-                        let kept = va.per_pos.entry(k.0).or_default();
-                        if *kept < MAX_VALUES {
-                            *kept += 1;
-                            va.values.insert(k, (v, n));
-                            self.value_entries += 1;
-                        } else {
-                            *va.other.entry(k.0).or_default() += n;
-                        }
-                    }
-                }
-            }
-        }
+        // The accumulators come back: from the observer when a line took
+        // them, else from where they were lent. (The engine fails a batch
+        // only when `collect` fails, and `Gather`'s never does: the
+        // accumulators cannot be lost with the batch.)
+        self.acc = g
+            .acc
+            .take()
+            .or_else(|| gather.lend.into_inner().unwrap_or_else(|e| e.into_inner()));
+        let stats = learned.map_err(|e| AckError::Unavailable(e.to_string()))?;
+        src.dirty = true;
+        self.metrics
+            .flagged_lines
+            .fetch_add(stats.flagged, Ordering::Relaxed);
         for (line, hits, raw, fields, template_id) in g.hits {
             let mut alerts: Vec<Alert> = Vec::new();
             for h in &hits {
@@ -855,8 +947,10 @@ impl Processor {
             self.metrics
                 .templates_evicted
                 .fetch_add(gone.len() as u64, Ordering::Relaxed);
-            for e in gone.iter().filter(|e| !e.still_live) {
-                src.examples.remove(&e.template_id.0);
+            if let Some(acc) = &mut self.acc {
+                for e in gone.iter().filter(|e| !e.still_live) {
+                    acc.sent.remove(&(i, e.template_id.0));
+                }
             }
         }
         let live_after = src.miner.live_count() as u64;
@@ -875,6 +969,7 @@ impl Processor {
             detector: self.detector.as_deref(),
             extras: &part.fields,
             aggregate: false,
+            lend: Mutex::new(None),
             out: Mutex::new(None),
         };
         let known = self.by_name.get(&part.source).copied();
@@ -920,6 +1015,7 @@ impl Processor {
 
     fn save_states(&mut self, all: bool) {
         self.last_state = Instant::now();
+        let t = Instant::now();
         for s in &mut self.sources {
             if s.dirty || all {
                 let mut bytes = Vec::new();
@@ -930,10 +1026,17 @@ impl Processor {
                 s.dirty = false;
             }
         }
+        if t.elapsed() >= SLOW {
+            tracing::warn!(
+                ms = t.elapsed().as_millis() as u64,
+                bytes = self.pending.states.iter().map(|s| s.1.len()).sum::<usize>(),
+                "slow miner state save"
+            );
+        }
         self.pending.since.get_or_insert_with(Instant::now);
     }
 
-    fn take_commit(&mut self, with_values: bool) -> Commit {
+    fn take_commit(&mut self, values: ValuesDue) -> Commit {
         if self.part.as_ref().is_some_and(|r| r.all_replayed()) {
             self.discard_effects();
         }
@@ -966,29 +1069,18 @@ impl Processor {
         // A worker writes values only with a checkpoint (see
         // `discard_effects`): then exactly the values of the messages after
         // the previous checkpoint are in the store with it.
-        let with_values = match &partitions[..] {
-            [] if self.part.is_some() => false,
-            [adv] => adv.checkpoint.is_some(),
-            _ => with_values,
+        let values = match &partitions[..] {
+            [] if self.part.is_some() => ValuesDue::None,
+            [adv] if adv.checkpoint.is_some() => ValuesDue::All,
+            [_] => ValuesDue::None,
+            _ => values,
         };
-        let mut p = std::mem::take(&mut self.pending);
-        if with_values {
-            self.last_values = Instant::now();
-            self.value_entries = 0;
-            for (key, va) in self.values.drain() {
-                let d = p.templates.entry(key).or_insert_with(|| Delta {
-                    template: va.template,
-                    first_ms: va.last_ms,
-                    last_ms: va.last_ms,
-                    ..Delta::default()
-                });
-                d.values = va.values;
-                d.other = va.other;
-            }
-        }
-        let templates = p
+        let p = std::mem::take(&mut self.pending);
+        let acc = self.acc.get_or_insert_with(Box::default);
+        acc.take_values(values);
+        let templates = acc
             .templates
-            .into_iter()
+            .drain()
             .map(|((i, id), d)| TemplateDelta {
                 source: self.sources[i as usize].name.clone(),
                 template_id: hex(TemplateId(id)),
@@ -998,12 +1090,8 @@ impl Processor {
                 last_seen_ms: d.last_ms,
                 examples: d.examples,
                 buckets: d.buckets,
-                values: d
-                    .values
-                    .into_iter()
-                    .map(|((pos, _), (v, n))| (pos, v, n))
-                    .collect(),
-                other: d.other.into_iter().collect(),
+                values: d.values,
+                other: d.other,
             })
             .collect();
         Commit {
@@ -1025,7 +1113,17 @@ pub fn hex(id: TemplateId) -> String {
     String::from_utf8_lossy(&id.hex()).into_owned()
 }
 
-/// The writer thread: commits each group and then acknowledges it.
+/// Rows of each kind one retention step deletes or examines at most: a
+/// step runs between two group commits, so this bounds how long it holds
+/// the next one up (a few ms).
+const RETAIN_STEP_ROWS: usize = 2_000;
+/// A commit or retention step slower than this is logged with what it held.
+const SLOW: Duration = Duration::from_millis(250);
+
+/// The writer thread: commits each group and then acknowledges it. Between
+/// commits it runs retention in bounded steps (each its own transaction),
+/// a pass every quarter of `retention` (at most every 10 minutes), so a
+/// pass over millions of rows never stops the commits.
 pub fn write_loop(
     commits: Receiver<Commit>,
     mut store: Box<dyn StoreWriter>,
@@ -1033,49 +1131,117 @@ pub fn write_loop(
     retention: Option<Duration>,
 ) {
     let mut last_retention: Option<Instant> = None;
-    for c in commits {
-        let result = if c.batch.is_empty() {
-            Ok(())
-        } else {
-            let t = Instant::now();
-            let r = store.commit(&c.batch).map(|_| ());
-            metrics.commit_seconds.observe_duration(t.elapsed());
-            metrics.commit_lines.observe(c.lines as f64);
-            r
-        };
-        match result {
-            Ok(()) => {
-                metrics.committed_lines.fetch_add(c.lines, Ordering::Relaxed);
-                for a in c.acks {
-                    metrics
-                        .ingest_to_commit_seconds
-                        .observe_duration(a.received.elapsed());
-                    metrics.queue_lines.fetch_sub(a.lines, Ordering::Relaxed);
-                    if let Some(ack) = a.ack {
-                        let _ = ack.send(Ok(a.lines));
-                    }
-                    drop(a.permit);
-                }
+    // The pass in progress: its cutoff, when it began, steps taken, rows deleted.
+    let mut pass: Option<(i64, Instant, u64, RetainInfo)> = None;
+    loop {
+        // A commit waiting goes first; retention steps fill the gaps.
+        let c = if pass.is_some() {
+            match commits.try_recv() {
+                Ok(c) => Some(c),
+                Err(crossbeam_channel::TryRecvError::Empty) => None,
+                Err(crossbeam_channel::TryRecvError::Disconnected) => return,
             }
-            Err(e) => {
-                metrics.commit_errors.fetch_add(1, Ordering::Relaxed);
-                tracing::error!(error = %e, lines = c.lines, "group commit failed; its requests get 503");
-                for a in c.acks {
-                    metrics.queue_lines.fetch_sub(a.lines, Ordering::Relaxed);
-                    if let Some(ack) = a.ack {
-                        let _ = ack.send(Err(AckError::Unavailable(format!("store: {e}"))));
+        } else {
+            match commits.recv() {
+                Ok(c) => Some(c),
+                Err(_) => return,
+            }
+        };
+        if let Some(c) = c {
+            write_one(c, &mut *store, &metrics);
+        }
+        let Some(keep) = retention else { continue };
+        // Often enough for a short retention, at most every 10 minutes.
+        let every = (keep / 4).clamp(Duration::from_secs(1), Duration::from_secs(600));
+        if pass.is_none() && last_retention.is_none_or(|t| t.elapsed() >= every) {
+            last_retention = Some(Instant::now());
+            let cutoff = now_ms() - keep.as_millis() as i64;
+            pass = Some((cutoff, Instant::now(), 0, RetainInfo::default()));
+        }
+        if let Some((cutoff, began, steps, total)) = &mut pass {
+            match store.retain_step(*cutoff, RETAIN_STEP_ROWS) {
+                Ok((info, done)) => {
+                    *steps += 1;
+                    total.buckets += info.buckets;
+                    total.alerts += info.alerts;
+                    total.templates += info.templates;
+                    if info.duration >= SLOW {
+                        tracing::warn!(
+                            ms = info.duration.as_millis() as u64,
+                            buckets = info.buckets,
+                            alerts = info.alerts,
+                            templates = info.templates,
+                            "slow retention step"
+                        );
                     }
+                    if done {
+                        tracing::info!(
+                            steps = *steps,
+                            ms = began.elapsed().as_millis() as u64,
+                            buckets = total.buckets,
+                            alerts = total.alerts,
+                            templates = total.templates,
+                            "retention pass done"
+                        );
+                        pass = None;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "retention failed");
+                    pass = None;
                 }
             }
         }
-        if let Some(keep) = retention {
-            // Often enough for a short retention, at most every 10 minutes.
-            let every = (keep / 4).clamp(Duration::from_secs(1), Duration::from_secs(600));
-            if last_retention.is_none_or(|t| t.elapsed() >= every) {
-                last_retention = Some(Instant::now());
-                let cutoff = now_ms() - keep.as_millis() as i64;
-                if let Err(e) = store.retain(cutoff) {
-                    tracing::warn!(error = %e, "retention failed");
+    }
+}
+
+/// Commits one group and answers its acknowledgements.
+fn write_one(c: Commit, store: &mut dyn StoreWriter, metrics: &Metrics) {
+    let result = if c.batch.is_empty() {
+        Ok(())
+    } else {
+        let t = Instant::now();
+        let r = store.commit(&c.batch).map(|_| ());
+        let took = t.elapsed();
+        metrics.commit_seconds.observe_duration(took);
+        metrics.commit_lines.observe(c.lines as f64);
+        if took >= SLOW {
+            let b = &c.batch;
+            tracing::warn!(
+                ms = took.as_millis() as u64,
+                lines = c.lines,
+                templates = b.templates.len(),
+                values = b.templates.iter().map(|d| d.values.len()).sum::<usize>(),
+                examples = b.templates.iter().map(|d| d.examples.len()).sum::<usize>(),
+                merges = b.merges.len(),
+                alerts = b.alerts.len(),
+                state_bytes = b.states.iter().map(|s| s.1.len()).sum::<usize>(),
+                "slow group commit"
+            );
+        }
+        r
+    };
+    match result {
+        Ok(()) => {
+            metrics.committed_lines.fetch_add(c.lines, Ordering::Relaxed);
+            for a in c.acks {
+                metrics
+                    .ingest_to_commit_seconds
+                    .observe_duration(a.received.elapsed());
+                metrics.queue_lines.fetch_sub(a.lines, Ordering::Relaxed);
+                if let Some(ack) = a.ack {
+                    let _ = ack.send(Ok(a.lines));
+                }
+                drop(a.permit);
+            }
+        }
+        Err(e) => {
+            metrics.commit_errors.fetch_add(1, Ordering::Relaxed);
+            tracing::error!(error = %e, lines = c.lines, "group commit failed; its requests get 503");
+            for a in c.acks {
+                metrics.queue_lines.fetch_sub(a.lines, Ordering::Relaxed);
+                if let Some(ack) = a.ack {
+                    let _ = ack.send(Err(AckError::Unavailable(format!("store: {e}"))));
                 }
             }
         }

@@ -217,7 +217,7 @@ pub struct CommitInfo {
 }
 
 /// What a retention pass deleted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RetainInfo {
     /// Minute buckets deleted (including those of deleted templates).
     pub buckets: usize,
@@ -495,6 +495,16 @@ pub trait StoreWriter: Send {
     /// values) whose latest last_seen is older than it. Afterwards every template's total is
     /// the sum of its remaining buckets; first_seen is kept as history.
     fn retain(&mut self, older_than_ms: i64) -> Result<RetainInfo, StoreError>;
+    /// One bounded step of [`StoreWriter::retain`], in its own transaction, so a service can
+    /// run retention between its group commits without holding them up: it deletes and
+    /// examines at most about `max_rows` rows of each kind, and returns `true` once a whole
+    /// pass is complete (then the store is as after `retain(older_than_ms)`). Between steps
+    /// the invariants hold (counts add up, totals equal the remaining buckets); a pass over
+    /// many rows is spread over many steps. The default runs the whole pass at once.
+    fn retain_step(&mut self, older_than_ms: i64, max_rows: usize) -> Result<(RetainInfo, bool), StoreError> {
+        let _ = max_rows;
+        self.retain(older_than_ms).map(|info| (info, true))
+    }
     /// All miner state snapshots: (source, bytes), by source name.
     fn load_states(&mut self) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
     /// Takes `partition` over for `owner` with fencing token `epoch`: fails with

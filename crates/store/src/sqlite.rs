@@ -157,6 +157,7 @@ pub fn open_sqlite(dir: &Path) -> Result<(SqliteWriter, SqliteReaders), StoreErr
         SqliteWriter {
             conn,
             path: Arc::clone(&path),
+            retain_cursor: 0,
         },
         SqliteReaders { path },
     ))
@@ -223,10 +224,15 @@ fn check_or_create_schema(tx: &Transaction<'_>, path: &Path, app_id: i64) -> Res
     Ok(())
 }
 
+/// Rows a step of a whole retention pass ([`StoreWriter::retain`]) takes at most of each kind.
+const RETAIN_ROWS: usize = 10_000;
+
 /// The writer connection of a SQLite store.
 pub struct SqliteWriter {
     conn: Connection,
     path: Arc<PathBuf>,
+    /// Row id of the last template the retention sweep examined (0: start over).
+    retain_cursor: i64,
 }
 
 impl std::fmt::Debug for SqliteWriter {
@@ -288,8 +294,82 @@ fn apply_merge(tx: &Transaction<'_>, m: &MergeRecord) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// Applies one delta; `seen` is a reused buffer for example de-duplication.
-fn apply_delta(tx: &Transaction<'_>, d: &TemplateDelta, seen: &mut Vec<String>) -> rusqlite::Result<()> {
+/// One `var_slots` row while a delta's values are applied: read once (on the first value
+/// that needs it), changed in memory, written once.
+struct Slot {
+    pos: u32,
+    kept: i64,
+    other: i64,
+}
+
+/// Applies a delta's variable values to template `tid`: a value already kept is bumped; a
+/// new one takes a slot while its position has fewer than [`MAX_VALUES`], else it is
+/// counted in `other`. Each position's slot row is read and written once per delta, not
+/// per value (`slots` is a reused buffer).
+fn apply_values(
+    tx: &Transaction<'_>,
+    tid: i64,
+    d: &TemplateDelta,
+    slots: &mut Vec<Slot>,
+) -> rusqlite::Result<()> {
+    slots.clear();
+    let mut read_slot =
+        tx.prepare_cached("SELECT kept, other FROM var_slots WHERE tid = ?1 AND position = ?2")?;
+    let mut slot = |slots: &mut Vec<Slot>, pos: u32| -> rusqlite::Result<usize> {
+        if let Some(i) = slots.iter().position(|s| s.pos == pos) {
+            return Ok(i);
+        }
+        let (kept, other) = read_slot
+            .query_row(params![tid, pos], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?
+            .unwrap_or((0, 0));
+        slots.push(Slot { pos, kept, other });
+        Ok(slots.len() - 1)
+    };
+    let mut bump = tx.prepare_cached(
+        "UPDATE var_values SET count = count + ?4 WHERE tid = ?1 AND position = ?2 AND value = ?3",
+    )?;
+    let mut add_value =
+        tx.prepare_cached("INSERT INTO var_values(tid, position, value, count) VALUES (?1, ?2, ?3, ?4)")?;
+    for (pos, value, n) in &d.values {
+        let n = *n as i64;
+        if n == 0 || bump.execute(params![tid, pos, value, n])? > 0 {
+            continue;
+        }
+        let i = slot(slots, *pos)?;
+        let s = &mut slots[i];
+        if s.kept < MAX_VALUES as i64 {
+            add_value.execute(params![tid, pos, value, n])?;
+            s.kept += 1;
+        } else {
+            s.other += n;
+        }
+    }
+    for &(pos, n) in &d.other {
+        if n > 0 {
+            let i = slot(slots, pos)?;
+            let s = &mut slots[i];
+            s.other += n as i64;
+        }
+    }
+    let mut write = tx.prepare_cached(
+        "INSERT INTO var_slots(tid, position, kept, other) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT(tid, position) DO UPDATE SET kept = excluded.kept, other = excluded.other",
+    )?;
+    for s in slots.iter() {
+        write.execute(params![tid, s.pos, s.kept, s.other])?;
+    }
+    Ok(())
+}
+
+/// Applies one delta; `seen` and `slots` are reused buffers (example de-duplication,
+/// variable slots).
+fn apply_delta(
+    tx: &Transaction<'_>,
+    d: &TemplateDelta,
+    seen: &mut Vec<String>,
+    slots: &mut Vec<Slot>,
+) -> rusqlite::Result<()> {
     // Counts were checked to fit an i64 by `validate_batch`.
     let (tid, n_examples): (i64, i64) = tx.prepare_cached(UPSERT_TEMPLATE)?.query_row(
         params![
@@ -313,47 +393,8 @@ fn apply_delta(tx: &Transaction<'_>, d: &TemplateDelta, seen: &mut Vec<String>) 
             }
         }
     }
-    if !d.values.is_empty() {
-        let mut bump = tx.prepare_cached(
-            "UPDATE var_values SET count = count + ?4 WHERE tid = ?1 AND position = ?2 AND value = ?3",
-        )?;
-        let mut slot_row = tx.prepare_cached(
-            "INSERT INTO var_slots(tid, position, kept, other) VALUES (?1, ?2, 0, 0)
-             ON CONFLICT(tid, position) DO NOTHING",
-        )?;
-        let mut take_slot = tx.prepare_cached(
-            "UPDATE var_slots SET kept = kept + 1 WHERE tid = ?1 AND position = ?2 AND kept < ?3",
-        )?;
-        let mut add_value =
-            tx.prepare_cached("INSERT INTO var_values(tid, position, value, count) VALUES (?1, ?2, ?3, ?4)")?;
-        let mut add_other =
-            tx.prepare_cached("UPDATE var_slots SET other = other + ?3 WHERE tid = ?1 AND position = ?2")?;
-        for (pos, value, n) in &d.values {
-            let n = *n as i64;
-            if n == 0 || bump.execute(params![tid, pos, value, n])? > 0 {
-                continue;
-            }
-            slot_row.execute(params![tid, pos])?;
-            if take_slot.execute(params![tid, pos, MAX_VALUES as i64])? > 0 {
-                add_value.execute(params![tid, pos, value, n])?;
-            } else {
-                add_other.execute(params![tid, pos, n])?;
-            }
-        }
-    }
-    if !d.other.is_empty() {
-        let mut slot_row = tx.prepare_cached(
-            "INSERT INTO var_slots(tid, position, kept, other) VALUES (?1, ?2, 0, 0)
-             ON CONFLICT(tid, position) DO NOTHING",
-        )?;
-        let mut add_other =
-            tx.prepare_cached("UPDATE var_slots SET other = other + ?3 WHERE tid = ?1 AND position = ?2")?;
-        for (pos, n) in &d.other {
-            if *n > 0 {
-                slot_row.execute(params![tid, pos])?;
-                add_other.execute(params![tid, pos, *n as i64])?;
-            }
-        }
+    if !d.values.is_empty() || !d.other.is_empty() {
+        apply_values(tx, tid, d, slots)?;
     }
     if !d.examples.is_empty() && (n_examples as usize) < MAX_EXAMPLES {
         seen.clear();
@@ -476,8 +517,10 @@ impl StoreWriter for SqliteWriter {
         }
         let mut sources: HashMap<&str, (i64, i64)> = HashMap::new();
         let mut seen = Vec::with_capacity(MAX_EXAMPLES);
+        let mut slots = Vec::new();
         for (i, d) in batch.templates.iter().enumerate() {
-            apply_delta(&tx, d, &mut seen).map_err(|e| db(path, format!("applying templates[{i}]"))(e))?;
+            apply_delta(&tx, d, &mut seen, &mut slots)
+                .map_err(|e| db(path, format!("applying templates[{i}]"))(e))?;
             let e = sources
                 .entry(d.source.as_str())
                 .or_insert((d.first_seen_ms, d.last_seen_ms));
@@ -517,62 +560,153 @@ impl StoreWriter for SqliteWriter {
     }
 
     fn retain(&mut self, older_than_ms: i64) -> Result<RetainInfo, StoreError> {
+        // A whole pass: steps until done, starting the template sweep from the beginning.
         let start = Instant::now();
+        self.retain_cursor = 0;
+        let mut total = RetainInfo::default();
+        loop {
+            let (info, done) = self.retain_step(older_than_ms, RETAIN_ROWS)?;
+            total.buckets += info.buckets;
+            total.alerts += info.alerts;
+            total.templates += info.templates;
+            if done {
+                total.duration = start.elapsed();
+                return Ok(total);
+            }
+        }
+    }
+
+    fn retain_step(&mut self, older_than_ms: i64, max_rows: usize) -> Result<(RetainInfo, bool), StoreError> {
+        let start = Instant::now();
+        let max_rows = max_rows.max(1);
+        let limit = i64::try_from(max_rows).unwrap_or(i64::MAX);
         let path: &Path = &self.path;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(db(path, "beginning retention"))?;
-        let doomed: Vec<i64> = {
+        let cut = older_than_ms.div_euclid(BUCKET_MS);
+        // 1. Old buckets, oldest first, taken off their templates' totals.
+        let mut old: Vec<(i64, i64, i64)> = {
             let mut st = tx
-                .prepare(
-                    "WITH g AS (SELECT source, COALESCE(merged_into, template_id) AS live,
-                                       MAX(COALESCE(last_seen, -9223372036854775808)) AS ls
-                                FROM templates GROUP BY 1, 2)
-                     SELECT t.id FROM templates t
-                     JOIN g ON g.source = t.source AND g.live = COALESCE(t.merged_into, t.template_id)
-                     WHERE g.ls < ?1",
+                .prepare_cached(
+                    "SELECT minute, tid, count FROM buckets WHERE minute < ?1 ORDER BY minute LIMIT ?2",
+                )
+                .map_err(db(path, "finding old buckets"))?;
+            let rows = st
+                .query_map(params![cut, limit], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .map_err(db(path, "finding old buckets"))?;
+            rows.collect::<Result<_, _>>()
+                .map_err(db(path, "finding old buckets"))?
+        };
+        let buckets_done = old.len() < max_rows;
+        let mut buckets = old.len();
+        (|| -> rusqlite::Result<()> {
+            let mut del = tx.prepare_cached("DELETE FROM buckets WHERE minute = ?1 AND tid = ?2")?;
+            for &(minute, tid, _) in &old {
+                del.execute(params![minute, tid])?;
+            }
+            old.sort_unstable_by_key(|b| b.1);
+            let mut sub = tx.prepare_cached("UPDATE templates SET total = total - ?2 WHERE id = ?1")?;
+            for group in old.chunk_by(|a, b| a.1 == b.1) {
+                sub.execute(params![group[0].1, group.iter().map(|b| b.2).sum::<i64>()])?;
+            }
+            Ok(())
+        })()
+        .map_err(db(path, "deleting old buckets"))?;
+        // 2. Old alerts.
+        let alerts = tx
+            .prepare_cached(
+                "DELETE FROM alerts WHERE id IN (SELECT id FROM alerts WHERE at_ms < ?1 ORDER BY at_ms LIMIT ?2)",
+            )
+            .and_then(|mut st| st.execute(params![older_than_ms, limit]))
+            .map_err(db(path, "deleting alerts"))?;
+        let alerts_done = alerts < max_rows;
+        // 3. Expired merge groups: the next `max_rows` templates of the sweep (by row id) are
+        // examined; one whose group's latest last_seen is older than the cut goes with its rows.
+        let candidates: Vec<(i64, String, String, Option<i64>)> = {
+            let mut st = tx
+                .prepare_cached(
+                    "SELECT id, source, COALESCE(merged_into, template_id), last_seen FROM templates
+                     WHERE id > ?1 ORDER BY id LIMIT ?2",
                 )
                 .map_err(db(path, "finding expired templates"))?;
             let rows = st
-                .query_map([older_than_ms], |r| r.get(0))
+                .query_map(params![self.retain_cursor, limit], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })
                 .map_err(db(path, "finding expired templates"))?;
             rows.collect::<Result<_, _>>()
                 .map_err(db(path, "finding expired templates"))?
         };
-        let mut buckets = 0;
-        let step = |sql: &str, tid: i64| tx.prepare_cached(sql).and_then(|mut s| s.execute([tid]));
-        for &tid in &doomed {
-            let r = (|| {
-                buckets += step("DELETE FROM buckets WHERE tid = ?1", tid)?;
-                step("DELETE FROM examples WHERE tid = ?1", tid)?;
-                step("DELETE FROM var_values WHERE tid = ?1", tid)?;
-                step("DELETE FROM var_slots WHERE tid = ?1", tid)?;
-                step("DELETE FROM templates WHERE id = ?1", tid)
-            })();
-            r.map_err(db(path, "deleting expired templates"))?;
+        let sweep_done = candidates.len() < max_rows;
+        let mut templates = 0;
+        (|| -> rusqlite::Result<()> {
+            let mut group_last = tx.prepare_cached(
+                "SELECT MAX(COALESCE(last_seen, -9223372036854775808)) FROM templates
+                 WHERE source = ?1 AND (template_id = ?2 OR merged_into = ?2)",
+            )?;
+            for (_, source, live, last_seen) in &candidates {
+                if last_seen.is_some_and(|ls| ls >= older_than_ms) {
+                    continue;
+                }
+                // None: the group went with an earlier candidate of this step.
+                let ls: Option<i64> = group_last.query_row(params![source, live], |r| r.get(0))?;
+                if ls.is_none_or(|ls| ls >= older_than_ms) {
+                    continue;
+                }
+                // The whole group goes in this step: a merged-away template never points at a
+                // live one that is gone.
+                let members: Vec<(i64, String)> = tx
+                    .prepare_cached(
+                        "SELECT id, template_id FROM templates
+                         WHERE source = ?1 AND (template_id = ?2 OR merged_into = ?2)",
+                    )?
+                    .query_map(params![source, live], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<Result<_, _>>()?;
+                for (tid, template_id) in &members {
+                    buckets += tx
+                        .prepare_cached("DELETE FROM buckets WHERE tid = ?1")?
+                        .execute([tid])?;
+                    for sql in [
+                        "DELETE FROM examples WHERE tid = ?1",
+                        "DELETE FROM var_values WHERE tid = ?1",
+                        "DELETE FROM var_slots WHERE tid = ?1",
+                        "DELETE FROM templates WHERE id = ?1",
+                    ] {
+                        tx.prepare_cached(sql)?.execute([tid])?;
+                    }
+                    tx.prepare_cached("DELETE FROM merges WHERE source = ?1 AND from_id = ?2")?
+                        .execute(params![source, template_id])?;
+                }
+                templates += members.len();
+            }
+            Ok(())
+        })()
+        .map_err(db(path, "deleting expired templates"))?;
+        let cursor = if sweep_done {
+            0
+        } else {
+            candidates.last().map_or(0, |c| c.0)
+        };
+        if sweep_done {
+            tx.execute(
+                "DELETE FROM sources WHERE NOT EXISTS (SELECT 1 FROM templates t WHERE t.source = sources.name)",
+                [],
+            )
+            .map_err(db(path, "deleting sources"))?;
         }
-        let cut = older_than_ms.div_euclid(BUCKET_MS);
-        buckets += tx
-            .execute("DELETE FROM buckets WHERE minute < ?1", [cut])
-            .map_err(db(path, "deleting buckets"))?;
-        let alerts = tx
-            .execute("DELETE FROM alerts WHERE at_ms < ?1", [older_than_ms])
-            .map_err(db(path, "deleting alerts"))?;
-        tx.execute_batch(
-            "UPDATE templates SET total = COALESCE((SELECT SUM(count) FROM buckets WHERE tid = templates.id), 0);
-             DELETE FROM merges WHERE NOT EXISTS
-                 (SELECT 1 FROM templates t WHERE t.source = merges.source AND t.template_id = merges.from_id);
-             DELETE FROM sources WHERE NOT EXISTS (SELECT 1 FROM templates t WHERE t.source = sources.name);",
-        )
-        .map_err(db(path, "updating totals after retention"))?;
         tx.commit().map_err(db(path, "committing retention"))?;
-        Ok(RetainInfo {
-            buckets,
-            alerts,
-            templates: doomed.len(),
-            duration: start.elapsed(),
-        })
+        self.retain_cursor = cursor;
+        Ok((
+            RetainInfo {
+                buckets,
+                alerts,
+                templates,
+                duration: start.elapsed(),
+            },
+            buckets_done && alerts_done && sweep_done,
+        ))
     }
 
     fn load_states(&mut self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {

@@ -2,3 +2,4 @@
 mod shared;
 
 shared::props::prop_tests!(shared::Sqlite, 48);
+shared::props::values_prop_tests!(shared::Sqlite, 48);

@@ -165,3 +165,205 @@ pub fn counts_add_up<B: Backend>(cases: u32) {
         panic!("{e}");
     }
 }
+
+/// Instantiates the variable-values and retention-step property tests for backend type `$b`
+/// (`$cases` cases each).
+macro_rules! values_prop_tests {
+    ($b:ty, $cases:expr) => {
+        #[test]
+        fn variable_values_match_the_one_value_at_a_time_model() {
+            $crate::shared::props::values_match_the_model::<$b>($cases)
+        }
+        #[test]
+        fn retention_in_small_steps_ends_as_one_whole_pass() {
+            $crate::shared::props::retain_steps_equal_one_pass::<$b>($cases)
+        }
+    };
+}
+pub(crate) use values_prop_tests;
+
+/// Everything a reader reports: every live template with its series and details, lines, and
+/// sources.
+fn snapshot(r: &dyn StoreReader) -> String {
+    let rows = r
+        .templates(&TemplateQuery {
+            with_series: true,
+            ..Default::default()
+        })
+        .unwrap();
+    let details: Vec<_> = rows
+        .iter()
+        .map(|t| r.template(&t.template_id, Some(&t.source)).unwrap())
+        .collect();
+    format!(
+        "{rows:?}\n{details:?}\n{:?}\n{:?}",
+        r.lines(None, None, None).unwrap(),
+        r.sources().unwrap()
+    )
+}
+
+/// Retention run in steps of a few rows (the service's way) ends with the same store as one
+/// whole pass (the obviously correct twin), and counts add up after every step.
+pub fn retain_steps_equal_one_pass<B: Backend>(cases: u32) {
+    let mut runner = TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let strategy = (prop::collection::vec(batch(), 1..5), 0..2_000_000i64, 1..4usize);
+    let result = runner.run(&strategy, |(batches, keep_from, step)| {
+        let (a, b) = (B::fresh(), B::fresh());
+        let (mut wa, ra) = a.open();
+        let (mut wb, rb) = b.open();
+        for (i, b) in batches.iter().enumerate() {
+            let batch = CommitBatch {
+                templates: b
+                    .deltas
+                    .iter()
+                    .map(|(s, t, buckets)| delta(SOURCES[*s], *t, &format!("t{t}"), buckets))
+                    .collect(),
+                merges: b
+                    .merges
+                    .iter()
+                    .map(|(s, f, t)| merge(SOURCES[*s], *f, *t, i as i64))
+                    .collect(),
+                alerts: (0..3)
+                    .map(|k| super::common::alert(i as i64 * 500_000 + k * 100_000, "a", "r", "t", "high"))
+                    .collect(),
+                ..Default::default()
+            };
+            wa.commit(&batch).unwrap();
+            wb.commit(&batch).unwrap();
+        }
+        wa.retain(keep_from).unwrap();
+        let rb = rb.reader().unwrap();
+        let mut steps = 0;
+        loop {
+            let (_, done) = wb.retain_step(keep_from, step).unwrap();
+            steps += 1;
+            check_consistent(&*rb, None, None, None);
+            for s in SOURCES {
+                check_consistent(&*rb, Some(s), None, None);
+            }
+            if done {
+                break;
+            }
+            prop_assert!(steps < 10_000, "retention steps never end");
+        }
+        let ra = ra.reader().unwrap();
+        prop_assert_eq!(snapshot(&*ra), snapshot(&*rb));
+        let q = logsieve_store::AlertQuery::default();
+        prop_assert_eq!(ra.alerts(&q).unwrap().len(), rb.alerts(&q).unwrap().len());
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
+
+/// One commit's values for template 1: (position, value number, count) and (position, other).
+type ValuesCommit = (Vec<(u32, u32, u64)>, Vec<(u32, u64)>);
+/// Per position: kept (value, count) pairs and `other`.
+type ModelSlot = (u32, Vec<(String, u64)>, u64);
+/// Per position as read back: top, distinct kept, other.
+type ReadSlot = (u32, Vec<(String, u64)>, usize, u64);
+
+/// The slow, obviously correct twin of a backend's value bookkeeping: every value of every
+/// commit in order, one at a time; a value already kept is bumped, a new one takes a slot while
+/// its position keeps fewer than `MAX_VALUES`, else it counts in `other`. A position is listed
+/// once a value missed or an `other` count came for it. Per position: kept values in arrival
+/// order, other.
+fn values_model(commits: &[ValuesCommit]) -> Vec<ModelSlot> {
+    let mut model: Vec<ModelSlot> = Vec::new();
+    fn slot(model: &mut Vec<ModelSlot>, pos: u32) -> usize {
+        match model.iter().position(|s| s.0 == pos) {
+            Some(i) => i,
+            None => {
+                model.push((pos, Vec::new(), 0));
+                model.len() - 1
+            }
+        }
+    }
+    for (values, other) in commits {
+        for &(pos, v, n) in values {
+            if n == 0 {
+                continue;
+            }
+            let v = format!("v{v}");
+            if let Some(s) = model.iter_mut().find(|s| s.0 == pos) {
+                if let Some(k) = s.1.iter_mut().find(|k| k.0 == v) {
+                    k.1 += n;
+                    continue;
+                }
+            }
+            let i = slot(&mut model, pos);
+            if model[i].1.len() < logsieve_store::MAX_VALUES {
+                model[i].1.push((v, n));
+            } else {
+                model[i].2 += n;
+            }
+        }
+        for &(pos, n) in other {
+            if n > 0 {
+                let i = slot(&mut model, pos);
+                model[i].2 += n;
+            }
+        }
+    }
+    model.sort_by_key(|s| s.0);
+    model
+}
+
+/// Random commits of variable values (duplicates within a commit, zero counts, positions
+/// interleaved, more distinct values than a position keeps) end with exactly the values,
+/// kept counts and `other` of [`values_model`].
+pub fn values_match_the_model<B: Backend>(cases: u32) {
+    let mut runner = TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let commit = (
+        prop::collection::vec((0..3u32, 0..90u32, 0..4u64), 0..120),
+        prop::collection::vec((0..4u32, 0..3u64), 0..3),
+    );
+    let strategy = prop::collection::vec(commit, 1..6);
+    let result = runner.run(&strategy, |commits| {
+        let b = B::fresh();
+        let (mut w, readers) = b.open();
+        for (i, (values, other)) in commits.iter().enumerate() {
+            let mut d = delta("s", 1, "t <*> <*> <*> <*>", &[(i as i64, 1)]);
+            d.values = values
+                .iter()
+                .map(|&(pos, v, n)| (pos, format!("v{v}"), n))
+                .collect();
+            d.other = other.clone();
+            w.commit(&CommitBatch {
+                templates: vec![d],
+                ..Default::default()
+            })
+            .unwrap();
+        }
+        let r = readers.reader().unwrap();
+        let det = r.template(&super::common::id(1), Some("s")).unwrap();
+        prop_assert_eq!(det.len(), 1);
+        let got: Vec<ReadSlot> = det[0]
+            .values
+            .iter()
+            .map(|v| (v.position, v.top.clone(), v.distinct_kept, v.other))
+            .collect();
+        let want: Vec<ReadSlot> = values_model(&commits)
+            .into_iter()
+            .map(|(pos, mut kept, other)| {
+                let n = kept.len();
+                kept.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                (pos, kept, n, other)
+            })
+            .collect();
+        prop_assert_eq!(got, want);
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
