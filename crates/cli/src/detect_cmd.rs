@@ -894,6 +894,11 @@ pub fn run(args: &DetectArgs) -> Result<i32> {
     let mut code = if failed > 0 { 2 } else { 0 };
     if !text_inputs.is_empty() {
         let mut engine = args.input.engine()?;
+        // Rules that read no template field get the same alerts without
+        // mining; a state to load or save still needs the miner.
+        if !d.reads_templates() && args.input.state.is_none() {
+            engine.set_templates(false);
+        }
         let res = crate::run::process_opened(
             &args.input,
             text_inputs,

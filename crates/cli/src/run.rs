@@ -268,9 +268,12 @@ pub fn process_opened<O: Observer>(
         result.stats = outcome.stats;
         return Ok(result);
     }
-    // Regular files: mine every input, then report every input.
+    // Regular files: mine every input, then report every input. Without
+    // templates (detection that reads none) there is nothing to mine: one
+    // pass, as with --match-only.
+    let one_pass = args.match_only || !engine.options().templates;
     let mut mined: Vec<(Stats, bool)> = Vec::with_capacity(inputs.len());
-    if !args.match_only {
+    if !one_pass {
         crate::progress::mining();
     }
     for input in inputs {
@@ -278,7 +281,7 @@ pub fn process_opened<O: Observer>(
             mined.push((Stats::default(), true));
             continue;
         }
-        if args.match_only {
+        if one_pass {
             mined.push((Stats::default(), false));
             continue;
         }
@@ -296,7 +299,7 @@ pub fn process_opened<O: Observer>(
     crate::progress::reporting();
     for (input, (s, partial)) in inputs.iter().zip(&mined) {
         mined_total += *s;
-        if format.is_none() && observer.is_none() && !args.match_only {
+        if format.is_none() && observer.is_none() && !one_pass {
             continue;
         }
         if *partial && s.lines == 0 {
@@ -308,17 +311,17 @@ pub fn process_opened<O: Observer>(
         if let Some(e) = err {
             // An input that failed while mining fails again at the same
             // place: it was reported once already.
-            if !*partial || args.match_only {
+            if !*partial || one_pass {
                 report_error(&read_error(&e));
                 result.failed += 1;
             }
         }
-        if args.match_only && stopping() {
+        if one_pass && stopping() {
             result.stopped = true;
             break;
         }
     }
-    result.stats = if format.is_some() || args.match_only {
+    result.stats = if format.is_some() || one_pass {
         from_report
     } else {
         mined_total

@@ -289,3 +289,48 @@ fn strict_fails_on_rejected_rules_and_bad_yaml_is_named() {
     ]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// `detect` skips template mining when no rule reads a template field
+/// (speed-2): the alerts, stdin and file alike, are those of the same rules
+/// run with mining on, which one more rule on `template` (never matching)
+/// forces. Every bundled rule is loaded (`--mapping none`), so keyword
+/// rules, header-field rules and correlations are all in both runs.
+#[test]
+fn detection_skips_mining_when_no_rule_reads_templates_with_the_same_alerts() {
+    let dir = tempfile::tempdir().unwrap();
+    let with_template = dir.path().join("with-template");
+    std::fs::create_dir(&with_template).unwrap();
+    std::fs::write(
+        with_template.join("never.yml"),
+        "title: Never\nid: test-never\nlevel: low\nlogsource: {product: linux}\n\
+         detection:\n  sel:\n    template|contains: 'zzz never in any template'\n  condition: sel\n",
+    )
+    .unwrap();
+    let bundled = testdata("sigma-rules/rules");
+    let log = testdata("loghub-2k/Linux/Linux_2k.log");
+    let detect = |extra: Option<&std::path::Path>| {
+        let mut args = vec![
+            "detect".to_string(),
+            "--quiet".into(),
+            "--preset".into(),
+            "syslog".into(),
+            "--mapping".into(),
+            "none".into(),
+            "--rules".into(),
+            bundled.display().to_string(),
+        ];
+        if let Some(e) = extra {
+            args.push("--rules".into());
+            args.push(e.display().to_string());
+        }
+        args.push(log.display().to_string());
+        let out = run(&args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let skipped = detect(None);
+    let mined = detect(Some(&with_template));
+    assert!(!skipped.is_empty());
+    assert!(!mined.contains("test-never"));
+    assert_eq!(skipped, mined);
+}

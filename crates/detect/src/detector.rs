@@ -678,6 +678,39 @@ impl Detector {
         &self.rules
     }
 
+    /// Whether any loaded rule, filter or correlation can read what template
+    /// mining adds to a text record's event (`template`, `template_id`,
+    /// `params`): a field test on one of them, or a correlation grouping or
+    /// counting by one. When none does, the text pipeline can skip mining:
+    /// the same alerts come out. Keyword searches do not count: a text
+    /// record's event always has `message`, which is what they search
+    /// ([`keywords_ok`]), and the params are slices of it, so the
+    /// prefilter's scan finds nothing in them that it does not find in the
+    /// message.
+    pub fn reads_templates(&self) -> bool {
+        fn templated(name: &str) -> bool {
+            matches!(name, "template" | "template_id" | "params")
+                || name.starts_with("params.")
+                || name.starts_with("params[")
+        }
+        fn rule_reads(r: &Rule) -> bool {
+            r.selections.iter().any(|sel| match sel {
+                Selection::Keywords { .. } => false,
+                Selection::Fields(groups) => groups
+                    .iter()
+                    .flatten()
+                    .any(|m| templated(&m.field) || m.paths.iter().any(|p| templated(p))),
+            })
+        }
+        self.rules.iter().any(rule_reads)
+            || self.filters.iter().any(|f| rule_reads(&f.body))
+            || self.correlations.iter().any(|c| {
+                c.group_by.iter().any(|g| templated(g))
+                    || c.field.as_deref().is_some_and(templated)
+                    || c.aliases.values().flat_map(|m| m.values()).any(|f| templated(f))
+            })
+    }
+
     /// Loaded correlation rules.
     pub fn correlations(&self) -> &[Correlation] {
         &self.correlations

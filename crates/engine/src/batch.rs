@@ -54,14 +54,15 @@ impl Engine {
         out: &mut Vec<u8>,
     ) -> Result<Stats, EngineError> {
         let s = &mut s.0;
-        if !self.opts.match_only {
+        let templates = self.opts.templates;
+        if !self.opts.match_only && templates {
             for i in 0..b.len() {
                 self.prepare_entry(b, i, s);
                 miner.learn(&s.masked, &s.header.content);
             }
         }
         self.report_entries(miner, b, source, observer, format, s, out, |miner, s| {
-            miner.lookup(&s.masked)
+            templates.then(|| miner.lookup(&s.masked)).flatten()
         })
     }
 
@@ -82,8 +83,11 @@ impl Engine {
             return Ok(Stats::default());
         }
         let match_only = self.opts.match_only;
+        let templates = self.opts.templates;
         self.report_entries(miner, b, source, observer, format, s, out, |miner, s| {
-            if match_only {
+            if !templates {
+                None
+            } else if match_only {
                 miner.lookup(&s.masked)
             } else {
                 Some(miner.learn(&s.masked, &s.header.content))
@@ -112,7 +116,7 @@ impl Engine {
             let mut f = self.prepare_entry(b, i, s);
             let mark = miner.pending_merges().len();
             let c = template(miner, s);
-            f.no_template = c.is_none();
+            f.no_template = c.is_none() && self.opts.templates;
             stats.count(&f, b.line(i).len(), b.line(i).is_empty(), b.line_count(i));
             if let Some(o) = observer {
                 observe_record(o, miner, &self.header, line, source, b.line(i), c, s, &mut ob);

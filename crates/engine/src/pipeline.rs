@@ -36,6 +36,11 @@ pub struct Options {
     pub match_only: bool,
     /// How lines are joined into multi-line events before parsing.
     pub multiline: Multiline,
+    /// Mask lines and give them templates. `false`: no line is masked,
+    /// learned or looked up, and records carry no template and no params
+    /// (and are not flagged `no_template`): for detection whose rules read
+    /// no template field.
+    pub templates: bool,
 }
 
 impl Default for Options {
@@ -47,6 +52,7 @@ impl Default for Options {
             batch_bytes: 1 << 20,
             match_only: false,
             multiline: Multiline::None,
+            templates: true,
         }
     }
 }
@@ -275,6 +281,12 @@ impl Engine {
     }
 
     /// The settings in force.
+    /// Turns template mining on or off for the runs to come (see
+    /// [`Options::templates`]).
+    pub fn set_templates(&mut self, on: bool) {
+        self.opts.templates = on;
+    }
+
     pub fn options(&self) -> &Options {
         &self.opts
     }
@@ -347,7 +359,11 @@ impl Engine {
         } = s;
         let (text, dec) = decode_lossy(bytes, decode);
         let matched = self.header.parse(text, header);
-        mask_line(&header.content, masked);
+        if self.opts.templates {
+            mask_line(&header.content, masked);
+        } else {
+            masked.clear();
+        }
         LineFlags {
             header_mismatch: !matched,
             invalid_utf8: dec.invalid_utf8,
@@ -505,6 +521,7 @@ impl Engine {
         let mut stats = Stats::default();
         let mut seq = self.scratch();
         let single = self.opts.threads <= 1;
+        let templates = self.opts.templates;
         let r = self.drive(input, self.opts.batch_lines, true, |group| {
             if single {
                 // One thread: mask each line once and learn it at once,
@@ -515,7 +532,9 @@ impl Engine {
                     for i in 0..b.len() {
                         let f = self.prepare_entry(b, i, &mut seq);
                         stats.count(&f, b.line(i).len(), b.line(i).is_empty(), b.line_count(i));
-                        miner.learn(&seq.masked, &seq.header.content);
+                        if templates {
+                            miner.learn(&seq.masked, &seq.header.content);
+                        }
                     }
                 }
                 return Ok(true);
@@ -542,7 +561,7 @@ impl Engine {
             for (b, (keys, st)) in group.iter().zip(keyed) {
                 stats += st;
                 for (i, key) in keys.into_iter().enumerate() {
-                    if miner.learn_known(key).is_none() {
+                    if templates && miner.learn_known(key).is_none() {
                         self.prepare_entry(b, i, &mut seq);
                         miner.learn(&seq.masked, &seq.header.content);
                     }
@@ -629,8 +648,12 @@ impl Engine {
                             let n = (0..b.len()).take_while(|&i| b.last_line_no(i) <= limit).count();
                             for i in 0..n {
                                 let mut f = self.prepare_entry(b, i, s);
-                                let c = self.miner.lookup(&s.masked);
-                                f.no_template = c.is_none();
+                                let c = if self.opts.templates {
+                                    self.miner.lookup(&s.masked)
+                                } else {
+                                    None
+                                };
+                                f.no_template = c.is_none() && self.opts.templates;
                                 st.count(&f, b.line(i).len(), b.line(i).is_empty(), b.line_count(i));
                                 let line = b.line_no(i);
                                 if let Some(o) = observer {

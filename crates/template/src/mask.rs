@@ -68,6 +68,14 @@ enum Elem {
 }
 
 impl MaskedLine {
+    /// Empties the line: no token, no variable, key 0 (a line not masked).
+    pub fn clear(&mut self) {
+        self.tokens.clear();
+        self.masked.clear();
+        self.vars.clear();
+        self.key = 0;
+    }
+
     /// The masked text of token `i`.
     pub fn masked_token(&self, i: usize) -> &str {
         self.tokens[i].masked.of(&self.masked)
