@@ -29,7 +29,7 @@
 //! Lines come from a few dozen realistic templates with numbers, IPs, hex
 //! ids, user names and paths re-drawn per line, behind an ISO timestamp and
 //! a host/program header. `--new-templates` makes a fraction
-//! (`--new-fraction`, default 0.1) of the lines `task <w> <w> <w> finished`
+//! (`--new-fraction`, default 0.1) of the lines `task <w> <w> <w> finished` (without the header)
 //! with three random lowercase words: the masker keeps letters-only words,
 //! so nearly every such line is a template the miner has not seen.
 
@@ -185,8 +185,12 @@ impl LineGen {
     /// Appends one line (with its `\n`).
     fn line(&mut self, out: &mut Vec<u8>) {
         self.clock_ms += self.r.below(3);
-        self.header(out);
         if self.new_fraction > 0.0 && self.r.unit() < self.new_fraction {
+            // No header: behind `host prog[pid]:` the miner would take the
+            // words after the program tag, with the other messages of
+            // several lengths, as free text and make one tail template
+            // (`… prog[<*>]: <*>`), and the source would stop making new
+            // templates.
             out.extend_from_slice(b"task ");
             let len = 5 + self.r.below(4) as usize;
             put_word(out, &mut self.r, len);
@@ -197,6 +201,7 @@ impl LineGen {
             out.extend_from_slice(b" finished\n");
             return;
         }
+        self.header(out);
         let t = TEMPLATES[self.r.below(TEMPLATES.len() as u64) as usize].as_bytes();
         let mut i = 0;
         while i < t.len() {
