@@ -52,10 +52,8 @@ struct Needle {
     kind: Kind,
 }
 
-/// The matcher's needle text when the prefilter can look for it soundly.
-/// The whole-event scan looks ASCII case-insensitively at the text, and
-/// at its lowercased form when it is not ASCII; the field scan at the
-/// lowercased text. A non-ASCII needle is usable unless it holds a sigma
+/// The matcher's needle text when the prefilter can look for it soundly
+/// (it looks at lowercased text, [`push_lowered`]). A non-ASCII needle is usable unless it holds a sigma
 /// (the one letter whose lowercase depends on its neighbours), or a cased
 /// pattern's non-ASCII letters change when lowercased (the raw text holds
 /// them as written, the needle lowercased).
@@ -219,19 +217,26 @@ fn needles_cond(c: &Cond, sels: &[Selection]) -> Option<Needles> {
     }
 }
 
-/// An automaton over needles: which of them occur in a text, ASCII
-/// case-insensitively (the whole-event scan).
+/// An automaton over needles: which of them occur in a lowercased text
+/// (the whole-event and keyword scans).
 #[derive(Debug)]
 struct NeedleScan {
     /// Over the needles of 2 bytes or more; its pattern `i` is needle
     /// `ac_needle[i]`.
     ac: Option<AhoCorasick>,
     ac_needle: Vec<usize>,
+    /// For a few needles: the same automaton with leftmost semantics,
+    /// which can skip through text with a vectorised search (the
+    /// overlapping one cannot); asked first whether any needle occurs.
+    quick: Option<AhoCorasick>,
     /// 1-byte needles (".", "=", "m") occur many times in most events:
     /// as automaton patterns they would report match after match. They
     /// are looked up with memchr instead: (byte, needle).
     byte_needles: Vec<(u8, usize)>,
 }
+
+/// Needle sets up to this size get a `quick` automaton.
+const QUICK_MAX: usize = 64;
 
 impl NeedleScan {
     /// An automaton over the needles `needles[i]` for which `keep(i)`.
@@ -248,41 +253,45 @@ impl NeedleScan {
                 }
             }
         }
-        let ac = (!ac_patterns.is_empty()).then(|| {
+        let quick = (!ac_patterns.is_empty() && ac_patterns.len() <= QUICK_MAX).then(|| {
             AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .kind(Some(AhoCorasickKind::DFA))
+                .match_kind(aho_corasick::MatchKind::LeftmostFirst)
                 .build(&ac_patterns)
                 .expect("literal needles build an automaton")
         });
         NeedleScan {
-            ac,
+            ac: automaton(&ac_patterns, false),
             ac_needle,
+            quick,
             byte_needles,
         }
     }
 
-    /// Calls `hit` with each needle occurring in `t` (possibly more than
-    /// once): the automaton ASCII case-insensitively over the text as it
-    /// is, and over its lowercased form when it is not ASCII (matching
-    /// lowercases with Unicode rules: KELVIN SIGN → `k`, `É` → `é`).
-    fn scan(&self, t: &str, hit: &mut dyn FnMut(usize)) {
-        let mut one = |t: &str| {
-            if let Some(ac) = &self.ac {
-                for m in ac.find_overlapping_iter(t) {
-                    hit(self.ac_needle[m.pattern().as_usize()]);
-                }
+    /// Calls `hit` with each needle occurring in `low`, a lowercased text
+    /// (possibly more than once).
+    fn scan(&self, low: &str, hit: &mut dyn FnMut(usize)) {
+        if let Some(ac) = self
+            .ac
+            .as_ref()
+            .filter(|_| self.quick.as_ref().is_none_or(|q| q.is_match(low)))
+        {
+            for m in ac.find_overlapping_iter(low) {
+                hit(self.ac_needle[m.pattern().as_usize()]);
             }
-            for &(b, n) in &self.byte_needles {
-                if memchr::memchr2(b, b.to_ascii_uppercase(), t.as_bytes()).is_some() {
-                    hit(n);
-                }
-            }
-        };
-        one(t);
-        if !t.is_ascii() {
-            one(&t.to_lowercase());
         }
+        for &(b, n) in &self.byte_needles {
+            if memchr::memchr(b, low.as_bytes()).is_some() {
+                hit(n);
+            }
+        }
+    }
+
+    /// [`NeedleScan::scan`] over every text of `ev`, lowercased and joined
+    /// (into `joined`, one line each) so that the automaton runs once: a
+    /// needle found across two texts is a false candidate, never a miss.
+    fn scan_event(&self, ev: &dyn Event, joined: &mut String, hit: &mut dyn FnMut(usize)) {
+        joined_texts(ev, joined);
+        self.scan(joined, hit);
     }
 }
 
@@ -308,10 +317,22 @@ struct FieldScan {
     bytes: Vec<(u8, u32)>,
 }
 
+/// Automata over more needles than this are contiguous NFAs rather than
+/// DFAs: a DFA over thousands of needles (CommandLine's, Hashes') takes
+/// long to build and is too big for the caches; measured faster overall
+/// on the SigmaHQ Windows set.
+const DFA_MAX: usize = 1000;
+
+/// An automaton over lowercased needles (anchored: matches starting at
+/// the start of the text only).
 fn automaton<P: AsRef<[u8]>>(pats: &[P], anchored: bool) -> Option<AhoCorasick> {
     (!pats.is_empty()).then(|| {
         AhoCorasick::builder()
-            .kind(Some(AhoCorasickKind::DFA))
+            .kind(Some(if pats.len() >= DFA_MAX {
+                AhoCorasickKind::ContiguousNFA
+            } else {
+                AhoCorasickKind::DFA
+            }))
             .start_kind(if anchored {
                 StartKind::Anchored
             } else {
@@ -411,23 +432,49 @@ fn anchored(ac: &AhoCorasick, hay: &[u8], hit: &mut dyn FnMut(usize, usize)) {
     }
 }
 
-/// `t` lowercased as `value::lower` does (into `buf` when it changes),
-/// except that `Σ` always becomes `σ`: no needle holds a sigma, so no
-/// needle's matches differ.
-fn lowered<'a>(t: &'a str, buf: &'a mut String) -> &'a str {
+/// Appends `t` lowercased as `value::lower` does, except that `Σ` always
+/// becomes `σ`: no needle holds a sigma, so no needle's matches differ.
+/// (A needle found in `value::lower`'s text of a value is found here, and
+/// where it lies there: lowercasing maps each character on its own but
+/// for `Σ`.)
+fn push_lowered(buf: &mut String, t: &str) {
     if t.is_ascii() {
-        if !t.bytes().any(|b| b.is_ascii_uppercase()) {
-            return t;
-        }
-        buf.clear();
+        let at = buf.len();
         buf.push_str(t);
-        buf.make_ascii_lowercase();
-    } else {
-        buf.clear();
-        for c in t.chars() {
-            buf.extend(c.to_lowercase());
-        }
+        buf[at..].make_ascii_lowercase();
+        return;
     }
+    let mut rest = t;
+    loop {
+        let ascii = rest.bytes().position(|b| !b.is_ascii()).unwrap_or(rest.len());
+        let at = buf.len();
+        buf.push_str(&rest[..ascii]);
+        buf[at..].make_ascii_lowercase();
+        let mut chars = rest[ascii..].chars();
+        match chars.next() {
+            None => return,
+            Some(c) => buf.extend(c.to_lowercase()),
+        }
+        rest = chars.as_str();
+    }
+}
+
+/// Every text of `ev` lowercased, one line each, into `joined`.
+fn joined_texts(ev: &dyn Event, joined: &mut String) {
+    joined.clear();
+    ev.for_each_scan_text(&mut |t| {
+        push_lowered(joined, t);
+        joined.push('\n');
+    });
+}
+
+/// `t` lowercased ([`push_lowered`]), into `buf` when it changes.
+fn lowered<'a>(t: &'a str, buf: &'a mut String) -> &'a str {
+    if t.is_ascii() && !t.bytes().any(|b| b.is_ascii_uppercase()) {
+        return t;
+    }
+    buf.clear();
+    push_lowered(buf, t);
     buf
 }
 
@@ -441,11 +488,12 @@ pub(crate) struct Prefilter {
     needle_rules: Vec<Vec<usize>>,
     whole: OnceLock<NeedleScan>,
     /// Keyword needles: the only ones looked for in the whole event when
-    /// it is prefiltered field by field.
-    any: NeedleScan,
+    /// it is prefiltered field by field; an automaton per logsource group
+    /// with keyword rules, over their needles.
+    any: Vec<(u32, NeedleScan)>,
     needle_any: Vec<Vec<usize>>,
-    /// Per logsource group: whether it has rules with keyword needles.
-    group_any: Vec<bool>,
+    /// Over every keyword needle (built when first needed).
+    all_any: OnceLock<NeedleScan>,
     /// Per field (a rule field's candidate paths): its tables.
     fields: Vec<FieldScan>,
     /// The rules each field needle unlocks.
@@ -477,6 +525,8 @@ pub(crate) struct PreScratch {
     here: Vec<u32>,
     /// A value lowercased, and reversed.
     low: String,
+    /// The event's texts joined.
+    joined: String,
     rev: Vec<u8>,
 }
 
@@ -492,7 +542,6 @@ impl Prefilter {
         let mut list_of: FxHashMap<(u32, Needle), u32> = FxHashMap::default();
         let mut lists: Vec<Vec<usize>> = Vec::new();
         let mut always = vec![Vec::new(); plan.groups()];
-        let mut group_any = vec![false; plan.groups()];
         let mut unfiltered = 0;
         let push = |v: &mut Vec<usize>, ri: usize| {
             if v.last() != Some(&ri) {
@@ -513,7 +562,6 @@ impl Prefilter {
                         match scope {
                             Scope::Any => {
                                 push(&mut needle_any[k], ri);
-                                group_any[plan.rule_group[ri] as usize] = true;
                             }
                             Scope::Field(paths) => {
                                 let next = fields.len() as u32;
@@ -537,7 +585,25 @@ impl Prefilter {
                 }
             }
         }
-        let any = NeedleScan::new(&needles, |i| !needle_any[i].is_empty());
+        // Per logsource group with keyword rules: an automaton over their
+        // keyword needles alone (small: one pass with a fast skip).
+        let mut group_kw: Vec<Vec<bool>> = Vec::new();
+        let mut kw_group: Vec<Option<usize>> = vec![None; plan.groups()];
+        for (k, rs) in needle_any.iter().enumerate() {
+            for &ri in rs {
+                let g = plan.rule_group[ri] as usize;
+                let i = *kw_group[g].get_or_insert_with(|| {
+                    group_kw.push(vec![false; needles.len()]);
+                    group_kw.len() - 1
+                });
+                group_kw[i][k] = true;
+            }
+        }
+        let any: Vec<(u32, NeedleScan)> = kw_group
+            .iter()
+            .enumerate()
+            .filter_map(|(g, i)| i.map(|i| (g as u32, NeedleScan::new(&needles, |k| group_kw[i][k]))))
+            .collect();
         let mut path_fields: FxHashMap<u64, Vec<(String, u32)>> = FxHashMap::default();
         let mut star_anywhere = false;
         let mut by_id: Vec<(&Vec<String>, u32)> = fields.iter().map(|(p, &f)| (p, f)).collect();
@@ -570,13 +636,18 @@ impl Prefilter {
             whole: OnceLock::new(),
             any,
             needle_any,
-            group_any,
+            all_any: OnceLock::new(),
             path_fields,
             star_anywhere,
             always,
             unfiltered,
             has_needles,
         }
+    }
+
+    fn all_any(&self) -> &NeedleScan {
+        self.all_any
+            .get_or_init(|| NeedleScan::new(&self.needles, |i| !self.needle_any[i].is_empty()))
     }
 
     fn whole(&self) -> &NeedleScan {
@@ -621,12 +692,25 @@ impl Prefilter {
             here,
             low,
             rev,
+            joined,
         } = s;
         let stamp = *stamp;
         let by_field = ev.as_tape().filter(|t| t.indexed() && !self.star_anywhere);
-        let any = by_field.is_some()
-            && (0..self.group_any.len() as u32)
-                .any(|g| self.group_any[g as usize] && slots.group(ev, plan, g));
+        let mut any = [None; 4];
+        let mut n_any = 0;
+        if by_field.is_some() {
+            for (g, scan) in &self.any {
+                if slots.group(ev, plan, *g) {
+                    if n_any == any.len() {
+                        // Many groups: one scan over all keyword needles.
+                        n_any = usize::MAX;
+                        break;
+                    }
+                    any[n_any] = Some(scan);
+                    n_any += 1;
+                }
+            }
+        }
         // Rules a needle unlocks, if their logsource holds (the dispatch).
         let mut unlock = |rules: &[usize]| {
             for &r in rules {
@@ -641,13 +725,17 @@ impl Prefilter {
         match by_field {
             None => {
                 let whole = self.whole();
-                ev.for_each_scan_text(&mut |text| whole.scan(text, &mut |n| unlock(&self.needle_rules[n])))
+                whole.scan_event(ev, joined, &mut |n| unlock(&self.needle_rules[n]))
             }
             Some(t) => {
-                if any {
-                    ev.for_each_scan_text(&mut |text| {
-                        self.any.scan(text, &mut |n| unlock(&self.needle_any[n]))
-                    });
+                if n_any == usize::MAX {
+                    self.all_any()
+                        .scan_event(ev, joined, &mut |n| unlock(&self.needle_any[n]));
+                } else if n_any > 0 {
+                    joined_texts(ev, joined);
+                    for scan in any.iter().flatten() {
+                        scan.scan(joined, &mut |n| unlock(&self.needle_any[n]));
+                    }
                 }
                 t.members_by_hash(&mut |h, e| {
                     let Some(paths) = self.path_fields.get(&h) else {
