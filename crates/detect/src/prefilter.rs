@@ -14,9 +14,12 @@
 //!   unanchored one for the rest, memchr for 1-byte needles. A field's
 //!   tables hold only the needles of rules that read the field, so a value
 //!   is never searched for another field's literals.
-//! - Other events (and a tape whose paths are ambiguous) are scanned as a
-//!   whole by one ASCII case-insensitive automaton over every needle, a
-//!   needle counting wherever it occurs (built on first use).
+//! - Other events (a tape whose paths are ambiguous, flat events, JSON
+//!   values) are prefiltered field by field too when few fields have
+//!   needles: each field's value as matching reads it (`Event::get`, first
+//!   candidate path present), keywords in the keyword text. With many
+//!   fields they are scanned as a whole by one automaton over every
+//!   needle, a needle counting wherever it occurs (built on first use).
 //!
 //! Soundness: a needle is taken from a matcher only when every value the
 //! matcher accepts holds it where its kind says, after lowercasing
@@ -24,7 +27,7 @@
 
 use crate::condition::Cond;
 use crate::dispatch::{Plan, Slots};
-use crate::event::Event;
+use crate::event::{Event, FieldValue};
 use crate::rule::{Rule, Selection};
 use crate::value::{Matcher, StrPat};
 use aho_corasick::automaton::OverlappingState;
@@ -295,6 +298,24 @@ impl NeedleScan {
     }
 }
 
+/// Events not on a tape are prefiltered field by field (one `Event::get`
+/// per candidate path) when there are at most this many fields with
+/// needles.
+const BY_GET_MAX: usize = 64;
+
+/// Calls `f` with each text of `v` (a list's items, nested lists too).
+fn value_texts(v: &FieldValue<'_>, f: &mut dyn FnMut(&str)) {
+    match v {
+        FieldValue::List(items) => items.iter().for_each(|i| value_texts(i, f)),
+        FieldValue::Null => {}
+        other => {
+            if let Some(t) = other.as_text() {
+                f(&t)
+            }
+        }
+    }
+}
+
 /// No list.
 const NONE: u32 = u32::MAX;
 
@@ -498,6 +519,11 @@ pub(crate) struct Prefilter {
     fields: Vec<FieldScan>,
     /// The rules each field needle unlocks.
     lists: Vec<Vec<usize>>,
+    /// Per field: its candidate paths.
+    field_paths: Vec<Vec<String>>,
+    /// Events not on a tape are prefiltered field by field through
+    /// `Event::get` (few fields), or scanned as a whole (many).
+    by_get: bool,
     /// Path hash → (path, field) for each candidate path of a field with
     /// needles; a path with a `*` segment stands here by the path before
     /// it (its value lies in that member's value).
@@ -628,7 +654,13 @@ impl Prefilter {
             }
         }
         let has_needles = !needles.is_empty();
+        let mut field_paths = vec![Vec::new(); fields.len()];
+        for (paths, &f) in &fields {
+            field_paths[f as usize] = paths.clone();
+        }
         Prefilter {
+            by_get: field_paths.len() <= BY_GET_MAX,
+            field_paths,
             fields: field_needles.iter().map(|ns| FieldScan::new(ns)).collect(),
             lists,
             needles,
@@ -723,6 +755,26 @@ impl Prefilter {
             }
         };
         match by_field {
+            // Few fields: each one's value (the first candidate path
+            // present, as matching takes it) searched for its own needles,
+            // and keywords in the keyword text (or every text without one).
+            None if self.by_get => {
+                if !self.any.is_empty() {
+                    let kw = self.all_any();
+                    match ev.keyword_text() {
+                        Some(t) => kw.scan(lowered(&t, low), &mut |n| unlock(&self.needle_any[n])),
+                        None => kw.scan_event(ev, joined, &mut |n| unlock(&self.needle_any[n])),
+                    }
+                }
+                for (f, paths) in self.field_paths.iter().enumerate() {
+                    if let Some(v) = paths.iter().find_map(|p| ev.get(p)) {
+                        value_texts(&v, &mut |text| {
+                            let l = lowered(text, low);
+                            self.fields[f].scan(l, rev, &mut |x| unlock(&self.lists[x as usize]));
+                        });
+                    }
+                }
+            }
             None => {
                 let whole = self.whole();
                 whole.scan_event(ev, joined, &mut |n| unlock(&self.needle_rules[n]))

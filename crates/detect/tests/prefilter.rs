@@ -4,7 +4,7 @@
 //! match (a character dropped, case changed, text around), and some hold
 //! non-ASCII text.
 
-use logsieve_detect::{Detector, JsonEvent, Mapping, Scratch};
+use logsieve_detect::{Detector, FlatEvent, JsonEvent, Mapping, Scratch};
 use serde_json::{json, Map, Value};
 use serde_yaml::Value as Y;
 use std::path::{Path, PathBuf};
@@ -113,6 +113,9 @@ fn events_for(doc: &Y, windows: bool) -> Vec<Value> {
     out
 }
 
+/// The prefiltered detector and the brute-force twin agree on each event
+/// as a JSON value, and (its top-level strings) as a flat event, the
+/// shape the text pipeline builds.
 fn agree(d: &Detector, events: &[Value]) -> usize {
     let mut s = Scratch::default();
     let mut matched = 0;
@@ -121,6 +124,15 @@ fn agree(d: &Detector, events: &[Value]) -> usize {
         let b = d.matching_rules_brute_force(&JsonEvent(ev));
         assert_eq!(a, b, "prefilter disagrees on {ev}");
         matched += a.len();
+        let mut flat = FlatEvent::default();
+        for (k, v) in ev.as_object().into_iter().flatten() {
+            if let Some(t) = v.as_str() {
+                flat.push(k, t);
+            }
+        }
+        let a = d.matching_rules(&flat, &mut s);
+        let b = d.matching_rules_brute_force(&flat);
+        assert_eq!(a, b, "prefilter disagrees on the flat event {flat:?}");
     }
     matched
 }
