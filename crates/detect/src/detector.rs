@@ -1,14 +1,13 @@
 //! Loading rules into one detector, the literal prefilter, evaluation, and
 //! alerts.
 
-use crate::condition::Cond;
 use crate::dispatch::{rule_ok_fast, Plan, Slots};
 use crate::event::{Event, FieldValue};
 use crate::mapping::{Alternative, Mapping};
+use crate::prefilter::{PreScratch, Prefilter};
 use crate::rule::{compile_doc, Correlation, FieldMatch, Filter, Parsed, Placeholders, Rule, Selection};
 use crate::value::Matcher;
 use crate::DetectError;
-use aho_corasick::AhoCorasick;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -91,40 +90,10 @@ pub struct Detector {
     corr_order: Vec<usize>,
     rejections: Vec<Rejection>,
     mapping: Option<Mapping>,
-    /// Automaton over every needle.
-    prefilter: NeedleScan,
-    /// Automaton over the needles of keyword searches alone (the only
-    /// ones looked for in the whole event when it is prefiltered field by
-    /// field).
-    prefilter_any: NeedleScan,
-    /// Needle index → rules it unlocks wherever it occurs (when the event
-    /// is not prefiltered field by field).
-    needle_rules: Vec<Vec<usize>>,
-    /// Needle index → rules it unlocks wherever it occurs, for needles of
-    /// keyword searches (field by field, only these need the whole event).
-    needle_any: Vec<Vec<usize>>,
-    /// (needle, field) → rules it unlocks when it occurs in that field's
-    /// value.
-    field_rules: rustc_hash::FxHashMap<(u32, u32), Vec<usize>>,
-    /// Path hash → (path, field) for each candidate path of a field with
-    /// needles (paths without `*`).
-    path_fields: rustc_hash::FxHashMap<u64, Vec<(String, u32)>>,
-    /// Paths before a `*` segment: an event holding one is prefiltered
-    /// as a whole, not field by field.
-    star_prefixes: Vec<String>,
-    /// Some field path cannot be prefiltered field by field at all.
-    star_anywhere: bool,
-    /// Per logsource group: whether it has rules with keyword needles.
-    group_any: Vec<bool>,
-    /// Rules with no needle, by logsource group: evaluated whenever their
-    /// group holds.
-    always: Vec<Vec<usize>>,
-    /// How many rules have no needle.
-    unfiltered: usize,
+    /// Which rules may match an event.
+    prefilter: Prefilter,
     /// Logsource dispatch and interned field paths.
     plan: Plan,
-    /// Whether any rule has needles (else every rule is a candidate).
-    has_needles: bool,
     files: usize,
 }
 
@@ -187,192 +156,15 @@ fn is_yaml(p: &Path) -> bool {
     matches!(p.extension().and_then(|e| e.to_str()), Some("yml" | "yaml"))
 }
 
-/// Literals one of which every matching event must contain; `None`: no
-/// such guarantee (the rule is always evaluated).
-fn needles_matchers(alts: &[Matcher]) -> Option<Vec<String>> {
-    let mut out = Vec::new();
-    for m in alts {
-        out.push(usable_needle(m)?);
-    }
-    Some(out)
-}
-
-/// The matcher's needle when the prefilter can look for it soundly. The
-/// prefilter scans text ASCII case-insensitively, and the lowercased text
-/// too when it is not ASCII. A non-ASCII needle is usable unless it holds
-/// a sigma (the one letter whose lowercase depends on its neighbours), or
-/// a cased pattern's non-ASCII letters change when lowercased (the raw
-/// text holds them as written, the needle lowercased).
-fn usable_needle(m: &Matcher) -> Option<String> {
-    let n = m.needle()?;
-    if n.is_ascii() {
-        return Some(n);
-    }
-    if n.contains(['σ', 'ς']) {
-        return None;
-    }
-    if let Matcher::Str { pat, cased: true } = m {
-        let raw = pat.needle()?;
-        if !raw
-            .chars()
-            .filter(|c| !c.is_ascii())
-            .all(|c| c.to_lowercase().eq(std::iter::once(c)))
-        {
-            return None;
-        }
-    }
-    Some(n)
-}
-
-fn needles_values(values: &[Vec<Matcher>], all: bool) -> Option<Vec<String>> {
-    if all {
-        values
-            .iter()
-            .filter_map(|v| needles_matchers(v))
-            .max_by_key(|n| n.iter().map(String::len).min())
-    } else {
-        let mut out = Vec::new();
-        for v in values {
-            out.extend(needles_matchers(v)?);
-        }
-        Some(out)
-    }
-}
-
-/// Where a needle must occur for its rule to match: in one field's value
-/// (the field's candidate paths, the first present being the value), or
-/// anywhere in the event (keywords).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Scope {
-    Any,
-    Field(Vec<String>),
-}
-
-/// Needles with where they must occur; one of them must, for the rule to
-/// match.
-type Needles = Vec<(String, Scope)>;
-
-fn tagged(ns: Vec<String>, scope: &Scope) -> Needles {
-    ns.into_iter().map(|n| (n, scope.clone())).collect()
-}
-
-fn best(cands: impl Iterator<Item = Option<Needles>>) -> Option<Needles> {
-    cands.flatten().max_by_key(|n| {
-        (
-            n.iter().map(|x| x.0.len()).min().unwrap_or(0),
-            usize::MAX - n.len(),
-        )
-    })
-}
-
-fn needles_sel(s: &Selection) -> Option<Needles> {
-    match s {
-        Selection::Keywords { values, all } => needles_values(values, *all).map(|ns| tagged(ns, &Scope::Any)),
-        Selection::Fields(groups) => {
-            let mut out = Vec::new();
-            for g in groups {
-                out.extend(best(g.iter().map(|f| {
-                    needles_values(&f.values, f.all).map(|ns| tagged(ns, &Scope::Field(f.paths.clone())))
-                }))?);
-            }
-            Some(out)
-        }
-    }
-}
-
-fn needles_cond(c: &Cond, sels: &[Selection]) -> Option<Needles> {
-    match c {
-        Cond::Sel(i) => needles_sel(&sels[*i]),
-        Cond::And(v) => best(v.iter().map(|c| needles_cond(c, sels))),
-        Cond::Or(v) => {
-            let mut out = Vec::new();
-            for c in v {
-                out.extend(needles_cond(c, sels)?);
-            }
-            Some(out)
-        }
-        Cond::Not(_) => None,
-    }
-}
-
-/// An automaton over needles: which of them occur in a text.
-#[derive(Debug)]
-struct NeedleScan {
-    /// Over the needles of 2 bytes or more; its pattern `i` is needle
-    /// `ac_needle[i]`.
-    ac: Option<AhoCorasick>,
-    ac_needle: Vec<usize>,
-    /// 1-byte needles (".", "=", "m") occur many times in most events:
-    /// as automaton patterns they would report match after match. They
-    /// are looked up with memchr instead: (byte, needle).
-    byte_needles: Vec<(u8, usize)>,
-}
-
-impl NeedleScan {
-    /// An automaton over the needles `needles[i]` for which `keep(i)`.
-    fn new(needles: &[String], keep: impl Fn(usize) -> bool) -> NeedleScan {
-        let mut ac_needle = Vec::new();
-        let mut ac_patterns: Vec<&str> = Vec::new();
-        let mut byte_needles = Vec::new();
-        for (i, n) in needles.iter().enumerate().filter(|(i, _)| keep(*i)) {
-            match n.as_bytes() {
-                [b] => byte_needles.push((*b, i)),
-                _ => {
-                    ac_needle.push(i);
-                    ac_patterns.push(n);
-                }
-            }
-        }
-        let ac = (!ac_patterns.is_empty()).then(|| {
-            AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-                .build(&ac_patterns)
-                .expect("literal needles build an automaton")
-        });
-        NeedleScan {
-            ac,
-            ac_needle,
-            byte_needles,
-        }
-    }
-
-    /// Calls `hit` with each needle occurring in `t` (possibly more than
-    /// once): the automaton ASCII case-insensitively over the text as it
-    /// is, and over its lowercased form when it is not ASCII (matching
-    /// lowercases with Unicode rules: KELVIN SIGN → `k`, `É` → `é`).
-    fn scan(&self, t: &str, hit: &mut dyn FnMut(usize)) {
-        let mut one = |t: &str| {
-            if let Some(ac) = &self.ac {
-                for m in ac.find_overlapping_iter(t) {
-                    hit(self.ac_needle[m.pattern().as_usize()]);
-                }
-            }
-            for &(b, n) in &self.byte_needles {
-                if memchr::memchr2(b, b.to_ascii_uppercase(), t.as_bytes()).is_some() {
-                    hit(n);
-                }
-            }
-        };
-        one(t);
-        if !t.is_ascii() {
-            one(&t.to_lowercase());
-        }
-    }
-}
-
 /// Reusable per-thread memory for [`Detector::evaluate`].
 #[derive(Debug, Default)]
 pub struct Scratch {
-    /// Per rule: the event number that last made it a candidate.
-    mark: Vec<u32>,
-    /// This event's number.
-    stamp: u32,
+    /// The prefilter's memory.
+    pre: PreScratch,
+    /// The candidate rules of the current event.
     list: Vec<usize>,
     /// Field values and logsource verdicts of the current event.
     slots: Slots,
-    /// The fields one member of the event stands for.
-    here: Vec<u32>,
 }
 
 fn get_first<'e>(ev: &'e dyn Event, paths: &[String]) -> Option<FieldValue<'e>> {
@@ -572,85 +364,9 @@ impl Detector {
             corr_suppressed,
             order: corr_order,
         } = chains;
-        // The prefilter: one automaton over every rule's needles.
-        let mut needles: Vec<String> = Vec::new();
-        let mut needle_rules: Vec<Vec<usize>> = Vec::new();
-        let mut needle_any: Vec<Vec<usize>> = Vec::new();
-        let mut field_rules: rustc_hash::FxHashMap<(u32, u32), Vec<usize>> = Default::default();
-        let mut fields: rustc_hash::FxHashMap<Vec<String>, u32> = Default::default();
-        let mut index: rustc_hash::FxHashMap<String, usize> = Default::default();
         let plan = Plan::new(&rules);
-        let mut always = vec![Vec::new(); plan.groups()];
-        let mut group_any = vec![false; plan.groups()];
-        let mut unfiltered = 0;
-        let push = |v: &mut Vec<usize>, ri: usize| {
-            if v.last() != Some(&ri) {
-                v.push(ri);
-            }
-        };
-        for (ri, r) in rules.iter().enumerate() {
-            match needles_cond(&r.cond, &r.selections) {
-                Some(ns) if !ns.is_empty() => {
-                    for (n, scope) in ns {
-                        let k = *index.entry(n.clone()).or_insert_with(|| {
-                            needles.push(n);
-                            needle_rules.push(Vec::new());
-                            needle_any.push(Vec::new());
-                            needles.len() - 1
-                        });
-                        push(&mut needle_rules[k], ri);
-                        match scope {
-                            Scope::Any => {
-                                push(&mut needle_any[k], ri);
-                                group_any[plan.rule_group[ri] as usize] = true;
-                            }
-                            Scope::Field(paths) => {
-                                let next = fields.len() as u32;
-                                let f = *fields.entry(paths).or_insert(next);
-                                push(field_rules.entry((k as u32, f)).or_default(), ri);
-                            }
-                        }
-                    }
-                }
-                _ => {
-                    always[plan.rule_group[ri] as usize].push(ri);
-                    unfiltered += 1;
-                }
-            }
-        }
-        let prefilter = NeedleScan::new(&needles, |_| true);
-        let prefilter_any = NeedleScan::new(&needles, |i| !needle_any[i].is_empty());
-        // Field by field: which field each path of the event stands for.
-        let mut path_fields: rustc_hash::FxHashMap<u64, Vec<(String, u32)>> = Default::default();
-        let mut star_prefixes = Vec::new();
-        let mut star_anywhere = false;
-        for (paths, &f) in &fields {
-            for p in paths {
-                match p.find("*") {
-                    None => path_fields
-                        .entry(crate::tape::path_hash(p))
-                        .or_default()
-                        .push((p.clone(), f)),
-                    // `A.B.*.C` reaches nothing unless `A.B` is there.
-                    Some(i) => match p[..i].strip_suffix('.') {
-                        Some(pre) if !pre.contains('*') => {
-                            if !star_prefixes.iter().any(|x| x == pre) {
-                                star_prefixes.push(pre.to_string());
-                            }
-                        }
-                        _ => star_anywhere = true,
-                    },
-                }
-            }
-        }
-        let has_needles = !needles.is_empty();
+        let prefilter = Prefilter::new(&rules, &plan);
         Detector {
-            needle_any,
-            field_rules,
-            path_fields,
-            star_prefixes,
-            star_anywhere,
-            group_any,
             rules,
             correlations: kept,
             referenced_by,
@@ -663,11 +379,6 @@ impl Detector {
             rejections,
             mapping,
             prefilter,
-            prefilter_any,
-            has_needles,
-            needle_rules,
-            always,
-            unfiltered,
             plan,
             files,
         }
@@ -760,98 +471,12 @@ impl Detector {
         self.mapping.as_ref()
     }
 
-    /// Rules that may match `ev`, in rule order in `s.list`: the rules
-    /// whose logsource holds (the dispatch) and that the prefilter lets
-    /// through. Every rule the prefilter leaves out has needles none of
-    /// which occurs (ASCII case-insensitively, or in the lowercased text)
-    /// where it must: in its field's value, or for keywords anywhere. An
-    /// event decoded on a [`crate::JsonTape`] is scanned field by field
-    /// (only the values of fields that rules need literals in); other
-    /// events, or one whose paths are ambiguous, as a whole, a needle then
-    /// counting wherever it occurs.
+    /// Rules that may match `ev`, in rule order in `s.list` (see
+    /// [`Prefilter::candidates`]).
     fn candidates(&self, ev: &dyn Event, s: &mut Scratch) {
-        s.list.clear();
-        s.slots.begin(&self.plan);
-        let rule_group = &self.plan.rule_group;
-        let plan = &self.plan;
-        if !self.has_needles {
-            let slots = &mut s.slots;
-            s.list
-                .extend((0..self.rules.len()).filter(|&r| slots.group(ev, plan, rule_group[r])));
-            return;
-        }
-        if s.mark.len() != self.rules.len() {
-            s.mark = vec![0; self.rules.len()];
-            s.stamp = 0;
-        }
-        s.stamp = s.stamp.wrapping_add(1);
-        if s.stamp == 0 {
-            s.mark.iter_mut().for_each(|m| *m = 0);
-            s.stamp = 1;
-        }
-        let Scratch {
-            mark,
-            stamp,
-            list,
-            here,
-            slots,
-        } = s;
-        let stamp = *stamp;
-        let by_field = ev.as_tape().filter(|t| {
-            t.indexed() && !self.star_anywhere && self.star_prefixes.iter().all(|p| t.get(p).is_none())
-        });
-        let any = by_field.is_some()
-            && (0..self.group_any.len() as u32)
-                .any(|g| self.group_any[g as usize] && slots.group(ev, plan, g));
-        // Rules a needle unlocks, if their logsource holds (the dispatch).
-        let mut unlock = |rules: &[usize]| {
-            for &r in rules {
-                if mark[r] != stamp {
-                    mark[r] = stamp;
-                    if slots.group(ev, plan, rule_group[r]) {
-                        list.push(r);
-                    }
-                }
-            }
-        };
-        match by_field {
-            None => ev.for_each_scan_text(&mut |text| {
-                self.prefilter.scan(text, &mut |n| unlock(&self.needle_rules[n]))
-            }),
-            Some(t) => {
-                if any {
-                    ev.for_each_scan_text(&mut |text| {
-                        self.prefilter_any
-                            .scan(text, &mut |n| unlock(&self.needle_any[n]))
-                    });
-                }
-                t.members_by_hash(&mut |h, e| {
-                    let Some(paths) = self.path_fields.get(&h) else {
-                        return;
-                    };
-                    here.clear();
-                    here.extend(paths.iter().filter(|(p, _)| t.entry_at(e, p)).map(|&(_, f)| f));
-                    if here.is_empty() {
-                        return;
-                    }
-                    t.entry_texts(e, &mut |text| {
-                        self.prefilter.scan(text, &mut |n| {
-                            for &f in here.iter() {
-                                if let Some(rules) = self.field_rules.get(&(n as u32, f)) {
-                                    unlock(rules);
-                                }
-                            }
-                        })
-                    });
-                });
-            }
-        }
-        for (g, rules) in self.always.iter().enumerate() {
-            if !rules.is_empty() && slots.group(ev, plan, g as u32) {
-                list.extend_from_slice(rules);
-            }
-        }
-        list.sort_unstable();
+        let Scratch { pre, list, slots } = s;
+        self.prefilter
+            .candidates(ev, &self.plan, self.rules.len(), pre, slots, list);
     }
 
     /// Indices of the rules that match `ev` (prefiltered).
@@ -988,6 +613,6 @@ impl Detector {
 
     /// Rules the prefilter cannot skip (no required literal).
     pub fn unfiltered_rules(&self) -> usize {
-        self.unfiltered
+        self.prefilter.unfiltered
     }
 }

@@ -71,6 +71,7 @@ mod event;
 mod mapping;
 mod normalize;
 mod pipeline;
+mod prefilter;
 mod rule;
 mod tape;
 mod time;

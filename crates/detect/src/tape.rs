@@ -88,9 +88,9 @@ enum Node {
 pub struct JsonTape {
     nodes: Vec<Node>,
     unescaped: String,
-    /// Key spans of the objects being decoded (a stack, for the repeated
-    /// key check).
-    keys: Vec<Span>,
+    /// Key hashes and spans of the objects being decoded (a stack, for
+    /// the repeated key check).
+    keys: Vec<(u64, Span)>,
     /// Every object member, by the hash of its dotted path.
     index: Vec<Entry>,
     /// Whether some key holds a `.` (then dotted paths are ambiguous and
@@ -228,23 +228,25 @@ impl Parser<'_, '_> {
                 // quadratic.)
                 let src = self.text;
                 let text = span_text(src, &self.t.unescaped, k);
+                // The member's path hash (in an array, the key's own): equal
+                // keys of one object have equal hashes, so only keys with
+                // the same hash are compared.
+                let hash = match self.parent {
+                    NO_PARENT | IN_ARRAY => hash_more(HASH_SEED, text),
+                    _ => hash_more(hash_byte(self.parent_hash, b'.'), text),
+                };
                 if self.t.keys.len() - keys_from >= MAX_KEYS
                     || self.t.keys[keys_from..]
                         .iter()
-                        .any(|&o| o.len == k.len && span_text(src, &self.t.unescaped, o) == text)
+                        .any(|&(h, o)| h == hash && span_text(src, &self.t.unescaped, o) == text)
                 {
                     return None;
                 }
-                self.t.keys.push(k);
+                self.t.keys.push((hash, k));
                 self.t.nodes.push(Node::Key(k));
-                self.t.dotted |= text.contains('.');
+                self.t.dotted |= memchr::memchr(b'.', text.as_bytes()).is_some();
                 let (up, up_hash) = (self.parent, self.parent_hash);
                 if self.parent != IN_ARRAY {
-                    let hash = if self.parent == NO_PARENT {
-                        hash_more(HASH_SEED, text)
-                    } else {
-                        hash_more(hash_byte(self.parent_hash, b'.'), text)
-                    };
                     self.t.index.push(Entry {
                         hash,
                         node: self.t.nodes.len() as u32,
@@ -320,33 +322,30 @@ impl Parser<'_, '_> {
     fn string(&mut self) -> Option<Span> {
         self.pos += 1; // `"`
         let start = self.pos;
-        loop {
-            match *self.src.get(self.pos)? {
-                b'"' => {
-                    let s = Span {
-                        escaped: false,
-                        start: start as u32,
-                        len: (self.pos - start) as u32,
-                    };
-                    self.pos += 1;
-                    return Some(s);
-                }
-                b'\\' => break,
-                0..=0x1f => return None,
-                _ => self.pos += 1,
-            }
+        // The closing quote or the first escape, then no control
+        // character before it.
+        let n = memchr::memchr2(b'"', b'\\', &self.src[start..])?;
+        if self.src[start..start + n].iter().any(|&b| b < 0x20) {
+            return None;
+        }
+        self.pos = start + n;
+        if self.src[self.pos] == b'"' {
+            self.pos += 1;
+            return Some(Span {
+                escaped: false,
+                start: start as u32,
+                len: n as u32,
+            });
         }
         // Escapes: copy into the unescaped buffer.
         let from = self.t.unescaped.len();
         self.t.unescaped.push_str(&self.text[start..self.pos]);
         loop {
             let run = self.pos;
-            while let Some(&b) = self.src.get(self.pos) {
-                if b == b'"' || b == b'\\' || b < 0x20 {
-                    break;
-                }
-                self.pos += 1;
-            }
+            // Up to the next quote or escape; a control character before
+            // it ends the run there (and the decoding, below).
+            let n = memchr::memchr2(b'"', b'\\', &self.src[run..]).unwrap_or(self.src.len() - run);
+            self.pos = run + self.src[run..run + n].iter().position(|&b| b < 0x20).unwrap_or(n);
             self.t.unescaped.push_str(&self.text[run..self.pos]);
             match *self.src.get(self.pos)? {
                 b'"' => {

@@ -147,6 +147,49 @@ pub fn compile_glob(mut toks: Vec<GlobTok>, cased: bool) -> StrPat {
     }
 }
 
+/// [`glob_match`] for patterns of literals and `*` alone (`None` for any
+/// other): a leading literal is a prefix, a trailing one a suffix, and
+/// those between stars are found leftmost, in order.
+fn glob_stars(toks: &[GlobTok], s: &str) -> Option<bool> {
+    fn lit(t: &GlobTok) -> Option<&str> {
+        match t {
+            GlobTok::Lit(l) => Some(l.as_str()),
+            _ => None,
+        }
+    }
+    if toks.contains(&GlobTok::One) {
+        return None;
+    }
+    let (mut toks, mut rest) = (toks, s);
+    if let Some(l) = toks.first().and_then(lit) {
+        match rest.strip_prefix(l) {
+            Some(r) => rest = r,
+            None => return Some(false),
+        }
+        toks = &toks[1..];
+        if toks.is_empty() {
+            return Some(rest.is_empty());
+        }
+    }
+    if toks.first() != Some(&GlobTok::Star) {
+        return None;
+    }
+    if let Some(l) = toks.last().and_then(lit) {
+        match rest.strip_suffix(l) {
+            Some(r) => rest = r,
+            None => return Some(false),
+        }
+        toks = &toks[..toks.len() - 1];
+    }
+    for l in toks.iter().filter_map(lit) {
+        match rest.find(l) {
+            Some(i) => rest = &rest[i + l.len()..],
+            None => return Some(false),
+        }
+    }
+    Some(true)
+}
+
 fn glob_match(toks: &[GlobTok], s: &str) -> bool {
     match toks.first() {
         None => s.is_empty(),
@@ -184,7 +227,7 @@ impl StrPat {
             StrPat::Prefix(p) => s.starts_with(p.as_str()),
             StrPat::Suffix(p) => s.ends_with(p.as_str()),
             StrPat::Contains(p) => s.contains(p.as_str()),
-            StrPat::Glob(t) => glob_match(t, s),
+            StrPat::Glob(t) => glob_stars(t, s).unwrap_or_else(|| glob_match(t, s)),
         }
     }
 
@@ -358,6 +401,36 @@ mod tests {
         assert!(pat(r"c:\windows\\*").matches(r"c:\windows\x"));
         assert!(pat(r"c:\windows\system32").matches(r"c:\windows\system32"));
         assert!(pat("a\\\\b").matches("a\\b"));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(5000))]
+
+        /// The literal-and-star fast path agrees with the backtracking
+        /// matcher.
+        #[test]
+        fn glob_fast_path_equals_backtracking(
+            lits in proptest::collection::vec("[abé\\\\?]{0,3}", 0..4),
+            lead in proptest::bool::ANY,
+            trail in proptest::bool::ANY,
+            text in "[abé\\\\]{0,10}",
+        ) {
+            let pat = format!("{}{}{}", if lead { "*" } else { "" }, lits.join("*"), if trail { "*" } else { "" });
+            let toks = parse_wildcards(&pat);
+            if let Some(fast) = glob_stars(&toks, &text) {
+                proptest::prop_assert_eq!(fast, glob_match(&toks, &text), "{:?} on {:?}", toks, text);
+            }
+        }
+    }
+
+    #[test]
+    fn glob_fast_path_cases() {
+        let toks = |p: &str| parse_wildcards(p);
+        assert_eq!(glob_stars(&toks("ab*ba"), "aba"), Some(false));
+        assert_eq!(glob_stars(&toks("ab*ba"), "abba"), Some(true));
+        assert_eq!(glob_stars(&toks("*a*b*"), "xxaxxbxx"), Some(true));
+        assert_eq!(glob_stars(&toks("*a*b"), "bba"), Some(false));
+        assert_eq!(glob_stars(&toks("a?c"), "abc"), None);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! match (a character dropped, case changed, text around), and some hold
 //! non-ASCII text.
 
-use logsieve_detect::{Detector, JsonEvent, Mapping, Scratch};
+use logsieve_detect::{Detector, FlatEvent, JsonEvent, Mapping, Scratch};
 use serde_json::{json, Map, Value};
 use serde_yaml::Value as Y;
 use std::path::{Path, PathBuf};
@@ -113,6 +113,9 @@ fn events_for(doc: &Y, windows: bool) -> Vec<Value> {
     out
 }
 
+/// The prefiltered detector and the brute-force twin agree on each event
+/// as a JSON value, and (its top-level strings) as a flat event, the
+/// shape the text pipeline builds.
 fn agree(d: &Detector, events: &[Value]) -> usize {
     let mut s = Scratch::default();
     let mut matched = 0;
@@ -121,6 +124,15 @@ fn agree(d: &Detector, events: &[Value]) -> usize {
         let b = d.matching_rules_brute_force(&JsonEvent(ev));
         assert_eq!(a, b, "prefilter disagrees on {ev}");
         matched += a.len();
+        let mut flat = FlatEvent::default();
+        for (k, v) in ev.as_object().into_iter().flatten() {
+            if let Some(t) = v.as_str() {
+                flat.push(k, t);
+            }
+        }
+        let a = d.matching_rules(&flat, &mut s);
+        let b = d.matching_rules_brute_force(&flat);
+        assert_eq!(a, b, "prefilter disagrees on the flat event {flat:?}");
     }
     matched
 }
@@ -163,4 +175,187 @@ fn prefilter_agrees_with_brute_force_with_the_windows_mapping() {
     assert_eq!(d.rules().len(), 20);
     let matched = agree(&d, &events);
     assert!(matched > 0);
+}
+
+/// Rules whose field tests are prefiltered by where their literal must lie
+/// (the whole value, its start, its end, anywhere) and by the literals
+/// their regexes start with, one rule per kind.
+const KIND_RULES: &str = r#"
+title: exact
+id: 00000000-0000-0000-0000-000000000001
+logsource: {product: windows}
+detection:
+  sel: {Image: 'C:\Windows\cmd.exe'}
+  condition: sel
+---
+title: prefix
+id: 00000000-0000-0000-0000-000000000002
+logsource: {product: windows}
+detection:
+  sel: {Image|startswith: 'C:\Users\'}
+  condition: sel
+---
+title: suffix
+id: 00000000-0000-0000-0000-000000000003
+logsource: {product: windows}
+detection:
+  sel: {Image|endswith: ['\powershell.exe', '\pwsh.exe', 'h.exe']}
+  condition: sel
+---
+title: contains
+id: 00000000-0000-0000-0000-000000000004
+logsource: {product: windows}
+detection:
+  sel: {CommandLine|contains: ['-enc', ' /c ', 'k']}
+  condition: sel
+---
+title: regex
+id: 00000000-0000-0000-0000-000000000005
+logsource: {product: windows}
+detection:
+  sel:
+    CommandLine|re:
+      - 'ipconfig\s+/all'
+      - '(?i)net\s+(user|group)\b'
+      - '(arp|route)\s+(-a|print)'
+  condition: sel
+---
+title: regex case-insensitive by modifier
+id: 00000000-0000-0000-0000-000000000006
+logsource: {product: windows}
+detection:
+  sel: {CommandLine|re|i: 'whoami(\.exe)?\s+/priv'}
+  condition: sel
+---
+title: regex with no literal
+id: 00000000-0000-0000-0000-000000000007
+logsource: {product: windows}
+detection:
+  sel: {CommandLine|re: '^\S{40,}$'}
+  condition: sel
+---
+title: cased exact and a number
+id: 00000000-0000-0000-0000-000000000008
+logsource: {product: windows}
+detection:
+  sel:
+    Image|cased: 'C:\Temp\X.exe'
+    ProcessId: 42
+  condition: sel
+"#;
+
+/// Pieces of Image and CommandLine values: the rules' literals, near
+/// misses, other cases, non-ASCII letters (KELVIN SIGN lowercases to `k`,
+/// `İ` to two characters).
+const PIECES: &[&str] = &[
+    "C:\\Windows\\cmd.exe",
+    "c:\\windows\\CMD.EXE",
+    "C:\\Users\\",
+    "C:\\Users",
+    "\\powershell.exe",
+    "\\pwsh.exe",
+    "h.exe",
+    ".exe",
+    "C:\\Temp\\X.exe",
+    "c:\\temp\\x.exe",
+    "-enc",
+    "-ENC",
+    " /c ",
+    "k",
+    "\u{212A}",
+    "\u{130}",
+    "ipconfig /all",
+    "ipconfig  /all",
+    "IPCONFIG /ALL",
+    "ipconfig/all",
+    "net user",
+    "NET\tGROUP",
+    "net users",
+    "arp -a",
+    "route print",
+    "whoami /priv",
+    "WHOAMI.EXE /PRIV",
+    "whoami.exe/priv",
+    "x",
+    " ",
+];
+
+fn pieces() -> impl Strategy<Value = String> {
+    proptest::collection::vec(proptest::sample::select(PIECES), 0..4).prop_map(|v| v.concat())
+}
+
+use proptest::prelude::*;
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    /// Whole-value, prefix, suffix and regex-literal needles never hide a
+    /// match: the prefiltered detector (on the flat decoding, field by
+    /// field, and on serde_json's `Value`, the whole event) and the
+    /// brute-force twin agree.
+    #[test]
+    fn needle_kinds_and_regex_literals_agree_with_brute_force(
+        image in pieces(),
+        cmd in pieces(),
+        pid in prop_oneof![Just(json!(42)), Just(json!(42.0)), Just(json!("42")), Just(json!(7))],
+        nested in any::<bool>(),
+    ) {
+        let d = kind_detector();
+        let data = if nested {
+            json!({"Image": [image, "C:\\other"], "CommandLine": {"#text": cmd}, "ProcessId": pid})
+        } else {
+            json!({"Image": image, "CommandLine": cmd, "ProcessId": pid})
+        };
+        let v = json!({"Event": {"System": {"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational"}, "EventData": data}});
+        let want = d.matching_rules_brute_force(&JsonEvent(&v));
+        let mut s = Scratch::default();
+        prop_assert_eq!(&d.matching_rules(&JsonEvent(&v), &mut s), &want);
+        let line = serde_json::to_string(&v).unwrap();
+        let mut tape = logsieve_detect::JsonTape::default();
+        let t = tape.parse(line.as_bytes()).unwrap();
+        prop_assert_eq!(&d.matching_rules(&t, &mut s), &want, "{}", line);
+    }
+}
+
+fn kind_detector() -> &'static Detector {
+    static D: std::sync::OnceLock<Detector> = std::sync::OnceLock::new();
+    D.get_or_init(|| Detector::from_yaml(KIND_RULES, Mapping::builtin("windows")).unwrap())
+}
+
+/// The regexes' literals do keep their rules out: only the regex rule
+/// without a literal is evaluated on an event holding none of them.
+#[test]
+fn regex_rules_are_candidates_only_when_their_literals_occur() {
+    let d = kind_detector();
+    assert_eq!(d.rules().len(), 8);
+    assert_eq!(d.unfiltered_rules(), 1, "only `^\\S{{40,}}$` has no literal");
+    let ev = |cmd: &str| {
+        json!({"Event": {"System": {"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational"},
+            "EventData": {"Image": "C:\\Program Files\\a.dll", "CommandLine": cmd}}})
+    };
+    let titles = |v: &Value| -> Vec<String> {
+        let line = serde_json::to_string(v).unwrap();
+        let mut tape = logsieve_detect::JsonTape::default();
+        let t = tape.parse(line.as_bytes()).unwrap();
+        d.candidate_rules(&t, &mut Scratch::default())
+            .into_iter()
+            .map(|r| d.rules()[r].title.clone())
+            .collect()
+    };
+    assert_eq!(titles(&ev("dir /s")), ["regex with no literal"]);
+    assert_eq!(
+        titles(&ev("IPCONFIG /ALL")),
+        ["regex", "regex with no literal"],
+        "a candidate (literals are looked for case-insensitively), not a match"
+    );
+    assert!(d
+        .matching_rules(
+            &logsieve_detect::JsonEvent(&ev("IPCONFIG /ALL")),
+            &mut Scratch::default()
+        )
+        .is_empty());
+    assert_eq!(
+        titles(&ev("Whoami /PRIV")),
+        ["regex case-insensitive by modifier", "regex with no literal"]
+    );
 }

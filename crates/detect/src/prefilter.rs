@@ -1,0 +1,817 @@
+//! The literal prefilter: which rules may match an event.
+//!
+//! Every rule gets, where its condition allows, a set of needles: literals
+//! one of which any event it matches must hold, each where it must lie (in
+//! one field's value, at its start, at its end, as the whole of it, or
+//! anywhere in the event for keywords). A rule none of whose needles is
+//! found is skipped; rules without needles are always evaluated (when
+//! their logsource holds).
+//!
+//! - Events on a [`crate::JsonTape`] are prefiltered field by field: each
+//!   member whose path a rule field names is lowercased once and looked up
+//!   in that field's own tables: an anchored automaton for the whole-value
+//!   and prefix needles, one over the reversed value for suffixes, an
+//!   unanchored one for the rest, memchr for 1-byte needles. A field's
+//!   tables hold only the needles of rules that read the field, so a value
+//!   is never searched for another field's literals.
+//! - Other events (a tape whose paths are ambiguous, flat events, JSON
+//!   values) are prefiltered field by field too when few fields have
+//!   needles: each field's value as matching reads it (`Event::get`, first
+//!   candidate path present), keywords in the keyword text. With many
+//!   fields they are scanned as a whole by one automaton over every
+//!   needle, a needle counting wherever it occurs (built on first use).
+//!
+//! Soundness: a needle is taken from a matcher only when every value the
+//! matcher accepts holds it where its kind says, after lowercasing
+//! (`usable_needle`; regexes give the literals every match starts with).
+
+use crate::condition::Cond;
+use crate::dispatch::{Plan, Slots};
+use crate::event::{Event, FieldValue};
+use crate::rule::{Rule, Selection};
+use crate::value::{Matcher, StrPat};
+use aho_corasick::automaton::OverlappingState;
+use aho_corasick::{AhoCorasick, AhoCorasickKind, Anchored, Input, StartKind};
+use rustc_hash::FxHashMap;
+use std::sync::OnceLock;
+
+/// Where in a field's (lowercased) text a needle must lie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Kind {
+    /// The whole text.
+    Exact,
+    /// At its start.
+    Prefix,
+    /// At its end.
+    Suffix,
+    /// Anywhere.
+    Contains,
+}
+
+/// A lowercased literal and where it must lie.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Needle {
+    text: String,
+    kind: Kind,
+}
+
+/// The matcher's needle text when the prefilter can look for it soundly
+/// (it looks at lowercased text, [`push_lowered`]). A non-ASCII needle is usable unless it holds a sigma
+/// (the one letter whose lowercase depends on its neighbours), or a cased
+/// pattern's non-ASCII letters change when lowercased (the raw text holds
+/// them as written, the needle lowercased).
+fn usable_needle(m: &Matcher) -> Option<String> {
+    let n = m.needle()?;
+    if n.is_ascii() {
+        return Some(n);
+    }
+    if n.contains(['σ', 'ς']) {
+        return None;
+    }
+    if let Matcher::Str { pat, cased: true } = m {
+        let raw = pat.needle()?;
+        if !raw
+            .chars()
+            .filter(|c| !c.is_ascii())
+            .all(|c| c.to_lowercase().eq(std::iter::once(c)))
+        {
+            return None;
+        }
+    }
+    Some(n)
+}
+
+/// Literals every match of `re` starts with (so holds), lowercased: the
+/// regex's prefix literals when they are a finite set of non-empty ASCII
+/// strings. (`regex_syntax` parses the pattern as `regex` does: the
+/// modifiers' flags are in the pattern.)
+fn regex_needles(re: &regex::Regex) -> Option<Vec<String>> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let hir = regex_syntax::Parser::new().parse(re.as_str()).ok()?;
+    let seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
+    let lits = seq.literals()?;
+    if lits.is_empty() {
+        return None;
+    }
+    let mut out: Vec<String> = Vec::new();
+    for l in lits {
+        let b = l.as_bytes();
+        if b.is_empty() || !b.is_ascii() {
+            return None;
+        }
+        let s = String::from_utf8(b.to_ascii_lowercase()).ok()?;
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    Some(out)
+}
+
+/// Needles one of which every value accepted by one of `alts` holds;
+/// `None`: no such guarantee.
+fn needles_matchers(alts: &[Matcher]) -> Option<Vec<Needle>> {
+    let mut out = Vec::new();
+    for m in alts {
+        match m {
+            Matcher::Re(re) => out.extend(regex_needles(re)?.into_iter().map(|text| Needle {
+                text,
+                kind: Kind::Contains,
+            })),
+            Matcher::Str { pat, .. } => {
+                let kind = match pat {
+                    StrPat::Exact(_) => Kind::Exact,
+                    StrPat::Prefix(_) => Kind::Prefix,
+                    StrPat::Suffix(_) => Kind::Suffix,
+                    StrPat::Contains(_) | StrPat::Glob(_) => Kind::Contains,
+                };
+                out.push(Needle {
+                    text: usable_needle(m)?,
+                    kind,
+                });
+            }
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+fn shortest(ns: &[Needle]) -> Option<usize> {
+    ns.iter().map(|n| n.text.len()).min()
+}
+
+fn needles_values(values: &[Vec<Matcher>], all: bool) -> Option<Vec<Needle>> {
+    if all {
+        values
+            .iter()
+            .filter_map(|v| needles_matchers(v))
+            .max_by_key(|n| shortest(n))
+    } else {
+        let mut out = Vec::new();
+        for v in values {
+            out.extend(needles_matchers(v)?);
+        }
+        Some(out)
+    }
+}
+
+/// Where a needle must occur for its rule to match: in one field's value
+/// (the field's candidate paths, the first present being the value), or
+/// anywhere in the event (keywords).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Scope {
+    Any,
+    Field(Vec<String>),
+}
+
+/// Needles with where they must occur; one of them must, for the rule to
+/// match.
+type Needles = Vec<(Needle, Scope)>;
+
+fn tagged(ns: Vec<Needle>, scope: &Scope) -> Needles {
+    ns.into_iter().map(|n| (n, scope.clone())).collect()
+}
+
+fn best(cands: impl Iterator<Item = Option<Needles>>) -> Option<Needles> {
+    cands.flatten().max_by_key(|n| {
+        (
+            n.iter().map(|x| x.0.text.len()).min().unwrap_or(0),
+            usize::MAX - n.len(),
+        )
+    })
+}
+
+fn needles_sel(s: &Selection) -> Option<Needles> {
+    match s {
+        // A keyword may lie anywhere in the event's text.
+        Selection::Keywords { values, all } => needles_values(values, *all).map(|ns| {
+            let ns = ns
+                .into_iter()
+                .map(|n| Needle {
+                    kind: Kind::Contains,
+                    ..n
+                })
+                .collect();
+            tagged(ns, &Scope::Any)
+        }),
+        Selection::Fields(groups) => {
+            let mut out = Vec::new();
+            for g in groups {
+                out.extend(best(g.iter().map(|f| {
+                    needles_values(&f.values, f.all).map(|ns| tagged(ns, &Scope::Field(f.paths.clone())))
+                }))?);
+            }
+            Some(out)
+        }
+    }
+}
+
+fn needles_cond(c: &Cond, sels: &[Selection]) -> Option<Needles> {
+    match c {
+        Cond::Sel(i) => needles_sel(&sels[*i]),
+        Cond::And(v) => best(v.iter().map(|c| needles_cond(c, sels))),
+        Cond::Or(v) => {
+            let mut out = Vec::new();
+            for c in v {
+                out.extend(needles_cond(c, sels)?);
+            }
+            Some(out)
+        }
+        Cond::Not(_) => None,
+    }
+}
+
+/// An automaton over needles: which of them occur in a lowercased text
+/// (the whole-event and keyword scans).
+#[derive(Debug)]
+struct NeedleScan {
+    /// Over the needles of 2 bytes or more; its pattern `i` is needle
+    /// `ac_needle[i]`.
+    ac: Option<AhoCorasick>,
+    ac_needle: Vec<usize>,
+    /// For a few needles: the same automaton with leftmost semantics,
+    /// which can skip through text with a vectorised search (the
+    /// overlapping one cannot); asked first whether any needle occurs.
+    quick: Option<AhoCorasick>,
+    /// 1-byte needles (".", "=", "m") occur many times in most events:
+    /// as automaton patterns they would report match after match. They
+    /// are looked up with memchr instead: (byte, needle).
+    byte_needles: Vec<(u8, usize)>,
+}
+
+/// Needle sets up to this size get a `quick` automaton.
+const QUICK_MAX: usize = 64;
+
+impl NeedleScan {
+    /// An automaton over the needles `needles[i]` for which `keep(i)`.
+    fn new(needles: &[String], keep: impl Fn(usize) -> bool) -> NeedleScan {
+        let mut ac_needle = Vec::new();
+        let mut ac_patterns: Vec<&str> = Vec::new();
+        let mut byte_needles = Vec::new();
+        for (i, n) in needles.iter().enumerate().filter(|(i, _)| keep(*i)) {
+            match n.as_bytes() {
+                [b] => byte_needles.push((*b, i)),
+                _ => {
+                    ac_needle.push(i);
+                    ac_patterns.push(n);
+                }
+            }
+        }
+        let quick = (!ac_patterns.is_empty() && ac_patterns.len() <= QUICK_MAX).then(|| {
+            AhoCorasick::builder()
+                .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+                .build(&ac_patterns)
+                .expect("literal needles build an automaton")
+        });
+        NeedleScan {
+            ac: automaton(&ac_patterns, false),
+            ac_needle,
+            quick,
+            byte_needles,
+        }
+    }
+
+    /// Calls `hit` with each needle occurring in `low`, a lowercased text
+    /// (possibly more than once).
+    fn scan(&self, low: &str, hit: &mut dyn FnMut(usize)) {
+        if let Some(ac) = self
+            .ac
+            .as_ref()
+            .filter(|_| self.quick.as_ref().is_none_or(|q| q.is_match(low)))
+        {
+            for m in ac.find_overlapping_iter(low) {
+                hit(self.ac_needle[m.pattern().as_usize()]);
+            }
+        }
+        for &(b, n) in &self.byte_needles {
+            if memchr::memchr(b, low.as_bytes()).is_some() {
+                hit(n);
+            }
+        }
+    }
+
+    /// [`NeedleScan::scan`] over every text of `ev`, lowercased and joined
+    /// (into `joined`, one line each) so that the automaton runs once: a
+    /// needle found across two texts is a false candidate, never a miss.
+    fn scan_event(&self, ev: &dyn Event, joined: &mut String, hit: &mut dyn FnMut(usize)) {
+        joined_texts(ev, joined);
+        self.scan(joined, hit);
+    }
+}
+
+/// Events not on a tape are prefiltered field by field (one `Event::get`
+/// per candidate path) when there are at most this many fields with
+/// needles.
+const BY_GET_MAX: usize = 64;
+
+/// Calls `f` with each text of `v` (a list's items, nested lists too).
+fn value_texts(v: &FieldValue<'_>, f: &mut dyn FnMut(&str)) {
+    match v {
+        FieldValue::List(items) => items.iter().for_each(|i| value_texts(i, f)),
+        FieldValue::Null => {}
+        other => {
+            if let Some(t) = other.as_text() {
+                f(&t)
+            }
+        }
+    }
+}
+
+/// No list.
+const NONE: u32 = u32::MAX;
+
+/// One field's needles, looked for in its lowercased value; each hit is
+/// the index of a rule list.
+#[derive(Debug, Default)]
+struct FieldScan {
+    /// Anchored at the start: prefix and whole-value needles; per pattern
+    /// (list when it starts the text, list when it is the whole text).
+    start: Option<AhoCorasick>,
+    start_to: Vec<(u32, u32)>,
+    /// Anchored at the start of the reversed text: suffix needles
+    /// reversed.
+    end: Option<AhoCorasick>,
+    end_to: Vec<u32>,
+    /// Unanchored: `contains` needles of 2 bytes or more.
+    within: Option<AhoCorasick>,
+    within_to: Vec<u32>,
+    /// 1-byte `contains` needles.
+    bytes: Vec<(u8, u32)>,
+}
+
+/// Automata over more needles than this are contiguous NFAs rather than
+/// DFAs: a DFA over thousands of needles (CommandLine's, Hashes') takes
+/// long to build and is too big for the caches; measured faster overall
+/// on the SigmaHQ Windows set.
+const DFA_MAX: usize = 1000;
+
+/// An automaton over lowercased needles (anchored: matches starting at
+/// the start of the text only).
+fn automaton<P: AsRef<[u8]>>(pats: &[P], anchored: bool) -> Option<AhoCorasick> {
+    (!pats.is_empty()).then(|| {
+        AhoCorasick::builder()
+            .kind(Some(if pats.len() >= DFA_MAX {
+                AhoCorasickKind::ContiguousNFA
+            } else {
+                AhoCorasickKind::DFA
+            }))
+            .start_kind(if anchored {
+                StartKind::Anchored
+            } else {
+                StartKind::Unanchored
+            })
+            .build(pats)
+            .expect("literal needles build an automaton")
+    })
+}
+
+impl FieldScan {
+    /// From (needle, list) pairs.
+    fn new(needles: &[(Needle, u32)]) -> FieldScan {
+        let mut s = FieldScan::default();
+        let mut start: Vec<&str> = Vec::new();
+        let mut start_at: FxHashMap<&str, usize> = FxHashMap::default();
+        let mut end: Vec<Vec<u8>> = Vec::new();
+        let mut within: Vec<&str> = Vec::new();
+        for (n, list) in needles {
+            let t = n.text.as_str();
+            match n.kind {
+                Kind::Exact | Kind::Prefix => {
+                    let i = *start_at.entry(t).or_insert_with(|| {
+                        start.push(t);
+                        s.start_to.push((NONE, NONE));
+                        start.len() - 1
+                    });
+                    match n.kind {
+                        Kind::Exact => s.start_to[i].1 = *list,
+                        _ => s.start_to[i].0 = *list,
+                    }
+                }
+                Kind::Suffix => {
+                    end.push(t.bytes().rev().collect());
+                    s.end_to.push(*list);
+                }
+                Kind::Contains => match t.as_bytes() {
+                    [b] => s.bytes.push((*b, *list)),
+                    _ => {
+                        within.push(t);
+                        s.within_to.push(*list);
+                    }
+                },
+            }
+        }
+        s.start = automaton(&start, true);
+        s.end = automaton(&end, true);
+        s.within = automaton(&within, false);
+        s
+    }
+
+    /// Calls `hit` with the list of each needle `low` (a lowercased text)
+    /// holds where it must (possibly more than once); `rev` is scratch.
+    fn scan(&self, low: &str, rev: &mut Vec<u8>, hit: &mut dyn FnMut(u32)) {
+        let b = low.as_bytes();
+        if let Some(ac) = &self.start {
+            anchored(ac, b, &mut |p, end| {
+                let (pre, whole) = self.start_to[p];
+                if pre != NONE {
+                    hit(pre);
+                }
+                if whole != NONE && end == b.len() {
+                    hit(whole);
+                }
+            });
+        }
+        if let Some(ac) = &self.end {
+            rev.clear();
+            rev.extend(b.iter().rev());
+            anchored(ac, rev, &mut |p, _| hit(self.end_to[p]));
+        }
+        if let Some(ac) = &self.within {
+            for m in ac.find_overlapping_iter(b) {
+                hit(self.within_to[m.pattern().as_usize()]);
+            }
+        }
+        for &(c, l) in &self.bytes {
+            if memchr::memchr(c, b).is_some() {
+                hit(l);
+            }
+        }
+    }
+}
+
+/// Calls `hit` with (pattern, end) of each match of `ac` (built
+/// anchored) starting at the start of `hay`. (The overlapping iterator
+/// refuses anchored searches; the search it wraps does them.)
+fn anchored(ac: &AhoCorasick, hay: &[u8], hit: &mut dyn FnMut(usize, usize)) {
+    let input = Input::new(hay).anchored(Anchored::Yes);
+    let mut state = OverlappingState::start();
+    loop {
+        ac.find_overlapping(input.clone(), &mut state);
+        match state.get_match() {
+            Some(m) => hit(m.pattern().as_usize(), m.end()),
+            None => break,
+        }
+    }
+}
+
+/// Appends `t` lowercased as `value::lower` does, except that `Σ` always
+/// becomes `σ`: no needle holds a sigma, so no needle's matches differ.
+/// (A needle found in `value::lower`'s text of a value is found here, and
+/// where it lies there: lowercasing maps each character on its own but
+/// for `Σ`.)
+fn push_lowered(buf: &mut String, t: &str) {
+    if t.is_ascii() {
+        let at = buf.len();
+        buf.push_str(t);
+        buf[at..].make_ascii_lowercase();
+        return;
+    }
+    let mut rest = t;
+    loop {
+        let ascii = rest.bytes().position(|b| !b.is_ascii()).unwrap_or(rest.len());
+        let at = buf.len();
+        buf.push_str(&rest[..ascii]);
+        buf[at..].make_ascii_lowercase();
+        let mut chars = rest[ascii..].chars();
+        match chars.next() {
+            None => return,
+            Some(c) => buf.extend(c.to_lowercase()),
+        }
+        rest = chars.as_str();
+    }
+}
+
+/// Every text of `ev` lowercased, one line each, into `joined`.
+fn joined_texts(ev: &dyn Event, joined: &mut String) {
+    joined.clear();
+    ev.for_each_scan_text(&mut |t| {
+        push_lowered(joined, t);
+        joined.push('\n');
+    });
+}
+
+/// `t` lowercased ([`push_lowered`]), into `buf` when it changes.
+fn lowered<'a>(t: &'a str, buf: &'a mut String) -> &'a str {
+    if t.is_ascii() && !t.bytes().any(|b| b.is_ascii_uppercase()) {
+        return t;
+    }
+    buf.clear();
+    push_lowered(buf, t);
+    buf
+}
+
+/// The prefilter's tables, built once from the rules.
+#[derive(Debug)]
+pub(crate) struct Prefilter {
+    /// Every needle's text, with the rules it unlocks wherever it occurs
+    /// (the whole-event scan), and that scan's automaton, built when first
+    /// needed.
+    needles: Vec<String>,
+    needle_rules: Vec<Vec<usize>>,
+    whole: OnceLock<NeedleScan>,
+    /// Keyword needles: the only ones looked for in the whole event when
+    /// it is prefiltered field by field; an automaton per logsource group
+    /// with keyword rules, over their needles.
+    any: Vec<(u32, NeedleScan)>,
+    needle_any: Vec<Vec<usize>>,
+    /// Over every keyword needle (built when first needed).
+    all_any: OnceLock<NeedleScan>,
+    /// Per field (a rule field's candidate paths): its tables.
+    fields: Vec<FieldScan>,
+    /// The rules each field needle unlocks.
+    lists: Vec<Vec<usize>>,
+    /// Per field: its candidate paths.
+    field_paths: Vec<Vec<String>>,
+    /// Events not on a tape are prefiltered field by field through
+    /// `Event::get` (few fields), or scanned as a whole (many).
+    by_get: bool,
+    /// Path hash → (path, field) for each candidate path of a field with
+    /// needles; a path with a `*` segment stands here by the path before
+    /// it (its value lies in that member's value).
+    path_fields: FxHashMap<u64, Vec<(String, u32)>>,
+    /// Some field path starts with `*`: no tape is prefiltered field by
+    /// field.
+    star_anywhere: bool,
+    /// Rules with no needle, by logsource group: evaluated whenever their
+    /// group holds.
+    always: Vec<Vec<usize>>,
+    /// How many rules have no needle.
+    pub(crate) unfiltered: usize,
+    /// Whether any rule has needles (else every rule is a candidate).
+    has_needles: bool,
+}
+
+/// Per-thread memory of the prefilter (inside `Scratch`).
+#[derive(Debug, Default)]
+pub(crate) struct PreScratch {
+    /// Per rule: the event number that last made it a candidate.
+    mark: Vec<u32>,
+    /// This event's number.
+    stamp: u32,
+    /// The fields one member of the event stands for.
+    here: Vec<u32>,
+    /// A value lowercased, and reversed.
+    low: String,
+    /// The event's texts joined.
+    joined: String,
+    rev: Vec<u8>,
+}
+
+impl Prefilter {
+    pub(crate) fn new(rules: &[Rule], plan: &Plan) -> Prefilter {
+        let mut needles: Vec<String> = Vec::new();
+        let mut needle_rules: Vec<Vec<usize>> = Vec::new();
+        let mut needle_any: Vec<Vec<usize>> = Vec::new();
+        let mut index: FxHashMap<String, usize> = FxHashMap::default();
+        let mut fields: FxHashMap<Vec<String>, u32> = FxHashMap::default();
+        // Per field: (needle, list); and (field, needle) → list.
+        let mut field_needles: Vec<Vec<(Needle, u32)>> = Vec::new();
+        let mut list_of: FxHashMap<(u32, Needle), u32> = FxHashMap::default();
+        let mut lists: Vec<Vec<usize>> = Vec::new();
+        let mut always = vec![Vec::new(); plan.groups()];
+        let mut unfiltered = 0;
+        let push = |v: &mut Vec<usize>, ri: usize| {
+            if v.last() != Some(&ri) {
+                v.push(ri);
+            }
+        };
+        for (ri, r) in rules.iter().enumerate() {
+            match needles_cond(&r.cond, &r.selections) {
+                Some(ns) if !ns.is_empty() => {
+                    for (n, scope) in ns {
+                        let k = *index.entry(n.text.clone()).or_insert_with(|| {
+                            needles.push(n.text.clone());
+                            needle_rules.push(Vec::new());
+                            needle_any.push(Vec::new());
+                            needles.len() - 1
+                        });
+                        push(&mut needle_rules[k], ri);
+                        match scope {
+                            Scope::Any => {
+                                push(&mut needle_any[k], ri);
+                            }
+                            Scope::Field(paths) => {
+                                let next = fields.len() as u32;
+                                let f = *fields.entry(paths).or_insert(next);
+                                if f == next {
+                                    field_needles.push(Vec::new());
+                                }
+                                let l = *list_of.entry((f, n.clone())).or_insert_with(|| {
+                                    lists.push(Vec::new());
+                                    field_needles[f as usize].push((n, lists.len() as u32 - 1));
+                                    lists.len() as u32 - 1
+                                });
+                                push(&mut lists[l as usize], ri);
+                            }
+                        }
+                    }
+                }
+                _ => {
+                    always[plan.rule_group[ri] as usize].push(ri);
+                    unfiltered += 1;
+                }
+            }
+        }
+        // Per logsource group with keyword rules: an automaton over their
+        // keyword needles alone (small: one pass with a fast skip).
+        let mut group_kw: Vec<Vec<bool>> = Vec::new();
+        let mut kw_group: Vec<Option<usize>> = vec![None; plan.groups()];
+        for (k, rs) in needle_any.iter().enumerate() {
+            for &ri in rs {
+                let g = plan.rule_group[ri] as usize;
+                let i = *kw_group[g].get_or_insert_with(|| {
+                    group_kw.push(vec![false; needles.len()]);
+                    group_kw.len() - 1
+                });
+                group_kw[i][k] = true;
+            }
+        }
+        let any: Vec<(u32, NeedleScan)> = kw_group
+            .iter()
+            .enumerate()
+            .filter_map(|(g, i)| i.map(|i| (g as u32, NeedleScan::new(&needles, |k| group_kw[i][k]))))
+            .collect();
+        let mut path_fields: FxHashMap<u64, Vec<(String, u32)>> = FxHashMap::default();
+        let mut star_anywhere = false;
+        let mut by_id: Vec<(&Vec<String>, u32)> = fields.iter().map(|(p, &f)| (p, f)).collect();
+        by_id.sort_by_key(|x| x.1);
+        for (paths, f) in by_id {
+            for p in paths {
+                // `A.B.*.C` reaches nothing outside `A.B`'s value.
+                let at = match p.find('*') {
+                    None => p.as_str(),
+                    Some(i) => match p[..i].strip_suffix('.') {
+                        Some(pre) if !pre.contains('*') => pre,
+                        _ => {
+                            star_anywhere = true;
+                            continue;
+                        }
+                    },
+                };
+                let e = path_fields.entry(crate::tape::path_hash(at)).or_default();
+                if !e.iter().any(|(q, g)| q == at && *g == f) {
+                    e.push((at.to_string(), f));
+                }
+            }
+        }
+        let has_needles = !needles.is_empty();
+        let mut field_paths = vec![Vec::new(); fields.len()];
+        for (paths, &f) in &fields {
+            field_paths[f as usize] = paths.clone();
+        }
+        Prefilter {
+            by_get: field_paths.len() <= BY_GET_MAX,
+            field_paths,
+            fields: field_needles.iter().map(|ns| FieldScan::new(ns)).collect(),
+            lists,
+            needles,
+            needle_rules,
+            whole: OnceLock::new(),
+            any,
+            needle_any,
+            all_any: OnceLock::new(),
+            path_fields,
+            star_anywhere,
+            always,
+            unfiltered,
+            has_needles,
+        }
+    }
+
+    fn all_any(&self) -> &NeedleScan {
+        self.all_any
+            .get_or_init(|| NeedleScan::new(&self.needles, |i| !self.needle_any[i].is_empty()))
+    }
+
+    fn whole(&self) -> &NeedleScan {
+        self.whole
+            .get_or_init(|| NeedleScan::new(&self.needles, |_| true))
+    }
+
+    /// Rules that may match `ev`, in rule order in `list`: the rules
+    /// whose logsource holds (the dispatch) and that the prefilter lets
+    /// through. Every rule left out has needles none of which lies where
+    /// it must: in its field's value (an event on a [`crate::JsonTape`],
+    /// field by field), or anywhere in the event (keywords; and every
+    /// needle for other events, or a tape whose paths are ambiguous).
+    pub(crate) fn candidates(
+        &self,
+        ev: &dyn Event,
+        plan: &Plan,
+        rules: usize,
+        s: &mut PreScratch,
+        slots: &mut Slots,
+        list: &mut Vec<usize>,
+    ) {
+        list.clear();
+        slots.begin(plan);
+        let rule_group = &plan.rule_group;
+        if !self.has_needles {
+            list.extend((0..rules).filter(|&r| slots.group(ev, plan, rule_group[r])));
+            return;
+        }
+        if s.mark.len() != rules {
+            s.mark = vec![0; rules];
+            s.stamp = 0;
+        }
+        s.stamp = s.stamp.wrapping_add(1);
+        if s.stamp == 0 {
+            s.mark.iter_mut().for_each(|m| *m = 0);
+            s.stamp = 1;
+        }
+        let PreScratch {
+            mark,
+            stamp,
+            here,
+            low,
+            rev,
+            joined,
+        } = s;
+        let stamp = *stamp;
+        let by_field = ev.as_tape().filter(|t| t.indexed() && !self.star_anywhere);
+        let mut any = [None; 4];
+        let mut n_any = 0;
+        if by_field.is_some() {
+            for (g, scan) in &self.any {
+                if slots.group(ev, plan, *g) {
+                    if n_any == any.len() {
+                        // Many groups: one scan over all keyword needles.
+                        n_any = usize::MAX;
+                        break;
+                    }
+                    any[n_any] = Some(scan);
+                    n_any += 1;
+                }
+            }
+        }
+        // Rules a needle unlocks, if their logsource holds (the dispatch).
+        let mut unlock = |rules: &[usize]| {
+            for &r in rules {
+                if mark[r] != stamp {
+                    mark[r] = stamp;
+                    if slots.group(ev, plan, rule_group[r]) {
+                        list.push(r);
+                    }
+                }
+            }
+        };
+        match by_field {
+            // Few fields: each one's value (the first candidate path
+            // present, as matching takes it) searched for its own needles,
+            // and keywords in the keyword text (or every text without one).
+            None if self.by_get => {
+                if !self.any.is_empty() {
+                    let kw = self.all_any();
+                    match ev.keyword_text() {
+                        Some(t) => kw.scan(lowered(&t, low), &mut |n| unlock(&self.needle_any[n])),
+                        None => kw.scan_event(ev, joined, &mut |n| unlock(&self.needle_any[n])),
+                    }
+                }
+                for (f, paths) in self.field_paths.iter().enumerate() {
+                    if let Some(v) = paths.iter().find_map(|p| ev.get(p)) {
+                        value_texts(&v, &mut |text| {
+                            let l = lowered(text, low);
+                            self.fields[f].scan(l, rev, &mut |x| unlock(&self.lists[x as usize]));
+                        });
+                    }
+                }
+            }
+            None => {
+                let whole = self.whole();
+                whole.scan_event(ev, joined, &mut |n| unlock(&self.needle_rules[n]))
+            }
+            Some(t) => {
+                if n_any == usize::MAX {
+                    self.all_any()
+                        .scan_event(ev, joined, &mut |n| unlock(&self.needle_any[n]));
+                } else if n_any > 0 {
+                    joined_texts(ev, joined);
+                    for scan in any.iter().flatten() {
+                        scan.scan(joined, &mut |n| unlock(&self.needle_any[n]));
+                    }
+                }
+                t.members_by_hash(&mut |h, e| {
+                    let Some(paths) = self.path_fields.get(&h) else {
+                        return;
+                    };
+                    here.clear();
+                    here.extend(paths.iter().filter(|(p, _)| t.entry_at(e, p)).map(|&(_, f)| f));
+                    if here.is_empty() {
+                        return;
+                    }
+                    t.entry_texts(e, &mut |text| {
+                        let l = lowered(text, low);
+                        for &f in here.iter() {
+                            self.fields[f as usize].scan(l, rev, &mut |x| unlock(&self.lists[x as usize]));
+                        }
+                    });
+                });
+            }
+        }
+        for (g, rules) in self.always.iter().enumerate() {
+            if !rules.is_empty() && slots.group(ev, plan, g as u32) {
+                list.extend_from_slice(rules);
+            }
+        }
+        list.sort_unstable();
+    }
+}
