@@ -404,11 +404,15 @@ fn tail_starts<'a>(n: usize, token: impl Fn(usize) -> &'a str, out: &mut Vec<usi
     out.clear();
     // An argument that opens the line is a tag (`LOG:`): no free-text tail
     // starts there, so it is not registered (its group would hold every
-    // template of the tag).
-    for j in 2..n {
-        let t = token(j - 1);
-        if t.ends_with(':') || t.ends_with('=') {
-            out.push(j);
+    // template of the tag). Nor after a line that opens with variables: that
+    // is a header nobody split off (`<*> <*> host kernel: …`), and its
+    // `prog:` tag is followed by messages, not free text.
+    if n > 0 && opens_message(token(0)) {
+        for j in 2..n {
+            let t = token(j - 1);
+            if t.ends_with(':') || t.ends_with('=') {
+                out.push(j);
+            }
         }
     }
     let mut k = n;
@@ -424,6 +428,21 @@ fn tail_starts<'a>(n: usize, token: impl Fn(usize) -> &'a str, out: &mut Vec<usi
     if out.len() > MAX_TAIL_STARTS {
         out.drain(..out.len() - MAX_TAIL_STARTS);
     }
+}
+
+/// Whether a line whose first token is `t` opens with message text: a
+/// constant word (`query`, `LOG:`, `[req-<*>`), not a variable or bare
+/// punctuation (`<*>`, `[`, `<*>-<*>-<*>`), which is what an unparsed header
+/// (a timestamp) looks like. Free text after an argument is looked for only
+/// in such lines.
+fn opens_message(t: &str) -> bool {
+    has_word(t)
+}
+
+/// Whether a token holds a letter outside its variables (`ms,`, `req-<*>`).
+fn has_word(t: &str) -> bool {
+    t.split(VAR)
+        .any(|part| part.bytes().any(|b| b.is_ascii_alphabetic()))
 }
 
 /// Whether a token holds nothing but variables and punctuation (`<*>`,
@@ -934,7 +953,9 @@ impl Miner {
     ///   <*>` and `delete <*> <*> <*>`, `$<*> = '<*>'` and `$<*> = '<*>',
     ///   $<*> = '<*>'`): a list, two lengths are enough;
     /// - the prefix ends with an argument name (`statement:`) that is not
-    ///   the first token (that is a tag such as `LOG:`), the group
+    ///   the first token (that is a tag such as `LOG:`), the line opens
+    ///   with a word (not with the variables of a header left in the
+    ///   message, before a `prog:` tag: [`opens_message`]), the group
     ///   holds [`MinerConfig::merge_threshold`] templates of at least two
     ///   lengths, and their tails start with three different tokens or
     ///   more: free text after an argument;
@@ -976,11 +997,9 @@ impl Miner {
                 tail.iter().all(|t| value_only(t)) && tail.iter().any(|t| t.contains(VAR))
             });
             let prefix = &clusters[r as usize].tokens[..j];
-            let argument = prefix[j - 1].ends_with(':') || prefix[j - 1].ends_with('=');
-            let anchored = prefix.iter().any(|t| {
-                t.split(VAR)
-                    .any(|part| part.bytes().any(|b| b.is_ascii_alphabetic()))
-            });
+            let argument =
+                opens_message(&prefix[0]) && (prefix[j - 1].ends_with(':') || prefix[j - 1].ends_with('='));
+            let anchored = prefix.iter().any(|t| has_word(t));
             // Free text starts right after the argument: the tails differ
             // in their first token already (`statement: SELECT …`,
             // `statement: INSERT …`), unlike a fixed part that follows
@@ -1087,11 +1106,7 @@ impl Miner {
         let constant = tokens
             .iter()
             .enumerate()
-            .filter(|(i, t)| {
-                *i != p
-                    && t.split(VAR)
-                        .any(|part| part.bytes().any(|b| b.is_ascii_alphabetic()))
-            })
+            .filter(|(i, t)| *i != p && has_word(t))
             .count();
         constant * 2 >= tokens.len() && constant > 0
     }

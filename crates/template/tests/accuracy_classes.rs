@@ -236,6 +236,43 @@ fn class7_lists_and_free_text_of_varying_length_align() {
     assert!(distinct(&t).len() >= 8, "{t:?}");
 }
 
+/// The bug: without a header format, a syslog line's `prog:` tag after the
+/// unsplit timestamp and host looked like an argument name followed by free
+/// text, so every message of a program folded into one tail template
+/// (`<*> <*> <*>:<*>:<*> myhost daemon: <*>`). A line that opens with
+/// variables (a header left in the message) gets no free-text tail; the
+/// same messages after a message word still do.
+#[test]
+fn free_text_tail_never_swallows_the_messages_after_an_unsplit_header_tag() {
+    let messages = [
+        "listening on port 80",
+        "worker pool resized",
+        "cache warmed in 3 s",
+        "reloading configuration from disk now",
+        "shutdown requested",
+        "accepted connection",
+        "queue drained after 12 retries",
+        "upstream marked as down",
+        "certificate expires soon",
+        "garbage collection took 40 ms",
+    ];
+    let lines: Vec<String> = messages
+        .iter()
+        .enumerate()
+        .flat_map(|(i, m)| {
+            (0..3).map(move |k| format!("Mar {} 10:{:02}:{:02} myhost daemon: {m}", 1 + k, i, 7 * k))
+        })
+        .collect();
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let t = mine(&refs);
+    assert_eq!(distinct(&t).len(), messages.len(), "{:?}", distinct(&t));
+    assert!(t.iter().all(|x| !x.ends_with("daemon: <*>")), "{t:?}");
+    // The same texts after a word that opens the line are free text.
+    let lines: Vec<String> = messages.iter().map(|m| format!("job done, note: {m}")).collect();
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    assert_eq!(distinct(&mine(&refs)), ["job done, note: <*>"]);
+}
+
 #[test]
 fn class7_a_tail_param_is_the_rest_of_the_line() {
     let lines = ["purge members 10 11", "purge members 12 13 14 15"];
