@@ -383,7 +383,7 @@ impl Engine {
         input: &Input,
         batch_lines: usize,
         honour_stop: bool,
-        mut on_group: impl FnMut(&[LineBatch]) -> Result<bool, EngineError>,
+        mut on_group: impl FnMut(&mut Vec<LineBatch>) -> Result<bool, EngineError>,
     ) -> Result<(), EngineError> {
         let reader = logsieve_source::open(input)?;
         // A file's lines are all there: wait for full groups so every
@@ -397,7 +397,7 @@ impl Engine {
         reader: Box<dyn Read + Send>,
         batch_lines: usize,
         honour_stop: bool,
-        on_group: &mut dyn FnMut(&[LineBatch]) -> Result<bool, EngineError>,
+        on_group: &mut dyn FnMut(&mut Vec<LineBatch>) -> Result<bool, EngineError>,
     ) -> Result<(), EngineError> {
         let threads = self.opts.threads;
         let cfg = FramerConfig {
@@ -469,17 +469,19 @@ impl Engine {
                         None => break,
                     }
                 }
-                let go_on = on_group(&group)?;
+                // Batches hold each line's `\n` (the framer copies whole
+                // lines), so their data length is the bytes read. Counted
+                // before `on_group`, which may keep the batches and hand
+                // back others (an earlier group's) to be reused.
+                let lines = group.iter().map(|b| b.lines_covered()).sum();
+                let bytes = group.iter().map(|b| b.data_len() as u64).sum();
+                let go_on = on_group(&mut group)?;
                 let took = arrived.elapsed().as_micros().min(u128::from(u32::MAX)) as u32;
                 self.latencies
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .push(took);
                 if let Some(p) = &self.progress {
-                    // Batches hold each line's `\n` (the framer copies whole
-                    // lines), so their data length is the bytes read.
-                    let lines = group.iter().map(|b| b.lines_covered()).sum();
-                    let bytes = group.iter().map(|b| b.data_len() as u64).sum();
                     p(lines, bytes);
                 }
                 for b in group.drain(..) {
@@ -490,7 +492,7 @@ impl Engine {
                 }
             }
             if !group.is_empty() {
-                on_group(&group)?;
+                on_group(&mut group)?;
             }
             match failure {
                 Some(source) => Err(EngineError::Read {
@@ -522,6 +524,8 @@ impl Engine {
         let mut seq = self.scratch();
         let single = self.opts.threads <= 1;
         let templates = self.opts.templates;
+        let mut pending: Vec<LineBatch> = Vec::new();
+        let mut pending_keys: Vec<Vec<u128>> = Vec::new();
         let r = self.drive(input, self.opts.batch_lines, true, |group| {
             if single {
                 // One thread: mask each line once and learn it at once,
@@ -539,39 +543,77 @@ impl Engine {
                 }
                 return Ok(true);
             }
-            let keyed: Vec<(Vec<u128>, Stats)> = self.pool.install(|| {
-                group
-                    .par_iter()
-                    .map_init(
-                        || self.scratch(),
-                        |s, b| {
-                            let mut st = Stats::default();
-                            let keys = (0..b.len())
-                                .map(|i| {
-                                    let f = self.prepare_entry(b, i, s);
-                                    st.count(&f, b.line(i).len(), b.line(i).is_empty(), b.line_count(i));
-                                    s.masked.key
-                                })
-                                .collect();
-                            (keys, st)
-                        },
-                    )
-                    .collect()
+            // Several threads: the pool masks this group while one of
+            // its threads learns the group before, in input order (the
+            // miner sees the same lines in the same order as with one
+            // thread, so the templates are the same).
+            let cur = std::mem::take(group);
+            let prev = std::mem::take(&mut pending);
+            let prev_keys = std::mem::take(&mut pending_keys);
+            let (keyed, ()) = self.pool.install(|| {
+                rayon::join(
+                    || {
+                        cur.par_iter()
+                            .map_init(
+                                || self.scratch(),
+                                |s, b| {
+                                    let mut st = Stats::default();
+                                    let keys: Vec<u128> = (0..b.len())
+                                        .map(|i| {
+                                            let f = self.prepare_entry(b, i, s);
+                                            st.count(
+                                                &f,
+                                                b.line(i).len(),
+                                                b.line(i).is_empty(),
+                                                b.line_count(i),
+                                            );
+                                            s.masked.key
+                                        })
+                                        .collect();
+                                    (keys, st)
+                                },
+                            )
+                            .collect::<Vec<(Vec<u128>, Stats)>>()
+                    },
+                    || {
+                        if templates {
+                            self.learn_keyed(&mut miner, &mut seq, &prev, prev_keys);
+                        }
+                    },
+                )
             });
-            for (b, (keys, st)) in group.iter().zip(keyed) {
+            for (keys, st) in keyed {
                 stats += st;
-                for (i, key) in keys.into_iter().enumerate() {
-                    if templates && miner.learn_known(key).is_none() {
-                        self.prepare_entry(b, i, &mut seq);
-                        miner.learn(&seq.masked, &seq.header.content);
-                    }
-                }
+                pending_keys.push(keys);
             }
+            pending = cur;
+            // The group learned is done with: its batches go back to the
+            // reader to be filled again.
+            *group = prev;
             Ok(true)
         });
+        // The last group masked is learned after the input ends (or stops):
+        // every line counted is mined.
+        if templates {
+            self.learn_keyed(&mut miner, &mut seq, &pending, std::mem::take(&mut pending_keys));
+        }
         miner.finalize();
         self.miner = miner;
         (stats, r.err())
+    }
+
+    /// Learns the lines of `group` whose keys were computed in parallel:
+    /// a key the miner knows is one cache probe; a line with a new key is
+    /// masked again here and learned in full.
+    fn learn_keyed(&self, miner: &mut Miner, seq: &mut Scratch, group: &[LineBatch], keys: Vec<Vec<u128>>) {
+        for (b, keys) in group.iter().zip(keys) {
+            for (i, key) in keys.into_iter().enumerate() {
+                if miner.learn_known(key).is_none() {
+                    self.prepare_entry(b, i, seq);
+                    miner.learn(&seq.masked, &seq.header.content);
+                }
+            }
+        }
     }
 
     /// Pass two over a file (or the only pass with `--match-only`): reports
@@ -632,7 +674,7 @@ impl Engine {
             if line_no >= limit {
                 return Ok(false);
             }
-            for b in group {
+            for b in group.iter() {
                 line_no += b.lines_covered();
             }
             let rendered: Vec<(Vec<u8>, Stats, O::Batch)> = self.pool.install(|| {
