@@ -42,50 +42,59 @@ static ESCAPED: [bool; 256] = {
 
 /// Appends `s` as a JSON string literal.
 pub fn json_str(out: &mut Vec<u8>, s: &str) {
-    out.push(b'"');
     let b = s.as_bytes();
-    let mut start = 0;
+    out.reserve(b.len() + 2);
+    out.push(b'"');
+    match first_escaped(b) {
+        // The usual case: nothing to escape, one copy.
+        None => out.extend_from_slice(b),
+        Some(i) => escape_from(out, b, i),
+    }
+    out.push(b'"');
+}
+
+/// The index of the first byte of `b` that a JSON string cannot hold as it
+/// is: 8 bytes at a time, then byte by byte.
+#[inline]
+fn first_escaped(b: &[u8]) -> Option<usize> {
     let mut i = 0;
-    while i < b.len() {
-        if i + 8 <= b.len() {
-            let word = u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
-            if !needs_escape8(word) {
-                i += 8;
-                continue;
-            }
+    while i + 8 <= b.len() {
+        let word = u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+        if needs_escape8(word) {
+            break;
         }
+        i += 8;
+    }
+    b[i..].iter().position(|&c| ESCAPED[c as usize]).map(|k| i + k)
+}
+
+/// Appends `b` escaped, knowing that `b[..first]` needs no escaping.
+fn escape_from(out: &mut Vec<u8>, b: &[u8], first: usize) {
+    let mut start = 0;
+    let mut i = first;
+    while i < b.len() {
         let c = b[i];
         if !ESCAPED[c as usize] {
             i += 1;
             continue;
         }
-        let esc: &[u8] = match c {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0..=0x1f => {
-                out.extend_from_slice(&b[start..i]);
+        out.extend_from_slice(&b[start..i]);
+        match c {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            _ => {
                 out.extend_from_slice(b"\\u00");
                 out.push(HEX[(c >> 4) as usize]);
                 out.push(HEX[(c & 15) as usize]);
-                i += 1;
-                start = i;
-                continue;
             }
-            _ => {
-                i += 1;
-                continue;
-            }
-        };
-        out.extend_from_slice(&b[start..i]);
-        out.extend_from_slice(esc);
+        }
         i += 1;
         start = i;
     }
     out.extend_from_slice(&b[start..]);
-    out.push(b'"');
 }
 
 /// Appends an unsigned integer.
@@ -223,6 +232,53 @@ mod tests {
                 let mut out = Vec::new();
                 json_str(&mut out, &s);
                 assert_eq!(serde_json_lite(&out), s, "{special:?} at {pos}");
+            }
+        }
+    }
+
+    /// The slow, obviously correct twin of [`json_str`]: char by char.
+    fn json_str_slowly(s: &str) -> Vec<u8> {
+        let mut o = String::from("\"");
+        for c in s.chars() {
+            match c {
+                '"' => o.push_str("\\\""),
+                '\\' => o.push_str("\\\\"),
+                '\n' => o.push_str("\\n"),
+                '\r' => o.push_str("\\r"),
+                '\t' => o.push_str("\\t"),
+                c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04x}", c as u32)),
+                c => o.push(c),
+            }
+        }
+        o.push('"');
+        o.into_bytes()
+    }
+
+    #[test]
+    fn json_str_matches_its_slow_twin() {
+        // Every length from 0 to 40 with every kind of byte at every
+        // offset, and a pseudo-random mix (a fixed xorshift sequence).
+        let alphabet: Vec<char> = "ab\"\\\n\r\t\u{0}\u{1f} é😀~\u{7f}".chars().collect();
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for len in 0..40 {
+            for round in 0..50 {
+                let s: String = (0..len)
+                    .map(|k| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        if round == 0 {
+                            'a'
+                        } else if k % 7 == round % 7 {
+                            alphabet[(x % alphabet.len() as u64) as usize]
+                        } else {
+                            'z'
+                        }
+                    })
+                    .collect();
+                let mut out = vec![b'#'];
+                json_str(&mut out, &s);
+                assert_eq!(&out[1..], &json_str_slowly(&s)[..], "{s:?}");
             }
         }
     }
