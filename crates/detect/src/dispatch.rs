@@ -369,8 +369,12 @@ impl Slots {
             self.arena.push_str(&l);
             (b as u32, self.arena.len() as u32)
         } else if self.arena.as_bytes()[a..b].iter().any(u8::is_ascii_uppercase) {
-            self.arena.extend_from_within(a..b);
-            self.arena[b..].make_ascii_lowercase();
+            // Through `other` (free here): two copies, then one
+            // vectorised lowercasing, not a push per byte.
+            self.other.clear();
+            self.other.push_str(&self.arena[a..b]);
+            self.other.make_ascii_lowercase();
+            self.arena.push_str(&self.other);
             (b as u32, self.arena.len() as u32)
         } else {
             (a as u32, b as u32)
