@@ -335,13 +335,20 @@ impl<'a> DetectionSink<'a> {
         let mut levels = self.levels.lock().unwrap_or_else(|e| e.into_inner());
         let first = levels.is_empty();
         encode(&mut *out, self.format, a, first)?;
-        *levels.entry(a.level.clone()).or_default() += 1;
-        self.per_rule
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(a.rule_id.clone())
-            .or_insert_with(|| (a.title.clone(), a.level.clone(), 0))
-            .2 += 1;
+        // Counted without a copy of the keys once they are known.
+        match levels.get_mut(&a.level) {
+            Some(n) => *n += 1,
+            None => {
+                levels.insert(a.level.clone(), 1);
+            }
+        }
+        let mut per = self.per_rule.lock().unwrap_or_else(|e| e.into_inner());
+        match per.get_mut(&a.rule_id) {
+            Some(row) => row.2 += 1,
+            None => {
+                per.insert(a.rule_id.clone(), (a.title.clone(), a.level.clone(), 1));
+            }
+        }
         Ok(())
     }
 

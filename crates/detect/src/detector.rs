@@ -533,7 +533,7 @@ impl Detector {
                     line,
                     source: source.to_string(),
                     timestamp: time.as_ref().map(|t| t.1.clone()),
-                    matched: self.matched_fields(ev, r),
+                    matched: self.matched_fields(ev, ri, &s.slots),
                     correlation: None,
                     group: None,
                     lines: None,
@@ -577,15 +577,27 @@ impl Detector {
             .collect()
     }
 
-    fn matched_fields(&self, ev: &dyn Event, r: &Rule) -> BTreeMap<String, String> {
+    /// The fields rule `ri` looked at with the event's values (each
+    /// field's first candidate path present), read through this event's
+    /// resolved paths (`slots`, after [`Detector::matching_rules`]).
+    fn matched_fields(
+        &self,
+        ev: &dyn Event,
+        ri: usize,
+        slots: &crate::dispatch::Slots,
+    ) -> BTreeMap<String, String> {
+        let r = &self.rules[ri];
         let mut out = BTreeMap::new();
+        // The same fields in the same order as the plan's path ids.
+        let mut pids = crate::dispatch::rule_pids(&self.plan, ri);
         for s in &r.selections {
             if let Selection::Fields(groups) = s {
                 for f in groups.iter().flatten() {
+                    let ids = pids.next().expect("the plan has every field test of the rule");
                     if out.contains_key(&f.field) {
                         continue;
                     }
-                    if let Some(v) = get_first(ev, &f.paths) {
+                    if let Some(v) = crate::dispatch::first_value(ev, &self.plan, slots, ids) {
                         let t = match &v {
                             FieldValue::List(items) => items
                                 .iter()

@@ -19,6 +19,7 @@ use crate::value::{Matcher, RefMode, StrPat};
 use aho_corasick::AhoCorasick;
 use rustc_hash::FxHashMap;
 use std::borrow::Cow;
+use std::sync::OnceLock;
 
 /// A rule's field tests compiled: selection → AND-group → field (same
 /// shapes as `Rule::selections`).
@@ -32,8 +33,10 @@ struct CField {
     pids: Box<[u32]>,
     /// (automaton over the case-insensitive `contains` literals, which are
     /// lowercase and matched against the lowercased value; the same for
-    /// the cased ones against the value as is).
-    multi: Option<Box<Multi>>,
+    /// the cased ones against the value as is). Built when the field is
+    /// first tested: most fields of a big rule set never are on a given
+    /// input, and building thousands of automata was a fifth of start-up.
+    multi: OnceLock<Option<Box<Multi>>>,
 }
 
 #[derive(Debug)]
@@ -91,10 +94,28 @@ type Group = Vec<Vec<(u32, Vec<String>)>>;
 #[derive(Debug, Default)]
 pub(crate) struct Plan {
     paths: Vec<String>,
+    /// Path hash ([`crate::tape::path_hash`]) → the ids of the paths
+    /// without a `*` segment that have it: how a tape's members are
+    /// matched to paths in one pass ([`Slots::resolve`]).
+    by_hash: FxHashMap<u64, Vec<u32>>,
+    /// Per path: whether it has a `*` segment (then it is looked up with
+    /// `Event::get`, never by the index).
+    starred: Vec<bool>,
+    /// Path → id (at load only).
+    ids: FxHashMap<String, u32>,
     fields: Vec<RuleFields>,
     groups: Vec<Group>,
     /// Per rule: its logsource group.
     pub(crate) rule_group: Vec<u32>,
+}
+
+/// For a path with a `*` segment, the member before the first one, when
+/// that member's own path has none (`A.B.*.C` → `A.B`): the value the
+/// path's value lies in. `None` for a path without `*`, or starting with
+/// one.
+pub(crate) fn star_member(p: &str) -> Option<&str> {
+    let i = p.find('*')?;
+    p[..i].strip_suffix('.').filter(|pre| !pre.contains('*'))
 }
 
 fn intern(paths: &mut Vec<String>, ids: &mut FxHashMap<String, u32>, p: &str) -> u32 {
@@ -143,7 +164,7 @@ impl Plan {
                             g.iter()
                                 .map(|f| CField {
                                     pids: f.paths.iter().map(|p| intern(&mut paths, &mut ids, p)).collect(),
-                                    multi: multi(f),
+                                    multi: OnceLock::new(),
                                 })
                                 .collect()
                         })
@@ -153,12 +174,44 @@ impl Plan {
                 .collect();
             fields.push(rf);
         }
+        // A path with a `*` segment reaches nothing outside the member
+        // before it (`A.B.*.C` lies in `A.B`): that member is interned too,
+        // for the prefilter, which scans its whole value.
+        for p in paths.clone() {
+            if let Some(at) = star_member(&p) {
+                intern(&mut paths, &mut ids, at);
+            }
+        }
+        let mut by_hash: FxHashMap<u64, Vec<u32>> = FxHashMap::default();
+        let starred: Vec<bool> = paths.iter().map(|p| p.contains('*')).collect();
+        for (i, p) in paths.iter().enumerate() {
+            if !starred[i] {
+                by_hash
+                    .entry(crate::tape::path_hash(p))
+                    .or_default()
+                    .push(i as u32);
+            }
+        }
         Plan {
             paths,
+            by_hash,
+            starred,
+            ids,
             fields,
             groups,
             rule_group,
         }
+    }
+
+    /// The id of an interned path: every path a rule field names, and for
+    /// a path with a `*` segment its [`star_member`].
+    pub(crate) fn id(&self, path: &str) -> Option<u32> {
+        self.ids.get(path).copied()
+    }
+
+    /// How many paths are interned.
+    pub(crate) fn n_paths(&self) -> usize {
+        self.paths.len()
     }
 
     /// Distinct logsource conditions.
@@ -201,6 +254,15 @@ pub(crate) struct Slots {
     /// Per logsource group: whether it holds for this event, once asked
     /// (0: not yet, 1: no, 2: yes).
     group_state: Vec<u8>,
+    /// Whether this event's tape members were matched to paths
+    /// ([`Slots::resolve`]): then a path without `*` whose `node_seen` is
+    /// not this event's stamp is absent.
+    resolved: bool,
+    node_seen: Vec<u32>,
+    node: Vec<u32>,
+    /// The paths matched to a member this event, in index order, with
+    /// the member's node.
+    found: Vec<(u32, u32)>,
 }
 
 impl Slots {
@@ -210,16 +272,71 @@ impl Slots {
         if self.seen.len() != plan.paths.len() {
             self.seen = vec![0; plan.paths.len()];
             self.slot = vec![Slot::Absent; plan.paths.len()];
+            self.node_seen = vec![0; plan.paths.len()];
+            self.node = vec![0; plan.paths.len()];
             self.stamp = 0;
         }
         self.stamp = self.stamp.wrapping_add(1);
         if self.stamp == 0 {
             self.seen.iter_mut().for_each(|s| *s = 0);
+            self.node_seen.iter_mut().for_each(|s| *s = 0);
             self.stamp = 1;
         }
+        self.resolved = false;
+        self.found.clear();
         self.arena.clear();
         self.group_state.clear();
         self.group_state.resize(plan.groups.len(), 0);
+    }
+
+    /// Matches every member of an indexed tape (no key with a `.`) to the
+    /// plan's paths in one pass over the tape's index, by path hash: a
+    /// path without `*` is then present exactly when a member was matched
+    /// to it (`TapeEvent::get` finds the same member: the one whose dotted
+    /// path it is), and [`Slots::get`] reads its node without searching.
+    pub(crate) fn resolve(&mut self, t: &crate::TapeEvent<'_>, plan: &Plan) {
+        if !t.indexed() {
+            return;
+        }
+        let stamp = self.stamp;
+        t.members_by_hash(&mut |h, e| {
+            if let Some(ids) = plan.by_hash.get(&h) {
+                for &p in ids {
+                    if t.entry_at(e, &plan.paths[p as usize]) {
+                        self.node_seen[p as usize] = stamp;
+                        self.node[p as usize] = t.entry_node(e);
+                        self.found.push((p, t.entry_node(e)));
+                    }
+                }
+            }
+        });
+        self.resolved = true;
+    }
+
+    /// The (path, node) pairs [`Slots::resolve`] matched this event (a
+    /// path at most once), taken out; give them back with
+    /// [`Slots::put_found`] (the buffer is reused).
+    pub(crate) fn take_found(&mut self) -> Vec<(u32, u32)> {
+        std::mem::take(&mut self.found)
+    }
+
+    /// Gives back what [`Slots::take_found`] took.
+    pub(crate) fn put_found(&mut self, found: Vec<(u32, u32)>) {
+        self.found = found;
+    }
+
+    /// The value of path `p` in `ev` (`Event::get`, through the resolved
+    /// members when the event's tape was resolved).
+    pub(crate) fn value<'e>(&self, ev: &'e dyn Event, plan: &Plan, p: u32) -> Option<FieldValue<'e>> {
+        let i = p as usize;
+        if self.resolved && !plan.starred[i] {
+            match ev.as_tape() {
+                Some(t) => (self.node_seen[i] == self.stamp).then(|| t.node_value(self.node[i])),
+                None => ev.get(&plan.paths[i]),
+            }
+        } else {
+            ev.get(&plan.paths[i])
+        }
     }
 
     /// Whether logsource group `g` holds for the event (decided once per
@@ -252,10 +369,12 @@ impl Slots {
             self.arena.push_str(&l);
             (b as u32, self.arena.len() as u32)
         } else if self.arena.as_bytes()[a..b].iter().any(u8::is_ascii_uppercase) {
-            for i in a..b {
-                let c = self.arena.as_bytes()[i].to_ascii_lowercase();
-                self.arena.push(c as char);
-            }
+            // Through `other` (free here): two copies, then one
+            // vectorised lowercasing, not a push per byte.
+            self.other.clear();
+            self.other.push_str(&self.arena[a..b]);
+            self.other.make_ascii_lowercase();
+            self.arena.push_str(&self.other);
             (b as u32, self.arena.len() as u32)
         } else {
             (a as u32, b as u32)
@@ -273,7 +392,7 @@ impl Slots {
             return self.slot[i];
         }
         let a = self.arena.len();
-        let slot = match ev.get(&plan.paths[i]) {
+        let slot = match self.value(ev, plan, p) {
             None => Slot::Absent,
             Some(FieldValue::Null) => Slot::Null,
             Some(FieldValue::List(_)) => Slot::List,
@@ -300,6 +419,22 @@ impl Slots {
         self.slot[i] = slot;
         slot
     }
+}
+
+/// The first of `pids` present in `ev` (`get_first` over the same paths).
+pub(crate) fn first_value<'e>(
+    ev: &'e dyn Event,
+    plan: &Plan,
+    s: &Slots,
+    pids: &[u32],
+) -> Option<FieldValue<'e>> {
+    pids.iter().find_map(|&p| s.value(ev, plan, p))
+}
+
+/// The path ids of rule `ri`'s field tests, in the shape of its
+/// selections (selection → AND-group → field).
+pub(crate) fn rule_pids(plan: &Plan, ri: usize) -> impl Iterator<Item = &[u32]> + '_ {
+    plan.fields[ri].iter().flatten().flatten().map(|cf| &cf.pids[..])
 }
 
 /// Whether the rule's detection holds for `ev` (its logsource is the
@@ -382,7 +517,7 @@ fn field_ok_fast(ev: &dyn Event, plan: &Plan, f: &FieldMatch, cf: &CField, s: &m
                 Matcher::FieldRef { paths, mode, cased } => fieldref(paths, *mode, *cased),
                 _ => m.matches(Some(&v), &get),
             };
-            let ok = match &cf.multi {
+            let ok = match cf.multi.get_or_init(|| multi(f)) {
                 // Any value will do (`multi` is never built for `all`):
                 // one automaton pass for the `contains` values, the others
                 // one by one.

@@ -480,13 +480,21 @@ fn push_lowered(buf: &mut String, t: &str) {
     }
 }
 
-/// Every text of `ev` lowercased, one line each, into `joined`.
+/// Every text of `ev` lowercased ([`push_lowered`]), one line each, into
+/// `joined`. ASCII texts are copied as they are and the whole buffer is
+/// lowercased at the end, in one pass (ASCII lowercasing leaves the
+/// already lowercased non-ASCII texts as they are).
 fn joined_texts(ev: &dyn Event, joined: &mut String) {
     joined.clear();
     ev.for_each_scan_text(&mut |t| {
-        push_lowered(joined, t);
+        if t.is_ascii() {
+            joined.push_str(t);
+        } else {
+            push_lowered(joined, t);
+        }
         joined.push('\n');
     });
+    joined.make_ascii_lowercase();
 }
 
 /// `t` lowercased ([`push_lowered`]), into `buf` when it changes.
@@ -524,10 +532,11 @@ pub(crate) struct Prefilter {
     /// Events not on a tape are prefiltered field by field through
     /// `Event::get` (few fields), or scanned as a whole (many).
     by_get: bool,
-    /// Path hash → (path, field) for each candidate path of a field with
-    /// needles; a path with a `*` segment stands here by the path before
-    /// it (its value lies in that member's value).
-    path_fields: FxHashMap<u64, Vec<(String, u32)>>,
+    /// Per interned path (the plan's ids): the fields with needles it is
+    /// a candidate path of; a path with a `*` segment stands here by the
+    /// member before it (its value lies in that member's value,
+    /// [`crate::dispatch::star_member`]).
+    pid_fields: Vec<Vec<u32>>,
     /// Some field path starts with `*`: no tape is prefiltered field by
     /// field.
     star_anywhere: bool,
@@ -547,8 +556,6 @@ pub(crate) struct PreScratch {
     mark: Vec<u32>,
     /// This event's number.
     stamp: u32,
-    /// The fields one member of the event stands for.
-    here: Vec<u32>,
     /// A value lowercased, and reversed.
     low: String,
     /// The event's texts joined.
@@ -630,26 +637,30 @@ impl Prefilter {
             .enumerate()
             .filter_map(|(g, i)| i.map(|i| (g as u32, NeedleScan::new(&needles, |k| group_kw[i][k]))))
             .collect();
-        let mut path_fields: FxHashMap<u64, Vec<(String, u32)>> = FxHashMap::default();
+        let mut pid_fields: Vec<Vec<u32>> = vec![Vec::new(); plan.n_paths()];
         let mut star_anywhere = false;
         let mut by_id: Vec<(&Vec<String>, u32)> = fields.iter().map(|(p, &f)| (p, f)).collect();
         by_id.sort_by_key(|x| x.1);
         for (paths, f) in by_id {
             for p in paths {
                 // `A.B.*.C` reaches nothing outside `A.B`'s value.
-                let at = match p.find('*') {
-                    None => p.as_str(),
-                    Some(i) => match p[..i].strip_suffix('.') {
-                        Some(pre) if !pre.contains('*') => pre,
-                        _ => {
+                let at = if p.contains('*') {
+                    match crate::dispatch::star_member(p) {
+                        Some(pre) => pre,
+                        None => {
                             star_anywhere = true;
                             continue;
                         }
-                    },
+                    }
+                } else {
+                    p.as_str()
                 };
-                let e = path_fields.entry(crate::tape::path_hash(at)).or_default();
-                if !e.iter().any(|(q, g)| q == at && *g == f) {
-                    e.push((at.to_string(), f));
+                let id = plan
+                    .id(at)
+                    .expect("the plan interns every rule field path and star member");
+                let e = &mut pid_fields[id as usize];
+                if !e.contains(&f) {
+                    e.push(f);
                 }
             }
         }
@@ -669,7 +680,7 @@ impl Prefilter {
             any,
             needle_any,
             all_any: OnceLock::new(),
-            path_fields,
+            pid_fields,
             star_anywhere,
             always,
             unfiltered,
@@ -704,6 +715,9 @@ impl Prefilter {
     ) {
         list.clear();
         slots.begin(plan);
+        if let Some(t) = ev.as_tape() {
+            slots.resolve(t, plan);
+        }
         let rule_group = &plan.rule_group;
         if !self.has_needles {
             list.extend((0..rules).filter(|&r| slots.group(ev, plan, rule_group[r])));
@@ -721,7 +735,6 @@ impl Prefilter {
         let PreScratch {
             mark,
             stamp,
-            here,
             low,
             rev,
             joined,
@@ -743,6 +756,9 @@ impl Prefilter {
                 }
             }
         }
+        // The members matched to paths, with their nodes (taken out of
+        // `slots`, which `unlock` asks for logsource verdicts).
+        let found = slots.take_found();
         // Rules a needle unlocks, if their logsource holds (the dispatch).
         let mut unlock = |rules: &[usize]| {
             for &r in rules {
@@ -789,24 +805,24 @@ impl Prefilter {
                         scan.scan(joined, &mut |n| unlock(&self.needle_any[n]));
                     }
                 }
-                t.members_by_hash(&mut |h, e| {
-                    let Some(paths) = self.path_fields.get(&h) else {
-                        return;
-                    };
-                    here.clear();
-                    here.extend(paths.iter().filter(|(p, _)| t.entry_at(e, p)).map(|&(_, f)| f));
+                // The members `Slots::resolve` matched to paths (one pass
+                // over the tape's index, shared with matching), each
+                // scanned for the needles of the fields it stands for.
+                for &(p, node) in &found {
+                    let here = &self.pid_fields[p as usize];
                     if here.is_empty() {
-                        return;
+                        continue;
                     }
-                    t.entry_texts(e, &mut |text| {
+                    t.node_texts(node, &mut |text| {
                         let l = lowered(text, low);
-                        for &f in here.iter() {
+                        for &f in here {
                             self.fields[f as usize].scan(l, rev, &mut |x| unlock(&self.lists[x as usize]));
                         }
                     });
-                });
+                }
             }
         }
+        slots.put_found(found);
         for (g, rules) in self.always.iter().enumerate() {
             if !rules.is_empty() && slots.group(ev, plan, g as u32) {
                 list.extend_from_slice(rules);

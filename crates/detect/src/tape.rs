@@ -96,6 +96,15 @@ pub struct JsonTape {
     /// Whether some key holds a `.` (then dotted paths are ambiguous and
     /// lookups take the general way).
     dotted: bool,
+    /// Whether some key holds a space ([`TapeEvent::has_spaced_key`]).
+    spaced: bool,
+}
+
+/// Whether `b` holds a control character (below 0x20), without an early
+/// exit so that the loop is vectorised (JSON strings are mostly short and
+/// never hold one).
+fn has_control(b: &[u8]) -> bool {
+    b.iter().fold(false, |acc, &c| acc | (c < 0x20))
 }
 
 /// One object member: the hash of its dotted path ([`path_hash`]), its
@@ -244,7 +253,11 @@ impl Parser<'_, '_> {
                 }
                 self.t.keys.push((hash, k));
                 self.t.nodes.push(Node::Key(k));
-                self.t.dotted |= memchr::memchr(b'.', text.as_bytes()).is_some();
+                let (dot, space) = text
+                    .bytes()
+                    .fold((false, false), |(d, s), c| (d | (c == b'.'), s | (c == b' ')));
+                self.t.dotted |= dot;
+                self.t.spaced |= space;
                 let (up, up_hash) = (self.parent, self.parent_hash);
                 if self.parent != IN_ARRAY {
                     self.t.index.push(Entry {
@@ -325,7 +338,7 @@ impl Parser<'_, '_> {
         // The closing quote or the first escape, then no control
         // character before it.
         let n = memchr::memchr2(b'"', b'\\', &self.src[start..])?;
-        if self.src[start..start + n].iter().any(|&b| b < 0x20) {
+        if has_control(&self.src[start..start + n]) {
             return None;
         }
         self.pos = start + n;
@@ -456,6 +469,7 @@ impl JsonTape {
         self.keys.clear();
         self.index.clear();
         self.dotted = false;
+        self.spaced = false;
         let src = std::str::from_utf8(line).ok()?;
         let mut p = Parser {
             parent: NO_PARENT,
@@ -524,10 +538,7 @@ impl<'a> TapeEvent<'a> {
     /// events need the spaceless twins of [`crate::add_spaceless_keys`],
     /// which the tape does not add, so callers decode them with serde_json.
     pub fn has_spaced_key(&self) -> bool {
-        self.tape
-            .nodes
-            .iter()
-            .any(|n| matches!(n, Node::Key(k) if self.text(*k).contains(' ')))
+        self.tape.spaced
     }
 
     /// The values of the array at `i`.
@@ -596,6 +607,17 @@ impl<'a> TapeEvent<'a> {
             .map(|e| self.tape.index[e as usize].node as usize)
     }
 
+    /// The node of entry `e`'s value (for [`TapeEvent::node_value`]).
+    pub(crate) fn entry_node(&self, e: u32) -> u32 {
+        self.tape.index[e as usize].node
+    }
+
+    /// The value at node `node` (from [`TapeEvent::entry_node`]): what
+    /// [`Event::get`] gives for the member's path.
+    pub(crate) fn node_value(&self, node: u32) -> FieldValue<'a> {
+        self.field(node as usize)
+    }
+
     /// Calls `f` with each indexed member's path hash and entry (members
     /// inside arrays are not indexed).
     pub(crate) fn members_by_hash(&self, f: &mut dyn FnMut(u64, u32)) {
@@ -610,9 +632,10 @@ impl<'a> TapeEvent<'a> {
     }
 
     /// Calls `f` with the text of every string, number and boolean of the
-    /// member at entry `e` (its value, or everything inside it).
-    pub(crate) fn entry_texts(&self, e: u32, f: &mut dyn FnMut(&str)) {
-        let node = self.tape.index[e as usize].node as usize;
+    /// value at `node` (from [`TapeEvent::entry_node`]), or everything
+    /// inside it.
+    pub(crate) fn node_texts(&self, node: u32, f: &mut dyn FnMut(&str)) {
+        let node = node as usize;
         let end = self.skip(node);
         scan_nodes(self, &self.tape.nodes[node..end], f);
     }

@@ -340,3 +340,66 @@ fn every_regression_event_takes_the_flat_path() {
         );
     }
 }
+
+/// The fields an alert shows, read the slow way: each field's first
+/// candidate path present through `Event::get`, as before the fast path
+/// read them through the event's resolved paths.
+fn matched_slow(d: &Detector, ri: usize, ev: &dyn Event) -> std::collections::BTreeMap<String, String> {
+    use logsieve_detect::FieldValue;
+    let mut out = std::collections::BTreeMap::new();
+    for sel in &d.rules()[ri].selections {
+        if let Selection::Fields(groups) = sel {
+            for f in groups.iter().flatten() {
+                if out.contains_key(&f.field) {
+                    continue;
+                }
+                if let Some(v) = f.paths.iter().find_map(|p| ev.get(p)) {
+                    let t = match &v {
+                        FieldValue::List(items) => items
+                            .iter()
+                            .filter_map(|i| i.as_text().map(|t| t.into_owned()))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        other => other.as_text().map(|t| t.into_owned()).unwrap_or_default(),
+                    };
+                    out.insert(f.field.clone(), t);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Alerts read their matched fields through the paths resolved for the
+/// fast path: the same as `Event::get` gives, on every regression event
+/// and on an event built from every rule.
+#[test]
+fn alert_fields_equal_the_slow_lookup() {
+    let d = detector();
+    let mut s = Scratch::default();
+    let mut tape = JsonTape::default();
+    let mut events: Vec<Value> = regression_events().into_iter().map(|(_, _, v)| v).collect();
+    for ri in 0..d.rules().len() {
+        events.push(event_for(d, ri, 0, 0, 0, None));
+    }
+    let mut alerts = 0;
+    for v in &events {
+        let line = serde_json::to_string(v).unwrap();
+        let ev = tape.parse(line.as_bytes()).expect("decoded");
+        for h in d.evaluate(&ev, 1, "t", &mut s) {
+            let Some(a) = h.alert else { continue };
+            assert_eq!(
+                a.matched,
+                matched_slow(d, h.rule, &ev),
+                "rule {} on {v}",
+                a.rule_id
+            );
+            alerts += 1;
+        }
+    }
+    assert!(
+        alerts > events.len() / 4,
+        "{alerts} alerts over {} events",
+        events.len()
+    );
+}
