@@ -1,0 +1,164 @@
+//! Today's masker against the reference masker of `tests/reference/` (the
+//! masker before the speed work of issue #11, kept as its slow twin): the
+//! same tokens, masked text, variable spans, key and variable kinds, on
+//! every line of the bundled logs and on random token soups (numbers,
+//! addresses, paths, URLs, versions, dates, hosts and words glued by
+//! punctuation).
+
+#[allow(dead_code, clippy::all)]
+#[path = "reference/kind.rs"]
+mod kind;
+#[allow(dead_code, clippy::all)]
+#[path = "reference/mask.rs"]
+mod mask;
+
+use proptest::prelude::*;
+
+/// Everything the masker says about `line`, from today's masker.
+fn fast(line: &str) -> String {
+    let mut m = logsieve_template::MaskedLine::default();
+    logsieve_template::mask_line(line, &mut m);
+    let toks: Vec<_> = m
+        .tokens
+        .iter()
+        .map(|t| {
+            (
+                t.raw.start,
+                t.raw.end,
+                t.masked.start,
+                t.masked.end,
+                t.vars_start,
+                t.vars_end,
+            )
+        })
+        .collect();
+    let vars: Vec<_> = m.vars.iter().map(|v| (v.start, v.end)).collect();
+    let kinds: Vec<String> = logsieve_template::var_kinds(line, &m)
+        .map(|k| k.name().to_string())
+        .collect();
+    format!("{:?}|{toks:?}|{vars:?}|{:x}|{kinds:?}", m.masked, m.key)
+}
+
+/// The same from the reference masker.
+fn slow(line: &str) -> String {
+    let mut m = mask::MaskedLine::default();
+    mask::mask_line(line, &mut m);
+    let toks: Vec<_> = m
+        .tokens
+        .iter()
+        .map(|t| {
+            (
+                t.raw.start,
+                t.raw.end,
+                t.masked.start,
+                t.masked.end,
+                t.vars_start,
+                t.vars_end,
+            )
+        })
+        .collect();
+    let vars: Vec<_> = m.vars.iter().map(|v| (v.start, v.end)).collect();
+    let kinds: Vec<String> = mask::var_kinds(line, &m).map(|k| k.name().to_string()).collect();
+    format!("{:?}|{toks:?}|{vars:?}|{:x}|{kinds:?}", m.masked, m.key)
+}
+
+#[test]
+fn the_masker_equals_its_reference_on_every_bundled_line() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata");
+    let mut n = 0;
+    for dir in ["loghub-2k", "machine-logs"] {
+        for e in std::fs::read_dir(format!("{root}/{dir}")).unwrap() {
+            let d = e.unwrap().path();
+            if !d.is_dir() {
+                continue;
+            }
+            for f in std::fs::read_dir(&d).unwrap() {
+                let p = f.unwrap().path();
+                if p.extension().is_some_and(|x| x == "log") {
+                    for line in std::fs::read_to_string(&p).unwrap().lines() {
+                        assert_eq!(fast(line), slow(line), "{}: {line:?}", p.display());
+                        n += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert!(n > 14_000, "only {n} lines read");
+}
+
+/// One piece of a token: the values and words logs are made of.
+fn piece() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[a-zA-Z]{1,8}",
+        "[a-z]{1,5}[0-9]{1,3}",
+        "[0-9]{1,12}",
+        "-[0-9]{1,6}",
+        "[0-9]{1,4}\\.[0-9]{1,4}",
+        "0x[0-9a-fA-F]{1,16}",
+        "[0-9a-f]{6,32}",
+        "(true|false|null|root|admin|NULL|True|none|nil)",
+        "([0-9]{1,3}\\.){3}[0-9]{1,3}(:[0-9]{1,5})?",
+        "(fe80::[0-9a-f]{1,4}|::1|2001:db8::[0-9a-f]{1,4}:[0-9a-f]{1,4}|[0-9a-f]{1,4}(:[0-9a-f]{1,4}){7})",
+        "(/[a-z0-9_.]{1,6}){1,4}",
+        "[A-Z]:\\\\[A-Za-z]{1,6}\\\\[a-z]{1,5}\\.(dll|exe)",
+        "https?://[a-z]{1,6}\\.(com|org|io)(:[0-9]{2,4})?(/[a-z0-9]{1,5}){0,3}(\\?[a-z]=[0-9]{1,3})?",
+        "[a-z]{1,6}@[a-z]{1,6}\\.(com|net)",
+        "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+        "20[0-9]{2}-[01][0-9]-[0-3][0-9](T[0-2][0-9]:[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,6})?Z?)?",
+        "[0-2][0-9]:[0-5][0-9]:[0-5][0-9](,[0-9]{3})?",
+        "(Jan|Jun|Mon|Sat|Dec|Tue)",
+        "[a-z]{2,6}-[0-9]{1,2}\\.[a-z]{3,7}\\.(org|com|net)(:[0-9]{2,5})?",
+        "[0-9]{1,3}\\.[0-9]{1,3}(-[0-9]{1,2})?(\\+deb[0-9]{2}u[0-9]{1,2})?(~[a-z0-9]{1,4})?",
+        "([0-9a-f]{2}:){3,6}[0-9a-f]{2}",
+        "[0-9]{1,4}(ms|KB|MB|s|%)",
+        "blk_-?[0-9]{5,12}",
+        "[é日ü]{1,3}[a-z0-9]{0,3}",
+        "[\\x00-\\x7f]{1,6}",
+    ]
+}
+
+/// Glue between pieces of one token.
+fn glue() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just(String::new()),
+        "[.:\\-_=/,;()\\[\\]{}<>*~@#$%&'\"!|+\\\\]{1,2}",
+    ]
+}
+
+/// A token: one to four pieces glued by punctuation, sometimes wrapped.
+fn token() -> impl Strategy<Value = String> {
+    (
+        prop::collection::vec((piece(), glue()), 1..4),
+        "[\\[(\"']?",
+        "[\\])\"',.:;]?",
+    )
+        .prop_map(|(parts, open, close)| {
+            let mut t = open;
+            for (p, g) in parts {
+                t.push_str(&p);
+                t.push_str(&g);
+            }
+            t.push_str(&close);
+            t
+        })
+}
+
+/// A line: tokens separated by spaces or tabs.
+fn line() -> impl Strategy<Value = String> {
+    prop::collection::vec((token(), prop_oneof![Just(" "), Just("  "), Just("\t")]), 0..14).prop_map(|v| {
+        v.into_iter().fold(String::new(), |mut l, (t, sep)| {
+            l.push_str(&t);
+            l.push_str(sep);
+            l
+        })
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    #[test]
+    fn the_masker_equals_its_reference_on_random_token_soups(l in line()) {
+        prop_assert_eq!(fast(&l), slow(&l), "line {:?}", l);
+    }
+}

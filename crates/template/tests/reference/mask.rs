@@ -1,0 +1,661 @@
+//! Tokenizing and variable masking: one line of content in, a sequence of
+//! masked tokens out (`blk_-4123` → `<*>`, `uid=0` → `uid=<*>`).
+//!
+//! The rules follow the published Loghub-2.0 annotation conventions
+//! (Khan et al., ICSE 2022): a token part that holds a variable becomes `<*>`,
+//! digit-only parts, paths, booleans and null-like values are variables, and
+//! variables joined by nothing or by `.` merge into one. They are generic:
+//! nothing here knows any particular log.
+
+use super::kind::{self, VarKind};
+
+/// Where a token or a variable lies: a byte range in the content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    /// First byte.
+    pub start: u32,
+    /// One past the last byte.
+    pub end: u32,
+}
+
+impl Span {
+    fn new(start: usize, end: usize) -> Span {
+        Span {
+            start: start as u32,
+            end: end as u32,
+        }
+    }
+    /// The text of this span in `content`.
+    pub fn of<'a>(&self, content: &'a str) -> &'a str {
+        &content[self.start as usize..self.end as usize]
+    }
+}
+
+/// One whitespace-separated token after masking.
+#[derive(Debug, Clone, Copy)]
+pub struct MaskedToken {
+    /// The token in the content.
+    pub raw: Span,
+    /// The masked text in [`MaskedLine::masked`].
+    pub masked: Span,
+    /// Index of this token's first variable in [`MaskedLine::vars`].
+    pub vars_start: u32,
+    /// One past the index of this token's last variable.
+    pub vars_end: u32,
+}
+
+/// Caller-owned scratch holding one masked line; reuse it across lines so
+/// masking allocates nothing once warm.
+#[derive(Debug, Default, Clone)]
+pub struct MaskedLine {
+    /// The tokens in order.
+    pub tokens: Vec<MaskedToken>,
+    /// All masked token texts, concatenated.
+    pub masked: String,
+    /// Variable spans in the content, in order.
+    pub vars: Vec<Span>,
+    /// 128-bit hash of the masked tokens: the line's exact template key.
+    pub key: u128,
+    elems: Vec<Elem>,
+    spans: Vec<(usize, usize, bool, TokenInfo)>,
+    marks: Vec<bool>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Elem {
+    Lit(usize, usize),
+    Var(usize, usize),
+}
+
+impl MaskedLine {
+    /// The masked text of token `i`.
+    pub fn masked_token(&self, i: usize) -> &str {
+        self.tokens[i].masked.of(&self.masked)
+    }
+
+    /// Number of tokens.
+    pub fn len(&self) -> usize {
+        self.tokens.len()
+    }
+
+    /// Whether the line has no token (empty or blank).
+    pub fn is_empty(&self) -> bool {
+        self.tokens.is_empty()
+    }
+
+    /// The variable spans of token `i`.
+    pub fn token_vars(&self, i: usize) -> &[Span] {
+        let t = &self.tokens[i];
+        &self.vars[t.vars_start as usize..t.vars_end as usize]
+    }
+}
+
+/// The marker written for a variable.
+pub const VAR: &str = "<*>";
+
+/// Delimiters that end a path-like segment (the Loghub PS rule).
+#[inline]
+fn is_path_delim(b: u8) -> bool {
+    CLASS[b as usize] & PD != 0
+}
+
+/// Bytes that make up a compound word (`host-1.example.org`, `blk_-42`).
+#[inline]
+fn is_compound(b: u8) -> bool {
+    CLASS[b as usize] & CP != 0
+}
+
+/// Splits `content` into whitespace tokens and masks the variables of each.
+///
+/// `out.masked` holds the masked tokens joined by one space, which is the
+/// template text of the line before any mining generalises it.
+pub fn mask_line(content: &str, out: &mut MaskedLine) {
+    out.tokens.clear();
+    out.masked.clear();
+    out.vars.clear();
+    let bytes = content.as_bytes();
+    let mut spans = std::mem::take(&mut out.spans);
+    spans.clear();
+    // One table-driven pass finds the tokens and what each holds, so that
+    // plain words (most tokens) need no further look.
+    let n = bytes.len();
+    let mut i = 0;
+    while i < n {
+        while i < n && CLASS[bytes[i] as usize] & SP != 0 {
+            i += 1;
+        }
+        if i >= n {
+            break;
+        }
+        let start = i;
+        let mut info = TokenInfo::default();
+        let mut run = i;
+        while i < n {
+            let c = CLASS[bytes[i] as usize];
+            if c & SP != 0 {
+                break;
+            }
+            info.class |= c;
+            // Saturating: a token may be as long as a line (megabytes).
+            info.non_digits = info.non_digits.saturating_add(u32::from(c & DG == 0));
+            info.colons = info.colons.saturating_add(u32::from(bytes[i] == b':'));
+            info.dashes = info.dashes.saturating_add(u32::from(bytes[i] == b'-'));
+            info.dots = info.dots.saturating_add(u32::from(bytes[i] == b'.'));
+            if c & AN == 0 {
+                info.null_like |= i - run >= 3 && i - run <= 5 && is_null_word(&bytes[run..i]);
+                run = i + 1;
+            }
+            i += 1;
+        }
+        info.null_like |= i - run >= 3 && i - run <= 5 && is_null_word(&bytes[run..i]);
+        spans.push((start, i, false, info));
+    }
+    // Day and month names are variables when they lead into a date
+    // (`Sat Jun 11 03:44:44 2005`).
+    let mut k = spans.len();
+    while k > 1 {
+        k -= 1;
+        let (s, e, _, _) = spans[k - 1];
+        let (ns, _, ndate, _) = spans[k];
+        if (ndate || bytes[ns].is_ascii_digit()) && kind::is_date_word(&content[s..e]) {
+            spans[k - 1].2 = true;
+        }
+    }
+    for (n, &(start, end, date, info)) in spans.iter().enumerate() {
+        if n > 0 {
+            out.masked.push(' ');
+        }
+        if date {
+            out.elems.clear();
+            out.elems.push(Elem::Var(start, end));
+            emit(content, start, end, out);
+        } else {
+            mask_token(content, start, end, info, out);
+        }
+    }
+    out.spans = spans;
+    out.key = xxhash_rust::xxh3::xxh3_128(out.masked.as_bytes());
+}
+
+/// What one scan learned about a token.
+#[derive(Debug, Default, Clone, Copy)]
+struct TokenInfo {
+    class: u8,
+    non_digits: u32,
+    colons: u32,
+    dashes: u32,
+    dots: u32,
+    null_like: bool,
+}
+
+const SP: u8 = 1;
+const DG: u8 = 2;
+const AT: u8 = 4;
+const SL: u8 = 8;
+const AN: u8 = 16;
+const PD: u8 = 32;
+const CP: u8 = 64;
+const BS: u8 = 128;
+
+/// Byte classes: space, digit, `@`, `/`, alphanumeric, path delimiter,
+/// compound-word byte, backslash.
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        let mut k = if matches!(c, b' ' | b'\t' | b'\r' | b'\n' | 0x0b | 0x0c) {
+            SP
+        } else if c.is_ascii_digit() {
+            DG | AN
+        } else if c.is_ascii_alphabetic() {
+            AN
+        } else if c == b'@' {
+            AT
+        } else if c == b'/' {
+            SL
+        } else if c == b'\\' {
+            BS
+        } else {
+            0
+        };
+        if matches!(
+            c,
+            b',' | b'!' | b';' | b':' | b'=' | b'|' | b'"' | b'\'' | b'[' | b']' | b'(' | b')' | b'{' | b'}'
+        ) {
+            k |= PD;
+        }
+        if c.is_ascii_alphanumeric() || c == b'_' || c == b'.' || c == b'-' || c >= 0x80 {
+            k |= CP;
+        }
+        t[b] = k;
+        b += 1;
+    }
+    t
+};
+
+/// A boolean or a Loghub-2.0 "user string" (`true`, `false`, `null`,
+/// `root`, `admin`), matched on bytes without building a string.
+fn is_null_word(w: &[u8]) -> bool {
+    const WORDS: [&[u8]; 5] = [b"true", b"false", b"null", b"root", b"admin"];
+    matches!(w[0] | 0x20, b't' | b'f' | b'n' | b'r' | b'a') && WORDS.iter().any(|x| x.eq_ignore_ascii_case(w))
+}
+
+/// The delimiters of Loghub-2.0's token rules (whitespace and
+/// `, ! ; : = | " ' [ ] ( ) { } . - + @ # $ % &`). A token part between two
+/// of them that holds a variable is one variable (the WV rule): `<`, `>`,
+/// `*`, `~`, `\`, `_` and `/` are not delimiters, so `Name<5>` and
+/// `1~deb12u1` are one variable each.
+#[inline]
+fn is_token_delim(b: u8) -> bool {
+    matches!(
+        b,
+        b' ' | b'\t'
+            | b','
+            | b'!'
+            | b';'
+            | b':'
+            | b'='
+            | b'|'
+            | b'"'
+            | b'\''
+            | b'['
+            | b']'
+            | b'('
+            | b')'
+            | b'{'
+            | b'}'
+            | b'.'
+            | b'-'
+            | b'+'
+            | b'@'
+            | b'#'
+            | b'$'
+            | b'%'
+            | b'&'
+    )
+}
+
+fn mask_token(content: &str, start: usize, end: usize, info: TokenInfo, out: &mut MaskedLine) {
+    out.elems.clear();
+    let bytes = content.as_bytes();
+    let (colons, dashes) = (info.colons, info.dashes);
+    let at = info.class & AT != 0;
+    let slash = info.class & SL != 0;
+    let len = end - start;
+    if info.non_digits == 0 {
+        // Fast path: a bare number.
+        let mstart = out.masked.len();
+        out.masked.push_str(VAR);
+        let v = out.vars.len() as u32;
+        out.vars.push(Span::new(start, end));
+        out.tokens.push(MaskedToken {
+            raw: Span::new(start, end),
+            masked: Span::new(mstart, out.masked.len()),
+            vars_start: v,
+            vars_end: v + 1,
+        });
+        return;
+    }
+    let backslash = info.class & BS != 0;
+    let plain = !at && !slash && !backslash && colons < 2 && info.class & DG == 0;
+    // A domain name without digits (`mail.example.net`) is a host.
+    let domain = plain && info.dots > 0 && {
+        let t = content[start..end].trim_end_matches(['.', ',', ';', ')', ']', '"', '\'']);
+        let t = t.trim_start_matches(['(', '[', '"', '\'']);
+        kind::is_fqdn(t)
+    };
+    if plain && !info.null_like && !domain {
+        // Fast path: a token without digits, paths, addresses or null-like
+        // words is a constant as it stands.
+        let mstart = out.masked.len();
+        out.masked.push_str(&content[start..end]);
+        let v = out.vars.len() as u32;
+        out.tokens.push(MaskedToken {
+            raw: Span::new(start, end),
+            masked: Span::new(mstart, out.masked.len()),
+            vars_start: v,
+            vars_end: v,
+        });
+        return;
+    }
+    let (ws, we) = kind::strip_wrapping(bytes, start, end);
+    // Versions and date-times start with a digit (or `v` and a digit).
+    let numeric = ws < we
+        && (bytes[ws].is_ascii_digit()
+            || (bytes[ws] == b'v' && bytes.get(ws + 1).is_some_and(u8::is_ascii_digit)));
+    let delimited = at
+        || colons >= 2
+        || (slash && colons >= 1)
+        || (dashes >= 4 && len >= 36)
+        || (dashes == 5 && len >= 17);
+    // Whole-token typed values whose inner punctuation is part of the value.
+    let (cs, ce) = (ws, we);
+    let whole = cs < ce && {
+        let w = &content[cs..ce];
+        (delimited && kind::is_delimited_kind(w))
+            || (numeric && info.non_digits > 0 && kind::is_numeric_kind(w))
+            || (backslash && kind::is_windows_path(w))
+    };
+    if whole {
+        if cs > start {
+            out.elems.push(Elem::Lit(start, cs));
+        }
+        out.elems.push(Elem::Var(cs, ce));
+        if ce < end {
+            out.elems.push(Elem::Lit(ce, end));
+        }
+    } else {
+        // Host names are variables, but not inside a URL: a constant link
+        // in a message (`http://wiki.example.org/x`) stays as it is.
+        let hosts = !(slash && colons >= 1 && kind::scheme_sep(&content[start..end]).is_some());
+        let mut s = start;
+        while s < end {
+            if is_path_delim(bytes[s]) {
+                push_lit(&mut out.elems, s, s + 1);
+                s += 1;
+                continue;
+            }
+            let mut e = s;
+            while e < end && !is_path_delim(bytes[e]) {
+                e += 1;
+            }
+            if slash && kind::is_path(&content[s..e]) {
+                out.elems.push(Elem::Var(s, e));
+            } else {
+                mask_segment(content, s, e, end, hosts, &mut out.elems);
+            }
+            s = e;
+        }
+    }
+    widen_to_delimiters(bytes, start, end, &mut out.elems, &mut out.marks);
+    emit(content, start, end, out);
+}
+
+/// The WV rule of Loghub-2.0: a part of the token between two token
+/// delimiters ([`is_token_delim`]) that holds a variable becomes one
+/// variable as a whole, unless a `/` outside variables sits in it (`Name<5>` → `<*>`,
+/// `vCores:-17>` → `vCores:<*>`, `HTTP/1.1` stays `HTTP/<*>`). It only
+/// widens variables, never narrows or removes one; a variable that holds
+/// delimiters itself takes what touches it (`<fe80::1>`, `~-3`).
+fn widen_to_delimiters(bytes: &[u8], start: usize, end: usize, elems: &mut Vec<Elem>, marks: &mut Vec<bool>) {
+    // Nothing to widen when every variable already starts and ends at a
+    // delimiter (or the token's edge): the usual case, checked per
+    // variable instead of per byte.
+    let bounded = elems.iter().all(|el| match *el {
+        Elem::Var(s, e) => {
+            (s == start || is_token_delim(bytes[s - 1])) && (e == end || is_token_delim(bytes[e]))
+        }
+        Elem::Lit(..) => true,
+    });
+    if bounded {
+        return;
+    }
+    marks.clear();
+    marks.resize(end - start, false);
+    for el in elems.iter() {
+        if let Elem::Var(s, e) = *el {
+            marks[s - start..e - start].fill(true);
+        }
+    }
+    // A part runs between delimiters that are not inside a variable: a
+    // variable that holds delimiters (`0::1`, a sign) is one part with
+    // what touches it (`<fe80::1>` is one variable).
+    let mut changed = false;
+    let mut i = start;
+    let cut = |i: usize, marks: &[bool]| is_token_delim(bytes[i]) && !marks[i - start];
+    while i < end {
+        if cut(i, marks) {
+            i += 1;
+            continue;
+        }
+        let ps = i;
+        let (mut var, mut lit, mut slash) = (false, false, false);
+        while i < end && !cut(i, marks) {
+            var |= marks[i - start];
+            lit |= !marks[i - start];
+            slash |= bytes[i] == b'/' && !marks[i - start];
+            i += 1;
+        }
+        if var && lit && !slash {
+            marks[ps - start..i - start].fill(true);
+            changed = true;
+        }
+    }
+    if !changed {
+        return;
+    }
+    elems.clear();
+    let mut s = start;
+    while s < end {
+        let m = marks[s - start];
+        let mut e = s + 1;
+        // A lone `.` stays its own literal, so that `.`-joined variables
+        // still merge in `emit`.
+        while e < end && marks[e - start] == m && (m || (bytes[e] != b'.' && bytes[e - 1] != b'.')) {
+            e += 1;
+        }
+        elems.push(if m { Elem::Var(s, e) } else { Elem::Lit(s, e) });
+        s = e;
+    }
+}
+
+/// Appends punctuation as a literal, extending the previous literal when
+/// adjacent (fewer elements to emit). Safe for the `.`-join rule: what is
+/// appended here is never a `.`, so a `.` that ends up inside a longer
+/// literal was not directly followed by a variable.
+fn push_lit(elems: &mut Vec<Elem>, s: usize, e: usize) {
+    if let Some(Elem::Lit(_, pe)) = elems.last_mut() {
+        if *pe == s {
+            *pe = e;
+            return;
+        }
+    }
+    elems.push(Elem::Lit(s, e));
+}
+
+/// Masks a segment free of path delimiters: compounds of `[A-Za-z0-9_.-]`
+/// separated by other punctuation. `tok_end` is the end of the whole token,
+/// for what follows the segment; with `hosts`, host names are variables.
+fn mask_segment(content: &str, start: usize, end: usize, tok_end: usize, hosts: bool, elems: &mut Vec<Elem>) {
+    let bytes = content.as_bytes();
+    let mut s = start;
+    while s < end {
+        if !is_compound(bytes[s]) {
+            push_lit(elems, s, s + 1);
+            s += 1;
+            continue;
+        }
+        let mut e = s;
+        while e < end && is_compound(bytes[e]) {
+            e += 1;
+        }
+        if hosts && is_host(content, s, e, tok_end) {
+            // A sentence's final `.` is not part of the name.
+            let mut ve = e;
+            while ve > s && bytes[ve - 1] == b'.' {
+                ve -= 1;
+            }
+            elems.push(Elem::Var(s, ve));
+            if ve < e {
+                elems.push(Elem::Lit(ve, e));
+            }
+        } else {
+            mask_compound(content, s, e, elems);
+        }
+        s = e;
+    }
+}
+
+/// Whether the compound `[s, e)` is a host name: a domain name
+/// (`cdn.vendor.com`), or a name followed by `:port` or `/address`
+/// (`msra-sa-41:8030`, `db-7/10.0.0.7`).
+fn is_host(content: &str, s: usize, e: usize, tok_end: usize) -> bool {
+    let bytes = content.as_bytes();
+    let next = bytes.get(e).copied().filter(|_| e < tok_end);
+    if !matches!(next, Some(b':' | b'/')) {
+        // Only a domain name: it ends with letters (a sentence's final
+        // dots aside) and has a dot.
+        let mut ve = e;
+        while ve > s && bytes[ve - 1] == b'.' {
+            ve -= 1;
+        }
+        if ve == s || !bytes[ve - 1].is_ascii_alphabetic() || !bytes[s..ve].contains(&b'.') {
+            return false;
+        }
+        return kind::is_fqdn(&content[s..ve]);
+    }
+    let name = &content[s..e];
+    let rest = &bytes[e + 1..tok_end];
+    // What follows first (a port, an address): most `word:` are keys.
+    let port_or_address = match next {
+        Some(b':') => {
+            let digits = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+            (1..=5).contains(&digits) && rest.get(digits).is_none_or(|c| !c.is_ascii_alphanumeric())
+        }
+        _ => {
+            let n = rest
+                .iter()
+                .take_while(|c| c.is_ascii_digit() || **c == b'.')
+                .count();
+            n >= 7 && kind::is_ipv4(content[e + 1..e + 1 + n].trim_end_matches('.'))
+        }
+    };
+    if port_or_address {
+        return kind::is_host_before_port(name);
+    }
+    name.as_bytes().last().is_some_and(u8::is_ascii_alphabetic) && name.contains('.') && kind::is_fqdn(name)
+}
+
+/// Whether a `-` at `i` is the sign of a number rather than a separator.
+fn is_sign(bytes: &[u8], start: usize, i: usize, end: usize) -> bool {
+    bytes[i] == b'-' && i + 1 < end && bytes[i + 1].is_ascii_digit() && (i == start || bytes[i - 1] == b'_')
+}
+
+/// A compound is split at `.` and `-` into pieces. A piece with digits is a
+/// variable unless it reads as a name (`ext3`, `v2`, `HttpServer2`). A
+/// dotted compound whose first label holds a variable is one value as a
+/// whole (addresses, host names, versions, decimals); `core.2275` keeps its
+/// name (`core.<*>`).
+fn mask_compound(content: &str, start: usize, end: usize, elems: &mut Vec<Elem>) {
+    let bytes = content.as_bytes();
+    let first = elems.len();
+    // Whether the first `.`-separated label holds a variable piece.
+    let mut first_label_var = false;
+    let mut soft_in_first_label = false;
+    let mut digit_pieces = 0usize;
+    let mut in_first_label = true;
+    let mut has_dot = false;
+    let mut s = start;
+    while s < end {
+        let b = bytes[s];
+        if (b == b'.' || b == b'-') && !is_sign(bytes, start, s, end) {
+            if b == b'.' {
+                has_dot = true;
+                in_first_label = false;
+            }
+            elems.push(Elem::Lit(s, s + 1));
+            s += 1;
+            continue;
+        }
+        let mut e = s + 1;
+        while e < end && !((bytes[e] == b'.' || bytes[e] == b'-') && !is_sign(bytes, start, e, end)) {
+            e += 1;
+        }
+        let digits = bytes[s..e].iter().any(u8::is_ascii_digit);
+        digit_pieces += usize::from(digits);
+        if kind::is_variable_piece(&content[s..e]) {
+            first_label_var |= in_first_label;
+            elems.push(Elem::Var(s, e));
+        } else {
+            soft_in_first_label |= digits && in_first_label;
+            elems.push(Elem::Lit(s, e));
+        }
+        s = e;
+    }
+    if digit_pieces >= 2 {
+        // Several numbered parts make an identifier (`R02-M1-N0-C`,
+        // `J12-U11`): none of them is a name, even if it reads like one.
+        first_label_var |= soft_in_first_label;
+        for el in &mut elems[first..] {
+            if let Elem::Lit(ps, pe) = *el {
+                if bytes[ps..pe].iter().any(u8::is_ascii_digit) {
+                    *el = Elem::Var(ps, pe);
+                }
+            }
+        }
+    }
+    if first_label_var && has_dot {
+        // Leading and trailing punctuation is not part of the value
+        // (`CPU#0.` ends a sentence).
+        let (mut s, mut e) = (start, end);
+        while s < e && matches!(bytes[s], b'.' | b'-') && !is_sign(bytes, start, s, end) {
+            s += 1;
+        }
+        while e > s && matches!(bytes[e - 1], b'.' | b'-') {
+            e -= 1;
+        }
+        elems.truncate(first);
+        if s > start {
+            elems.push(Elem::Lit(start, s));
+        }
+        elems.push(Elem::Var(s, e));
+        if e < end {
+            elems.push(Elem::Lit(e, end));
+        }
+    }
+}
+
+/// Writes the token's elements to `out`, merging variables that touch or are
+/// joined by `.` (the CV and DV conventions).
+fn emit(content: &str, start: usize, end: usize, out: &mut MaskedLine) {
+    let bytes = content.as_bytes();
+    let mstart = out.masked.len();
+    let vstart = out.vars.len();
+    let elems = std::mem::take(&mut out.elems);
+    let mut pending: Option<(usize, usize)> = None;
+    let mut i = 0;
+    while i < elems.len() {
+        match elems[i] {
+            Elem::Var(s, e) => {
+                pending = Some(match pending {
+                    Some((ps, _)) => (ps, e),
+                    None => (s, e),
+                });
+                i += 1;
+            }
+            Elem::Lit(s, e) => {
+                let joins = pending.is_some()
+                    && e == s + 1
+                    && bytes[s] == b'.'
+                    && matches!(elems.get(i + 1), Some(Elem::Var(..)));
+                if joins {
+                    i += 1;
+                    continue;
+                }
+                if let Some((ps, pe)) = pending.take() {
+                    out.vars.push(Span::new(ps, pe));
+                    out.masked.push_str(VAR);
+                }
+                out.masked.push_str(&content[s..e]);
+                i += 1;
+            }
+        }
+    }
+    if let Some((ps, pe)) = pending.take() {
+        out.vars.push(Span::new(ps, pe));
+        out.masked.push_str(VAR);
+    }
+    out.elems = elems;
+    out.tokens.push(MaskedToken {
+        raw: Span::new(start, end),
+        masked: Span::new(mstart, out.masked.len()),
+        vars_start: vstart as u32,
+        vars_end: out.vars.len() as u32,
+    });
+}
+
+/// The kind of each variable of a masked line, in order.
+pub fn var_kinds<'a>(content: &'a str, line: &'a MaskedLine) -> impl Iterator<Item = VarKind> + 'a {
+    line.vars.iter().map(move |v| kind::classify(v.of(content)))
+}
