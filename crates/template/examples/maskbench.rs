@@ -1,12 +1,13 @@
 //! Times the masker and the miner on a file's lines, in memory (the loop a
 //! peer's benchmark times): `cargo run --release -p logsieve-template
-//! --example maskbench FILE [mask|learn|both]`. Prints lines/s per stage.
+//! --example maskbench FILE [mask|learn|both|dump]`. Prints lines/s per stage;
+//! `dump` prints each line's masked text, variable spans and key instead.
 use logsieve_template::{mask_line, MaskedLine, Miner, MinerConfig};
 use std::time::Instant;
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let path = args.next().expect("usage: maskbench FILE [mask|learn|both]");
+    let path = args.next().expect("usage: maskbench FILE [mask|learn|both|dump]");
     let what = args.next().unwrap_or_else(|| "both".into());
     let text = std::fs::read_to_string(&path).expect("read");
     let lines: Vec<&str> = text.lines().collect();
