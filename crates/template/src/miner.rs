@@ -80,6 +80,27 @@ pub struct MinerConfig {
     pub cache_keys: usize,
 }
 
+/// An index or vector rebuilt by [`Miner::evict_to`] keeps its allocation
+/// while it is at most this many times what the kept templates need.
+const KEEP_SLACK: usize = 4;
+/// ... and always below this many entries.
+const KEEP_MIN: usize = 1024;
+
+/// Empties `m` for a rebuild from `n` templates: its table is kept unless
+/// it is more than [`KEEP_SLACK`] times larger than `n` entries, in which
+/// case it is freed; `sized` (an index with an entry per template) grows
+/// it to `n` at once.
+fn reuse_map<K: Eq + std::hash::Hash, V>(m: &mut FxHashMap<K, V>, n: usize, sized: bool) {
+    if m.capacity() > KEEP_SLACK * n.max(KEEP_MIN) {
+        *m = FxHashMap::default();
+    } else {
+        m.clear();
+    }
+    if sized {
+        m.reserve(n);
+    }
+}
+
 /// The default hot-key cache capacity: 65,536 keys, 24 bytes each, so
 /// 1.5 MiB. Masking folds numbers and ids into `<*>`, so the keys a log
 /// repeats are a few per template; 64 Ki of them cover the working set of
@@ -1018,8 +1039,9 @@ impl Miner {
     /// evicting): the oldest tail template per prefix, and the groups of
     /// the live templates.
     fn index_tails(&mut self) {
-        self.tails = FxHashMap::default();
-        self.tail_groups = FxHashMap::default();
+        let n = self.clusters.len();
+        reuse_map(&mut self.tails, n, false);
+        reuse_map(&mut self.tail_groups, n, false);
         let mut starts = Vec::new();
         for c in 0..self.clusters.len() as u32 {
             let cl = &self.clusters[c as usize];
@@ -1250,7 +1272,16 @@ impl Miner {
         let mut map = vec![u32::MAX; n];
         let old = std::mem::take(&mut self.clusters);
         let kept_len = gone.iter().filter(|g| !**g).count();
-        let mut kept = Vec::with_capacity(kept_len);
+        // The templates' vector keeps its room (unless far larger than
+        // needed, see `reindex`): a miner at its cap refills it to the cap
+        // after every eviction, and an exact fit would be regrown (by
+        // doubling, old and new side by side) each time.
+        let room = if old.capacity() > KEEP_SLACK * kept_len.max(KEEP_MIN) {
+            kept_len
+        } else {
+            old.capacity()
+        };
+        let mut kept = Vec::with_capacity(room);
         let mut removed: FxHashMap<u32, Cluster> = FxHashMap::default();
         for (i, cl) in old.into_iter().enumerate() {
             if gone[i] {
@@ -1304,15 +1335,25 @@ impl Miner {
     }
 
     /// Rebuilds every index (exact, patterns, shapes, one-apart groups)
-    /// from the templates, as loading a state does; the old maps are
-    /// dropped, so their memory goes.
+    /// from the templates, as loading a state does. An index keeps its
+    /// table when that is at most [`KEEP_SLACK`] times what the templates
+    /// need (emptied, then sized for them before the rebuild), and is
+    /// replaced otherwise: a miner held at a cap evicts again and again,
+    /// and rebuilding every table from nothing each time made its memory
+    /// swing by the tables' growth (and their rehash copies) on every
+    /// eviction, while a table kept from a much larger past is let go.
     fn reindex(&mut self) {
-        self.exact = FxHashMap::default();
-        self.patterns = FxHashMap::default();
-        self.wild = FxHashMap::default();
-        self.shapes = Vec::new();
-        self.shapes_by_len = FxHashMap::default();
-        self.shape_lists = FxHashMap::default();
+        let n = self.clusters.len();
+        reuse_map(&mut self.exact, n, true);
+        reuse_map(&mut self.patterns, n, true);
+        reuse_map(&mut self.wild, n, true);
+        if self.shapes.capacity() > KEEP_SLACK * n.max(KEEP_MIN) {
+            self.shapes = Vec::new();
+        } else {
+            self.shapes.clear();
+        }
+        reuse_map(&mut self.shapes_by_len, n, false);
+        reuse_map(&mut self.shape_lists, n, false);
         for c in 0..self.clusters.len() as u32 {
             let cl = &self.clusters[c as usize];
             let pat = combine(cl.hashes.iter().map(|&h| Some(h)));
