@@ -81,24 +81,27 @@ pub struct MinerConfig {
 }
 
 /// An index or vector rebuilt by [`Miner::evict_to`] keeps its allocation
-/// while it is at most this many times what the kept templates need.
+/// while that is at most this many times what it held before the eviction
+/// (so a table grown in a much larger past is let go).
 const KEEP_SLACK: usize = 4;
-/// ... and always below this many entries.
+/// ... and always while it is below this many entries.
 const KEEP_MIN: usize = 1024;
 
-/// Empties `m` for a rebuild from `n` templates: its table is kept unless
-/// it is more than [`KEEP_SLACK`] times larger than `n` entries, in which
-/// case it is freed; `sized` (an index with an entry per template) grows
-/// it to `n` at once.
-fn reuse_map<K: Eq + std::hash::Hash, V>(m: &mut FxHashMap<K, V>, n: usize, sized: bool) {
-    if m.capacity() > KEEP_SLACK * n.max(KEEP_MIN) {
-        *m = FxHashMap::default();
-    } else {
+/// Whether a table or vector of `capacity` that held `len` entries keeps
+/// its allocation through a rebuild.
+fn keeps_room(capacity: usize, len: usize) -> bool {
+    capacity <= KEEP_SLACK * len.max(KEEP_MIN)
+}
+
+/// Empties `m` for a rebuild: its table is kept (see [`keeps_room`]) or
+/// freed, then grown to `need` entries at once.
+fn reuse_map<K: Eq + std::hash::Hash, V>(m: &mut FxHashMap<K, V>, need: usize) {
+    if keeps_room(m.capacity(), m.len()) {
         m.clear();
+    } else {
+        *m = FxHashMap::default();
     }
-    if sized {
-        m.reserve(n);
-    }
+    m.reserve(need);
 }
 
 /// The default hot-key cache capacity: 65,536 keys, 24 bytes each, so
@@ -1039,9 +1042,8 @@ impl Miner {
     /// evicting): the oldest tail template per prefix, and the groups of
     /// the live templates.
     fn index_tails(&mut self) {
-        let n = self.clusters.len();
-        reuse_map(&mut self.tails, n, false);
-        reuse_map(&mut self.tail_groups, n, false);
+        reuse_map(&mut self.tails, 0);
+        reuse_map(&mut self.tail_groups, 0);
         let mut starts = Vec::new();
         for c in 0..self.clusters.len() as u32 {
             let cl = &self.clusters[c as usize];
@@ -1276,10 +1278,9 @@ impl Miner {
         // needed, see `reindex`): a miner at its cap refills it to the cap
         // after every eviction, and an exact fit would be regrown (by
         // doubling, old and new side by side) each time.
-        let room = if old.capacity() > KEEP_SLACK * kept_len.max(KEEP_MIN) {
-            kept_len
-        } else {
-            old.capacity()
+        let room = match keeps_room(old.capacity(), old.len()) {
+            true => old.capacity().max(kept_len),
+            false => kept_len,
         };
         let mut kept = Vec::with_capacity(room);
         let mut removed: FxHashMap<u32, Cluster> = FxHashMap::default();
@@ -1336,24 +1337,24 @@ impl Miner {
 
     /// Rebuilds every index (exact, patterns, shapes, one-apart groups)
     /// from the templates, as loading a state does. An index keeps its
-    /// table when that is at most [`KEEP_SLACK`] times what the templates
-    /// need (emptied, then sized for them before the rebuild), and is
-    /// replaced otherwise: a miner held at a cap evicts again and again,
+    /// table when that is at most [`KEEP_SLACK`] times what it held (emptied,
+    /// and sized for the templates where it has one entry each), and is
+    /// freed otherwise: a miner held at a cap evicts again and again,
     /// and rebuilding every table from nothing each time made its memory
     /// swing by the tables' growth (and their rehash copies) on every
     /// eviction, while a table kept from a much larger past is let go.
     fn reindex(&mut self) {
         let n = self.clusters.len();
-        reuse_map(&mut self.exact, n, true);
-        reuse_map(&mut self.patterns, n, true);
-        reuse_map(&mut self.wild, n, true);
-        if self.shapes.capacity() > KEEP_SLACK * n.max(KEEP_MIN) {
-            self.shapes = Vec::new();
-        } else {
+        reuse_map(&mut self.exact, n);
+        reuse_map(&mut self.patterns, n);
+        reuse_map(&mut self.wild, 0);
+        if keeps_room(self.shapes.capacity(), self.shapes.len()) {
             self.shapes.clear();
+        } else {
+            self.shapes = Vec::new();
         }
-        reuse_map(&mut self.shapes_by_len, n, false);
-        reuse_map(&mut self.shape_lists, n, false);
+        reuse_map(&mut self.shapes_by_len, 0);
+        reuse_map(&mut self.shape_lists, 0);
         for c in 0..self.clusters.len() as u32 {
             let cl = &self.clusters[c as usize];
             let pat = combine(cl.hashes.iter().map(|&h| Some(h)));

@@ -310,6 +310,55 @@ fn churn_of_a_million_templates_stays_bounded() {
     assert!(end < 1 << 20, "{end} bytes for {keep} templates");
 }
 
+/// The regression of issue #8's steady run: a miner held at a cap (as
+/// `logsieve serve` holds each source: over the cap, evict an eighth) had
+/// its templates' vector and index tables rebuilt from nothing by every
+/// eviction and regrown by doubling before the next, so its memory swung
+/// by the size of those tables again and again. Once warm, an eviction
+/// cycle now leaves their allocations as they were.
+#[test]
+fn eviction_at_the_cap_regrew_the_templates_and_their_indexes_every_time() {
+    let (cap, keep) = (2000usize, 1750usize);
+    let mut m = Miner::new(MinerConfig::default());
+    let mut ml = MaskedLine::default();
+    let mut seen: Vec<[usize; 4]> = Vec::new();
+    for i in 0..40_000u32 {
+        // Two words unique to the line, letters only (never masked).
+        let mut w = String::new();
+        let mut x = i;
+        loop {
+            w.push((b'g' + (x % 20) as u8) as char);
+            x /= 20;
+            if x == 0 {
+                break;
+            }
+        }
+        learn(&mut m, &mut ml, &format!("task {w}xq q{w} finished"));
+        if m.live_count() > cap {
+            let before = [
+                m.clusters.capacity(),
+                m.exact.capacity(),
+                m.patterns.capacity(),
+                m.wild.capacity(),
+            ];
+            assert_eq!(m.evict_to(keep).len(), cap + 1 - keep);
+            let after = [
+                m.clusters.capacity(),
+                m.exact.capacity(),
+                m.patterns.capacity(),
+                m.wild.capacity(),
+            ];
+            assert_eq!(after, before, "eviction {} kept the allocations", seen.len());
+            seen.push(after);
+        }
+    }
+    m.check_invariants();
+    assert!(seen.len() > 100, "{} evictions", seen.len());
+    // After the first cycles nothing grows any more either.
+    assert!(seen[3..].iter().all(|c| *c == seen[3]), "{:?}", &seen[..6]);
+    assert!(seen[3][0] <= 2 * (cap + 1), "{} template slots", seen[3][0]);
+}
+
 mod props {
     use super::*;
     use proptest::prelude::*;
