@@ -252,6 +252,18 @@ fn merge_chains_are_reported_link_by_link() {
 /// The brief's bound: a million distinct templates, evicted to 1,000
 /// after every batch of 1,000 lines, hold what a few thousand templates
 /// hold (internal capacities, not time).
+/// Appends `i` written in the letters g..z: a word masking keeps.
+fn push_letters(i: u32, out: &mut String) {
+    let mut x = i;
+    loop {
+        out.push((b'g' + (x % 20) as u8) as char);
+        x /= 20;
+        if x == 0 {
+            break;
+        }
+    }
+}
+
 #[test]
 fn churn_of_a_million_templates_stays_bounded() {
     let keep = 1000;
@@ -263,14 +275,7 @@ fn churn_of_a_million_templates_stays_bounded() {
     for i in 0..1_000_000u32 {
         // Words of letters g..z: constants, never masked.
         line.clear();
-        let mut x = i;
-        loop {
-            line.push((b'g' + (x % 20) as u8) as char);
-            x /= 20;
-            if x == 0 {
-                break;
-            }
-        }
+        push_letters(i, &mut line);
         // Two words, each unique to the line, so that no two templates are
         // one position apart (lone words would all share one group).
         let w = line.clone();
@@ -325,14 +330,7 @@ fn eviction_at_the_cap_regrew_the_templates_and_their_indexes_every_time() {
     for i in 0..40_000u32 {
         // Two words unique to the line, letters only (never masked).
         let mut w = String::new();
-        let mut x = i;
-        loop {
-            w.push((b'g' + (x % 20) as u8) as char);
-            x /= 20;
-            if x == 0 {
-                break;
-            }
-        }
+        push_letters(i, &mut w);
         learn(&mut m, &mut ml, &format!("task {w}xq q{w} finished"));
         if m.live_count() > cap {
             let before = [
