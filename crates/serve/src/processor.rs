@@ -181,6 +181,9 @@ struct SourceState {
     name: String,
     miner: Miner,
     dirty: bool,
+    /// Bytes of its last saved state: the next save's buffer is sized
+    /// from it, so a save allocates once instead of doubling its way up.
+    state_len: usize,
 }
 
 /// A template of a source: (source index, template id).
@@ -620,6 +623,7 @@ impl Processor {
             name,
             miner,
             dirty: false,
+            state_len: 0,
         });
         self.metrics
             .sources
@@ -808,9 +812,12 @@ impl Processor {
     fn all_states(&mut self) -> Option<Vec<(String, Vec<u8>)>> {
         let mut all = Vec::with_capacity(self.sources.len());
         for s in &mut self.sources {
-            let mut bytes = Vec::new();
+            let mut bytes = Vec::with_capacity(state_room(s.state_len));
             match s.miner.save(&mut bytes) {
-                Ok(()) => all.push((s.name.clone(), bytes)),
+                Ok(()) => {
+                    s.state_len = bytes.len();
+                    all.push((s.name.clone(), bytes))
+                }
                 Err(e) => {
                     // An incomplete checkpoint would lose the source on
                     // takeover: take none this time.
@@ -1018,9 +1025,12 @@ impl Processor {
         let t = Instant::now();
         for s in &mut self.sources {
             if s.dirty || all {
-                let mut bytes = Vec::new();
+                let mut bytes = Vec::with_capacity(state_room(s.state_len));
                 match s.miner.save(&mut bytes) {
-                    Ok(()) => self.pending.states.push((s.name.clone(), bytes)),
+                    Ok(()) => {
+                        s.state_len = bytes.len();
+                        self.pending.states.push((s.name.clone(), bytes))
+                    }
                     Err(e) => tracing::warn!(source = %s.name, error = %e, "saving templates failed"),
                 }
                 s.dirty = false;
@@ -1106,6 +1116,12 @@ impl Processor {
             lines: p.lines,
         }
     }
+}
+
+/// Room for a miner state that was `last` bytes when last saved: an
+/// eighth more, for the templates learned since.
+fn state_room(last: usize) -> usize {
+    last + last / 8
 }
 
 /// 16 hex digits.

@@ -80,6 +80,30 @@ pub struct MinerConfig {
     pub cache_keys: usize,
 }
 
+/// An index or vector rebuilt by [`Miner::evict_to`] keeps its allocation
+/// while that is at most this many times what it held before the eviction
+/// (so a table grown in a much larger past is let go).
+const KEEP_SLACK: usize = 4;
+/// ... and always while it is below this many entries.
+const KEEP_MIN: usize = 1024;
+
+/// Whether a table or vector of `capacity` that held `len` entries keeps
+/// its allocation through a rebuild.
+fn keeps_room(capacity: usize, len: usize) -> bool {
+    capacity <= KEEP_SLACK * len.max(KEEP_MIN)
+}
+
+/// Empties `m` for a rebuild: its table is kept (see [`keeps_room`]) or
+/// freed, then grown to `need` entries at once.
+fn reuse_map<K: Eq + std::hash::Hash, V>(m: &mut FxHashMap<K, V>, need: usize) {
+    if keeps_room(m.capacity(), m.len()) {
+        m.clear();
+    } else {
+        *m = FxHashMap::default();
+    }
+    m.reserve(need);
+}
+
 /// The default hot-key cache capacity: 65,536 keys, 24 bytes each, so
 /// 1.5 MiB. Masking folds numbers and ids into `<*>`, so the keys a log
 /// repeats are a few per template; 64 Ki of them cover the working set of
@@ -1037,8 +1061,8 @@ impl Miner {
     /// evicting): the oldest tail template per prefix, and the groups of
     /// the live templates.
     fn index_tails(&mut self) {
-        self.tails = FxHashMap::default();
-        self.tail_groups = FxHashMap::default();
+        reuse_map(&mut self.tails, 0);
+        reuse_map(&mut self.tail_groups, 0);
         let mut starts = Vec::new();
         for c in 0..self.clusters.len() as u32 {
             let cl = &self.clusters[c as usize];
@@ -1265,7 +1289,15 @@ impl Miner {
         let mut map = vec![u32::MAX; n];
         let old = std::mem::take(&mut self.clusters);
         let kept_len = gone.iter().filter(|g| !**g).count();
-        let mut kept = Vec::with_capacity(kept_len);
+        // The templates' vector keeps its room (unless far larger than
+        // needed, see `reindex`): a miner at its cap refills it to the cap
+        // after every eviction, and an exact fit would be regrown (by
+        // doubling, old and new side by side) each time.
+        let room = match keeps_room(old.capacity(), old.len()) {
+            true => old.capacity().max(kept_len),
+            false => kept_len,
+        };
+        let mut kept = Vec::with_capacity(room);
         let mut removed: FxHashMap<u32, Cluster> = FxHashMap::default();
         for (i, cl) in old.into_iter().enumerate() {
             if gone[i] {
@@ -1319,15 +1351,25 @@ impl Miner {
     }
 
     /// Rebuilds every index (exact, patterns, shapes, one-apart groups)
-    /// from the templates, as loading a state does; the old maps are
-    /// dropped, so their memory goes.
+    /// from the templates, as loading a state does. An index keeps its
+    /// table when that is at most [`KEEP_SLACK`] times what it held (emptied,
+    /// and sized for the templates where it has one entry each), and is
+    /// freed otherwise: a miner held at a cap evicts again and again,
+    /// and rebuilding every table from nothing each time made its memory
+    /// swing by the tables' growth (and their rehash copies) on every
+    /// eviction, while a table kept from a much larger past is let go.
     fn reindex(&mut self) {
-        self.exact = FxHashMap::default();
-        self.patterns = FxHashMap::default();
-        self.wild = FxHashMap::default();
-        self.shapes = Vec::new();
-        self.shapes_by_len = FxHashMap::default();
-        self.shape_lists = FxHashMap::default();
+        let n = self.clusters.len();
+        reuse_map(&mut self.exact, n);
+        reuse_map(&mut self.patterns, n);
+        reuse_map(&mut self.wild, 0);
+        if keeps_room(self.shapes.capacity(), self.shapes.len()) {
+            self.shapes.clear();
+        } else {
+            self.shapes = Vec::new();
+        }
+        reuse_map(&mut self.shapes_by_len, 0);
+        reuse_map(&mut self.shape_lists, 0);
         for c in 0..self.clusters.len() as u32 {
             let cl = &self.clusters[c as usize];
             let pat = combine(cl.hashes.iter().map(|&h| Some(h)));

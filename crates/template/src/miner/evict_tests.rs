@@ -252,6 +252,18 @@ fn merge_chains_are_reported_link_by_link() {
 /// The brief's bound: a million distinct templates, evicted to 1,000
 /// after every batch of 1,000 lines, hold what a few thousand templates
 /// hold (internal capacities, not time).
+/// Appends `i` written in the letters g..z: a word masking keeps.
+fn push_letters(i: u32, out: &mut String) {
+    let mut x = i;
+    loop {
+        out.push((b'g' + (x % 20) as u8) as char);
+        x /= 20;
+        if x == 0 {
+            break;
+        }
+    }
+}
+
 #[test]
 fn churn_of_a_million_templates_stays_bounded() {
     let keep = 1000;
@@ -263,14 +275,7 @@ fn churn_of_a_million_templates_stays_bounded() {
     for i in 0..1_000_000u32 {
         // Words of letters g..z: constants, never masked.
         line.clear();
-        let mut x = i;
-        loop {
-            line.push((b'g' + (x % 20) as u8) as char);
-            x /= 20;
-            if x == 0 {
-                break;
-            }
-        }
+        push_letters(i, &mut line);
         // Two words, each unique to the line, so that no two templates are
         // one position apart (lone words would all share one group).
         let w = line.clone();
@@ -308,6 +313,48 @@ fn churn_of_a_million_templates_stays_bounded() {
         "{end} bytes now, {after_first} after the first evictions"
     );
     assert!(end < 1 << 20, "{end} bytes for {keep} templates");
+}
+
+/// The regression of issue #8's steady run: a miner held at a cap (as
+/// `logsieve serve` holds each source: over the cap, evict an eighth) had
+/// its templates' vector and index tables rebuilt from nothing by every
+/// eviction and regrown by doubling before the next, so its memory swung
+/// by the size of those tables again and again. Once warm, an eviction
+/// cycle now leaves their allocations as they were.
+#[test]
+fn eviction_at_the_cap_regrew_the_templates_and_their_indexes_every_time() {
+    let (cap, keep) = (2000usize, 1750usize);
+    let mut m = Miner::new(MinerConfig::default());
+    let mut ml = MaskedLine::default();
+    let mut seen: Vec<[usize; 4]> = Vec::new();
+    for i in 0..40_000u32 {
+        // Two words unique to the line, letters only (never masked).
+        let mut w = String::new();
+        push_letters(i, &mut w);
+        learn(&mut m, &mut ml, &format!("task {w}xq q{w} finished"));
+        if m.live_count() > cap {
+            let before = [
+                m.clusters.capacity(),
+                m.exact.capacity(),
+                m.patterns.capacity(),
+                m.wild.capacity(),
+            ];
+            assert_eq!(m.evict_to(keep).len(), cap + 1 - keep);
+            let after = [
+                m.clusters.capacity(),
+                m.exact.capacity(),
+                m.patterns.capacity(),
+                m.wild.capacity(),
+            ];
+            assert_eq!(after, before, "eviction {} kept the allocations", seen.len());
+            seen.push(after);
+        }
+    }
+    m.check_invariants();
+    assert!(seen.len() > 100, "{} evictions", seen.len());
+    // After the first cycles nothing grows any more either.
+    assert!(seen[3..].iter().all(|c| *c == seen[3]), "{:?}", &seen[..6]);
+    assert!(seen[3][0] <= 2 * (cap + 1), "{} template slots", seen[3][0]);
 }
 
 mod props {
