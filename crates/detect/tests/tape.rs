@@ -144,6 +144,7 @@ fn arb_json() -> impl Strategy<Value = Value> {
         Just("a.b".to_string()),
         Just("*".to_string()),
         "[a-cA-C.]{1,3}",
+        "[ab. ]{7,18}",
         "\\PC{0,4}",
     ];
     let leaf = prop_oneof![
@@ -154,6 +155,10 @@ fn arb_json() -> impl Strategy<Value = Value> {
         (-1e20f64..1e20).prop_map(Value::from),
         "\\PC{0,12}".prop_map(Value::String),
         "[a-zA-Z\\\\\"/ \u{212A}\u{130}]{0,12}".prop_map(Value::String),
+        // Longer strings with every kind of escape serde_json writes
+        // (control characters as `\n`, `\t`, `\u001f`...), across the
+        // decoder's eight-byte steps.
+        "[a-z\\\\\"/\u{0}-\u{1f}\u{7f}\u{e9}\u{1F600}]{0,40}".prop_map(Value::String),
     ];
     leaf.prop_recursive(4, 40, 6, move |inner| {
         prop_oneof![
