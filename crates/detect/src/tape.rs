@@ -172,6 +172,7 @@ pub(crate) fn path_hash(path: &str) -> u64 {
 
 /// The index of the first `"`, `\` or control character (below 0x20)
 /// in `b` at or after `i`, eight bytes at a time.
+#[inline]
 fn special(b: &[u8], mut i: usize) -> Option<usize> {
     let find = |w: u64| equal(w, b'"') | equal(w, b'\\') | below(w, 0x20);
     while let Some(c) = b.get(i..i + 8) {
@@ -277,6 +278,7 @@ impl Parser<'_, '_> {
         let at = self.t.nodes.len();
         self.t.nodes.push(Node::Obj { end: 0 });
         let keys_from = self.t.keys.len();
+        let mut seen = 0u64;
         self.ws();
         if self.eat(b'}').is_none() {
             loop {
@@ -298,13 +300,18 @@ impl Parser<'_, '_> {
                     NO_PARENT | IN_ARRAY => key_hash(HASH_SEED, text.as_bytes()),
                     _ => key_hash(self.parent_hash, text.as_bytes()),
                 };
+                // A bit per hash seen in this object: a repeat has its
+                // bit set, and only then are the keys compared.
+                let bit = 1u64 << (hash >> 58);
                 if self.t.keys.len() - keys_from >= MAX_KEYS
-                    || self.t.keys[keys_from..]
-                        .iter()
-                        .any(|&(h, o)| h == hash && span_text(src, &self.t.unescaped, o) == text)
+                    || (seen & bit != 0
+                        && self.t.keys[keys_from..]
+                            .iter()
+                            .any(|&(h, o)| h == hash && span_text(src, &self.t.unescaped, o) == text))
                 {
                     return None;
                 }
+                seen |= bit;
                 self.t.keys.push((hash, k));
                 self.t.nodes.push(Node::Key(k));
                 self.t.dotted |= dot;

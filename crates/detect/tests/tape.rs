@@ -200,3 +200,34 @@ proptest! {
         }
     }
 }
+
+/// A repeated key is left to serde_json wherever it is among up to 80
+/// keys (the decoder compares keys only when their hashes' bit was seen
+/// before in the object), nested or not; distinct keys are decoded.
+#[test]
+fn repeated_keys_are_found_among_many() {
+    let mut tape = JsonTape::default();
+    for n in 1..80 {
+        let keys: Vec<String> = (0..n).map(|i| format!("Key{i}")).collect();
+        let obj = |ks: &[String]| {
+            let members: Vec<String> = ks.iter().map(|k| format!("\"{k}\":1")).collect();
+            format!("{{{}}}", members.join(","))
+        };
+        let line = obj(&keys);
+        assert!(tape.parse(line.as_bytes()).is_some(), "{line}");
+        assert!(
+            tape.parse(format!("{{\"a\":{line}}}").as_bytes()).is_some(),
+            "{line}"
+        );
+        for r in 0..n {
+            let mut ks = keys.clone();
+            ks.push(keys[r].clone());
+            let line = obj(&ks);
+            assert!(tape.parse(line.as_bytes()).is_none(), "{line}");
+            assert!(
+                tape.parse(format!("{{\"a\":{line}}}").as_bytes()).is_none(),
+                "{line}"
+            );
+        }
+    }
+}
