@@ -390,6 +390,11 @@ impl<'a> DetectionSink<'a> {
             if let Some(a) = &h.alert {
                 self.write(a)?;
             }
+            // No correlation refers to the rule: the correlator has
+            // nothing to do (`feed` returns at once), so no lock.
+            if h.corr.is_empty() {
+                continue;
+            }
             let more = self.correlator.lock().unwrap_or_else(|e| e.into_inner()).feed(
                 self.detector,
                 h,

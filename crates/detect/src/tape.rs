@@ -100,13 +100,6 @@ pub struct JsonTape {
     spaced: bool,
 }
 
-/// Whether `b` holds a control character (below 0x20), without an early
-/// exit so that the loop is vectorised (JSON strings are mostly short and
-/// never hold one).
-fn has_control(b: &[u8]) -> bool {
-    b.iter().fold(false, |acc, &c| acc | (c < 0x20))
-}
-
 /// One object member: the hash of its dotted path ([`path_hash`]), its
 /// value's node, its parent member (`NO_PARENT` at the top) and its key.
 #[derive(Debug, Clone, Copy)]
@@ -122,19 +115,81 @@ const NO_PARENT: u32 = u32::MAX;
 /// path reaches into an array).
 const IN_ARRAY: u32 = u32::MAX - 1;
 const HASH_SEED: u64 = 0xcbf2_9ce4_8422_2325;
+const HASH_MUL: u64 = 0x517c_c1b7_2722_0a95;
 
-fn hash_byte(h: u64, b: u8) -> u64 {
-    (h.rotate_left(5) ^ b as u64).wrapping_mul(0x517c_c1b7_2722_0a95)
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// The bytes of `w` below `n` (`n` at most 0x80), as high bits: the lowest
+/// set bit is the first such byte (bits above it may be wrong).
+fn below(w: u64, n: u8) -> u64 {
+    w.wrapping_sub(ONES * n as u64) & !w & HIGHS
 }
 
-fn hash_more(h: u64, s: &str) -> u64 {
-    s.bytes().fold(h, hash_byte)
+/// The bytes of `w` equal to `b`, as [`below`] gives them.
+fn equal(w: u64, b: u8) -> u64 {
+    below(w ^ (ONES * b as u64), 1)
 }
 
-/// The hash of a dotted path, as the tape's index holds it (a member's
-/// path is its parent's path, `.`, its key).
+/// Up to 8 bytes as one little-endian word, zero-padded.
+fn word(b: &[u8]) -> u64 {
+    let mut buf = [0u8; 8];
+    buf[..b.len()].copy_from_slice(b);
+    u64::from_le_bytes(buf)
+}
+
+/// The hash of one key (a segment of a dotted path) after its parent's
+/// hash `h`, eight bytes at a time; and whether the key holds a `.` and
+/// whether it holds a space.
+fn key_hash(h: u64, key: &[u8]) -> (u64, bool, bool) {
+    let mix = |h: u64, w: u64| (h.rotate_left(5) ^ w).wrapping_mul(HASH_MUL);
+    let (mut h, mut dot, mut space) = (h, 0, 0);
+    let mut chunks = key.chunks_exact(8);
+    for c in chunks.by_ref() {
+        let w = u64::from_le_bytes(c.try_into().expect("eight bytes"));
+        h = mix(h, w);
+        dot |= equal(w, b'.');
+        space |= equal(w, b' ');
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        // Zero padding holds neither a `.` nor a space.
+        let w = word(rest);
+        h = mix(h, w);
+        dot |= equal(w, b'.');
+        space |= equal(w, b' ');
+    }
+    (mix(h, key.len() as u64), dot != 0, space != 0)
+}
+
+/// The hash of a dotted path, as the tape's index holds it: each
+/// `.`-separated key's [`key_hash`] after its parent's (so a member's
+/// hash is its parent's and its key's).
 pub(crate) fn path_hash(path: &str) -> u64 {
-    hash_more(HASH_SEED, path)
+    path.split('.')
+        .fold(HASH_SEED, |h, k| key_hash(h, k.as_bytes()).0)
+}
+
+/// The index of the first `"`, `\` or control character (below 0x20)
+/// in `b` at or after `i`, eight bytes at a time.
+#[inline]
+fn special(b: &[u8], mut i: usize) -> Option<usize> {
+    let find = |w: u64| equal(w, b'"') | equal(w, b'\\') | below(w, 0x20);
+    while let Some(c) = b.get(i..i + 8) {
+        let m = find(u64::from_le_bytes(c.try_into().expect("eight bytes")));
+        if m != 0 {
+            return Some(i + (m.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    // The last few bytes, padded with a quote (not a control character)
+    // so that a miss is told by its position.
+    let rest = &b[i..];
+    let mut buf = [b'"'; 8];
+    buf[..rest.len()].copy_from_slice(rest);
+    let m = find(u64::from_le_bytes(buf));
+    let n = (m.trailing_zeros() / 8) as usize;
+    (n < rest.len()).then_some(i + n)
 }
 
 /// Deeper nesting is left to `serde_json` (which has its own limit).
@@ -223,6 +278,7 @@ impl Parser<'_, '_> {
         let at = self.t.nodes.len();
         self.t.nodes.push(Node::Obj { end: 0 });
         let keys_from = self.t.keys.len();
+        let mut seen = 0u64;
         self.ws();
         if self.eat(b'}').is_none() {
             loop {
@@ -240,22 +296,24 @@ impl Parser<'_, '_> {
                 // The member's path hash (in an array, the key's own): equal
                 // keys of one object have equal hashes, so only keys with
                 // the same hash are compared.
-                let hash = match self.parent {
-                    NO_PARENT | IN_ARRAY => hash_more(HASH_SEED, text),
-                    _ => hash_more(hash_byte(self.parent_hash, b'.'), text),
+                let (hash, dot, space) = match self.parent {
+                    NO_PARENT | IN_ARRAY => key_hash(HASH_SEED, text.as_bytes()),
+                    _ => key_hash(self.parent_hash, text.as_bytes()),
                 };
+                // A bit per hash seen in this object: a repeat has its
+                // bit set, and only then are the keys compared.
+                let bit = 1u64 << (hash >> 58);
                 if self.t.keys.len() - keys_from >= MAX_KEYS
-                    || self.t.keys[keys_from..]
-                        .iter()
-                        .any(|&(h, o)| h == hash && span_text(src, &self.t.unescaped, o) == text)
+                    || (seen & bit != 0
+                        && self.t.keys[keys_from..]
+                            .iter()
+                            .any(|&(h, o)| h == hash && span_text(src, &self.t.unescaped, o) == text))
                 {
                     return None;
                 }
+                seen |= bit;
                 self.t.keys.push((hash, k));
                 self.t.nodes.push(Node::Key(k));
-                let (dot, space) = text
-                    .bytes()
-                    .fold((false, false), |(d, s), c| (d | (c == b'.'), s | (c == b' ')));
                 self.t.dotted |= dot;
                 self.t.spaced |= space;
                 let (up, up_hash) = (self.parent, self.parent_hash);
@@ -335,31 +393,22 @@ impl Parser<'_, '_> {
     fn string(&mut self) -> Option<Span> {
         self.pos += 1; // `"`
         let start = self.pos;
-        // The closing quote or the first escape, then no control
-        // character before it.
-        let n = memchr::memchr2(b'"', b'\\', &self.src[start..])?;
-        if has_control(&self.src[start..start + n]) {
-            return None;
-        }
-        self.pos = start + n;
+        // The closing quote, the first escape or a control character (an
+        // error, below).
+        self.pos = special(self.src, start)?;
         if self.src[self.pos] == b'"' {
+            let len = self.pos - start;
             self.pos += 1;
             return Some(Span {
                 escaped: false,
                 start: start as u32,
-                len: n as u32,
+                len: len as u32,
             });
         }
         // Escapes: copy into the unescaped buffer.
         let from = self.t.unescaped.len();
         self.t.unescaped.push_str(&self.text[start..self.pos]);
         loop {
-            let run = self.pos;
-            // Up to the next quote or escape; a control character before
-            // it ends the run there (and the decoding, below).
-            let n = memchr::memchr2(b'"', b'\\', &self.src[run..]).unwrap_or(self.src.len() - run);
-            self.pos = run + self.src[run..run + n].iter().position(|&b| b < 0x20).unwrap_or(n);
-            self.t.unescaped.push_str(&self.text[run..self.pos]);
             match *self.src.get(self.pos)? {
                 b'"' => {
                     self.pos += 1;
@@ -371,15 +420,15 @@ impl Parser<'_, '_> {
                 }
                 b'\\' => {
                     self.pos += 1;
-                    let c = match *self.src.get(self.pos)? {
-                        b'"' => '"',
-                        b'\\' => '\\',
-                        b'/' => '/',
-                        b'b' => '\u{8}',
-                        b'f' => '\u{c}',
-                        b'n' => '\n',
-                        b'r' => '\r',
-                        b't' => '\t',
+                    let (c, len) = match *self.src.get(self.pos)? {
+                        b'"' => ('"', 1),
+                        b'\\' => ('\\', 1),
+                        b'/' => ('/', 1),
+                        b'b' => ('\u{8}', 1),
+                        b'f' => ('\u{c}', 1),
+                        b'n' => ('\n', 1),
+                        b'r' => ('\r', 1),
+                        b't' => ('\t', 1),
                         b'u' => {
                             self.pos += 1;
                             let hi = self.hex4()?;
@@ -397,16 +446,19 @@ impl Parser<'_, '_> {
                                 0xDC00..=0xDFFF => return None,
                                 other => other,
                             };
-                            self.t.unescaped.push(char::from_u32(code)?);
-                            continue;
+                            (char::from_u32(code)?, 0)
                         }
                         _ => return None,
                     };
-                    self.pos += 1;
+                    self.pos += len;
                     self.t.unescaped.push(c);
                 }
                 _ => return None, // a control character
             }
+            // The run up to the next quote, escape or control character.
+            let run = self.pos;
+            self.pos = special(self.src, run)?;
+            self.t.unescaped.push_str(&self.text[run..self.pos]);
         }
     }
 
@@ -766,5 +818,66 @@ fn scan_nodes(ev: &TapeEvent<'_>, nodes: &[Node], f: &mut dyn FnMut(&str)) {
             Node::Bool(b) => f(if b { "true" } else { "false" }),
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The slow twin of [`special`]: byte by byte.
+    fn special_slow(b: &[u8], i: usize) -> Option<usize> {
+        (i..b.len()).find(|&j| b[j] == b'"' || b[j] == b'\\' || b[j] < 0x20)
+    }
+
+    #[test]
+    fn special_finds_what_a_byte_loop_finds() {
+        // Every length to 40, every start, one special byte (or none) at
+        // every place, among bytes on both sides of each boundary.
+        let fill = [b'a', b' ', b'!', b'#', b'[', b']', 0x7f, 0x80, 0xff, b'.'];
+        for len in 0..40 {
+            for (k, &f) in fill.iter().enumerate() {
+                let base: Vec<u8> = (0..len).map(|j| fill[(j + k) % fill.len()].max(f)).collect();
+                for at in 0..=len {
+                    for s in [b'"', b'\\', 0x00, 0x1f, b'\n', 0x20, b'!', b'#', b'\\' + 1] {
+                        let mut b = base.clone();
+                        if at < len {
+                            b[at] = s;
+                        }
+                        for i in 0..=len {
+                            assert_eq!(special(&b, i), special_slow(&b, i), "{b:?} from {i}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn key_hash_flags_dots_and_spaces_and_composes_paths() {
+        for key in [
+            "",
+            "a",
+            "a.b",
+            "ab cd",
+            "EventData",
+            "a.",
+            ".",
+            "0123456789abcde.",
+            "0123456789abcdef x",
+        ] {
+            let (_, dot, space) = key_hash(HASH_SEED, key.as_bytes());
+            assert_eq!(dot, key.contains('.'), "{key:?}");
+            assert_eq!(space, key.contains(' '), "{key:?}");
+        }
+        // A member's hash is its parent's then its key's: the path's.
+        let (a, ..) = key_hash(HASH_SEED, b"Event");
+        let (b, ..) = key_hash(a, b"EventData");
+        let (c, ..) = key_hash(b, b"CommandLine");
+        assert_eq!(c, path_hash("Event.EventData.CommandLine"));
+        assert_eq!(a, path_hash("Event"));
+        // Keys that differ only past eight bytes, or by length (padding).
+        assert_ne!(path_hash("EventData1"), path_hash("EventData2"));
+        assert_ne!(path_hash("ab"), path_hash("ab\0"));
     }
 }

@@ -204,6 +204,23 @@ fn glob_match(toks: &[GlobTok], s: &str) -> bool {
             if toks.len() == 1 {
                 return true;
             }
+            match toks.get(1) {
+                // What follows the star starts with a literal: only where
+                // it occurs can the rest match (found, not tried at every
+                // character).
+                Some(GlobTok::Lit(l)) if !l.is_empty() => {
+                    let mut from = 0;
+                    while let Some(i) = s[from..].find(l.as_str()) {
+                        let at = from + i;
+                        if glob_match(&toks[2..], &s[at + l.len()..]) {
+                            return true;
+                        }
+                        from = at + s[at..].chars().next().map_or(1, char::len_utf8);
+                    }
+                    return false;
+                }
+                _ => {}
+            }
             let mut rest = s;
             loop {
                 if glob_match(&toks[1..], rest) {
@@ -420,6 +437,49 @@ mod tests {
             if let Some(fast) = glob_stars(&toks, &text) {
                 proptest::prop_assert_eq!(fast, glob_match(&toks, &text), "{:?} on {:?}", toks, text);
             }
+        }
+    }
+
+    /// The slow twin of [`glob_match`]: after a star, every character
+    /// tried in turn.
+    fn glob_match_slow(toks: &[GlobTok], s: &str) -> bool {
+        match toks.first() {
+            None => s.is_empty(),
+            Some(GlobTok::Lit(l)) => s
+                .strip_prefix(l.as_str())
+                .is_some_and(|r| glob_match_slow(&toks[1..], r)),
+            Some(GlobTok::One) => {
+                let mut c = s.chars();
+                c.next().is_some() && glob_match_slow(&toks[1..], c.as_str())
+            }
+            Some(GlobTok::Star) => {
+                let mut rest = s;
+                loop {
+                    if glob_match_slow(&toks[1..], rest) {
+                        return true;
+                    }
+                    let mut c = rest.chars();
+                    if c.next().is_none() {
+                        return false;
+                    }
+                    rest = c.as_str();
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(5000))]
+
+        /// Globs with `?` and `*` anywhere: the literal-finding matcher
+        /// agrees with trying every character.
+        #[test]
+        fn glob_match_equals_the_slow_twin(
+            pat in "[abé\\\\?*]{0,8}",
+            text in "[abé\\\\]{0,12}",
+        ) {
+            let toks = parse_wildcards(&pat);
+            proptest::prop_assert_eq!(glob_match(&toks, &text), glob_match_slow(&toks, &text), "{:?} on {:?}", toks, text);
         }
     }
 

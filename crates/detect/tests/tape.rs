@@ -144,6 +144,7 @@ fn arb_json() -> impl Strategy<Value = Value> {
         Just("a.b".to_string()),
         Just("*".to_string()),
         "[a-cA-C.]{1,3}",
+        "[ab. ]{7,18}",
         "\\PC{0,4}",
     ];
     let leaf = prop_oneof![
@@ -154,6 +155,10 @@ fn arb_json() -> impl Strategy<Value = Value> {
         (-1e20f64..1e20).prop_map(Value::from),
         "\\PC{0,12}".prop_map(Value::String),
         "[a-zA-Z\\\\\"/ \u{212A}\u{130}]{0,12}".prop_map(Value::String),
+        // Longer strings with every kind of escape serde_json writes
+        // (control characters as `\n`, `\t`, `\u001f`...), across the
+        // decoder's eight-byte steps.
+        "[a-z\\\\\"/\u{0}-\u{1f}\u{7f}\u{e9}\u{1F600}]{0,40}".prop_map(Value::String),
     ];
     leaf.prop_recursive(4, 40, 6, move |inner| {
         prop_oneof![
@@ -192,6 +197,37 @@ proptest! {
             same(text);
         } else {
             prop_assert!(JsonTape::default().parse(&line).is_none());
+        }
+    }
+}
+
+/// A repeated key is left to serde_json wherever it is among up to 80
+/// keys (the decoder compares keys only when their hashes' bit was seen
+/// before in the object), nested or not; distinct keys are decoded.
+#[test]
+fn repeated_keys_are_found_among_many() {
+    let mut tape = JsonTape::default();
+    for n in 1..80 {
+        let keys: Vec<String> = (0..n).map(|i| format!("Key{i}")).collect();
+        let obj = |ks: &[String]| {
+            let members: Vec<String> = ks.iter().map(|k| format!("\"{k}\":1")).collect();
+            format!("{{{}}}", members.join(","))
+        };
+        let line = obj(&keys);
+        assert!(tape.parse(line.as_bytes()).is_some(), "{line}");
+        assert!(
+            tape.parse(format!("{{\"a\":{line}}}").as_bytes()).is_some(),
+            "{line}"
+        );
+        for r in 0..n {
+            let mut ks = keys.clone();
+            ks.push(keys[r].clone());
+            let line = obj(&ks);
+            assert!(tape.parse(line.as_bytes()).is_none(), "{line}");
+            assert!(
+                tape.parse(format!("{{\"a\":{line}}}").as_bytes()).is_none(),
+                "{line}"
+            );
         }
     }
 }
