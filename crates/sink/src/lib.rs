@@ -288,32 +288,42 @@ mod tests {
         o.into_bytes()
     }
 
+    /// Strings of every length from 0 to 39, `rounds` of each: the first
+    /// plain, the others with bytes of `alphabet` at every offset (a
+    /// fixed xorshift sequence, so every run tests the same strings).
+    fn soups(alphabet: &str, rounds: usize) -> Vec<String> {
+        let alphabet: Vec<char> = alphabet.chars().collect();
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut out = Vec::new();
+        for len in 0..40 {
+            for round in 0..rounds {
+                out.push(
+                    (0..len)
+                        .map(|k| {
+                            x ^= x << 13;
+                            x ^= x >> 7;
+                            x ^= x << 17;
+                            if round == 0 {
+                                'a'
+                            } else if k % 7 == round % 7 || round % 5 == 0 {
+                                alphabet[(x % alphabet.len() as u64) as usize]
+                            } else {
+                                'z'
+                            }
+                        })
+                        .collect(),
+                );
+            }
+        }
+        out
+    }
+
     #[test]
     fn json_str_matches_its_slow_twin() {
-        // Every length from 0 to 40 with every kind of byte at every
-        // offset, and a pseudo-random mix (a fixed xorshift sequence).
-        let alphabet: Vec<char> = "ab\"\\\n\r\t\u{0}\u{1f} é😀~\u{7f}".chars().collect();
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        for len in 0..40 {
-            for round in 0..50 {
-                let s: String = (0..len)
-                    .map(|k| {
-                        x ^= x << 13;
-                        x ^= x >> 7;
-                        x ^= x << 17;
-                        if round == 0 {
-                            'a'
-                        } else if k % 7 == round % 7 {
-                            alphabet[(x % alphabet.len() as u64) as usize]
-                        } else {
-                            'z'
-                        }
-                    })
-                    .collect();
-                let mut out = vec![b'#'];
-                json_str(&mut out, &s);
-                assert_eq!(&out[1..], &json_str_slowly(&s)[..], "{s:?}");
-            }
+        for s in soups("ab\"\\\n\r\t\u{0}\u{1f} é😀~\u{7f}", 50) {
+            let mut out = vec![b'#'];
+            json_str(&mut out, &s);
+            assert_eq!(&out[1..], &json_str_slowly(&s)[..], "{s:?}");
         }
     }
 
@@ -337,28 +347,10 @@ mod tests {
 
     #[test]
     fn csv_field_matches_its_slow_twin() {
-        let alphabet: Vec<char> = "ab,\"\n\r x\té😀;'".chars().collect();
-        let mut x = 0x2545_f491_4f6c_dd1du64;
-        for len in 0..40 {
-            for round in 0..60 {
-                let s: String = (0..len)
-                    .map(|k| {
-                        x ^= x << 13;
-                        x ^= x >> 7;
-                        x ^= x << 17;
-                        if round == 0 {
-                            'a'
-                        } else if k % 9 == round % 9 || round % 5 == 0 {
-                            alphabet[(x % alphabet.len() as u64) as usize]
-                        } else {
-                            'z'
-                        }
-                    })
-                    .collect();
-                let mut out = vec![b'#'];
-                csv_field(&mut out, &s);
-                assert_eq!(&out[1..], &csv_field_slowly(&s)[..], "{s:?}");
-            }
+        for s in soups("ab,\"\n\r x\té😀;'", 60) {
+            let mut out = vec![b'#'];
+            csv_field(&mut out, &s);
+            assert_eq!(&out[1..], &csv_field_slowly(&s)[..], "{s:?}");
         }
     }
 
