@@ -186,11 +186,11 @@ impl LineGen {
     fn line(&mut self, out: &mut Vec<u8>) {
         self.clock_ms += self.r.below(3);
         if self.new_fraction > 0.0 && self.r.unit() < self.new_fraction {
-            // No header: behind `host prog[pid]:` the miner would take the
-            // words after the program tag, with the other messages of
-            // several lengths, as free text and make one tail template
-            // (`… prog[<*>]: <*>`), and the source would stop making new
-            // templates.
+            // A bare message without the header: each such line is a new
+            // template of the source, whatever the header lines do. (Before
+            // ae75975 the miner folded every message behind `host
+            // prog[pid]:` into one tail template, so with the header these
+            // lines made no new template.)
             out.extend_from_slice(b"task ");
             let len = 5 + self.r.below(4) as usize;
             put_word(out, &mut self.r, len);
