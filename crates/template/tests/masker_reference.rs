@@ -14,52 +14,46 @@ mod mask;
 
 use proptest::prelude::*;
 
-/// Everything the masker says about `line`, from today's masker.
+/// Everything a masker (its `MaskedLine` type, `mask_line` and
+/// `var_kinds`) says about `line`, as one comparable string.
+macro_rules! describe {
+    ($line:expr, $MaskedLine:ty, $mask_line:path, $var_kinds:path) => {{
+        let line: &str = $line;
+        let mut m = <$MaskedLine>::default();
+        $mask_line(line, &mut m);
+        let toks: Vec<_> = m
+            .tokens
+            .iter()
+            .map(|t| {
+                (
+                    t.raw.start,
+                    t.raw.end,
+                    t.masked.start,
+                    t.masked.end,
+                    t.vars_start,
+                    t.vars_end,
+                )
+            })
+            .collect();
+        let vars: Vec<_> = m.vars.iter().map(|v| (v.start, v.end)).collect();
+        let kinds: Vec<String> = $var_kinds(line, &m).map(|k| k.name().to_string()).collect();
+        format!("{:?}|{toks:?}|{vars:?}|{:x}|{kinds:?}", m.masked, m.key)
+    }};
+}
+
+/// What today's masker says about `line`.
 fn fast(line: &str) -> String {
-    let mut m = logsieve_template::MaskedLine::default();
-    logsieve_template::mask_line(line, &mut m);
-    let toks: Vec<_> = m
-        .tokens
-        .iter()
-        .map(|t| {
-            (
-                t.raw.start,
-                t.raw.end,
-                t.masked.start,
-                t.masked.end,
-                t.vars_start,
-                t.vars_end,
-            )
-        })
-        .collect();
-    let vars: Vec<_> = m.vars.iter().map(|v| (v.start, v.end)).collect();
-    let kinds: Vec<String> = logsieve_template::var_kinds(line, &m)
-        .map(|k| k.name().to_string())
-        .collect();
-    format!("{:?}|{toks:?}|{vars:?}|{:x}|{kinds:?}", m.masked, m.key)
+    describe!(
+        line,
+        logsieve_template::MaskedLine,
+        logsieve_template::mask_line,
+        logsieve_template::var_kinds
+    )
 }
 
 /// The same from the reference masker.
 fn slow(line: &str) -> String {
-    let mut m = mask::MaskedLine::default();
-    mask::mask_line(line, &mut m);
-    let toks: Vec<_> = m
-        .tokens
-        .iter()
-        .map(|t| {
-            (
-                t.raw.start,
-                t.raw.end,
-                t.masked.start,
-                t.masked.end,
-                t.vars_start,
-                t.vars_end,
-            )
-        })
-        .collect();
-    let vars: Vec<_> = m.vars.iter().map(|v| (v.start, v.end)).collect();
-    let kinds: Vec<String> = mask::var_kinds(line, &m).map(|k| k.name().to_string()).collect();
-    format!("{:?}|{toks:?}|{vars:?}|{:x}|{kinds:?}", m.masked, m.key)
+    describe!(line, mask::MaskedLine, mask::mask_line, mask::var_kinds)
 }
 
 #[test]
