@@ -58,6 +58,19 @@ fn bench(c: &mut Criterion) {
             black_box(w.commit(&batch).expect("commit"));
         })
     });
+    g.bench_function("commit/1k_templates_counts_only_same_minute", |b| {
+        // What `logsieve serve` commits every few milliseconds under load: the templates it
+        // saw (already stored) with their counts in the current minute; values and examples
+        // go only now and then.
+        let mut batch = batch(1000, minute);
+        for d in &mut batch.templates {
+            d.values.clear();
+            d.examples.clear();
+            d.buckets.truncate(1);
+            d.count = d.buckets[0].1;
+        }
+        b.iter(|| black_box(w.commit(&batch).expect("commit")))
+    });
     g.throughput(Throughput::Elements(1));
     g.bench_function("commit/one_state_only_fsync", |b| {
         let batch = CommitBatch {

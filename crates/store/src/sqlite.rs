@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rusqlite::{
-    params, Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, TransactionBehavior,
+    params, CachedStatement, Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction,
+    TransactionBehavior,
 };
 
 use crate::{
@@ -158,6 +159,7 @@ pub fn open_sqlite(dir: &Path) -> Result<(SqliteWriter, SqliteReaders), StoreErr
             conn,
             path: Arc::clone(&path),
             retain_cursor: 0,
+            known: Known::default(),
         },
         SqliteReaders { path },
     ))
@@ -233,6 +235,59 @@ pub struct SqliteWriter {
     path: Arc<PathBuf>,
     /// Row id of the last template the retention sweep examined (0: start over).
     retain_cursor: i64,
+    /// Templates rows this writer has written, so that a delta of a known one is an update by
+    /// row id instead of an upsert through the `(source, template_id)` index.
+    known: Known,
+}
+
+/// What the writer knows of a stored template row.
+#[derive(Debug, Clone, Copy)]
+struct KnownRow {
+    rowid: i64,
+    n_examples: i64,
+    /// xxh3 of the stored text, when this writer stored it.
+    text_hash: Option<u64>,
+}
+
+/// Row ids of templates this writer wrote, per source and template id (the 16 hex digits as a
+/// number). Invariant: every entry names the row that holds that `(source, template_id)` in
+/// the database as the writer's open transaction sees it, with that row's `n_examples` and (when
+/// known) the hash of its text. Entries are learned as rows are written; anything that deletes
+/// template rows, or a transaction that does not commit, clears the whole map, so a row id that
+/// SQLite hands out again is never taken for the template it used to be. Bounded: past
+/// [`KNOWN_CAP`] entries the map starts over (a known template then costs one upsert).
+#[derive(Debug, Default)]
+struct Known {
+    rows: HashMap<String, rustc_hash::FxHashMap<u64, KnownRow>>,
+    len: usize,
+}
+
+/// Entries [`Known`] holds at most (about 40 bytes each).
+const KNOWN_CAP: usize = 1 << 17;
+
+impl Known {
+    fn get(&self, source: &str, id: u64) -> Option<KnownRow> {
+        self.rows.get(source)?.get(&id).copied()
+    }
+
+    fn learn(&mut self, source: &str, id: u64, row: KnownRow) {
+        if self.len >= KNOWN_CAP {
+            self.clear();
+        }
+        let m = match self.rows.get_mut(source) {
+            Some(m) => m,
+            None => self.rows.entry(source.to_string()).or_default(),
+        };
+        if m.insert(id, row).is_none() {
+            self.len += 1;
+        }
+    }
+
+    /// Rows went away or a transaction did not commit: forget everything.
+    fn clear(&mut self) {
+        self.rows.clear();
+        self.len = 0;
+    }
 }
 
 impl std::fmt::Debug for SqliteWriter {
@@ -245,6 +300,81 @@ impl SqliteWriter {
     /// Path of the database file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// [`StoreWriter::commit`] without the bookkeeping of [`Known`] around it.
+    fn commit_batch(&mut self, batch: &CommitBatch) -> Result<CommitInfo, StoreError> {
+        validate_batch(batch)?;
+        let start = Instant::now();
+        let path: &Path = &self.path;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db(path, "beginning a commit"))?;
+        // Fencing first: a refused batch writes nothing (dropping `tx` rolls back).
+        let now = now_ms();
+        for (i, a) in batch.partitions.iter().enumerate() {
+            let fenced = advance_partition(&tx, a, now).map_err(|e| {
+                db(
+                    path,
+                    format!("advancing partitions[{i}] (partition {})", a.partition),
+                )(e)
+            })?;
+            if let Some(why) = fenced {
+                return Err(StoreError::Fenced {
+                    partition: a.partition,
+                    epoch: a.epoch,
+                    why,
+                });
+            }
+        }
+        for (i, m) in batch.merges.iter().enumerate() {
+            apply_merge(&tx, m).map_err(|e| db(path, format!("applying merges[{i}]"))(e))?;
+        }
+        let mut sources: HashMap<&str, (i64, i64)> = HashMap::new();
+        let mut seen = Vec::with_capacity(MAX_EXAMPLES);
+        let mut slots = Vec::new();
+        let mut st = DeltaStatements::prepare(&tx).map_err(db(path, "preparing the template statements"))?;
+        for (i, d) in batch.templates.iter().enumerate() {
+            apply_delta(&tx, &mut st, d, &mut self.known, &mut seen, &mut slots)
+                .map_err(|e| db(path, format!("applying templates[{i}]"))(e))?;
+            let e = sources
+                .entry(d.source.as_str())
+                .or_insert((d.first_seen_ms, d.last_seen_ms));
+            e.0 = e.0.min(d.first_seen_ms);
+            e.1 = e.1.max(d.last_seen_ms);
+        }
+        drop(st);
+        {
+            let mut st = tx
+                .prepare_cached(
+                    "INSERT INTO sources(name, first_seen, last_seen) VALUES (?1, ?2, ?3)
+                     ON CONFLICT(name) DO UPDATE SET first_seen = MIN(first_seen, excluded.first_seen),
+                         last_seen = MAX(last_seen, excluded.last_seen)",
+                )
+                .map_err(db(path, "preparing the sources update"))?;
+            for (name, (first, last)) in &sources {
+                st.execute(params![name, first, last])
+                    .map_err(db(path, "updating sources"))?;
+            }
+        }
+        for (i, a) in batch.alerts.iter().enumerate() {
+            insert_alert(&tx, a).map_err(|e| db(path, format!("inserting alerts[{i}]"))(e))?;
+        }
+        for (i, (source, state)) in batch.states.iter().enumerate() {
+            tx.prepare_cached(
+                "INSERT INTO states(source, state) VALUES (?1, ?2)
+                 ON CONFLICT(source) DO UPDATE SET state = excluded.state",
+            )
+            .and_then(|mut st| st.execute(params![source, state]))
+            .map_err(|e| db(path, format!("writing states[{i}]"))(e))?;
+        }
+        tx.commit().map_err(db(path, "committing"))?;
+        Ok(CommitInfo {
+            templates: batch.templates.len(),
+            alerts: batch.alerts.len(),
+            duration: start.elapsed(),
+        })
     }
 }
 
@@ -364,33 +494,83 @@ fn apply_values(
 
 /// Applies one delta; `seen` and `slots` are reused buffers (example de-duplication,
 /// variable slots).
+/// The statements every template delta runs, prepared once per commit (not looked up in the
+/// statement cache per delta).
+struct DeltaStatements<'t> {
+    /// A known template row, by row id: first/last seen and total.
+    update: CachedStatement<'t>,
+    /// One minute bucket's count.
+    bucket: CachedStatement<'t>,
+}
+
+impl<'t> DeltaStatements<'t> {
+    fn prepare(tx: &'t Transaction<'_>) -> rusqlite::Result<Self> {
+        Ok(DeltaStatements {
+            update: tx.prepare_cached(
+                "UPDATE templates SET
+                     first_seen = MIN(COALESCE(first_seen, ?2), ?2),
+                     last_seen = MAX(COALESCE(last_seen, ?3), ?3),
+                     total = total + ?4
+                 WHERE id = ?1",
+            )?,
+            bucket: tx.prepare_cached(
+                "INSERT INTO buckets(tid, minute, count) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(tid, minute) DO UPDATE SET count = count + excluded.count",
+            )?,
+        })
+    }
+}
+
 fn apply_delta(
     tx: &Transaction<'_>,
+    st: &mut DeltaStatements<'_>,
     d: &TemplateDelta,
+    known: &mut Known,
     seen: &mut Vec<String>,
     slots: &mut Vec<Slot>,
 ) -> rusqlite::Result<()> {
-    // Counts were checked to fit an i64 by `validate_batch`.
-    let (tid, n_examples): (i64, i64) = tx.prepare_cached(UPSERT_TEMPLATE)?.query_row(
-        params![
-            d.source,
-            d.template_id,
-            d.template,
-            d.first_seen_ms,
-            d.last_seen_ms,
-            d.count as i64
-        ],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    if !d.buckets.is_empty() {
-        let mut st = tx.prepare_cached(
-            "INSERT INTO buckets(tid, minute, count) VALUES (?1, ?2, ?3)
-             ON CONFLICT(tid, minute) DO UPDATE SET count = count + excluded.count",
-        )?;
-        for &(minute, n) in &d.buckets {
-            if n > 0 {
-                st.execute(params![tid, minute, n as i64])?;
-            }
+    // `validate_batch` checked the id is 16 hex digits and counts fit an i64.
+    let id = u64::from_str_radix(&d.template_id, 16).unwrap_or_default();
+    let text_hash = (!d.template.is_empty()).then(|| xxhash_rust::xxh3::xxh3_64(d.template.as_bytes()));
+    // A known row whose text needs no change is updated by row id; anything else is upserted
+    // (which also sets a new text), and the row learned.
+    let fast = known
+        .get(&d.source, id)
+        .filter(|k| text_hash.is_none() || text_hash == k.text_hash);
+    let (mut row, mut learned) = match fast {
+        // Not there (`0` rows): upserted below.
+        Some(k)
+            if st
+                .update
+                .execute(params![k.rowid, d.first_seen_ms, d.last_seen_ms, d.count as i64])?
+                == 1 =>
+        {
+            (k, false)
+        }
+        _ => {
+            let (rowid, n_examples): (i64, i64) = tx.prepare_cached(UPSERT_TEMPLATE)?.query_row(
+                params![
+                    d.source,
+                    d.template_id,
+                    d.template,
+                    d.first_seen_ms,
+                    d.last_seen_ms,
+                    d.count as i64
+                ],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            let row = KnownRow {
+                rowid,
+                n_examples,
+                text_hash: text_hash.or(fast.and_then(|k| k.text_hash)),
+            };
+            (row, true)
+        }
+    };
+    let (tid, n_examples) = (row.rowid, row.n_examples);
+    for &(minute, n) in &d.buckets {
+        if n > 0 {
+            st.bucket.execute(params![tid, minute, n as i64])?;
         }
     }
     if !d.values.is_empty() || !d.other.is_empty() {
@@ -417,7 +597,12 @@ fn apply_delta(
         if seen.len() != before {
             tx.prepare_cached("UPDATE templates SET n_examples = ?2 WHERE id = ?1")?
                 .execute(params![tid, seen.len() as i64])?;
+            row.n_examples = seen.len() as i64;
+            learned = true;
         }
+    }
+    if learned {
+        known.learn(&d.source, id, row);
     }
     Ok(())
 }
@@ -488,77 +673,13 @@ fn advance_partition(
 
 impl StoreWriter for SqliteWriter {
     fn commit(&mut self, batch: &CommitBatch) -> Result<CommitInfo, StoreError> {
-        validate_batch(batch)?;
-        let start = Instant::now();
-        let path: &Path = &self.path;
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(db(path, "beginning a commit"))?;
-        // Fencing first: a refused batch writes nothing (dropping `tx` rolls back).
-        let now = now_ms();
-        for (i, a) in batch.partitions.iter().enumerate() {
-            let fenced = advance_partition(&tx, a, now).map_err(|e| {
-                db(
-                    path,
-                    format!("advancing partitions[{i}] (partition {})", a.partition),
-                )(e)
-            })?;
-            if let Some(why) = fenced {
-                return Err(StoreError::Fenced {
-                    partition: a.partition,
-                    epoch: a.epoch,
-                    why,
-                });
-            }
+        let done = self.commit_batch(batch);
+        if done.is_err() {
+            // Rows learned in the transaction that rolled back may not exist.
+            self.known.clear();
         }
-        for (i, m) in batch.merges.iter().enumerate() {
-            apply_merge(&tx, m).map_err(|e| db(path, format!("applying merges[{i}]"))(e))?;
-        }
-        let mut sources: HashMap<&str, (i64, i64)> = HashMap::new();
-        let mut seen = Vec::with_capacity(MAX_EXAMPLES);
-        let mut slots = Vec::new();
-        for (i, d) in batch.templates.iter().enumerate() {
-            apply_delta(&tx, d, &mut seen, &mut slots)
-                .map_err(|e| db(path, format!("applying templates[{i}]"))(e))?;
-            let e = sources
-                .entry(d.source.as_str())
-                .or_insert((d.first_seen_ms, d.last_seen_ms));
-            e.0 = e.0.min(d.first_seen_ms);
-            e.1 = e.1.max(d.last_seen_ms);
-        }
-        {
-            let mut st = tx
-                .prepare_cached(
-                    "INSERT INTO sources(name, first_seen, last_seen) VALUES (?1, ?2, ?3)
-                     ON CONFLICT(name) DO UPDATE SET first_seen = MIN(first_seen, excluded.first_seen),
-                         last_seen = MAX(last_seen, excluded.last_seen)",
-                )
-                .map_err(db(path, "preparing the sources update"))?;
-            for (name, (first, last)) in &sources {
-                st.execute(params![name, first, last])
-                    .map_err(db(path, "updating sources"))?;
-            }
-        }
-        for (i, a) in batch.alerts.iter().enumerate() {
-            insert_alert(&tx, a).map_err(|e| db(path, format!("inserting alerts[{i}]"))(e))?;
-        }
-        for (i, (source, state)) in batch.states.iter().enumerate() {
-            tx.prepare_cached(
-                "INSERT INTO states(source, state) VALUES (?1, ?2)
-                 ON CONFLICT(source) DO UPDATE SET state = excluded.state",
-            )
-            .and_then(|mut st| st.execute(params![source, state]))
-            .map_err(|e| db(path, format!("writing states[{i}]"))(e))?;
-        }
-        tx.commit().map_err(db(path, "committing"))?;
-        Ok(CommitInfo {
-            templates: batch.templates.len(),
-            alerts: batch.alerts.len(),
-            duration: start.elapsed(),
-        })
+        done
     }
-
     fn retain(&mut self, older_than_ms: i64) -> Result<RetainInfo, StoreError> {
         // A whole pass: steps until done, starting the template sweep from the beginning.
         let start = Instant::now();
@@ -684,6 +805,10 @@ impl StoreWriter for SqliteWriter {
             Ok(())
         })()
         .map_err(db(path, "deleting expired templates"))?;
+        if templates > 0 {
+            // Row ids of deleted templates may be handed out again.
+            self.known.clear();
+        }
         let cursor = if sweep_done {
             0
         } else {

@@ -178,6 +178,10 @@ macro_rules! values_prop_tests {
         fn retention_in_small_steps_ends_as_one_whole_pass() {
             $crate::shared::props::retain_steps_equal_one_pass::<$b>($cases)
         }
+        #[test]
+        fn a_writer_kept_open_ends_as_one_reopened_before_every_step() {
+            $crate::shared::props::kept_writer_equals_reopened::<$b>($cases)
+        }
     };
 }
 pub(crate) use values_prop_tests;
@@ -361,6 +365,69 @@ pub fn values_match_the_model<B: Backend>(cases: u32) {
             })
             .collect();
         prop_assert_eq!(got, want);
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
+
+/// A writer kept open across commits and retention passes (whatever it remembers between
+/// them, such as the SQLite writer's row ids of known templates) ends with the same store as
+/// the obviously correct twin: a writer opened afresh for every step, which remembers nothing.
+/// Steps vary the text (empty: keep; another text: replace), examples and retention between
+/// commits, so deleted templates come back and new ones may get a deleted one's row id.
+pub fn kept_writer_equals_reopened<B: Backend>(cases: u32) {
+    let mut runner = TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    // Per step: a batch, per delta a text choice and examples, and maybe a retention cut.
+    let step = (
+        batch(),
+        prop::collection::vec((0..3u8, prop::collection::vec(0..4u8, 0..3)), 6),
+        prop::option::of(0..2_000_000i64),
+    );
+    let strategy = prop::collection::vec(step, 1..8);
+    let result = runner.run(&strategy, |steps| {
+        let (a, b) = (B::fresh(), B::fresh());
+        let (mut wa, ra) = a.open();
+        let ra = ra.reader().unwrap();
+        for (i, (batch, looks, cut)) in steps.iter().enumerate() {
+            let templates = batch
+                .deltas
+                .iter()
+                .zip(looks.iter().cycle())
+                .map(|((s, t, buckets), (text, examples))| {
+                    let text = match text {
+                        0 => String::new(),
+                        1 => format!("t{t}"),
+                        _ => format!("u{t}"),
+                    };
+                    let mut d = delta(SOURCES[*s], *t, &text, buckets);
+                    d.examples = examples.iter().map(|e| format!("line {e}")).collect();
+                    d
+                })
+                .collect();
+            let batch = CommitBatch {
+                templates,
+                merges: batch
+                    .merges
+                    .iter()
+                    .map(|(s, f, t)| merge(SOURCES[*s], *f, *t, i as i64))
+                    .collect(),
+                ..Default::default()
+            };
+            wa.commit(&batch).unwrap();
+            b.open().0.commit(&batch).unwrap();
+            if let Some(cut) = cut {
+                wa.retain(*cut).unwrap();
+                b.open().0.retain(*cut).unwrap();
+            }
+            let rb = b.open().1.reader().unwrap();
+            prop_assert_eq!(snapshot(&*ra), snapshot(&*rb), "after step {}", i);
+        }
         Ok(())
     });
     if let Err(e) = result {
