@@ -441,3 +441,466 @@ fn grpc_refusals_before_the_handler_were_not_counted_and_said_internal() {
     assert_eq!((a.http, a.code()), (200, Code::InvalidArgument), "{a:?}");
     assert_eq!(s.metric("logsieve_rejected_total{reason=\"bad_request\"}"), 1.0);
 }
+
+// ---- compressed bodies on every HTTP endpoint that decodes them ---------
+
+fn zstd(data: &[u8]) -> Vec<u8> {
+    zstd::encode_all(data, 3).unwrap()
+}
+
+/// `data` compressed with `encoding` (`gzip` or `zstd`).
+fn compress(encoding: &str, data: &[u8]) -> Vec<u8> {
+    match encoding {
+        "gzip" => gzip(data),
+        "zstd" => zstd(data),
+        other => panic!("no encoder for {other}"),
+    }
+}
+
+/// Every endpoint that honours Content-Encoding, with a body it takes:
+/// (path, content-type, body, source the lines land in, lines; 0 for
+/// analyze, which keeps nothing).
+fn decoding_endpoints() -> Vec<(&'static str, &'static str, Vec<u8>, &'static str, u64)> {
+    vec![
+        (
+            "/v1/ingest?source=enc-text",
+            "text/plain",
+            b"enc line one 1\nenc line two 2\n".to_vec(),
+            "enc-text",
+            2,
+        ),
+        (
+            "/v1/ingest?source=enc-ndjson",
+            "application/x-ndjson",
+            b"{\"line\":\"enc json 1\"}\n{\"line\":\"enc json 2\"}\n{\"line\":\"enc json 3\"}\n".to_vec(),
+            "enc-ndjson",
+            3,
+        ),
+        (
+            "/v1/analyze?source=enc-analyze",
+            "text/plain",
+            b"enc analyzed 1\n".to_vec(),
+            "enc-analyze",
+            0,
+        ),
+        (
+            "/loki/api/v1/push",
+            "application/json",
+            br#"{"streams":[{"stream":{"service_name":"enc-loki"},"values":[["1700000000000000000","enc loki 1"]]}]}"#
+                .to_vec(),
+            "enc-loki",
+            1,
+        ),
+        (
+            "/v1/logs",
+            "application/json",
+            br#"{"resourceLogs":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"enc-otlp"}}]},"scopeLogs":[{"logRecords":[{"body":{"stringValue":"enc otlp 1"}}]}]}]}"#
+                .to_vec(),
+            "enc-otlp",
+            1,
+        ),
+    ]
+}
+
+/// gzip and zstd, on /v1/ingest (text and NDJSON), /v1/analyze, Loki push
+/// and OTLP/HTTP: a good body is taken; a truncated one and one that is not
+/// in the encoding it names get 400 naming the encoding; a bomb (tiny on the
+/// wire, past --max-body-bytes once decompressed) gets 413. The limit is on
+/// the decompressed size: a body that decompresses to exactly the limit is
+/// taken, one byte more is 413, though both are a few hundred bytes on the wire.
+#[test]
+fn zstd_and_gzip_bodies_truncated_mislabelled_or_bombs_get_400_or_413_on_every_endpoint() {
+    const MAX: usize = 100_000;
+    let s = Server::start(&["--max-body-bytes", &MAX.to_string()]);
+    let (mut bad, mut big) = (0.0, 0.0);
+    let mut kept = std::collections::BTreeMap::<&str, u64>::new();
+    for encoding in ["gzip", "zstd"] {
+        for (path, ctype, body, source, n) in decoding_endpoints() {
+            let post = |b: &[u8]| {
+                s.post_with(
+                    path,
+                    &[("Content-Type", ctype), ("Content-Encoding", encoding)],
+                    b,
+                )
+            };
+            let ctx = format!("{encoding} {path} {ctype}");
+            let (code, text) = post(&compress(encoding, &body));
+            assert!(code == 200 || code == 204, "{ctx}: a good body: {code} {text}");
+            *kept.entry(source).or_default() += n;
+
+            let mut cut = compress(encoding, &body.repeat(20));
+            cut.truncate(cut.len() / 2);
+            let (code, text) = post(&cut);
+            assert_eq!(code, 400, "{ctx}: truncated: {text}");
+            assert!(text.contains(&format!("bad {encoding} body")), "{ctx}: {text}");
+
+            let (code, text) = post(&body);
+            assert_eq!(code, 400, "{ctx}: not {encoding}: {text}");
+            assert!(text.contains(&format!("bad {encoding} body")), "{ctx}: {text}");
+            bad += 2.0;
+
+            let bomb = compress(encoding, &vec![b'a'; 20 * MAX]);
+            assert!(bomb.len() < MAX / 10, "{ctx}: the bomb is small on the wire");
+            let (code, text) = post(&bomb);
+            assert_eq!(code, 413, "{ctx}: a bomb: {text}");
+            assert!(
+                text.contains(&format!(
+                    "{encoding} body exceeds {MAX} bytes after decompression"
+                )),
+                "{ctx}: {text}"
+            );
+            big += 1.0;
+            assert!(s.healthy(), "{ctx}");
+        }
+        // Exactly the limit once decompressed, then one byte more.
+        let at_limit: Vec<u8> = (0..MAX / 100)
+            .flat_map(|i| format!("{:<99}\n", format!("limit line {i}")).into_bytes())
+            .collect();
+        assert_eq!(at_limit.len(), MAX);
+        let headers = [("Content-Type", "text/plain"), ("Content-Encoding", encoding)];
+        let z = compress(encoding, &at_limit);
+        assert!(z.len() < MAX / 10);
+        let (code, text) = s.post_with("/v1/ingest?source=enc-limit", &headers, &z);
+        assert_eq!(code, 200, "{encoding} at the limit: {text}");
+        *kept.entry("enc-limit").or_default() += (MAX / 100) as u64;
+        let mut over = at_limit.clone();
+        over.push(b'x');
+        let (code, text) = s.post_with(
+            "/v1/ingest?source=enc-limit",
+            &headers,
+            &compress(encoding, &over),
+        );
+        assert_eq!(code, 413, "{encoding} one byte over: {text}");
+        big += 1.0;
+    }
+    // Only the good bodies were kept, and every refusal was counted.
+    for (source, n) in &kept {
+        if *n > 0 {
+            assert_eq!(s.counted(source), (*n, *n), "{source}");
+        }
+    }
+    assert!(!sources(&s).contains(&"enc-analyze".to_string()));
+    assert_eq!(s.metric("logsieve_rejected_total{reason=\"bad_request\"}"), bad);
+    assert_eq!(
+        s.metric("logsieve_rejected_total{reason=\"oversize_request\"}"),
+        big
+    );
+    assert_eq!(s.ingest("after", &lines("a", 10)), 200);
+}
+
+// ---- syslog over UDP and TCP, the Unix socket ---------------------------
+
+/// The sum of every sample of `name` whose labels contain `labels_contain`.
+fn metric_sum(s: &Server, name: &str, labels_contain: &str) -> f64 {
+    let text = Server::agent()
+        .get(&s.url("/metrics"))
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
+    text.lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")) && l.contains(labels_contain))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// Lines received over `protocol` (every source) and lines or requests
+/// refused (every reason), once their sum reaches `sent` and every line
+/// received is committed (bounded wait: sockets have no acknowledgement).
+fn accounted(s: &Server, protocol: &str, sent: u64) -> (u64, u64) {
+    let mut got = (0, 0);
+    for _ in 0..400 {
+        got = (
+            metric_sum(
+                s,
+                "logsieve_lines_received_total",
+                &format!("protocol=\"{protocol}\""),
+            ) as u64,
+            metric_sum(s, "logsieve_rejected_total", "") as u64,
+        );
+        let all = metric_sum(s, "logsieve_lines_received_total", "");
+        if got.0 + got.1 >= sent && s.metric("logsieve_lines_committed_total") >= all {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    got
+}
+
+/// Every source's lines in the store, and that its template counts add up
+/// to them; the store's total.
+fn store_total(s: &Server) -> u64 {
+    sources(s)
+        .iter()
+        .map(|src| {
+            let (sum, lines) = s.counted(&urlencode(src));
+            assert_eq!(sum, lines, "{src:?}: template counts add up to its lines");
+            lines
+        })
+        .sum()
+}
+
+fn urlencode(v: &str) -> String {
+    v.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// Datagrams a sender may get wrong, and a few it gets right; with
+/// `--max-line-bytes 1000`.
+fn odd_syslog_messages() -> Vec<Vec<u8>> {
+    let mut big = b"<13>Nov 23 10:00:00 host udpbig[1]: ".to_vec();
+    big.resize(65_000, b'x');
+    vec![
+        b"<13>Nov 23 10:00:00 host udpok[1]: a good message".to_vec(),
+        b"<14>1 2026-11-23T10:00:00Z host udp5424 7 - - good 5424".to_vec(),
+        b"<13>Nov 23 10:00:00 host udputf[1]: caf\xe9 \xff\xfe bytes".to_vec(),
+        Vec::new(),
+        b"\n".to_vec(),
+        b"\x00\x01\x02 \xff binary junk \x7f".to_vec(),
+        b"<14>1 2026-11-23T10:00:00Z hos".to_vec(),
+        b"<999>hello".to_vec(),
+        b"<14>1 not-a-date host app 7 - - bad timestamp".to_vec(),
+        b"<14>1 2026-11-23T10:00:00Z host app 7 - [unclosed sd".to_vec(),
+        big,
+    ]
+}
+
+/// Each odd datagram is kept as a line (invalid UTF-8 and the cut one
+/// flagged, the unparsable ones under `syslog` and counted as unparsed) or
+/// dropped and counted: sent = received + refused, and the store holds
+/// every received line. Then the service is healthy and takes more.
+#[test]
+fn syslog_udp_malformed_datagrams_are_each_kept_or_counted() {
+    let s = Server::start(&["--syslog-udp", "127.0.0.1:0", "--max-line-bytes", "1000"]);
+    let addr = s.addrs["syslog-udp"].clone();
+    let u = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let sent = odd_syslog_messages();
+    for d in &sent {
+        u.send_to(d, &addr).unwrap();
+    }
+    let (received, refused) = accounted(&s, "syslog_udp", sent.len() as u64);
+    assert_eq!(received + refused, sent.len() as u64, "sent = received + refused");
+    assert_eq!(store_total(&s), received, "every received line is in the store");
+    // None was refused: each is a line, as the module says.
+    assert_eq!(refused, 0);
+    assert_eq!(
+        s.metric("logsieve_lines_flagged_total"),
+        3.0,
+        "two invalid UTF-8, one cut"
+    );
+    assert_eq!(s.metric("logsieve_syslog_unparsed_total"), 4.0);
+    assert!(s.healthy());
+    u.send_to(b"<13>Nov 23 10:00:01 host udpok[1]: after", &addr)
+        .unwrap();
+    assert_eq!(accounted(&s, "syslog_udp", sent.len() as u64 + 1).0, received + 1);
+    assert_eq!(s.counted("udpok"), (2, 2));
+}
+
+/// The same messages over TCP (newline-framed; the empty ones are no
+/// frame): each kept or counted, then the connection and the service go on.
+#[test]
+fn syslog_tcp_malformed_messages_are_each_kept_or_counted() {
+    let s = Server::start(&["--syslog-tcp", "127.0.0.1:0", "--max-line-bytes", "1000"]);
+    let sent: Vec<Vec<u8>> = odd_syslog_messages()
+        .into_iter()
+        .filter(|m| !m.is_empty() && m != b"\n")
+        .map(|m| m.into_iter().filter(|&b| b != 0).collect())
+        .collect();
+    let mut c = std::net::TcpStream::connect(&s.addrs["syslog-tcp"]).unwrap();
+    for m in &sent {
+        c.write_all(m).unwrap();
+        c.write_all(b"\n").unwrap();
+    }
+    c.write_all(b"<13>Nov 23 10:00:01 host tcpok[1]: after\n")
+        .unwrap();
+    drop(c);
+    let n = sent.len() as u64 + 1;
+    let (received, refused) = accounted(&s, "syslog_tcp", n);
+    assert_eq!(received + refused, n, "sent = received + refused");
+    assert_eq!(store_total(&s), received);
+    // The frame over --max-line-bytes is skipped and counted (TCP's rule).
+    assert_eq!(
+        s.metric("logsieve_rejected_total{reason=\"syslog_frame_too_large\"}"),
+        1.0
+    );
+    assert_eq!(refused, 1);
+    assert_eq!(s.metric("logsieve_lines_flagged_total"), 2.0, "invalid UTF-8");
+    assert_eq!(s.counted("tcpok"), (1, 1));
+    assert!(s.healthy());
+}
+
+/// The kernel's drop count of the UDP socket bound to `addr` (the last
+/// column of /proc/net/udp): datagrams the service never saw.
+fn kernel_udp_drops(addr: &str) -> u64 {
+    let port = addr.rsplit(':').next().unwrap().parse::<u16>().unwrap();
+    let want = format!(":{port:04X}");
+    std::fs::read_to_string("/proc/net/udp")
+        .unwrap()
+        .lines()
+        .skip(1)
+        .find(|l| l.split_whitespace().nth(1).is_some_and(|a| a.ends_with(&want)))
+        .and_then(|l| l.split_whitespace().last()?.parse().ok())
+        .unwrap_or_else(|| panic!("no UDP socket on port {port} in /proc/net/udp"))
+}
+
+/// Regression: the UDP task queued every datagram already waiting (up to
+/// 1,024) as one job; with --queue-lines below that, the job was refused
+/// whole (413, "more lines than the queue holds") and its datagrams were
+/// lost with a log line and no metric. Now jobs hold at most the queue's
+/// capacity: each datagram is kept or counted as `queue_full`.
+#[test]
+fn syslog_udp_burst_over_the_queue_capacity_was_lost_uncounted() {
+    let s = Server::start(&["--syslog-udp", "127.0.0.1:0", "--queue-lines", "16"]);
+    let addr = s.addrs["syslog-udp"].clone();
+    let u = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    // Stopped, the service finds all of them waiting when it resumes (100
+    // small datagrams fit the default socket buffer many times over).
+    s.signal("-STOP");
+    for i in 0..100 {
+        u.send_to(
+            format!("<13>Nov 23 10:00:00 host burst[1]: message {i}").as_bytes(),
+            &addr,
+        )
+        .unwrap();
+    }
+    s.signal("-CONT");
+    let (received, refused) = accounted(&s, "syslog_udp", 100);
+    assert_eq!(kernel_udp_drops(&addr), 0, "the kernel dropped none");
+    assert_eq!(received + refused, 100, "received {received} refused {refused}");
+    assert_eq!(
+        s.metric("logsieve_rejected_total{reason=\"queue_full\"}") as u64,
+        refused
+    );
+    assert!(received >= 1);
+    assert_eq!(s.counted("burst"), (received, received));
+}
+
+/// Regression: a TCP or Unix socket chunk (64 KiB) with more lines than
+/// --queue-lines was queued as one job, refused whole (413) and lost with
+/// a log line and no metric. Now it is queued in pieces that fit, and the
+/// connection waits for room between them: every line is kept.
+#[test]
+fn syslog_tcp_and_unix_chunk_with_more_lines_than_the_queue_was_lost_uncounted() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("in.sock");
+    let s = Server::start(&[
+        "--syslog-tcp",
+        "127.0.0.1:0",
+        "--unix-socket",
+        sock.to_str().unwrap(),
+        "--unix-source",
+        "unixburst",
+        "--queue-lines",
+        "16",
+    ]);
+    let body: String = (0..100)
+        .map(|i| format!("<13>Nov 23 10:00:00 host tcpburst[1]: message {i}\n"))
+        .collect();
+    std::net::TcpStream::connect(&s.addrs["syslog-tcp"])
+        .unwrap()
+        .write_all(body.as_bytes())
+        .unwrap();
+    std::os::unix::net::UnixStream::connect(&sock)
+        .unwrap()
+        .write_all(body.as_bytes())
+        .unwrap();
+    assert_eq!(accounted(&s, "syslog_tcp", 100), (100, 0));
+    assert_eq!(accounted(&s, "unix", 100), (100, 0));
+    assert_eq!(s.counted("tcpburst"), (100, 100));
+    assert_eq!(s.counted("unixburst"), (100, 100));
+}
+
+/// Regression: a Unix socket line longer than --max-line-bytes was queued
+/// each time the bytes waiting passed the limit, so one long line became
+/// one cut line per read (a 200 KB line: four lines). Now it is one line,
+/// cut and flagged, its rest skipped to its newline: the same lines and
+/// flags as the same bytes posted as text to /v1/ingest, however the
+/// sender splits its writes.
+#[test]
+fn unix_socket_line_longer_than_max_line_bytes_became_several_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("in.sock");
+    let s = Server::start(&[
+        "--unix-socket",
+        sock.to_str().unwrap(),
+        "--unix-source",
+        "long",
+        "--max-line-bytes",
+        "1000",
+    ]);
+    let mut body = Vec::new();
+    for l in [
+        vec![b'a'; 1000],
+        vec![b'b'; 1001],
+        [vec![b'c'; 1000], b"\r".to_vec()].concat(),
+        vec![b'd'; 200_000],
+        b"after the long line".to_vec(),
+        b"caf\xe9 bytes".to_vec(),
+        vec![b'e'; 70_000],
+        b"last".to_vec(),
+    ] {
+        body.extend(l);
+        body.push(b'\n');
+    }
+    // At the end, without a newline: cut at the end of the stream.
+    body.extend(vec![b'f'; 5000]);
+    let (code, text) = s.post("/v1/ingest?source=reference", "text/plain", &body);
+    assert_eq!(code, 200, "{text}");
+    let reference = s.counted("reference");
+    assert_eq!(reference, (9, 9));
+    let flagged_ref = s.metric("logsieve_lines_flagged_total");
+    assert_eq!(flagged_ref, 5.0, "b, d, e, f cut; café invalid UTF-8");
+    // One write, then writes of a few sizes around the limit, apart, so
+    // the service reads the long lines in many pieces.
+    for (round, piece) in [body.len(), 7777, 999, 1001].into_iter().enumerate() {
+        let mut c = std::os::unix::net::UnixStream::connect(&sock).unwrap();
+        for p in body.chunks(piece) {
+            c.write_all(p).unwrap();
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        drop(c);
+        let want = 9 * (round as u64 + 1);
+        let ctx = format!("writes of {piece} bytes");
+        assert_eq!(accounted(&s, "unix", want), (want, 0), "{ctx}");
+        assert_eq!(s.counted("long"), (want, want), "{ctx}");
+        assert_eq!(
+            s.metric("logsieve_lines_flagged_total"),
+            flagged_ref * (round as f64 + 2.0),
+            "{ctx}"
+        );
+    }
+}
+
+/// Regression: syslog over TCP and UDP took the APP-NAME or TAG as the
+/// source name unchecked, so a message could create a source the HTTP API
+/// refuses to name (control characters, over 256 characters). Such a
+/// message now goes to source `syslog`.
+#[test]
+fn syslog_app_name_that_is_no_source_name_became_a_source() {
+    let s = Server::start(&["--syslog-udp", "127.0.0.1:0", "--syslog-tcp", "127.0.0.1:0"]);
+    let long = format!("<13>Nov 23 10:00:00 host {}: long tag", "t".repeat(300));
+    let msgs: [&[u8]; 3] = [
+        b"<13>Nov 23 10:00:00 host ta\x01g[1]: control in a tag",
+        b"<14>1 2026-11-23T10:00:00Z host ap\x01p 7 - - control in an APP-NAME",
+        long.as_bytes(),
+    ];
+    let u = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut c = std::net::TcpStream::connect(&s.addrs["syslog-tcp"]).unwrap();
+    for m in msgs {
+        u.send_to(m, &s.addrs["syslog-udp"]).unwrap();
+        c.write_all(m).unwrap();
+        c.write_all(b"\n").unwrap();
+    }
+    drop(c);
+    assert_eq!(accounted(&s, "syslog_udp", 3), (3, 0));
+    assert_eq!(accounted(&s, "syslog_tcp", 3), (3, 0));
+    assert_eq!(sources(&s), ["syslog"]);
+    assert_eq!(s.counted("syslog"), (6, 6));
+}
