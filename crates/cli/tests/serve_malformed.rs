@@ -904,3 +904,234 @@ fn syslog_app_name_that_is_no_source_name_became_a_source() {
     assert_eq!(sources(&s), ["syslog"]);
     assert_eq!(s.counted("syslog"), (6, 6));
 }
+
+// ---- the JSON formats: invalid UTF-8, timestamps of the wrong kind -------
+
+/// `body` with the first `XX` replaced by the bytes FF FE (invalid UTF-8).
+fn with_invalid_utf8(body: &str) -> Vec<u8> {
+    let mut b = body.as_bytes().to_vec();
+    let i = b.windows(2).position(|w| w == b"XX").expect("an XX to replace");
+    b[i..i + 2].copy_from_slice(b"\xff\xfe");
+    b
+}
+
+/// OTLP/HTTP JSON of one record (`record` is its JSON object) from `pj`.
+fn otlp_json(record: &str) -> String {
+    format!(
+        r#"{{"resourceLogs":[{{"resource":{{"attributes":[{{"key":"service.name","value":{{"stringValue":"pj"}}}}]}},"scopeLogs":[{{"logRecords":[{record}]}}]}}]}}"#
+    )
+}
+
+/// Loki push JSON of one stream of `pj` with `values`.
+fn loki_json(values: &str) -> String {
+    format!(r#"{{"streams":[{{"stream":{{"service_name":"pj"}},"values":[{values}]}}]}}"#)
+}
+
+/// JSON bodies must be UTF-8, and their timestamps of the documented
+/// kinds: each mistake gets 400 saying where and what, nothing of the body
+/// is kept, the service stays healthy. Timestamps at the ends of their
+/// ranges are taken (a timestamp is a field; counts use arrival time).
+#[test]
+fn json_bodies_with_invalid_utf8_or_bad_timestamps_get_a_400_that_says_what() {
+    let s = Server::start(&[]);
+    let otlp = "/v1/logs";
+    let loki = "/loki/api/v1/push";
+    let ndjson = "/v1/ingest?source=pj";
+    let json = "application/json";
+    let nd = "application/x-ndjson";
+    // (path, content-type, body, what the 400 says)
+    let refused: Vec<(&str, &str, Vec<u8>, &str)> = vec![
+        (
+            otlp,
+            json,
+            with_invalid_utf8(&otlp_json(r#"{"body":{"stringValue":"cafXX"}}"#)),
+            "invalid unicode",
+        ),
+        (
+            otlp,
+            json,
+            otlp_json(r#"{"body":{"stringValue":"caf\u0001"}}"#)
+                .replace("\\u0001", "\u{1}")
+                .into_bytes(),
+            "control character",
+        ),
+        (
+            otlp,
+            json,
+            otlp_json(r#"{"timeUnixNano":"abc","body":{"stringValue":"x"}}"#).into_bytes(),
+            "invalid digit",
+        ),
+        (
+            otlp,
+            json,
+            otlp_json(r#"{"timeUnixNano":true,"body":{"stringValue":"x"}}"#).into_bytes(),
+            "boolean",
+        ),
+        (
+            otlp,
+            json,
+            otlp_json(r#"{"timeUnixNano":-5,"body":{"stringValue":"x"}}"#).into_bytes(),
+            "-5",
+        ),
+        (
+            otlp,
+            json,
+            otlp_json(r#"{"timeUnixNano":"18446744073709551616","body":{"stringValue":"x"}}"#).into_bytes(),
+            "OTLP",
+        ),
+        (
+            loki,
+            json,
+            with_invalid_utf8(&loki_json(r#"["1700000000000000000","cafXX"]"#)),
+            "invalid unicode",
+        ),
+        (
+            loki,
+            json,
+            loki_json(r#"["abc","x"]"#).into_bytes(),
+            "timestamp \"abc\" is not an integer",
+        ),
+        (
+            loki,
+            json,
+            loki_json(r#"["","x"]"#).into_bytes(),
+            "timestamp \"\" is not an integer",
+        ),
+        (
+            loki,
+            json,
+            loki_json(r#"["1.5","x"]"#).into_bytes(),
+            "timestamp \"1.5\"",
+        ),
+        (
+            loki,
+            json,
+            loki_json(r#"[1.5,"x"]"#).into_bytes(),
+            "floating point",
+        ),
+        (loki, json, loki_json(r#"[true,"x"]"#).into_bytes(), "boolean"),
+        (loki, json, loki_json(r#"[null,"x"]"#).into_bytes(), "Loki"),
+        (
+            loki,
+            json,
+            loki_json(r#"["99999999999999999999","x"]"#).into_bytes(),
+            "99999999999999999999",
+        ),
+        (
+            ndjson,
+            nd,
+            br#"{"line":"x","timestamp":true}"#.to_vec(),
+            "line 1: invalid type: boolean",
+        ),
+        (
+            ndjson,
+            nd,
+            b"{\"line\":\"x\"}\n{\"line\":\"x\",\"timestamp\":{}}".to_vec(),
+            "line 2: invalid type: map",
+        ),
+        (
+            ndjson,
+            nd,
+            br#"{"line":"x","timestamp":[1]}"#.to_vec(),
+            "invalid type: sequence",
+        ),
+        (
+            ndjson,
+            nd,
+            br#"{"line":"x","timestamp":"yesterday"}"#.to_vec(),
+            "is not RFC 3339",
+        ),
+        (
+            ndjson,
+            nd,
+            br#"{"line":"x","timestamp":"2026-13-01T00:00:00Z"}"#.to_vec(),
+            "is not RFC 3339",
+        ),
+        (
+            ndjson,
+            nd,
+            br#"{"line":"x","timestamp":1e300}"#.to_vec(),
+            "1e300 seconds is out of range",
+        ),
+        (
+            ndjson,
+            nd,
+            br#"{"line":"x","timestamp":18446744073709551615}"#.to_vec(),
+            "ms is out of range",
+        ),
+        (
+            ndjson,
+            nd,
+            br#"{"line":"x","timestamp":"NaN"}"#.to_vec(),
+            "is not RFC 3339",
+        ),
+    ];
+    let n = refused.len();
+    for (path, ctype, body, says) in refused {
+        let (code, text) = s.post(path, ctype, &body);
+        let ctx = format!("{path} {}", String::from_utf8_lossy(&body));
+        assert_eq!(code, 400, "{ctx}: {text}");
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let error = v["error"].as_str().unwrap();
+        assert!(error.contains(says), "{ctx}: should say {says:?}: {error}");
+        assert!(error.len() < 300, "{ctx}: a short message: {error}");
+        assert!(s.healthy(), "{ctx}");
+    }
+    assert!(sources(&s).is_empty(), "nothing of a refused body is kept");
+    assert_eq!(
+        s.metric("logsieve_rejected_total{reason=\"bad_request\"}"),
+        n as f64
+    );
+    // At the ends of their ranges: taken.
+    let taken: Vec<(&str, &str, Vec<u8>)> = vec![
+        (otlp, json, otlp_json(r#"{"timeUnixNano":"18446744073709551615","body":{"stringValue":"x"}}"#).into_bytes()),
+        (otlp, json, otlp_json(r#"{"timeUnixNano":"0","body":{"stringValue":"x"}}"#).into_bytes()),
+        (loki, json, loki_json(r#"["9223372036854775807","x"],["-9223372036854775808","x"],["-1","x"]"#).into_bytes()),
+        (ndjson, nd, b"{\"line\":\"x\",\"timestamp\":9223372036854775807}\n{\"line\":\"x\",\"timestamp\":-9223372036854775808}\n{\"line\":\"x\",\"timestamp\":-1.5}".to_vec()),
+    ];
+    for (path, ctype, body) in taken {
+        let (code, text) = s.post(path, ctype, &body);
+        assert!(
+            code == 200 || code == 204,
+            "{path} {}: {code} {text}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+    assert_eq!(s.counted("pj"), (8, 8));
+    assert_eq!(s.ingest("after", &lines("a", 10)), 200);
+}
+
+/// OTLP protobuf strings must be UTF-8 (protobuf's rule): a body string
+/// with invalid UTF-8 is refused, on the HTTP port (400) and over gRPC
+/// (INVALID_ARGUMENT); the same bytes as a bytes body are a line, taken and
+/// flagged, as the ingest crate documents.
+#[test]
+fn otlp_protobuf_invalid_utf8_string_is_refused_and_a_bytes_body_is_flagged() {
+    let s = Server::start(&["--otlp-grpc", "127.0.0.1:0"]);
+    let addr = s.addrs["otlp-grpc"].clone();
+    let mut bad = otlp_request("pb", &["cafXX".to_string()]).encode_to_vec();
+    let i = bad.windows(2).position(|w| w == b"XX").unwrap();
+    bad[i..i + 2].copy_from_slice(b"\xff\xfe");
+    let (code, text) = s.post("/v1/logs", "application/x-protobuf", &bad);
+    assert_eq!(code, 400, "{text}");
+    assert!(text.contains("UTF-8"), "{text}");
+    let a = raw_grpc(
+        &addr,
+        &[("content-type", "application/grpc")],
+        frame(0, bad.len() as u32, &bad),
+    );
+    assert_eq!((a.http, a.code()), (200, Code::InvalidArgument), "{a:?}");
+    assert!(a.grpc_message.contains("UTF-8"), "{a:?}");
+    assert!(sources(&s).is_empty());
+
+    let mut req = otlp_request("pb", &["x".to_string()]);
+    req.resource_logs[0].scope_logs[0].log_records[0].body = Some(AnyValue {
+        value: Some(any_value::Value::BytesValue(b"caf\xe9 \xff bytes".to_vec())),
+    });
+    let (code, text) = s.post("/v1/logs", "application/x-protobuf", &req.encode_to_vec());
+    assert_eq!(code, 200, "{text}");
+    export(&addr, req, false).unwrap();
+    assert_eq!(s.counted("pb"), (2, 2));
+    assert_eq!(s.metric("logsieve_lines_flagged_total"), 2.0);
+    assert!(s.healthy());
+}
