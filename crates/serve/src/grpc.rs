@@ -111,22 +111,9 @@ impl Service<http::Request<Body>> for Guard {
 
     fn call(&mut self, mut req: http::Request<Body>) -> Self::Future {
         let app = self.app.clone();
-        let ctype = req.headers().get(http::header::CONTENT_TYPE);
-        if !ctype.is_some_and(|t| t.as_bytes().starts_with(b"application/grpc")) {
+        if let Some(why) = not_grpc(req.headers().get(http::header::CONTENT_TYPE)) {
             app.metrics.rejected("bad_request", 1);
-            let shown = ctype.map_or_else(
-                || "none".to_string(),
-                |t| {
-                    format!(
-                        "{:?}",
-                        crate::config::clip(&String::from_utf8_lossy(t.as_bytes()))
-                    )
-                },
-            );
-            let mut r = Status::invalid_argument(format!(
-                "content-type {shown} is not gRPC (application/grpc); OTLP/HTTP goes to the HTTP port's /v1/logs"
-            ))
-            .into_http();
+            let mut r = Status::invalid_argument(why).into_http();
             *r.status_mut() = http::StatusCode::UNSUPPORTED_MEDIA_TYPE;
             return Box::pin(async move { Ok(r) });
         }
@@ -144,10 +131,32 @@ impl Service<http::Request<Body>> for Guard {
     }
 }
 
+/// Why a request with this content-type is not gRPC; `None` when it is
+/// (`application/grpc`, `application/grpc+proto`, ...).
+fn not_grpc(ctype: Option<&http::HeaderValue>) -> Option<String> {
+    let shown = match ctype {
+        None => "none".to_string(),
+        Some(t) => {
+            let t = String::from_utf8_lossy(t.as_bytes());
+            if t.get(..16)
+                .is_some_and(|p| p.eq_ignore_ascii_case("application/grpc"))
+            {
+                return None;
+            }
+            format!("{:?}", crate::config::clip(&t))
+        }
+    };
+    Some(format!(
+        "content-type {shown} is not gRPC (application/grpc); OTLP/HTTP goes to the HTTP port's /v1/logs"
+    ))
+}
+
 /// An answer tonic gave without calling the handler. A refusal (a status in
 /// the headers: trailers-only) is counted, and its code made the one a
 /// client should act on: RESOURCE_EXHAUSTED for a message over the limit
-/// (tonic says OUT_OF_RANGE, which OTLP exporters retry forever), and
+/// (tonic says OUT_OF_RANGE, which the OTLP specification makes retryable:
+/// an exporter that follows it, the Collector's, resends a batch that can
+/// never fit until its retry time runs out), and
 /// INVALID_ARGUMENT for a frame, message or compressed body that does not
 /// decode (tonic says INTERNAL, which reads as a fault of the server).
 fn refused_undecoded(app: &App, r: http::Response<Body>) -> http::Response<Body> {
@@ -161,15 +170,14 @@ fn refused_undecoded(app: &App, r: http::Response<Body>) -> http::Response<Body>
         c => (c, "bad_request"),
     };
     app.metrics.rejected(reason, 1);
-    if code == st.code() {
-        return r;
-    }
-    let message = if code == Code::ResourceExhausted {
-        format!("{} (--max-body-bytes)", st.message())
+    if code == Code::ResourceExhausted {
+        // On the wire or once decompressed: the message names the flag.
+        Status::new(code, format!("{} (--max-body-bytes)", st.message())).into_http()
+    } else if code != st.code() {
+        Status::new(code, st.message()).into_http()
     } else {
-        st.message().to_string()
-    };
-    Status::new(code, message).into_http()
+        r
+    }
 }
 
 /// Serves until `stop` turns true; requests in flight finish first.
