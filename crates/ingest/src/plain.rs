@@ -125,7 +125,8 @@ fn timestamp<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
             if ms.is_finite() && ms.abs() < 9.0e18 {
                 Ok(Some(ms as i64))
             } else {
-                Err(E::custom(format!("\"timestamp\" {v} seconds is out of range")))
+                // `{v:e}`: 1e300 is echoed as such, not as its 301 digits.
+                Err(E::custom(format!("\"timestamp\" {v:e} seconds is out of range")))
             }
         }
         fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
@@ -286,6 +287,25 @@ mod tests {
             err("{\"line\":\"a\",\"labels\":[]}"),
             "line 1: invalid type: sequence, expected \"labels\" as an object of strings at column 23"
         );
+    }
+
+    /// Regression: a float timestamp out of range was echoed with `{}`,
+    /// every digit of it (1e300: 301 digits), past the crate's echo limit.
+    #[test]
+    fn float_timestamp_out_of_range_was_echoed_with_all_its_digits() {
+        assert_eq!(
+            err("{\"line\":\"a\",\"timestamp\":1e300}"),
+            "line 1: \"timestamp\" 1e300 seconds is out of range at column 29"
+        );
+        assert_eq!(
+            err("{\"line\":\"a\",\"timestamp\":-2.5e16}"),
+            "line 1: \"timestamp\" -2.5e16 seconds is out of range at column 31"
+        );
+        let e = err(&format!(
+            "{{\"line\":\"a\",\"timestamp\":1{}.0}}",
+            "0".repeat(400)
+        ));
+        assert!(e.len() < 100, "{e}");
     }
 
     #[test]

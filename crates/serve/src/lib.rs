@@ -19,6 +19,12 @@
 //!   answers 429, TCP stops reading, UDP drops and counts), each source at
 //!   most `max_templates` templates (least recently seen evicted, counted),
 //!   at most `max_sources` sources.
+//! * No line is lost unaccounted: each is committed, refused with an
+//!   answer (an HTTP 4xx/5xx, a gRPC status: the sender knows), or, on a
+//!   socket, which has no answer, counted in `logsieve_rejected_total`.
+//!   No job holds more lines than the queue.
+//! * A source name is 1 to 256 characters without control characters,
+//!   whatever the protocol named it.
 //! * SIGTERM/SIGINT stop accepting, drain the queue, commit and exit 0.
 //! * Async (tokio) lives in this crate only; the engine, the store and the
 //!   protocol decoders are synchronous.

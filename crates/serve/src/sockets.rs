@@ -7,9 +7,15 @@
 //! on the sender. At most one chunk per connection (64 KiB) is read and not
 //! yet committed at any time. UDP cannot push back: datagrams that find the
 //! queue full are dropped and counted (`logsieve_rejected_total{reason="queue_full"}`).
+//!
+//! No job holds more lines than the queue (`--queue-lines`): a chunk or a
+//! burst of datagrams with more is queued in pieces, since a larger job
+//! would be refused whole. Sockets have no answer to give, so every line
+//! not kept is counted in `logsieve_rejected_total` ([`submit_counted`]).
 
-use crate::http::{parts_from_entries, text_part, App, Wait};
-use crate::processor::FormatKey;
+use crate::http::{check_source, parts_from_entries, text_part, App, Wait};
+use crate::processor::{FormatKey, Job, Part};
+use axum::http::StatusCode;
 use logsieve_ingest::{Entry, SyslogFramer};
 use std::sync::Arc;
 use tokio::io::AsyncReadExt;
@@ -19,10 +25,19 @@ use tokio::sync::watch;
 const CHUNK: usize = 64 * 1024;
 
 /// A syslog message as an entry; a message that does not parse as RFC 5424
-/// or 3164 is kept whole (source `syslog`) and counted as unparsed.
+/// or 3164 is kept whole (source `syslog`) and counted as unparsed. An
+/// APP-NAME or TAG that is no valid source name (control characters, over
+/// 256 characters) names no source: the message goes to `syslog`, and its
+/// `app_name` field keeps the name.
 fn syslog_entry(app: &App, msg: &[u8]) -> Entry {
     match logsieve_ingest::syslog::parse(msg) {
-        Ok(s) => s.into_entry(),
+        Ok(s) => {
+            let mut e = s.into_entry();
+            if e.source.as_deref().is_some_and(|n| check_source(n).is_err()) {
+                e.source = None;
+            }
+            e
+        }
         Err(_) => {
             app.metrics
                 .syslog_unparsed
@@ -38,6 +53,34 @@ fn syslog_entry(app: &App, msg: &[u8]) -> Entry {
 fn clamp(app: &App, mut e: Entry) -> Entry {
     e.clamp_line(app.cfg.max_line_bytes);
     e
+}
+
+/// Queues the lines of a socket, which has no answer to give the sender:
+/// a failure `submit` did not count already (`queue_full`, `refused`), such
+/// as a failed store or a shutdown, is counted as `reason="unavailable"`,
+/// so no line is lost uncounted.
+async fn submit_counted(app: &App, parts: Vec<Part>, protocol: &'static str, wait: Wait) {
+    let lines = Job::lines(&parts);
+    if let Err(e) = app.submit(parts, protocol, wait).await {
+        if !matches!(
+            e.status,
+            StatusCode::TOO_MANY_REQUESTS | StatusCode::UNPROCESSABLE_ENTITY
+        ) {
+            app.metrics.rejected("unavailable", lines);
+        }
+        tracing::warn!(protocol, lines, error = %e.message, "socket lines not kept");
+    }
+}
+
+/// Syslog entries queued in pieces of at most `--queue-lines`.
+async fn submit_entries(app: &App, mut entries: Vec<Entry>, protocol: &'static str, wait: Wait) {
+    let cap = app.cfg.queue_lines.max(1);
+    while !entries.is_empty() {
+        let rest = entries.split_off(entries.len().min(cap));
+        let parts = parts_from_entries(entries, "syslog", &app.cfg.source_label, &FormatKey::Whole);
+        submit_counted(app, parts, protocol, wait).await;
+        entries = rest;
+    }
 }
 
 /// Serves syslog over TCP until `stop` turns true; open connections finish
@@ -118,12 +161,7 @@ async fn tcp_conn(
                 }
             }
         }
-        if !entries.is_empty() {
-            let parts = parts_from_entries(entries, "syslog", &app.cfg.source_label, &FormatKey::Whole);
-            if let Err(e) = app.submit(parts, "syslog_tcp", Wait::Yes).await {
-                tracing::warn!(%peer, error = %e.message, "syslog tcp lines not kept");
-            }
-        }
+        submit_entries(&app, entries, "syslog_tcp", Wait::Yes).await;
         if n == 0 || fatal {
             return;
         }
@@ -144,23 +182,19 @@ pub async fn syslog_udp(app: Arc<App>, sock: UdpSocket, mut stop: watch::Receive
                 }
             }
         };
-        // Take what else already arrived, so one job carries many datagrams.
+        // Take what else already arrived, so one job carries many datagrams
+        // (no more than the queue holds).
         let mut entries = vec![clamp(&app, syslog_entry(&app, trim_end(&buf[..n])))];
-        while entries.len() < 1024 {
+        while entries.len() < app.cfg.queue_lines.min(1024) {
             match sock.try_recv_from(&mut buf) {
                 Ok((n, _)) => entries.push(clamp(&app, syslog_entry(&app, trim_end(&buf[..n])))),
                 Err(_) => break,
             }
         }
-        let parts = parts_from_entries(entries, "syslog", &app.cfg.source_label, &FormatKey::Whole);
         let app2 = app.clone();
         // Never wait: a full queue drops the datagrams (counted as
         // `queue_full`) instead of blocking reads.
-        tokio::spawn(async move {
-            if let Err(e) = app2.submit(parts, "syslog_udp", Wait::No).await {
-                tracing::warn!(error = %e.message, "syslog udp lines dropped");
-            }
-        });
+        tokio::spawn(async move { submit_entries(&app2, entries, "syslog_udp", Wait::No).await });
     }
 }
 
@@ -196,9 +230,15 @@ pub async fn unix(app: Arc<App>, listener: UnixListener, mut stop: watch::Receiv
 }
 
 async fn unix_conn(app: Arc<App>, mut sock: tokio::net::UnixStream, mut stop: watch::Receiver<bool>) {
+    let max = app.cfg.max_line_bytes;
     let mut buf = vec![0u8; CHUNK];
     // Bytes after the last newline wait for the rest of their line.
     let mut carry: Vec<u8> = Vec::new();
+    // Inside a line longer than `max`: its first `max + 1` bytes wait in
+    // `carry` (the framer cuts and flags them), the rest up to its newline
+    // is skipped, as the framer does. The line is one line, however many
+    // reads it takes.
+    let mut skipping = false;
     loop {
         let n = tokio::select! {
             _ = stop.changed() => 0,
@@ -206,40 +246,63 @@ async fn unix_conn(app: Arc<App>, mut sock: tokio::net::UnixStream, mut stop: wa
         };
         if n == 0 {
             if !carry.is_empty() {
-                submit_text(&app, std::mem::take(&mut carry)).await;
+                submit_text(&app, &carry).await;
             }
             return;
         }
-        carry.extend_from_slice(&buf[..n]);
-        if let Some(last) = memchr_last_newline(&carry) {
-            let rest = carry.split_off(last + 1);
-            let lines = std::mem::replace(&mut carry, rest);
-            submit_text(&app, lines).await;
-        } else if carry.len() > app.cfg.max_line_bytes {
-            // One very long line: framed (and cut, flagged) now.
-            submit_text(&app, std::mem::take(&mut carry)).await;
+        let mut data = &buf[..n];
+        if skipping {
+            match memchr::memchr(b'\n', data) {
+                Some(i) => {
+                    data = &data[i..];
+                    skipping = false;
+                }
+                None => continue,
+            }
+        }
+        carry.extend_from_slice(data);
+        if let Some(last) = memchr::memrchr(b'\n', &carry) {
+            submit_text(&app, &carry[..=last]).await;
+            carry.drain(..=last);
+        }
+        if carry.len() > max {
+            carry.truncate(max + 1);
+            skipping = true;
         }
     }
 }
 
-fn memchr_last_newline(b: &[u8]) -> Option<usize> {
-    b.iter().rposition(|&c| c == b'\n')
-}
-
-async fn submit_text(app: &Arc<App>, bytes: Vec<u8>) {
-    let part = match text_part(
-        &bytes,
-        app.cfg.unix_source.clone(),
-        FormatKey::Whole,
-        app.cfg.max_line_bytes,
-    ) {
-        Ok(p) => p,
-        Err(e) => {
-            tracing::warn!(error = %e.message, "unix socket");
-            return;
-        }
-    };
-    if let Err(e) = app.submit(vec![part], "unix", Wait::Yes).await {
-        tracing::warn!(error = %e.message, "unix socket lines not kept");
+/// Frames and queues whole lines, in pieces of at most `--queue-lines`.
+async fn submit_text(app: &Arc<App>, mut bytes: &[u8]) {
+    let cap = app.cfg.queue_lines.max(1);
+    while !bytes.is_empty() {
+        // Every line has at least one byte: a piece this short holds at
+        // most `cap` lines.
+        let end = if bytes.len() <= cap {
+            bytes.len()
+        } else {
+            memchr::memchr_iter(b'\n', bytes)
+                .nth(cap - 1)
+                .map_or(bytes.len(), |i| i + 1)
+        };
+        let (piece, rest) = bytes.split_at(end);
+        bytes = rest;
+        let part = match text_part(
+            piece,
+            app.cfg.unix_source.clone(),
+            FormatKey::Whole,
+            app.cfg.max_line_bytes,
+        ) {
+            Ok(p) => p,
+            Err(e) => {
+                // The framer fails only on a read error, and it reads from
+                // memory here; counted all the same.
+                let lines = memchr::memchr_iter(b'\n', piece).count() + usize::from(!piece.ends_with(b"\n"));
+                app.metrics.rejected("unavailable", lines as u64);
+                tracing::warn!(error = %e.message, "unix socket");
+                continue;
+            }
+        };
+        submit_counted(app, vec![part], "unix", Wait::Yes).await;
     }
 }
