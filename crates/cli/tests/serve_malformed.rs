@@ -403,6 +403,43 @@ fn grpc_message_over_the_limit_got_out_of_range_which_otlp_exporters_retry() {
     );
 }
 
+/// Regression: a full queue answered an OTLP/gRPC export RESOURCE_EXHAUSTED
+/// without RetryInfo, which the OTLP specification makes non-retryable, so
+/// an exporter that follows it (the Collector's) dropped the batch instead
+/// of retrying once the queue had room. Now UNAVAILABLE (retryable), and
+/// the same export succeeds once the commit holding the queue is done.
+#[test]
+fn grpc_export_into_a_full_queue_got_resource_exhausted_which_otlp_exporters_drop() {
+    let s = Server::start(&[
+        "--otlp-grpc",
+        "127.0.0.1:0",
+        "--queue-lines",
+        "1000",
+        "--commit-interval-ms",
+        "1500",
+    ]);
+    // 800 lines over HTTP hold the queue until their commit, 1.5 s later.
+    let first = {
+        let url = s.url("/v1/ingest?source=busy");
+        let body = lines("x", 800).join("\n");
+        std::thread::spawn(move || match Server::agent().post(&url).send_string(&body) {
+            Ok(r) => r.status(),
+            Err(ureq::Error::Status(code, _)) => code,
+            Err(_) => 0,
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    let addr = &s.addrs["otlp-grpc"];
+    let e = export(addr, otlp_request("grpc-busy", &lines("g", 800)), false).unwrap_err();
+    assert_eq!(e.code(), Code::Unavailable, "{e:?}");
+    assert!(e.message().contains("queue is full"), "{e:?}");
+    assert_eq!(first.join().unwrap(), 200);
+    // The retry an exporter makes is taken.
+    export(addr, otlp_request("grpc-busy", &lines("g", 800)), false).unwrap();
+    assert_eq!(s.counted("grpc-busy"), (800, 800));
+    assert!(s.metric("logsieve_rejected_total{reason=\"queue_full\"}") >= 800.0);
+}
+
 /// Regression: the gRPC port read any request as gRPC frames whatever its
 /// content-type, so a well-framed body sent as text/plain was taken, and a
 /// JSON body got INTERNAL "invalid compression flag: 123". Now 415 with

@@ -72,8 +72,10 @@ impl LogsService for Otlp {
                 partial_success: None,
             })),
             Err(e) => Err(match e.status {
-                // OTLP: RESOURCE_EXHAUSTED and UNAVAILABLE are retryable.
-                StatusCode::TOO_MANY_REQUESTS => Status::resource_exhausted(e.message),
+                // A full queue: UNAVAILABLE, which OTLP exporters retry
+                // (RESOURCE_EXHAUSTED is retryable only with RetryInfo, so
+                // the Collector would drop the batch).
+                StatusCode::TOO_MANY_REQUESTS => Status::unavailable(e.message),
                 StatusCode::SERVICE_UNAVAILABLE => Status::unavailable(e.message),
                 StatusCode::PAYLOAD_TOO_LARGE => {
                     app.metrics.rejected("oversize_request", 1);
