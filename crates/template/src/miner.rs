@@ -89,6 +89,11 @@ const KEEP_MIN: usize = 1024;
 
 /// Whether a table or vector of `capacity` that held `len` entries keeps
 /// its allocation through a rebuild.
+/// Templates of one index key (one position apart, one shape and rest, one
+/// tail prefix): almost always one or two, so they live inline in the map's
+/// entry, and re-indexing thousands of templates allocates nothing per key.
+type Group = smallvec::SmallVec<[u32; 2]>;
+
 fn keeps_room(capacity: usize, len: usize) -> bool {
     capacity <= KEEP_SLACK * len.max(KEEP_MIN)
 }
@@ -143,7 +148,10 @@ struct Cluster {
     tail: bool,
 }
 
+#[cfg(test)]
 impl Cluster {
+    /// The positions holding a variable, the obvious way: the twin of
+    /// what [`Miner::index_shape`] computes.
     fn wild_positions(&self) -> Vec<u32> {
         self.tokens
             .iter()
@@ -159,7 +167,7 @@ impl Cluster {
 #[derive(Debug, Default, Clone)]
 struct Shape {
     positions: Vec<u32>,
-    by_rest: FxHashMap<u128, Vec<u32>>,
+    by_rest: FxHashMap<u128, Group>,
 }
 
 /// A template as saved, in creation order: its tokens, count, example and,
@@ -218,7 +226,7 @@ pub struct Miner {
     /// from its masked tokens) → the oldest template with that text.
     exact: FxHashMap<u128, u32>,
     patterns: FxHashMap<u128, u32>,
-    wild: FxHashMap<u128, Vec<u32>>,
+    wild: FxHashMap<u128, Group>,
     shapes: Vec<Shape>,
     shapes_by_len: FxHashMap<(u32, u128), usize>,
     shape_lists: FxHashMap<u32, Vec<usize>>,
@@ -233,7 +241,7 @@ pub struct Miner {
     merges: Vec<TemplateMerge>,
     /// Templates of one constant prefix whose lines go on with tails of
     /// different lengths, by the hash of the prefix ([`tail_starts`]).
-    tail_groups: FxHashMap<u128, Vec<u32>>,
+    tail_groups: FxHashMap<u128, Group>,
     /// Tail templates (`prefix <*>`, the `<*>` spanning the rest of the
     /// line) by the hash of their prefix: the oldest one per prefix.
     tails: FxHashMap<u128, u32>,
@@ -442,7 +450,7 @@ fn tail_starts<'a>(n: usize, token: impl Fn(usize) -> &'a str, out: &mut Vec<usi
     let mut k = n;
     let mut vars = false;
     while k > 1 && value_only(token(k - 1)) {
-        vars |= token(k - 1).contains(VAR);
+        vars |= has_var(token(k - 1));
         k -= 1;
     }
     if k < n && vars && !out.contains(&k) {
@@ -464,16 +472,24 @@ fn opens_message(t: &str) -> bool {
 }
 
 /// Whether a token holds a letter outside its variables (`ms,`, `req-<*>`).
+/// The bytes of [`VAR`] are no letters, so every byte may be looked at
+/// (the twin test splits the token on `VAR` first).
 fn has_word(t: &str) -> bool {
-    t.split(VAR)
-        .any(|part| part.bytes().any(|b| b.is_ascii_alphabetic()))
+    t.bytes().any(|b| b.is_ascii_alphabetic())
 }
 
 /// Whether a token holds nothing but variables and punctuation (`<*>`,
-/// `$<*>`, `=`, `'<*>',`): a piece of a list of values.
+/// `$<*>`, `=`, `'<*>',`): a piece of a list of values. As in [`has_word`],
+/// the bytes of [`VAR`] need not be skipped.
 fn value_only(t: &str) -> bool {
-    !t.split(VAR)
-        .any(|part| part.bytes().any(|b| b.is_ascii_alphanumeric() || b >= 0x80))
+    !t.bytes().any(|b| b.is_ascii_alphanumeric() || b >= 0x80)
+}
+
+/// `t.contains(VAR)` without setting up a substring searcher per call (it
+/// runs for every token of every template an eviction re-indexes).
+fn has_var(t: &str) -> bool {
+    let b = t.as_bytes();
+    (1..b.len().saturating_sub(1)).any(|i| b[i] == b'*' && b[i - 1] == b'<' && b[i + 1] == b'>')
 }
 
 /// Templates a tail group keeps: enough to show lengths and first tokens
@@ -616,7 +632,7 @@ fn is_unit(v: &str) -> bool {
 /// (`<*>` beside `foo`, `(<*>)` beside `()`): such a position has shown
 /// itself variable, so it counts one value more.
 fn already_general(values: &[&str]) -> bool {
-    if !values.iter().any(|v| v.contains(VAR)) {
+    if !values.iter().any(|v| has_var(v)) {
         return false;
     }
     let g = generalize(values);
@@ -809,7 +825,7 @@ impl Miner {
         let mut run = n;
         let mut vars = false;
         while run > 1 && value_only(line.masked_token(run - 1)) {
-            vars |= line.masked_token(run - 1).contains(VAR);
+            vars |= has_var(line.masked_token(run - 1));
             run -= 1;
         }
         if !vars {
@@ -866,7 +882,14 @@ impl Miner {
 
     fn index_shape(&mut self, c: u32) {
         let cl = &self.clusters[c as usize];
-        let positions = cl.wild_positions();
+        // On the stack: a shape's own copy is made only for a new shape.
+        let positions: smallvec::SmallVec<[u32; 16]> = cl
+            .tokens
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| has_var(t))
+            .map(|(i, _)| i as u32)
+            .collect();
         if positions.is_empty() {
             return;
         }
@@ -884,7 +907,7 @@ impl Miner {
             None => {
                 let si = self.shapes.len();
                 self.shapes.push(Shape {
-                    positions,
+                    positions: positions.to_vec(),
                     by_rest: FxHashMap::default(),
                 });
                 self.shapes_by_len.insert(key, si);
@@ -893,6 +916,34 @@ impl Miner {
             }
         };
         self.shapes[si].by_rest.entry(rest).or_default().push(c);
+    }
+
+    /// Drops the shapes that hold no template, and their entries in
+    /// `shapes_by_len` and `shape_lists`.
+    fn drop_empty_shapes(&mut self) {
+        if self.shapes.iter().all(|s| !s.by_rest.is_empty()) {
+            return;
+        }
+        let mut map = vec![usize::MAX; self.shapes.len()];
+        let mut next = 0;
+        for (si, shape) in self.shapes.iter().enumerate() {
+            if !shape.by_rest.is_empty() {
+                map[si] = next;
+                next += 1;
+            }
+        }
+        self.shapes.retain(|s| !s.by_rest.is_empty());
+        self.shapes_by_len.retain(|_, si| {
+            *si = map[*si];
+            *si != usize::MAX
+        });
+        self.shape_lists.retain(|_, list| {
+            list.retain(|si| map[*si] != usize::MAX);
+            for si in list.iter_mut() {
+                *si = map[*si];
+            }
+            !list.is_empty()
+        });
     }
 
     fn wild_key(&self, c: u32, p: usize) -> u128 {
@@ -909,7 +960,7 @@ impl Miner {
             let w = self.wild_key(c, p);
             let clusters = &self.clusters;
             let group = self.wild.entry(w).or_default();
-            group.retain(|&x| clusters[x as usize].parent == x && !clusters[x as usize].tail);
+            group.retain(|&mut x| clusters[x as usize].parent == x && !clusters[x as usize].tail);
             group.push(c);
             if group.len() < 2 {
                 // The usual case: nothing else differs from `c` at `p` only.
@@ -951,7 +1002,7 @@ impl Miner {
         let group = self.wild.get(&w)?;
         for &g in group {
             let general = &*self.clusters[g as usize].tokens[p];
-            if !general.contains(VAR) {
+            if !has_var(general) {
                 continue;
             }
             let mut sub: Vec<u32> = group
@@ -1000,7 +1051,7 @@ impl Miner {
             let key = prefix_hash(&self.clusters[r as usize].hashes, j);
             let clusters = &self.clusters;
             let group = self.tail_groups.entry(key).or_default();
-            group.retain(|&x| {
+            group.retain(|&mut x| {
                 let cl = &clusters[x as usize];
                 cl.parent == x && !cl.tail && cl.tokens[..j] == clusters[r as usize].tokens[..j]
             });
@@ -1018,7 +1069,7 @@ impl Miner {
             }
             let runs = group.iter().all(|&x| {
                 let tail = &clusters[x as usize].tokens[j..];
-                tail.iter().all(|t| value_only(t)) && tail.iter().any(|t| t.contains(VAR))
+                tail.iter().all(|t| value_only(t)) && tail.iter().any(|t| has_var(t))
             });
             let prefix = &clusters[r as usize].tokens[..j];
             let argument =
@@ -1363,13 +1414,12 @@ impl Miner {
         reuse_map(&mut self.exact, n);
         reuse_map(&mut self.patterns, n);
         reuse_map(&mut self.wild, 0);
-        if keeps_room(self.shapes.capacity(), self.shapes.len()) {
-            self.shapes.clear();
-        } else {
-            self.shapes = Vec::new();
+        // Shapes stay, with their tables emptied and refilled; the ones no
+        // template fills again go afterwards. (Their order does not matter:
+        // a line goes to the oldest template of any shape that takes it.)
+        for shape in &mut self.shapes {
+            reuse_map(&mut shape.by_rest, 0);
         }
-        reuse_map(&mut self.shapes_by_len, 0);
-        reuse_map(&mut self.shape_lists, 0);
         for c in 0..self.clusters.len() as u32 {
             let cl = &self.clusters[c as usize];
             let pat = combine(cl.hashes.iter().map(|&h| Some(h)));
@@ -1378,6 +1428,7 @@ impl Miner {
             self.exact.entry(text).or_insert(c);
             self.index_shape(c);
         }
+        self.drop_empty_shapes();
         for c in 0..self.clusters.len() as u32 {
             if self.clusters[c as usize].parent != c || self.clusters[c as usize].tail {
                 continue;
@@ -1689,7 +1740,7 @@ pub(crate) mod tests {
         while run > 1 && value_only(line.masked_token(run - 1)) {
             run -= 1;
         }
-        if !(run..n).any(|i| line.masked_token(i).contains(VAR)) {
+        if !(run..n).any(|i| has_var(line.masked_token(i))) {
             run = n;
         }
         let mut v = Vec::new();
@@ -1835,6 +1886,21 @@ pub(crate) mod tests {
                 assert_cache_independent(&lines);
             }
 
+            /// The byte-scanning token predicates and their obvious
+            /// twins: split on `VAR` first, search `VAR` as a substring.
+            #[test]
+            fn token_predicates_match_their_slow_twins(t in r"[a<*>9=:\u{e9} ]{0,9}") {
+                prop_assert_eq!(has_var(&t), t.contains(VAR));
+                prop_assert_eq!(
+                    has_word(&t),
+                    t.split(VAR).any(|part| part.bytes().any(|b| b.is_ascii_alphabetic()))
+                );
+                prop_assert_eq!(
+                    value_only(&t),
+                    !t.split(VAR).any(|part| part.bytes().any(|b| b.is_ascii_alphanumeric() || b >= 0x80))
+                );
+            }
+
             #[test]
             fn glob_spans_matches_its_slow_twin(
                 pattern in r"(<\*>|[ab<*>]){0,6}",
@@ -1934,7 +2000,7 @@ pub(crate) mod tests {
         );
         // Eight founders per template before the merge, plus the merges.
         assert!(m.clusters.len() <= 3 * 9, "{} clusters", m.clusters.len());
-        let groups: usize = m.wild.values().map(Vec::len).sum();
+        let groups: usize = m.wild.values().map(|g| g.len()).sum();
         assert!(groups <= m.clusters.len() * 6, "{groups} group entries");
         assert!(m.exact.len() <= m.clusters.len() && m.patterns.len() <= m.clusters.len());
         assert!(m.cache.len() <= cap);

@@ -53,6 +53,7 @@ impl Miner {
         let mut in_shapes = 0;
         for (si, shape) in self.shapes.iter().enumerate() {
             assert!(!shape.positions.is_empty(), "shape {si} has no variable");
+            assert!(!shape.by_rest.is_empty(), "shape {si} holds no template");
             for list in shape.by_rest.values() {
                 assert!(
                     list.windows(2).all(|w| w[0] < w[1]),
