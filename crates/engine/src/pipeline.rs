@@ -100,6 +100,8 @@ fn read_message(input: &str, source: &logsieve_framing::FramingError) -> String 
     }
 }
 
+pub use smallvec::SmallVec;
+
 /// One record as an observer (e.g. detection) sees it.
 pub struct RecordView<'a> {
     /// 1-based line number in its input.
@@ -110,14 +112,15 @@ pub struct RecordView<'a> {
     pub raw: &'a str,
     /// The content (the message templates are mined from).
     pub content: &'a str,
-    /// Header fields: (name, value), fixed ones then dynamic (JSON) ones.
-    pub fields: Vec<(&'a str, &'a str)>,
+    /// Header fields: (name, value), fixed ones then dynamic (JSON) ones
+    /// (inline up to 8: no allocation per record for most lines).
+    pub fields: SmallVec<[(&'a str, &'a str); 8]>,
     /// The template text, when the line has one.
     pub template: Option<&'a str>,
     /// The template id (16 hex digits), when the line has one.
     pub template_id: Option<&'a str>,
-    /// The variable values, in order.
-    pub params: Vec<&'a str>,
+    /// The variable values, in order (inline up to 16).
+    pub params: SmallVec<[&'a str; 16]>,
 }
 
 /// Sees every record: `observe` runs on worker threads (in parallel) and
