@@ -230,6 +230,15 @@ pub struct Miner {
     shapes: Vec<Shape>,
     shapes_by_len: FxHashMap<(u32, u128), usize>,
     shape_lists: FxHashMap<u32, Vec<usize>>,
+    /// Shapes a line is looked up in, by its length and first token: the
+    /// shapes of that length whose first token is constant and is that
+    /// token in one of their templates, by `(length, token hash)`
+    /// (`shape_open`), and those whose first token is a variable
+    /// (`shape_var0`). A line then probes the few shapes that can take it,
+    /// not every shape of its length: the cost of a new key stays flat as
+    /// templates, and so shapes, grow.
+    shape_open: FxHashMap<(u32, u64), smallvec::SmallVec<[usize; 4]>>,
+    shape_var0: FxHashMap<u32, Vec<usize>>,
     /// Bumped by every line learned; orders templates by recency.
     tick: u64,
     /// Live templates (`parent == self`), kept so that `evict_to` with
@@ -659,6 +668,8 @@ impl Miner {
             shapes: Vec::new(),
             shapes_by_len: FxHashMap::default(),
             shape_lists: FxHashMap::default(),
+            shape_open: FxHashMap::default(),
+            shape_var0: FxHashMap::default(),
             tick: 0,
             live: 0,
             generation: 0,
@@ -782,7 +793,12 @@ impl Miner {
             *h = token_hash(line.masked_token(i));
         }
         let sum = term_sum(hashes);
-        for &si in list.map(Vec::as_slice).unwrap_or_default() {
+        let var0 = self.shape_var0.get(&(n as u32)).map(Vec::as_slice);
+        let open = hashes
+            .first()
+            .and_then(|&h| self.shape_open.get(&(n as u32, h)))
+            .map(|l| l.as_slice());
+        for &si in var0.unwrap_or_default().iter().chain(open.unwrap_or_default()) {
             let shape = &self.shapes[si];
             let rest = finish_sum(
                 shape
@@ -912,14 +928,23 @@ impl Miner {
                 });
                 self.shapes_by_len.insert(key, si);
                 self.shape_lists.entry(n).or_default().push(si);
+                if positions[0] == 0 {
+                    self.shape_var0.entry(n).or_default().push(si);
+                }
                 si
             }
         };
+        if positions[0] != 0 {
+            let open = self.shape_open.entry((n, cl.hashes[0])).or_default();
+            if !open.contains(&si) {
+                open.push(si);
+            }
+        }
         self.shapes[si].by_rest.entry(rest).or_default().push(c);
     }
 
     /// Drops the shapes that hold no template, and their entries in
-    /// `shapes_by_len` and `shape_lists`.
+    /// `shapes_by_len`, `shape_lists`, `shape_var0` and `shape_open`.
     fn drop_empty_shapes(&mut self) {
         if self.shapes.iter().all(|s| !s.by_rest.is_empty()) {
             return;
@@ -937,13 +962,22 @@ impl Miner {
             *si = map[*si];
             *si != usize::MAX
         });
-        self.shape_lists.retain(|_, list| {
-            list.retain(|si| map[*si] != usize::MAX);
-            for si in list.iter_mut() {
-                *si = map[*si];
-            }
-            !list.is_empty()
-        });
+        // Each list loses the dropped shapes and names the others anew;
+        // an emptied list goes.
+        macro_rules! remap {
+            ($lists:expr) => {
+                $lists.retain(|_, list| {
+                    list.retain(|si| map[*si] != usize::MAX);
+                    for si in list.iter_mut() {
+                        *si = map[*si];
+                    }
+                    !list.is_empty()
+                })
+            };
+        }
+        remap!(self.shape_lists);
+        remap!(self.shape_var0);
+        remap!(self.shape_open);
     }
 
     fn wild_key(&self, c: u32, p: usize) -> u128 {
@@ -1420,6 +1454,7 @@ impl Miner {
         for shape in &mut self.shapes {
             reuse_map(&mut shape.by_rest, 0);
         }
+        reuse_map(&mut self.shape_open, 0);
         for c in 0..self.clusters.len() as u32 {
             let cl = &self.clusters[c as usize];
             let pat = combine(cl.hashes.iter().map(|&h| Some(h)));

@@ -82,6 +82,44 @@ impl Miner {
         }
         let listed: usize = self.shape_lists.values().map(Vec::len).sum();
         assert_eq!(listed, self.shapes.len(), "shape lists");
+        // The lookup lists are what the shapes' templates make them: per
+        // length, the shapes whose first token is a variable; per length
+        // and constant first token, the shapes with such a template.
+        let mut var0: FxHashMap<u32, Vec<usize>> = FxHashMap::default();
+        let mut open: FxHashMap<(u32, u64), Vec<usize>> = FxHashMap::default();
+        for (si, shape) in self.shapes.iter().enumerate() {
+            for list in shape.by_rest.values() {
+                for &c in list {
+                    let cl = &self.clusters[c as usize];
+                    let n = cl.tokens.len() as u32;
+                    let to = match shape.positions[0] {
+                        0 => var0.entry(n).or_default(),
+                        _ => open.entry((n, token_hash(&cl.tokens[0]))).or_default(),
+                    };
+                    if !to.contains(&si) {
+                        to.push(si);
+                    }
+                }
+            }
+        }
+        let sorted = |mut l: Vec<usize>| {
+            l.sort_unstable();
+            l
+        };
+        let have_var0: FxHashMap<u32, Vec<usize>> = self
+            .shape_var0
+            .iter()
+            .map(|(&k, l)| (k, sorted(l.clone())))
+            .collect();
+        let have_open: FxHashMap<(u32, u64), Vec<usize>> = self
+            .shape_open
+            .iter()
+            .map(|(&k, l)| (k, sorted(l.to_vec())))
+            .collect();
+        let var0: FxHashMap<_, _> = var0.into_iter().map(|(k, l)| (k, sorted(l))).collect();
+        let open: FxHashMap<_, _> = open.into_iter().map(|(k, l)| (k, sorted(l))).collect();
+        assert_eq!(have_var0, var0, "shapes by variable first token");
+        assert_eq!(have_open, open, "shapes by first token");
         assert_eq!(self.shapes_by_len.len(), self.shapes.len(), "shape keys");
 
         for group in self.wild.values() {
@@ -201,6 +239,7 @@ fn evicting_a_template_others_merged_into_takes_them_along() {
     assert_eq!(m.exact.len(), 1);
     assert_eq!(m.patterns.len(), 1);
     assert!(m.shapes.is_empty() && m.shapes_by_len.is_empty() && m.shape_lists.is_empty());
+    assert!(m.shape_var0.is_empty() && m.shape_open.is_empty());
     assert_eq!(
         m.cache.held().collect::<Vec<_>>(),
         [0],
