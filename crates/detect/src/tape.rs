@@ -173,7 +173,7 @@ pub(crate) fn path_hash(path: &str) -> u64 {
 /// The index of the first `"`, `\` or control character (below 0x20)
 /// in `b` at or after `i`, eight bytes at a time.
 #[inline]
-fn special(b: &[u8], mut i: usize) -> Option<usize> {
+pub(crate) fn special(b: &[u8], mut i: usize) -> Option<usize> {
     let find = |w: u64| equal(w, b'"') | equal(w, b'\\') | below(w, 0x20);
     while let Some(c) = b.get(i..i + 8) {
         let m = find(u64::from_le_bytes(c.try_into().expect("eight bytes")));
