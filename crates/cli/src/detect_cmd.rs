@@ -942,5 +942,10 @@ pub fn run(args: &DetectArgs) -> Result<i32> {
     if table {
         eprint!("{}", sink.summary_table());
     }
+    // The output is closed (renamed into place) when the sink drops; the
+    // detector's memory (thousands of rules, matchers and automata: some
+    // 80M instructions to free, one by one) goes back with the process.
+    drop(sink);
+    std::mem::forget(d);
     Ok(code)
 }
