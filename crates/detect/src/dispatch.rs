@@ -128,9 +128,14 @@ fn intern(paths: &mut Vec<String>, ids: &mut FxHashMap<String, u32>, p: &str) ->
 }
 
 impl Plan {
-    pub(crate) fn new(rules: &[Rule]) -> Plan {
+    /// The plan of `rules`, with the paths in `extra` interned too (the
+    /// event time's: read through [`Slots::value`] like a rule's field).
+    pub(crate) fn new(rules: &[Rule], extra: &[&str]) -> Plan {
         let mut paths = Vec::new();
         let mut ids = FxHashMap::default();
+        for p in extra {
+            intern(&mut paths, &mut ids, p);
+        }
         let mut groups: Vec<Group> = Vec::new();
         let mut group_of: FxHashMap<Vec<crate::mapping::Alternative>, u32> = FxHashMap::default();
         let mut rule_group = Vec::with_capacity(rules.len());
