@@ -412,10 +412,11 @@ impl Slots {
             Some(FieldValue::Num(n)) => {
                 // `format_num`, written into the arena.
                 use std::fmt::Write as _;
-                if n.fract() == 0.0 && n.abs() < 1e15 {
-                    let _ = write!(self.arena, "{}", n as i64);
-                } else {
-                    let _ = write!(self.arena, "{n}");
+                match crate::event::int_text(n, &mut itoa::Buffer::new()) {
+                    Some(t) => self.arena.push_str(t),
+                    None => {
+                        let _ = write!(self.arena, "{n}");
+                    }
                 }
                 self.finish_text(Kind::Num(n), a)
             }

@@ -11,7 +11,7 @@
 //! `serde_json` as before (which then also reports a malformed line with
 //! its usual message).
 
-use crate::event::{format_num, Event, FieldValue};
+use crate::event::{format_num, int_text, Event, FieldValue};
 use std::borrow::Cow;
 use std::sync::OnceLock;
 
@@ -804,13 +804,12 @@ fn scan_nodes(ev: &TapeEvent<'_>, nodes: &[Node], f: &mut dyn FnMut(&str)) {
         match *node {
             Node::Str(s) => f(ev.text(s)),
             Node::Num(n) => {
+                if let Some(t) = int_text(n, &mut itoa::Buffer::new()) {
+                    f(t);
+                    continue;
+                }
                 let mut buf = StackText::default();
-                let fits = if n.fract() == 0.0 && n.abs() < 1e15 {
-                    write!(buf, "{}", n as i64)
-                } else {
-                    write!(buf, "{n}")
-                };
-                match fits {
+                match write!(buf, "{n}") {
                     Ok(()) => f(buf.as_str()),
                     Err(_) => f(&format_num(n)),
                 }
