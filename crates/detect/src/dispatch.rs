@@ -17,6 +17,7 @@ use crate::event::{Event, FieldValue};
 use crate::rule::{FieldMatch, Rule, Selection};
 use crate::value::{Matcher, RefMode, StrPat};
 use aho_corasick::AhoCorasick;
+use memchr::memmem::Finder;
 use rustc_hash::FxHashMap;
 use std::borrow::Cow;
 use std::sync::OnceLock;
@@ -31,12 +32,48 @@ type RuleFields = Vec<Vec<Vec<CField>>>;
 #[derive(Debug)]
 struct CField {
     pids: Box<[u32]>,
+    /// What the field's values compile to for matching, built when the
+    /// field is first tested: most fields of a big rule set never are on
+    /// a given input, and building thousands of automata was a fifth of
+    /// start-up.
+    compiled: OnceLock<Compiled>,
+}
+
+/// A field test's values compiled (see [`compile`]).
+#[derive(Debug)]
+struct Compiled {
     /// (automaton over the case-insensitive `contains` literals, which are
     /// lowercase and matched against the lowercased value; the same for
-    /// the cased ones against the value as is). Built when the field is
-    /// first tested: most fields of a big rule set never are on a given
-    /// input, and building thousands of automata was a fifth of start-up.
-    multi: OnceLock<Option<Box<Multi>>>,
+    /// the cased ones against the value as is).
+    multi: Option<Box<Multi>>,
+    /// Per value, per alternative: for a `contains` literal the automata
+    /// do not stand for, its substring searcher, built once (not one
+    /// `str::contains` set-up per test); `None` for other matchers.
+    finders: Vec<Vec<Option<Finder<'static>>>>,
+}
+
+fn compile(f: &FieldMatch) -> Compiled {
+    let multi = multi(f);
+    let finders = f
+        .values
+        .iter()
+        .enumerate()
+        .map(|(i, alts)| {
+            alts.iter()
+                .enumerate()
+                .map(|(j, m)| match m {
+                    Matcher::Str {
+                        pat: StrPat::Contains(p),
+                        ..
+                    } if !multi.as_ref().is_some_and(|mu| mu.covered[i][j]) => {
+                        Some(Finder::new(p.as_bytes()).into_owned())
+                    }
+                    _ => None,
+                })
+                .collect()
+        })
+        .collect();
+    Compiled { multi, finders }
 }
 
 #[derive(Debug)]
@@ -169,7 +206,7 @@ impl Plan {
                             g.iter()
                                 .map(|f| CField {
                                     pids: f.paths.iter().map(|p| intern(&mut paths, &mut ids, p)).collect(),
-                                    multi: OnceLock::new(),
+                                    compiled: OnceLock::new(),
                                 })
                                 .collect()
                         })
@@ -518,12 +555,22 @@ fn field_ok_fast(ev: &dyn Event, plan: &Plan, f: &FieldMatch, cf: &CField, s: &m
                 Kind::Num(n) => FieldValue::Num(n),
                 Kind::Bool(b) => FieldValue::Bool(b),
             };
-            let one = |m: &Matcher| match m {
-                Matcher::Str { pat, cased } => pat.matches(if *cased { t } else { l }),
-                Matcher::FieldRef { paths, mode, cased } => fieldref(paths, *mode, *cased),
+            // A `contains` literal with its searcher (the same verdict as
+            // `StrPat::matches`: a UTF-8 needle found in UTF-8 text lies on
+            // character boundaries), the rest as `Matcher::matches`.
+            let one = |m: &Matcher, finder: &Option<Finder<'static>>| match (m, finder) {
+                (Matcher::Str { cased, .. }, Some(fi)) => {
+                    fi.find(if *cased { t } else { l }.as_bytes()).is_some()
+                }
+                (Matcher::Str { pat, cased }, None) => pat.matches(if *cased { t } else { l }),
+                (Matcher::FieldRef { paths, mode, cased }, _) => fieldref(paths, *mode, *cased),
                 _ => m.matches(Some(&v), &get),
             };
-            let ok = match cf.multi.get_or_init(|| multi(f)) {
+            let c = cf.compiled.get_or_init(|| compile(f));
+            let any_alt = |(alts, fs): (&Vec<Matcher>, &Vec<Option<Finder<'static>>>)| {
+                alts.iter().zip(fs).any(|(m, fi)| one(m, fi))
+            };
+            let ok = match &c.multi {
                 // Any value will do (`multi` is never built for `all`):
                 // one automaton pass for the `contains` values, the others
                 // one by one.
@@ -533,9 +580,16 @@ fn field_ok_fast(ev: &dyn Event, plan: &Plan, f: &FieldMatch, cf: &CField, s: &m
                         || f.values
                             .iter()
                             .zip(&mu.covered)
-                            .any(|(alts, cov)| alts.iter().zip(cov).any(|(m, &c)| !c && one(m)))
+                            .zip(&c.finders)
+                            .any(|((alts, cov), fs)| {
+                                alts.iter()
+                                    .zip(cov)
+                                    .zip(fs)
+                                    .any(|((m, &covered), fi)| !covered && one(m, fi))
+                            })
                 }
-                None => test(&|alts| alts.iter().any(one)),
+                None if f.all => f.values.iter().zip(&c.finders).all(any_alt),
+                None => f.values.iter().zip(&c.finders).any(any_alt),
             };
             s.other = other.into_inner();
             ok
