@@ -138,6 +138,12 @@ pub(crate) struct Plan {
     /// Per path: whether it has a `*` segment (then it is looked up with
     /// `Event::get`, never by the index).
     starred: Vec<bool>,
+    /// Per path without `*`: where its last `.`-separated key starts, and
+    /// the id of the path before that key (`NO_PATH` for a one-key path;
+    /// every such prefix is interned): how [`Slots::resolve`] checks a
+    /// hash match with one key comparison.
+    last_at: Vec<u32>,
+    parent: Vec<u32>,
     /// Path → id (at load only).
     ids: FxHashMap<String, u32>,
     fields: Vec<RuleFields>,
@@ -145,6 +151,12 @@ pub(crate) struct Plan {
     /// Per rule: its logsource group.
     pub(crate) rule_group: Vec<u32>,
 }
+
+/// No path: `Plan::parent` of a one-key path (a member at the top).
+const NO_PATH: u32 = u32::MAX;
+/// `Slots::entry_pid` of a member matched to no path: no path's parent,
+/// so none of its members is matched either.
+const UNMATCHED: u32 = u32::MAX - 1;
 
 /// For a path with a `*` segment, the member before the first one, when
 /// that member's own path has none (`A.B.*.C` → `A.B`): the value the
@@ -224,6 +236,26 @@ impl Plan {
                 intern(&mut paths, &mut ids, at);
             }
         }
+        // Every path without `*` has its prefixes interned (`A.B.C`: `A`
+        // and `A.B`), for `parent`.
+        for p in paths.clone() {
+            if !p.contains('*') {
+                for (i, _) in p.match_indices('.') {
+                    intern(&mut paths, &mut ids, &p[..i]);
+                }
+            }
+        }
+        let last_at: Vec<u32> = paths
+            .iter()
+            .map(|p| p.rfind('.').map_or(0, |i| i as u32 + 1))
+            .collect();
+        let parent: Vec<u32> = paths
+            .iter()
+            .map(|p| match p.rfind('.') {
+                Some(i) if !p.contains('*') => ids[&p[..i]],
+                _ => NO_PATH,
+            })
+            .collect();
         let mut by_hash: FxHashMap<u64, Vec<u32>> = FxHashMap::default();
         let starred: Vec<bool> = paths.iter().map(|p| p.contains('*')).collect();
         for (i, p) in paths.iter().enumerate() {
@@ -238,6 +270,8 @@ impl Plan {
             paths,
             by_hash,
             starred,
+            last_at,
+            parent,
             ids,
             fields,
             groups,
@@ -305,6 +339,9 @@ pub(crate) struct Slots {
     /// The paths matched to a member this event, in index order, with
     /// the member's node.
     found: Vec<(u32, u32)>,
+    /// Per index entry of this event's tape: the path matched to it, or
+    /// `UNMATCHED`.
+    entry_pid: Vec<u32>,
 }
 
 impl Slots {
@@ -336,21 +373,36 @@ impl Slots {
     /// path without `*` is then present exactly when a member was matched
     /// to it (`TapeEvent::get` finds the same member: the one whose dotted
     /// path it is), and [`Slots::get`] reads its node without searching.
+    ///
+    /// A hash match is checked exactly with one key comparison: the
+    /// member's path is its parent's, `.`, its key (no key holds a `.` on
+    /// an indexed tape), and its parent, which comes before it in the
+    /// index, was matched to the path's prefix (interned for every path)
+    /// exactly when the parent's path is that prefix.
     pub(crate) fn resolve(&mut self, t: &crate::TapeEvent<'_>, plan: &Plan) {
         if !t.indexed() {
             return;
         }
         let stamp = self.stamp;
+        self.entry_pid.clear();
         t.members_by_hash(&mut |h, e| {
+            let mut got = UNMATCHED;
             if let Some(ids) = plan.by_hash.get(&h) {
+                let (key, up) = t.entry_key_parent(e);
+                let up = up.map_or(NO_PATH, |u| self.entry_pid[u as usize]);
                 for &p in ids {
-                    if t.entry_at(e, &plan.paths[p as usize]) {
-                        self.node_seen[p as usize] = stamp;
-                        self.node[p as usize] = t.entry_node(e);
+                    let i = p as usize;
+                    if plan.parent[i] == up && &plan.paths[i][plan.last_at[i] as usize..] == key {
+                        debug_assert!(t.entry_at(e, &plan.paths[i]), "{}", plan.paths[i]);
+                        self.node_seen[i] = stamp;
+                        self.node[i] = t.entry_node(e);
                         self.found.push((p, t.entry_node(e)));
+                        got = p;
+                        break;
                     }
                 }
             }
+            self.entry_pid.push(got);
         });
         self.resolved = true;
     }

@@ -683,6 +683,16 @@ impl<'a> TapeEvent<'a> {
         self.entry_is(e, path)
     }
 
+    /// Entry `e`'s key, and its parent entry (`None` at the top; a parent
+    /// comes before its members in the index).
+    pub(crate) fn entry_key_parent(&self, e: u32) -> (&'a str, Option<u32>) {
+        let ent = self.tape.index[e as usize];
+        (
+            self.text(ent.key),
+            (ent.parent != NO_PARENT).then_some(ent.parent),
+        )
+    }
+
     /// Calls `f` with the text of every string, number and boolean of the
     /// value at `node` (from [`TapeEvent::entry_node`]), or everything
     /// inside it.
