@@ -138,12 +138,21 @@ fn details(a: &Alert) -> String {
 }
 
 /// Writes `a` in `format`; `first` is whether it is the first alert (the
-/// CSV and table headers go before it).
-fn encode(out: &mut dyn Write, format: DetectOutput, a: &Alert, first: bool) -> std::io::Result<()> {
+/// CSV and table headers go before it). `buf` is reused memory: a JSON
+/// line is built in it and written with one call.
+fn encode(
+    out: &mut dyn Write,
+    buf: &mut Vec<u8>,
+    format: DetectOutput,
+    a: &Alert,
+    first: bool,
+) -> std::io::Result<()> {
     match format {
         DetectOutput::Jsonl => {
-            serde_json::to_writer(&mut *out, a)?;
-            out.write_all(b"\n")
+            buf.clear();
+            a.write_json(buf);
+            buf.push(b'\n');
+            out.write_all(buf)
         }
         DetectOutput::Csv => {
             let mut buf = Vec::new();
@@ -301,7 +310,8 @@ type PerRule = BTreeMap<String, (String, String, u64)>;
 pub struct DetectionSink<'a> {
     detector: &'a Detector,
     correlator: Mutex<Correlator>,
-    out: Mutex<Box<dyn Write + Send + 'a>>,
+    /// The output, and a buffer an alert is encoded in.
+    out: Mutex<(Box<dyn Write + Send + 'a>, Vec<u8>)>,
     format: DetectOutput,
     levels: Mutex<BTreeMap<String, u64>>,
     per_rule: Mutex<PerRule>,
@@ -322,7 +332,7 @@ impl<'a> DetectionSink<'a> {
         DetectionSink {
             detector,
             correlator: Mutex::new(Correlator::new(detector)),
-            out: Mutex::new(out),
+            out: Mutex::new((out, Vec::new())),
             format,
             levels: Mutex::new(BTreeMap::new()),
             per_rule: Mutex::new(BTreeMap::new()),
@@ -332,9 +342,10 @@ impl<'a> DetectionSink<'a> {
 
     fn write(&self, a: &Alert) -> std::io::Result<()> {
         let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        let (w, buf) = &mut *out;
         let mut levels = self.levels.lock().unwrap_or_else(|e| e.into_inner());
         let first = levels.is_empty();
-        encode(&mut *out, self.format, a, first)?;
+        encode(&mut **w, buf, self.format, a, first)?;
         // Counted without a copy of the keys once they are known.
         match levels.get_mut(&a.level) {
             Some(n) => *n += 1,
@@ -425,7 +436,7 @@ impl<'a> DetectionSink<'a> {
         for a in &last {
             self.write(a)?;
         }
-        self.out.lock().unwrap_or_else(|e| e.into_inner()).flush()?;
+        self.out.lock().unwrap_or_else(|e| e.into_inner()).0.flush()?;
         if !quiet {
             crate::progress::finish();
             let levels = self.levels.lock().unwrap_or_else(|e| e.into_inner());
@@ -494,7 +505,7 @@ impl Observer for DetectionSink<'_> {
     }
 
     fn flush(&self) -> std::io::Result<()> {
-        self.out.lock().unwrap_or_else(|e| e.into_inner()).flush()
+        self.out.lock().unwrap_or_else(|e| e.into_inner()).0.flush()
     }
 }
 
@@ -931,5 +942,10 @@ pub fn run(args: &DetectArgs) -> Result<i32> {
     if table {
         eprint!("{}", sink.summary_table());
     }
+    // The output is closed (renamed into place) when the sink drops; the
+    // detector's memory (thousands of rules, matchers and automata: some
+    // 80M instructions to free, one by one) goes back with the process.
+    drop(sink);
+    std::mem::forget(d);
     Ok(code)
 }

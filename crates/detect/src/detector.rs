@@ -94,6 +94,8 @@ pub struct Detector {
     prefilter: Prefilter,
     /// Logsource dispatch and interned field paths.
     plan: Plan,
+    /// The event time's paths ([`Detector::time_paths`]), interned.
+    time_pids: Vec<u32>,
     files: usize,
 }
 
@@ -364,7 +366,12 @@ impl Detector {
             corr_suppressed,
             order: corr_order,
         } = chains;
-        let plan = Plan::new(&rules);
+        let time_paths = Detector::time_paths(mapping.as_ref());
+        let plan = Plan::new(&rules, &time_paths);
+        let time_pids = time_paths
+            .iter()
+            .map(|p| plan.id(p).expect("the plan interns the time paths"))
+            .collect();
         let prefilter = Prefilter::new(&rules, &plan);
         Detector {
             rules,
@@ -380,6 +387,7 @@ impl Detector {
             mapping,
             prefilter,
             plan,
+            time_pids,
             files,
         }
     }
@@ -497,20 +505,41 @@ impl Detector {
             .collect()
     }
 
-    /// The event time in seconds, from the mapping's timestamp paths (or
-    /// common names without a mapping).
-    pub fn event_time(&self, ev: &dyn Event) -> Option<(f64, String)> {
+    /// The paths the event time is read from, first present first: the
+    /// mapping's timestamp paths, or common names without them.
+    fn time_paths(mapping: Option<&Mapping>) -> Vec<&str> {
         const DEFAULT: [&str; 4] = [
             "timestamp",
             "@timestamp",
             "time",
             "Event.System.TimeCreated.#attributes.SystemTime",
         ];
-        let from = |p: &str| ev.get(p).and_then(|v| v.as_text().map(|t| t.into_owned()));
-        let text = match &self.mapping {
-            Some(m) if !m.timestamp_paths().is_empty() => m.timestamp_paths().iter().find_map(|p| from(p)),
-            _ => DEFAULT.iter().find_map(|p| from(p)),
-        }?;
+        match mapping {
+            Some(m) if !m.timestamp_paths().is_empty() => {
+                m.timestamp_paths().iter().map(String::as_str).collect()
+            }
+            _ => DEFAULT.to_vec(),
+        }
+    }
+
+    /// The event time in seconds, from the mapping's timestamp paths (or
+    /// common names without a mapping). The slow twin of the time
+    /// [`Detector::evaluate`] reads through the event's resolved paths.
+    pub fn event_time(&self, ev: &dyn Event) -> Option<(f64, String)> {
+        let text = Detector::time_paths(self.mapping.as_ref())
+            .iter()
+            .find_map(|p| ev.get(p).and_then(|v| v.as_text().map(|t| t.into_owned())))?;
+        crate::time::parse_time(&text).map(|t| (t, text))
+    }
+
+    /// [`Detector::event_time`] through the paths resolved for `ev` by
+    /// [`Detector::matching_rules`] (no search of the event per path).
+    fn event_time_fast(&self, ev: &dyn Event, slots: &Slots) -> Option<(f64, String)> {
+        let text = self.time_pids.iter().find_map(|&p| {
+            slots
+                .value(ev, &self.plan, p)
+                .and_then(|v| v.as_text().map(|t| t.into_owned()))
+        })?;
         crate::time::parse_time(&text).map(|t| (t, text))
     }
 
@@ -521,7 +550,7 @@ impl Detector {
         if matched.is_empty() {
             return Vec::new();
         }
-        let time = self.event_time(ev);
+        let time = self.event_time_fast(ev, &s.slots);
         matched
             .into_iter()
             .map(|ri| {

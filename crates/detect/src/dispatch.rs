@@ -17,6 +17,7 @@ use crate::event::{Event, FieldValue};
 use crate::rule::{FieldMatch, Rule, Selection};
 use crate::value::{Matcher, RefMode, StrPat};
 use aho_corasick::AhoCorasick;
+use memchr::memmem::Finder;
 use rustc_hash::FxHashMap;
 use std::borrow::Cow;
 use std::sync::OnceLock;
@@ -31,12 +32,48 @@ type RuleFields = Vec<Vec<Vec<CField>>>;
 #[derive(Debug)]
 struct CField {
     pids: Box<[u32]>,
+    /// What the field's values compile to for matching, built when the
+    /// field is first tested: most fields of a big rule set never are on
+    /// a given input, and building thousands of automata was a fifth of
+    /// start-up.
+    compiled: OnceLock<Compiled>,
+}
+
+/// A field test's values compiled (see [`compile`]).
+#[derive(Debug)]
+struct Compiled {
     /// (automaton over the case-insensitive `contains` literals, which are
     /// lowercase and matched against the lowercased value; the same for
-    /// the cased ones against the value as is). Built when the field is
-    /// first tested: most fields of a big rule set never are on a given
-    /// input, and building thousands of automata was a fifth of start-up.
-    multi: OnceLock<Option<Box<Multi>>>,
+    /// the cased ones against the value as is).
+    multi: Option<Box<Multi>>,
+    /// Per value, per alternative: for a `contains` literal the automata
+    /// do not stand for, its substring searcher, built once (not one
+    /// `str::contains` set-up per test); `None` for other matchers.
+    finders: Vec<Vec<Option<Finder<'static>>>>,
+}
+
+fn compile(f: &FieldMatch) -> Compiled {
+    let multi = multi(f);
+    let finders = f
+        .values
+        .iter()
+        .enumerate()
+        .map(|(i, alts)| {
+            alts.iter()
+                .enumerate()
+                .map(|(j, m)| match m {
+                    Matcher::Str {
+                        pat: StrPat::Contains(p),
+                        ..
+                    } if !multi.as_ref().is_some_and(|mu| mu.covered[i][j]) => {
+                        Some(Finder::new(p.as_bytes()).into_owned())
+                    }
+                    _ => None,
+                })
+                .collect()
+        })
+        .collect();
+    Compiled { multi, finders }
 }
 
 #[derive(Debug)]
@@ -101,6 +138,12 @@ pub(crate) struct Plan {
     /// Per path: whether it has a `*` segment (then it is looked up with
     /// `Event::get`, never by the index).
     starred: Vec<bool>,
+    /// Per path without `*`: where its last `.`-separated key starts, and
+    /// the id of the path before that key (`NO_PATH` for a one-key path;
+    /// every such prefix is interned): how [`Slots::resolve`] checks a
+    /// hash match with one key comparison.
+    last_at: Vec<u32>,
+    parent: Vec<u32>,
     /// Path → id (at load only).
     ids: FxHashMap<String, u32>,
     fields: Vec<RuleFields>,
@@ -108,6 +151,12 @@ pub(crate) struct Plan {
     /// Per rule: its logsource group.
     pub(crate) rule_group: Vec<u32>,
 }
+
+/// No path: `Plan::parent` of a one-key path (a member at the top).
+const NO_PATH: u32 = u32::MAX;
+/// `Slots::entry_pid` of a member matched to no path: no path's parent,
+/// so none of its members is matched either.
+const UNMATCHED: u32 = u32::MAX - 1;
 
 /// For a path with a `*` segment, the member before the first one, when
 /// that member's own path has none (`A.B.*.C` → `A.B`): the value the
@@ -128,9 +177,14 @@ fn intern(paths: &mut Vec<String>, ids: &mut FxHashMap<String, u32>, p: &str) ->
 }
 
 impl Plan {
-    pub(crate) fn new(rules: &[Rule]) -> Plan {
+    /// The plan of `rules`, with the paths in `extra` interned too (the
+    /// event time's: read through [`Slots::value`] like a rule's field).
+    pub(crate) fn new(rules: &[Rule], extra: &[&str]) -> Plan {
         let mut paths = Vec::new();
         let mut ids = FxHashMap::default();
+        for p in extra {
+            intern(&mut paths, &mut ids, p);
+        }
         let mut groups: Vec<Group> = Vec::new();
         let mut group_of: FxHashMap<Vec<crate::mapping::Alternative>, u32> = FxHashMap::default();
         let mut rule_group = Vec::with_capacity(rules.len());
@@ -164,7 +218,7 @@ impl Plan {
                             g.iter()
                                 .map(|f| CField {
                                     pids: f.paths.iter().map(|p| intern(&mut paths, &mut ids, p)).collect(),
-                                    multi: OnceLock::new(),
+                                    compiled: OnceLock::new(),
                                 })
                                 .collect()
                         })
@@ -182,6 +236,26 @@ impl Plan {
                 intern(&mut paths, &mut ids, at);
             }
         }
+        // Every path without `*` has its prefixes interned (`A.B.C`: `A`
+        // and `A.B`), for `parent`.
+        for p in paths.clone() {
+            if !p.contains('*') {
+                for (i, _) in p.match_indices('.') {
+                    intern(&mut paths, &mut ids, &p[..i]);
+                }
+            }
+        }
+        let last_at: Vec<u32> = paths
+            .iter()
+            .map(|p| p.rfind('.').map_or(0, |i| i as u32 + 1))
+            .collect();
+        let parent: Vec<u32> = paths
+            .iter()
+            .map(|p| match p.rfind('.') {
+                Some(i) if !p.contains('*') => ids[&p[..i]],
+                _ => NO_PATH,
+            })
+            .collect();
         let mut by_hash: FxHashMap<u64, Vec<u32>> = FxHashMap::default();
         let starred: Vec<bool> = paths.iter().map(|p| p.contains('*')).collect();
         for (i, p) in paths.iter().enumerate() {
@@ -196,6 +270,8 @@ impl Plan {
             paths,
             by_hash,
             starred,
+            last_at,
+            parent,
             ids,
             fields,
             groups,
@@ -263,6 +339,9 @@ pub(crate) struct Slots {
     /// The paths matched to a member this event, in index order, with
     /// the member's node.
     found: Vec<(u32, u32)>,
+    /// Per index entry of this event's tape: the path matched to it, or
+    /// `UNMATCHED`.
+    entry_pid: Vec<u32>,
 }
 
 impl Slots {
@@ -294,21 +373,36 @@ impl Slots {
     /// path without `*` is then present exactly when a member was matched
     /// to it (`TapeEvent::get` finds the same member: the one whose dotted
     /// path it is), and [`Slots::get`] reads its node without searching.
+    ///
+    /// A hash match is checked exactly with one key comparison: the
+    /// member's path is its parent's, `.`, its key (no key holds a `.` on
+    /// an indexed tape), and its parent, which comes before it in the
+    /// index, was matched to the path's prefix (interned for every path)
+    /// exactly when the parent's path is that prefix.
     pub(crate) fn resolve(&mut self, t: &crate::TapeEvent<'_>, plan: &Plan) {
         if !t.indexed() {
             return;
         }
         let stamp = self.stamp;
+        self.entry_pid.clear();
         t.members_by_hash(&mut |h, e| {
+            let mut got = UNMATCHED;
             if let Some(ids) = plan.by_hash.get(&h) {
+                let (key, up) = t.entry_key_parent(e);
+                let up = up.map_or(NO_PATH, |u| self.entry_pid[u as usize]);
                 for &p in ids {
-                    if t.entry_at(e, &plan.paths[p as usize]) {
-                        self.node_seen[p as usize] = stamp;
-                        self.node[p as usize] = t.entry_node(e);
+                    let i = p as usize;
+                    if plan.parent[i] == up && &plan.paths[i][plan.last_at[i] as usize..] == key {
+                        debug_assert!(t.entry_at(e, &plan.paths[i]), "{}", plan.paths[i]);
+                        self.node_seen[i] = stamp;
+                        self.node[i] = t.entry_node(e);
                         self.found.push((p, t.entry_node(e)));
+                        got = p;
+                        break;
                     }
                 }
             }
+            self.entry_pid.push(got);
         });
         self.resolved = true;
     }
@@ -407,10 +501,11 @@ impl Slots {
             Some(FieldValue::Num(n)) => {
                 // `format_num`, written into the arena.
                 use std::fmt::Write as _;
-                if n.fract() == 0.0 && n.abs() < 1e15 {
-                    let _ = write!(self.arena, "{}", n as i64);
-                } else {
-                    let _ = write!(self.arena, "{n}");
+                match crate::event::int_text(n, &mut itoa::Buffer::new()) {
+                    Some(t) => self.arena.push_str(t),
+                    None => {
+                        let _ = write!(self.arena, "{n}");
+                    }
                 }
                 self.finish_text(Kind::Num(n), a)
             }
@@ -512,12 +607,22 @@ fn field_ok_fast(ev: &dyn Event, plan: &Plan, f: &FieldMatch, cf: &CField, s: &m
                 Kind::Num(n) => FieldValue::Num(n),
                 Kind::Bool(b) => FieldValue::Bool(b),
             };
-            let one = |m: &Matcher| match m {
-                Matcher::Str { pat, cased } => pat.matches(if *cased { t } else { l }),
-                Matcher::FieldRef { paths, mode, cased } => fieldref(paths, *mode, *cased),
+            // A `contains` literal with its searcher (the same verdict as
+            // `StrPat::matches`: a UTF-8 needle found in UTF-8 text lies on
+            // character boundaries), the rest as `Matcher::matches`.
+            let one = |m: &Matcher, finder: &Option<Finder<'static>>| match (m, finder) {
+                (Matcher::Str { cased, .. }, Some(fi)) => {
+                    fi.find(if *cased { t } else { l }.as_bytes()).is_some()
+                }
+                (Matcher::Str { pat, cased }, None) => pat.matches(if *cased { t } else { l }),
+                (Matcher::FieldRef { paths, mode, cased }, _) => fieldref(paths, *mode, *cased),
                 _ => m.matches(Some(&v), &get),
             };
-            let ok = match cf.multi.get_or_init(|| multi(f)) {
+            let c = cf.compiled.get_or_init(|| compile(f));
+            let any_alt = |(alts, fs): (&Vec<Matcher>, &Vec<Option<Finder<'static>>>)| {
+                alts.iter().zip(fs).any(|(m, fi)| one(m, fi))
+            };
+            let ok = match &c.multi {
                 // Any value will do (`multi` is never built for `all`):
                 // one automaton pass for the `contains` values, the others
                 // one by one.
@@ -527,9 +632,16 @@ fn field_ok_fast(ev: &dyn Event, plan: &Plan, f: &FieldMatch, cf: &CField, s: &m
                         || f.values
                             .iter()
                             .zip(&mu.covered)
-                            .any(|(alts, cov)| alts.iter().zip(cov).any(|(m, &c)| !c && one(m)))
+                            .zip(&c.finders)
+                            .any(|((alts, cov), fs)| {
+                                alts.iter()
+                                    .zip(cov)
+                                    .zip(fs)
+                                    .any(|((m, &covered), fi)| !covered && one(m, fi))
+                            })
                 }
-                None => test(&|alts| alts.iter().any(one)),
+                None if f.all => f.values.iter().zip(&c.finders).all(any_alt),
+                None => f.values.iter().zip(&c.finders).any(any_alt),
             };
             s.other = other.into_inner();
             ok

@@ -48,6 +48,13 @@ pub fn format_num(n: f64) -> String {
     }
 }
 
+/// [`format_num`]'s text for an integral `n` (the common case: event ids,
+/// process ids...), written in `buf` without the formatting machinery;
+/// `None` for the others.
+pub(crate) fn int_text(n: f64, buf: &mut itoa::Buffer) -> Option<&str> {
+    (n.fract() == 0.0 && n.abs() < 1e15).then(|| buf.format(n as i64))
+}
+
 /// What detection needs from an event.
 pub trait Event {
     /// The value at a dotted path (`Event.EventData.Image`), if present.
@@ -336,6 +343,40 @@ mod tests {
         let mut seen = Vec::new();
         e.for_each_scan_text(&mut |t| seen.push(t.to_string()));
         assert_eq!(seen, [raw, "separate text"]);
+    }
+
+    /// `int_text` against its slow twin, `format_num`.
+    #[test]
+    fn int_text_is_format_num_for_integers() {
+        let mut buf = itoa::Buffer::new();
+        let mut ints = 0;
+        let mut vals = vec![
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            0.5,
+            -2.5,
+            1e15,
+            -1e15,
+            1e15 - 1.0,
+            1e300,
+            f64::NAN,
+            f64::INFINITY,
+        ];
+        vals.extend((0..64).map(|i| (1u64 << i) as f64));
+        vals.extend((0..64).map(|i| -((1u64 << i) as f64) - 1.0));
+        vals.extend((0..2000).map(|i| i as f64 * 7919.0 - 5e6));
+        for n in vals {
+            match int_text(n, &mut buf) {
+                Some(t) => {
+                    assert_eq!(t, format_num(n), "{n}");
+                    ints += 1;
+                }
+                None => assert!(n.fract() != 0.0 || n.abs() >= 1e15 || n.is_nan(), "{n}"),
+            }
+        }
+        assert!(ints > 2000);
     }
 
     #[test]

@@ -63,6 +63,7 @@ mod tests {
     }
 }
 
+mod alert_json;
 mod condition;
 pub mod correlation;
 mod detector;

@@ -11,7 +11,7 @@
 //! `serde_json` as before (which then also reports a malformed line with
 //! its usual message).
 
-use crate::event::{format_num, Event, FieldValue};
+use crate::event::{format_num, int_text, Event, FieldValue};
 use std::borrow::Cow;
 use std::sync::OnceLock;
 
@@ -173,7 +173,7 @@ pub(crate) fn path_hash(path: &str) -> u64 {
 /// The index of the first `"`, `\` or control character (below 0x20)
 /// in `b` at or after `i`, eight bytes at a time.
 #[inline]
-fn special(b: &[u8], mut i: usize) -> Option<usize> {
+pub(crate) fn special(b: &[u8], mut i: usize) -> Option<usize> {
     let find = |w: u64| equal(w, b'"') | equal(w, b'\\') | below(w, 0x20);
     while let Some(c) = b.get(i..i + 8) {
         let m = find(u64::from_le_bytes(c.try_into().expect("eight bytes")));
@@ -683,6 +683,16 @@ impl<'a> TapeEvent<'a> {
         self.entry_is(e, path)
     }
 
+    /// Entry `e`'s key, and its parent entry (`None` at the top; a parent
+    /// comes before its members in the index).
+    pub(crate) fn entry_key_parent(&self, e: u32) -> (&'a str, Option<u32>) {
+        let ent = self.tape.index[e as usize];
+        (
+            self.text(ent.key),
+            (ent.parent != NO_PARENT).then_some(ent.parent),
+        )
+    }
+
     /// Calls `f` with the text of every string, number and boolean of the
     /// value at `node` (from [`TapeEvent::entry_node`]), or everything
     /// inside it.
@@ -804,13 +814,12 @@ fn scan_nodes(ev: &TapeEvent<'_>, nodes: &[Node], f: &mut dyn FnMut(&str)) {
         match *node {
             Node::Str(s) => f(ev.text(s)),
             Node::Num(n) => {
+                if let Some(t) = int_text(n, &mut itoa::Buffer::new()) {
+                    f(t);
+                    continue;
+                }
                 let mut buf = StackText::default();
-                let fits = if n.fract() == 0.0 && n.abs() < 1e15 {
-                    write!(buf, "{}", n as i64)
-                } else {
-                    write!(buf, "{n}")
-                };
-                match fits {
+                match write!(buf, "{n}") {
                     Ok(()) => f(buf.as_str()),
                     Err(_) => f(&format_num(n)),
                 }

@@ -370,9 +370,24 @@ fn matched_slow(d: &Detector, ri: usize, ev: &dyn Event) -> std::collections::BT
     out
 }
 
-/// Alerts read their matched fields through the paths resolved for the
-/// fast path: the same as `Event::get` gives, on every regression event
-/// and on an event built from every rule.
+/// `v`'s member at `path`, made (with the objects on the way) if missing.
+fn member_at<'v>(v: &'v mut Value, path: &[&str]) -> &'v mut Value {
+    path.iter().fold(v, |v, k| {
+        if !v.is_object() {
+            *v = json!({});
+        }
+        v.as_object_mut()
+            .unwrap()
+            .entry(k.to_string())
+            .or_insert(Value::Null)
+    })
+}
+
+/// Alerts read their matched fields and their time through the paths
+/// resolved for the fast path: the same as `Event::get` gives (and
+/// `Detector::event_time`), on every regression event and on an event
+/// built from every rule, with the mapping's two time paths present,
+/// absent, both, or the first one not text.
 #[test]
 fn alert_fields_equal_the_slow_lookup() {
     let d = detector();
@@ -382,11 +397,33 @@ fn alert_fields_equal_the_slow_lookup() {
     for ri in 0..d.rules().len() {
         events.push(event_for(d, ri, 0, 0, 0, None));
     }
-    let mut alerts = 0;
+    let system = ["Event", "System", "TimeCreated", "#attributes", "SystemTime"];
+    let utc = ["Event", "EventData", "UtcTime"];
+    for (i, v) in events.iter_mut().enumerate() {
+        let at = format!("2026-01-01T00:{:02}:{:02}.5Z", i / 60 % 60, i % 60);
+        match i % 5 {
+            0 => {}
+            1 => *member_at(v, &system) = json!(at),
+            2 => *member_at(v, &utc) = json!("2026-01-02 03:04:05.678"),
+            3 => {
+                *member_at(v, &system) = json!(at);
+                *member_at(v, &utc) = json!("2026-01-02 03:04:05.678");
+            }
+            _ => {
+                *member_at(v, &system) = json!(["not", "text"]);
+                *member_at(v, &utc) = json!(at);
+            }
+        }
+    }
+    let (mut alerts, mut timed) = (0, 0);
     for v in &events {
         let line = serde_json::to_string(v).unwrap();
         let ev = tape.parse(line.as_bytes()).expect("decoded");
+        // The slow twin: serde_json's tree, searched path by path.
+        let time = d.event_time(&JsonEvent(v));
         for h in d.evaluate(&ev, 1, "t", &mut s) {
+            assert_eq!(h.time, time.as_ref().map(|t| t.0), "on {v}");
+            assert_eq!(h.timestamp, time.as_ref().map(|t| t.1.clone()), "on {v}");
             let Some(a) = h.alert else { continue };
             assert_eq!(
                 a.matched,
@@ -394,7 +431,9 @@ fn alert_fields_equal_the_slow_lookup() {
                 "rule {} on {v}",
                 a.rule_id
             );
+            assert_eq!(a.timestamp, h.timestamp, "rule {} on {v}", a.rule_id);
             alerts += 1;
+            timed += usize::from(a.timestamp.is_some());
         }
     }
     assert!(
@@ -402,4 +441,5 @@ fn alert_fields_equal_the_slow_lookup() {
         "{alerts} alerts over {} events",
         events.len()
     );
+    assert!(timed > alerts / 2, "{timed} of {alerts} alerts have a time");
 }

@@ -1,0 +1,112 @@
+//! An alert as one JSON line, written straight into a reused buffer: the
+//! same bytes `serde_json::to_writer` writes for [`Alert`] (its `Serialize`
+//! stays the reference; `tests/alert_json.rs` compares the two), without a
+//! call through `Write` per fragment or a byte-by-byte escape.
+
+use crate::detector::Alert;
+use std::collections::BTreeMap;
+
+/// Appends `s` as a JSON string the way `serde_json` escapes it: `"` and
+/// `\` escaped, `\b \f \n \r \t` short, other bytes below 0x20 as
+/// `\u00xx`; runs without any of these copied whole (found eight bytes at
+/// a time).
+pub(crate) fn push_str(out: &mut Vec<u8>, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let b = s.as_bytes();
+    out.reserve(b.len() + 2);
+    out.push(b'"');
+    let mut start = 0;
+    while let Some(i) = crate::tape::special(b, start) {
+        out.extend_from_slice(&b[start..i]);
+        match b[i] {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            c => out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[(c >> 4) as usize],
+                HEX[(c & 0xf) as usize],
+            ]),
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(&b[start..]);
+    out.push(b'"');
+}
+
+fn push_u64(out: &mut Vec<u8>, n: u64) {
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+}
+
+/// `"key":` after a `,` (every field but the first).
+fn push_key(out: &mut Vec<u8>, key: &str) {
+    out.push(b',');
+    push_str(out, key);
+    out.push(b':');
+}
+
+fn push_map(out: &mut Vec<u8>, m: &BTreeMap<String, String>) {
+    out.push(b'{');
+    for (i, (k, v)) in m.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        push_str(out, k);
+        out.push(b':');
+        push_str(out, v);
+    }
+    out.push(b'}');
+}
+
+impl Alert {
+    /// Appends the alert as JSON (no end of line) to `out`: byte for byte
+    /// what `serde_json::to_writer` writes for it (fields in declaration
+    /// order, the optional ones left out as `skip_serializing_if` says).
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"rule_id\":");
+        push_str(out, &self.rule_id);
+        push_key(out, "title");
+        push_str(out, &self.title);
+        push_key(out, "level");
+        push_str(out, &self.level);
+        push_key(out, "line");
+        push_u64(out, self.line);
+        push_key(out, "source");
+        push_str(out, &self.source);
+        if let Some(t) = &self.timestamp {
+            push_key(out, "timestamp");
+            push_str(out, t);
+        }
+        if !self.matched.is_empty() {
+            push_key(out, "matched");
+            push_map(out, &self.matched);
+        }
+        if let Some(c) = &self.correlation {
+            push_key(out, "correlation");
+            push_str(out, c);
+        }
+        if let Some(g) = &self.group {
+            push_key(out, "group");
+            push_map(out, g);
+        }
+        if let Some(lines) = &self.lines {
+            push_key(out, "lines");
+            out.push(b'[');
+            for (i, &n) in lines.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                push_u64(out, n);
+            }
+            out.push(b']');
+        }
+        out.push(b'}');
+    }
+}
