@@ -96,6 +96,59 @@ fn same_file_twice_is_byte_identical_and_thread_count_does_not_matter() {
 }
 
 #[test]
+fn one_thread_mining_learns_the_last_lines_it_held_back_for_prefetching() {
+    // One thread learns each line two lines after masking it (so that
+    // the CPU can fetch its cache set and template meanwhile): the lines
+    // still held when the input ends must be learned too, whatever the
+    // line count and batch size.
+    let dir = tempfile::tempdir().unwrap();
+    let words = [
+        "alpha",
+        "bravo charlie",
+        "delta echo foxtrot",
+        "golf",
+        "hotel india",
+        "juliett",
+    ];
+    for n in 0..=words.len() {
+        for batch in ["1", "2", "4096"] {
+            let text: String = words[..n].iter().map(|w| format!("{w} {n}\n")).collect();
+            let p = write(dir.path(), &format!("f{n}.log"), text.as_bytes());
+            let p = p.to_str().unwrap();
+            let one = ok(&[
+                "templates",
+                "--quiet",
+                "--threads",
+                "1",
+                "--batch-lines",
+                batch,
+                "-o",
+                "jsonl",
+                p,
+            ])
+            .stdout;
+            let two = ok(&[
+                "templates",
+                "--quiet",
+                "--threads",
+                "2",
+                "--batch-lines",
+                batch,
+                "-o",
+                "jsonl",
+                p,
+            ])
+            .stdout;
+            let recs = json_lines(&one);
+            assert_eq!(recs.len(), n, "{n} lines, batch {batch}: one template per line");
+            let counted: u64 = recs.iter().map(|r| r["count"].as_u64().unwrap()).sum();
+            assert_eq!(counted, n as u64, "{n} lines, batch {batch}");
+            assert!(one == two, "{n} lines, batch {batch}: --threads 1 and 2 differ");
+        }
+    }
+}
+
+#[test]
 fn csv_output_has_loghub_layout() {
     let log = testdata("loghub-2k/HDFS/HDFS_2k.log");
     let out = ok(&[
