@@ -105,13 +105,20 @@ pub fn is_whole_token_kind(s: &str) -> bool {
 /// The whole-token kinds that hold `:`, `-`, `@` or `/` between their
 /// parts: UUIDs, MACs, hex byte runs, PCI addresses, IPv6, e-mails, URLs.
 pub fn is_delimited_kind(s: &str) -> bool {
+    is_delimited_kind_in(s, true, true)
+}
+
+/// [`is_delimited_kind`] for a masker that already knows whether `s` may
+/// hold a `@` (`at`) or a `/` (`slash`): false for either skips the scan
+/// for it and the kinds that need it (the answer is the same).
+pub(crate) fn is_delimited_kind_in(s: &str, at: bool, slash: bool) -> bool {
     (s.len() == 36 && is_uuid(s))
         || (s.len() == 17 && is_mac(s))
         || is_hex_bytes(s)
         || is_pci_address(s)
         || is_ipv6(s)
-        || (s.contains('@') && is_email(s))
-        || (s.contains('/') && is_url(s) && has_digit(s))
+        || (at && s.contains('@') && is_email(s))
+        || (slash && s.contains('/') && is_url(s) && has_digit(s))
 }
 
 /// The whole-token kinds that start with a digit: ISO 8601 date-times and
@@ -474,6 +481,11 @@ pub fn is_ipv6(s: &str) -> bool {
     if !(2..=7).contains(&colons) || s.len() < 3 || doubles > 1 {
         return false;
     }
+    if doubles == 0 && colons < 6 {
+        // Uncompressed, eight groups are needed (seven colons, or six
+        // and an IPv4 last): `12:23:38` stops here, without the split.
+        return false;
+    }
     let compressed = doubles == 1;
     let last = colons;
     let mut ok_groups = 0;
@@ -650,6 +662,39 @@ fn classify_by_rules(s: &str) -> VarKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv6_without_a_double_colon_needs_eight_groups() {
+        for (s, want) in [
+            ("1:2:3:4:5:6:7:8", true),
+            ("fe80:0:0:0:202:b3ff:fe1e:8329", true),
+            ("0:0:0:0:0:ffff:10.0.0.1", true),
+            ("1:2:3:4:5:6:7", false),
+            ("a:b:c:d:e:f:1", false),
+            ("12:23:38", false),
+            ("1:2:3:4:5:1.2.3.4", false),
+            ("fe80::1", true),
+            ("::ffff:10.0.0.1", true),
+        ] {
+            assert_eq!(is_ipv6(s), want, "{s}");
+            assert_eq!(is_delimited_kind_in(s, false, false), want, "{s}");
+        }
+        // The hints only skip scans: with them true, or false where the
+        // byte is absent, the answer is the plain one.
+        for s in [
+            "user@example.com",
+            "http://h/x1",
+            "http://h/x",
+            "a@b",
+            "1:2:3:4:5:6:7:8",
+        ] {
+            assert_eq!(
+                is_delimited_kind_in(s, s.contains('@'), s.contains('/')),
+                is_delimited_kind(s),
+                "{s}"
+            );
+        }
+    }
 
     proptest::proptest! {
         #[test]

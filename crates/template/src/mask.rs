@@ -391,7 +391,7 @@ fn mask_token(content: &str, start: usize, end: usize, info: TokenInfo, out: &mu
     let (cs, ce) = (ws, we);
     let whole = cs < ce && {
         let w = &content[cs..ce];
-        (delimited && kind::is_delimited_kind(w))
+        (delimited && kind::is_delimited_kind_in(w, at, slash))
             || (numeric && kind::is_numeric_kind(w))
             || (backslash && kind::is_windows_path(w))
     };
