@@ -96,11 +96,9 @@ fn same_file_twice_is_byte_identical_and_thread_count_does_not_matter() {
 }
 
 #[test]
-fn one_thread_mining_learns_the_last_lines_it_held_back_for_prefetching() {
-    // One thread learns each line two lines after masking it (so that
-    // the CPU can fetch its cache set and template meanwhile): the lines
-    // still held when the input ends must be learned too, whatever the
-    // line count and batch size.
+fn templates_of_files_of_a_few_lines_count_every_line_for_any_thread_count_and_batch_size() {
+    // The last lines of an input (the end of the last batch, a batch of
+    // one line) are learned like the others, on one thread as on two.
     let dir = tempfile::tempdir().unwrap();
     let words = [
         "alpha",

@@ -202,14 +202,6 @@ pub(crate) struct Scratch {
     pub(crate) has_rest: bool,
 }
 
-/// Lines masked ahead of the one learned on the one-thread mining path
-/// (plus one): see [`Engine::mine_partial`].
-const LAG: usize = 3;
-
-/// How many keys ahead [`Engine::learn_keyed`] asks the CPU to fetch a
-/// known key's template (and twice as far, its cache set).
-const AHEAD: usize = 8;
-
 /// Called after each group of batches with the lines and bytes it held.
 pub type ProgressFn = Box<dyn Fn(u64, u64) + Send + Sync>;
 
@@ -537,38 +529,19 @@ impl Engine {
         let templates = self.opts.templates;
         let mut pending: Vec<LineBatch> = Vec::new();
         let mut pending_keys: Vec<Vec<u128>> = Vec::new();
-        // One thread: line n is masked into ring[n % LAG], and line n - 2
-        // is learned after it, in input order. The two lines between
-        // give the CPU time to fetch what learning a line first reads
-        // (its cache set, then its template), which with thousands of
-        // templates is a wait on memory per line otherwise.
-        let mut ring: [Scratch; LAG] = std::array::from_fn(|_| self.scratch());
-        let mut masked = 0usize;
         let r = self.drive(input, self.opts.batch_lines, true, |group| {
             if single {
-                // One thread: mask each line once and learn it soon after,
+                // One thread: mask each line once and learn it at once,
                 // without the hand-off to a pool and the second masking
                 // of lines whose key is new (`learn` checks the cache
                 // first, as `learn_known` does: the same answers).
                 for b in group {
                     for i in 0..b.len() {
-                        if !templates {
-                            let f = self.prepare_entry(b, i, &mut seq);
-                            stats.count(&f, b.line(i).len(), b.line(i).is_empty(), b.line_count(i));
-                            continue;
-                        }
-                        let s = &mut ring[masked % LAG];
-                        let f = self.prepare_entry(b, i, s);
+                        let f = self.prepare_entry(b, i, &mut seq);
                         stats.count(&f, b.line(i).len(), b.line(i).is_empty(), b.line_count(i));
-                        miner.prefetch_key(s.masked.key);
-                        if masked >= 1 {
-                            miner.prefetch_template(ring[(masked - 1) % LAG].masked.key);
+                        if templates {
+                            miner.learn(&seq.masked, &seq.header.content);
                         }
-                        if masked >= LAG - 1 {
-                            let s = &ring[(masked + 1) % LAG];
-                            miner.learn(&s.masked, &s.header.content);
-                        }
-                        masked += 1;
                     }
                 }
                 return Ok(true);
@@ -625,11 +598,6 @@ impl Engine {
         // The last group masked is learned after the input ends (or stops):
         // every line counted is mined.
         if templates {
-            // One thread: the last LAG - 1 lines masked, oldest first.
-            for n in masked.saturating_sub(LAG - 1)..masked {
-                let s = &ring[n % LAG];
-                miner.learn(&s.masked, &s.header.content);
-            }
             self.learn_keyed(&mut miner, &mut seq, &pending, std::mem::take(&mut pending_keys));
         }
         miner.finalize();
@@ -642,16 +610,7 @@ impl Engine {
     /// masked again here and learned in full.
     fn learn_keyed(&self, miner: &mut Miner, seq: &mut Scratch, group: &[LineBatch], keys: Vec<Vec<u128>>) {
         for (b, keys) in group.iter().zip(keys) {
-            for (i, &key) in keys.iter().enumerate() {
-                // A known key costs a probe and a count, so what it reads
-                // is asked for AHEAD lines before (its cache set twice as
-                // far), not to wait on memory with thousands of templates.
-                if let Some(&k) = keys.get(i + 2 * AHEAD) {
-                    miner.prefetch_key(k);
-                }
-                if let Some(&k) = keys.get(i + AHEAD) {
-                    miner.prefetch_template(k);
-                }
+            for (i, key) in keys.into_iter().enumerate() {
                 if miner.learn_known(key).is_none() {
                     self.prepare_entry(b, i, seq);
                     miner.learn(&seq.masked, &seq.header.content);

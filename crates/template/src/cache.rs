@@ -6,35 +6,17 @@
 //! marks its slot, and an insert into a full set takes the first unmarked
 //! slot after the set's hand, unmarking the ones it passes. The table starts
 //! small and doubles (rehashing what it holds) whenever it is half full,
-//! up to its capacity: a miner with a few thousand keys probes a table
-//! that stays in the CPU's caches, not one sized for the most keys it may
-//! ever hold (a 1.5 MiB table of scattered probes made every line a cache
-//! miss). Nothing is allocated per line beyond those doublings (at most
-//! log2 of the capacity of them) and nothing is locked.
+//! up to its capacity: a miner with a few keys neither allocates nor
+//! touches the 1.5 MiB a full default table takes, and one with a few
+//! thousand probes a table sized for them. Nothing is allocated per line
+//! beyond those doublings (at most log2 of the capacity of them) and
+//! nothing is locked.
 //! [`KeyCache::get`] is read-only so that `&self` lookups can run on many
 //! threads at once.
 //!
 //! The cache is a memo only: an entry holds what the indices answer for the
 //! key (an answer that never changes, see the miner's module doc), so a
 //! miss, an eviction or a capacity of 0 changes the cost, never the result.
-
-/// Asks the CPU to fetch the cache line holding `p` (a hint: it never
-/// faults, reads nothing the program sees and does nothing off x86-64).
-/// The workspace's one `unsafe` outside tests: stable Rust has no safe
-/// prefetch.
-#[inline(always)]
-#[allow(unsafe_code)]
-pub(crate) fn prefetch_read(p: *const u8) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: every x86-64 CPU has SSE, and a prefetch is a hint to the
-    // memory system: it does not dereference `p` in the language's sense
-    // and never faults, whatever the address.
-    unsafe {
-        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p.cast());
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
-}
 
 /// Slots per set.
 const WAYS: usize = 8;
@@ -122,23 +104,6 @@ impl KeyCache {
         let (hi, lo) = ((key >> 64) as u64, key as u64);
         self.set_of(key)
             .find(|&i| self.slots[i].cluster != FREE && self.slots[i].hi == hi && self.slots[i].lo == lo)
-    }
-
-    /// Asks the CPU to bring `key`'s set into its caches, so that a probe
-    /// made a little later does not wait on memory. A hint: it reads
-    /// nothing and changes nothing.
-    pub(crate) fn prefetch(&self, key: u128) {
-        let range = self.set_of(key);
-        if let Some(set) = self.slots.get(range) {
-            // Every 64-byte line the set touches (a set is WAYS * 24 bytes).
-            let r = set.as_ptr_range();
-            let (mut p, end) = (r.start.cast::<u8>(), r.end.cast::<u8>());
-            while p < end {
-                prefetch_read(p);
-                p = p.wrapping_add(64);
-            }
-            prefetch_read(end.wrapping_sub(1));
-        }
     }
 
     /// The cluster held for `key`, without marking it.
@@ -259,10 +224,11 @@ mod tests {
 
     #[test]
     fn a_cache_sized_for_65536_keys_probed_a_table_of_that_size_for_a_few_thousand() {
-        // The regression: the table was allocated at its capacity on the
-        // first insert, so 5,000 keys were scattered over 1.5 MiB and
-        // every probe missed the CPU's caches. It now grows with what it
-        // holds, keeping (almost) every key through the doublings.
+        // The table was allocated at its capacity on the first insert, so
+        // even a run with 50 keys paid for 1.5 MiB of slots (page faults
+        // and zeroing) and 5,000 keys were scattered over all of it. It
+        // now grows with what it holds, keeping (almost) every key through
+        // the doublings.
         let mut c = KeyCache::new(65_536);
         for i in 0..5_000u64 {
             c.insert(key(i), i as u32);

@@ -756,24 +756,6 @@ impl Miner {
         Some(self.hit(c))
     }
 
-    /// Asks the CPU to fetch what [`Miner::learn`] will first read for a
-    /// line of `key`: its hot-key cache set. Call it a line or two before
-    /// learning that line; a hint only, it changes nothing.
-    pub fn prefetch_key(&self, key: u128) {
-        self.cache.prefetch(key);
-    }
-
-    /// Asks the CPU to fetch the template the hot-key cache holds for
-    /// `key` (reading the cache set, so call it once
-    /// [`Miner::prefetch_key`] had time to bring that in). A hint only.
-    pub fn prefetch_template(&self, key: u128) {
-        if let Some(c) = self.cache.get(key) {
-            let p: *const Cluster = &self.clusters[c as usize];
-            crate::cache::prefetch_read(p.cast());
-            crate::cache::prefetch_read(p.cast::<u8>().wrapping_add(std::mem::size_of::<Cluster>() - 1));
-        }
-    }
-
     /// Finds the template of a line without learning (the rule of the
     /// module documentation). Read-only, the cache included: it may run on
     /// many threads at once.
