@@ -148,9 +148,20 @@ pub(crate) struct Plan {
     ids: FxHashMap<String, u32>,
     fields: Vec<RuleFields>,
     groups: Vec<Group>,
+    /// The paths logsource conditions read (each once): an event's texts
+    /// at these paths decide every group's verdict ([`Slots::group`]).
+    ls_paths: Vec<u32>,
+    /// Tells plans apart (a `Scratch` may serve several detectors): the
+    /// verdicts `Slots` keeps per event class are a plan's.
+    id: u64,
     /// Per rule: its logsource group.
     pub(crate) rule_group: Vec<u32>,
 }
+
+/// No event class decided yet ([`Slots::group`]).
+const NO_CLASS: u32 = u32::MAX;
+/// Event classes kept at most ([`Slots::event_class`]).
+const MAX_CLASSES: usize = 1024;
 
 /// No path: `Plan::parent` of a one-key path (a member at the top).
 const NO_PATH: u32 = u32::MAX;
@@ -266,7 +277,13 @@ impl Plan {
                     .push(i as u32);
             }
         }
+        let mut ls_paths: Vec<u32> = groups.iter().flatten().flatten().map(|(p, _)| *p).collect();
+        ls_paths.sort_unstable();
+        ls_paths.dedup();
+        static PLANS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Plan {
+            ls_paths,
+            id: PLANS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             paths,
             by_hash,
             starred,
@@ -327,9 +344,17 @@ pub(crate) struct Slots {
     arena: String,
     /// Another field's lowercased text (`fieldref`).
     other: String,
-    /// Per logsource group: whether it holds for this event, once asked
-    /// (0: not yet, 1: no, 2: yes).
-    group_state: Vec<u8>,
+    /// Logsource verdicts by event class: events whose logsource paths
+    /// hold the same texts (the class key) get the same verdict from every
+    /// group, so each is decided once per class, not once per event.
+    /// Per class, per group: 0 not decided yet, 1 no, 2 yes.
+    classes: FxHashMap<Vec<u8>, u32>,
+    class_state: Vec<Vec<u8>>,
+    /// The plan the classes were decided for ([`Plan::id`]).
+    class_plan: u64,
+    /// This event's class (`NO_CLASS` until a verdict is asked for).
+    class: u32,
+    class_key: Vec<u8>,
     /// Whether this event's tape members were matched to paths
     /// ([`Slots::resolve`]): then a path without `*` whose `node_seen` is
     /// not this event's stamp is absent.
@@ -364,8 +389,12 @@ impl Slots {
         self.resolved = false;
         self.found.clear();
         self.arena.clear();
-        self.group_state.clear();
-        self.group_state.resize(plan.groups.len(), 0);
+        self.class = NO_CLASS;
+        if self.class_plan != plan.id {
+            self.classes.clear();
+            self.class_state.clear();
+            self.class_plan = plan.id;
+        }
     }
 
     /// Matches every member of an indexed tape (no key with a `.`) to the
@@ -433,21 +462,78 @@ impl Slots {
         }
     }
 
-    /// Whether logsource group `g` holds for the event (decided once per
-    /// event, when first asked: only groups with a candidate rule are).
+    /// Whether logsource group `g` holds for the event: decided once per
+    /// event class, when first asked (only groups with a candidate rule
+    /// are), by [`Slots::group_verdict`].
     pub(crate) fn group(&mut self, ev: &dyn Event, plan: &Plan, g: u32) -> bool {
-        let g = g as usize;
-        if self.group_state[g] == 0 {
-            let ok = plan.groups[g].is_empty()
-                || plan.groups[g].iter().any(|alt| {
-                    alt.iter().all(|(p, values)| match self.get(ev, plan, *p) {
-                        Slot::Text { low, .. } => values.iter().any(|v| v == self.text(low)),
-                        _ => false,
-                    })
-                });
-            self.group_state[g] = 1 + u8::from(ok);
+        if self.class == NO_CLASS {
+            self.class = self.event_class(ev, plan);
         }
-        self.group_state[g] == 2
+        let (c, g) = (self.class as usize, g as usize);
+        match self.class_state[c][g] {
+            0 => {
+                let ok = self.group_verdict(ev, plan, g);
+                self.class_state[c][g] = 1 + u8::from(ok);
+                ok
+            }
+            st => {
+                debug_assert_eq!(st == 2, self.group_verdict(ev, plan, g), "group {g}");
+                st == 2
+            }
+        }
+    }
+
+    /// Whether logsource group `g` holds for the event, decided on its
+    /// values (the slow twin of a verdict kept for the event's class).
+    fn group_verdict(&mut self, ev: &dyn Event, plan: &Plan, g: usize) -> bool {
+        plan.groups[g].is_empty()
+            || plan.groups[g].iter().any(|alt| {
+                alt.iter().all(|(p, values)| match self.get(ev, plan, *p) {
+                    Slot::Text { low, .. } => values.iter().any(|v| v == self.text(low)),
+                    _ => false,
+                })
+            })
+    }
+
+    /// The event's class: its lowercased texts at the logsource paths (a
+    /// path without text, as [`Slots::group_verdict`] sees it, is told
+    /// apart from every text), numbered in first-seen order.
+    fn event_class(&mut self, ev: &dyn Event, plan: &Plan) -> u32 {
+        let mut key = std::mem::take(&mut self.class_key);
+        key.clear();
+        for &p in &plan.ls_paths {
+            match self.get(ev, plan, p) {
+                Slot::Text { low, .. } => {
+                    key.push(1);
+                    key.extend_from_slice(&(low.1 - low.0).to_le_bytes());
+                    key.extend_from_slice(self.text(low).as_bytes());
+                }
+                _ => key.push(0),
+            }
+        }
+        let c = match self.classes.get(key.as_slice()) {
+            Some(&c) => c,
+            None => {
+                // Bounded: many classes (values no logsource names, say
+                // every event a new channel) start the table again.
+                if self.classes.len() >= MAX_CLASSES {
+                    self.classes.clear();
+                    self.class_state.clear();
+                }
+                let c = self.class_state.len() as u32;
+                self.class_state.push(vec![0; plan.groups.len()]);
+                self.classes.insert(key.clone(), c);
+                c
+            }
+        };
+        self.class_key = key;
+        c
+    }
+
+    /// How many event classes [`Slots::group`] keeps verdicts for.
+    #[cfg(test)]
+    pub(crate) fn classes(&self) -> usize {
+        self.class_state.len()
     }
 
     fn text(&self, (a, b): (u32, u32)) -> &str {

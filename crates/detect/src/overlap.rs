@@ -166,7 +166,11 @@ mod tests {
     fn check(pats: &[Vec<u8>], hay: &[u8]) {
         for anchored in [false, true] {
             let dfa = fast(pats, anchored, false, hay);
-            assert_eq!(dfa, twin(pats, anchored, AhoCorasickKind::DFA, hay), "{pats:?} {hay:?}");
+            assert_eq!(
+                dfa,
+                twin(pats, anchored, AhoCorasickKind::DFA, hay),
+                "{pats:?} {hay:?}"
+            );
             let nfa = fast(pats, anchored, true, hay);
             assert_eq!(
                 nfa,
@@ -178,10 +182,19 @@ mod tests {
 
     #[test]
     fn reports_what_the_overlapping_search_reports() {
-        let pats: Vec<Vec<u8>> = ["c:\\windows\\", "windows", "\\cmd.exe", "cmd", "md.e", "s", "ss", ""]
-            .iter()
-            .map(|p| p.as_bytes().to_vec())
-            .collect();
+        let pats: Vec<Vec<u8>> = [
+            "c:\\windows\\",
+            "windows",
+            "\\cmd.exe",
+            "cmd",
+            "md.e",
+            "s",
+            "ss",
+            "",
+        ]
+        .iter()
+        .map(|p| p.as_bytes().to_vec())
+        .collect();
         for hay in [
             "",
             "c:\\windows\\system32\\cmd.exe /c whoami",

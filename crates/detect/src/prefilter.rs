@@ -28,9 +28,9 @@
 use crate::condition::Cond;
 use crate::dispatch::{Plan, Slots};
 use crate::event::{Event, FieldValue};
+use crate::overlap::Overlapping;
 use crate::rule::{Rule, Selection};
 use crate::value::{Matcher, StrPat};
-use crate::overlap::Overlapping;
 use aho_corasick::AhoCorasick;
 use rustc_hash::FxHashMap;
 use std::sync::OnceLock;
