@@ -36,11 +36,7 @@ impl Overlapping {
         }
         let a = if anchored { Anchored::Yes } else { Anchored::No };
         Some(if pats.len() >= DFA_MAX {
-            let nfa = nfa::contiguous::Builder::new()
-                .match_kind(MatchKind::Standard)
-                .build(pats)
-                .expect("literal needles build an automaton");
-            Overlapping::Nfa(nfa, a)
+            Overlapping::Nfa(big_nfa(pats), a)
         } else {
             let dfa = dfa::Builder::new()
                 .match_kind(MatchKind::Standard)
@@ -65,6 +61,20 @@ impl Overlapping {
             Overlapping::Nfa(a, anchored) => walk(a, *anchored, hay, hit),
         }
     }
+}
+
+/// States this close to the start are dense (a transition is one lookup,
+/// not a search of the state's few transitions): the text's bytes spend
+/// most of their time near the start (aho-corasick's default is 2).
+const NFA_DENSE_DEPTH: usize = 4;
+
+/// The contiguous NFA over many needles.
+fn big_nfa<P: AsRef<[u8]>>(pats: &[P]) -> nfa::contiguous::NFA {
+    nfa::contiguous::Builder::new()
+        .match_kind(MatchKind::Standard)
+        .dense_depth(NFA_DENSE_DEPTH)
+        .build(pats)
+        .expect("literal needles build an automaton")
 }
 
 /// `aho_corasick::automaton::try_find_overlapping_fwd`, every match at
@@ -148,13 +158,7 @@ mod tests {
     fn fast(pats: &[Vec<u8>], anchored: bool, nfa: bool, hay: &[u8]) -> Vec<(usize, usize)> {
         let a = if anchored { Anchored::Yes } else { Anchored::No };
         let o = if nfa {
-            Overlapping::Nfa(
-                nfa::contiguous::Builder::new()
-                    .match_kind(MatchKind::Standard)
-                    .build(pats)
-                    .unwrap(),
-                a,
-            )
+            Overlapping::Nfa(big_nfa(pats), a)
         } else {
             Overlapping::new(pats, anchored).unwrap()
         };
