@@ -737,6 +737,11 @@ detection:
                 }
             }
         }
+        // The twin is not vacuous: rules of several logsources match.
+        let v: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+        assert_eq!(d.matching_rules_brute_force(&JsonEvent(&v)), vec![0, 2]);
+        let v: serde_json::Value = serde_json::from_str(&lines[3]).unwrap();
+        assert_eq!(d.matching_rules_brute_force(&JsonEvent(&v)), vec![0, 2, 3]);
         // Each detector's turn starts its classes again; within one turn
         // of `d` the events fell into a few classes, not one per event.
         let t = tape.parse(lines[0].as_bytes()).unwrap();

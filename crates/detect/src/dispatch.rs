@@ -227,9 +227,24 @@ impl Plan {
                         .iter()
                         .map(|g| {
                             g.iter()
-                                .map(|f| CField {
-                                    pids: f.paths.iter().map(|p| intern(&mut paths, &mut ids, p)).collect(),
-                                    compiled: OnceLock::new(),
+                                .map(|f| {
+                                    // The paths a `fieldref` reads are
+                                    // resolved per event like the rule's own.
+                                    for m in f.values.iter().flatten() {
+                                        if let Matcher::FieldRef { paths: refs, .. } = m {
+                                            for p in refs {
+                                                intern(&mut paths, &mut ids, p);
+                                            }
+                                        }
+                                    }
+                                    CField {
+                                        pids: f
+                                            .paths
+                                            .iter()
+                                            .map(|p| intern(&mut paths, &mut ids, p))
+                                            .collect(),
+                                        compiled: OnceLock::new(),
+                                    }
                                 })
                                 .collect()
                         })
@@ -663,9 +678,14 @@ fn field_ok_fast(ev: &dyn Event, plan: &Plan, f: &FieldMatch, cf: &CField, s: &m
         Slot::Text { kind, orig, low } => {
             let other = std::cell::RefCell::new(std::mem::take(&mut s.other));
             let (t, l) = (s.text(orig), s.text(low));
-            // `Matcher::matches` for `fieldref`, without a String per test.
+            // `Matcher::matches` for `fieldref`, without a String per test;
+            // the other field's paths are interned, read like the rule's
+            // own (`Event::get` for one that is not).
             let fieldref = |paths: &[String], mode: RefMode, cased: bool| {
-                let Some(o) = paths.iter().find_map(|p| ev.get(p)) else {
+                let Some(o) = paths.iter().find_map(|p| match plan.id(p) {
+                    Some(id) => s.value(ev, plan, id),
+                    None => ev.get(p),
+                }) else {
                     return false;
                 };
                 let Some(o) = o.as_text() else { return false };
@@ -675,7 +695,8 @@ fn field_ok_fast(ev: &dyn Event, plan: &Plan, f: &FieldMatch, cf: &CField, s: &m
                 } else {
                     buf.clear();
                     if o.is_ascii() {
-                        buf.extend(o.bytes().map(|c| c.to_ascii_lowercase() as char));
+                        buf.push_str(&o);
+                        buf.make_ascii_lowercase();
                     } else {
                         buf.push_str(&o.to_lowercase());
                     }
