@@ -429,7 +429,7 @@ impl Slots {
         }
         let stamp = self.stamp;
         self.entry_pid.clear();
-        t.members_by_hash(&mut |h, e| {
+        t.members_by_hash(|h, e| {
             let mut got = UNMATCHED;
             if let Some(ids) = plan.by_hash.get(&h) {
                 let (key, up) = t.entry_key_parent(e);

@@ -441,14 +441,19 @@ fn push_lowered(buf: &mut String, t: &str) {
 /// already lowercased non-ASCII texts as they are).
 fn joined_texts(ev: &dyn Event, joined: &mut String) {
     joined.clear();
-    ev.for_each_scan_text(&mut |t| {
+    let add = |joined: &mut String, t: &str| {
         if t.is_ascii() {
             joined.push_str(t);
         } else {
             push_lowered(joined, t);
         }
         joined.push('\n');
-    });
+    };
+    // The tape's texts are the same; its walk is inlined.
+    match ev.as_tape() {
+        Some(tape) => tape.scan_texts(|t| add(joined, t)),
+        None => ev.for_each_scan_text(&mut |t| add(joined, t)),
+    }
     joined.make_ascii_lowercase();
 }
 
@@ -768,7 +773,7 @@ impl Prefilter {
                     if here.is_empty() {
                         continue;
                     }
-                    t.node_texts(node, &mut |text| {
+                    t.node_texts(node, |text| {
                         let l = lowered(text, low);
                         for &f in here {
                             self.fields[f as usize].scan(l, rev, &mut |x| unlock(&self.lists[x as usize]));

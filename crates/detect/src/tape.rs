@@ -693,7 +693,7 @@ impl<'a> TapeEvent<'a> {
 
     /// Calls `f` with each indexed member's path hash and entry (members
     /// inside arrays are not indexed).
-    pub(crate) fn members_by_hash(&self, f: &mut dyn FnMut(u64, u32)) {
+    pub(crate) fn members_by_hash(&self, mut f: impl FnMut(u64, u32)) {
         for (i, e) in self.tape.index.iter().enumerate() {
             f(e.hash, i as u32);
         }
@@ -717,10 +717,16 @@ impl<'a> TapeEvent<'a> {
     /// Calls `f` with the text of every string, number and boolean of the
     /// value at `node` (from [`TapeEvent::entry_node`]), or everything
     /// inside it.
-    pub(crate) fn node_texts(&self, node: u32, f: &mut dyn FnMut(&str)) {
+    pub(crate) fn node_texts(&self, node: u32, f: impl FnMut(&str)) {
         let node = node as usize;
         let end = self.skip(node);
         scan_nodes(self, &self.tape.nodes[node..end], f);
+    }
+
+    /// [`Event::for_each_scan_text`] with the callback known (inlined,
+    /// not called through `dyn`).
+    pub(crate) fn scan_texts(&self, f: impl FnMut(&str)) {
+        scan_nodes(self, &self.tape.nodes, f)
     }
 
     /// `event::lookup` over the tape.
@@ -830,7 +836,7 @@ impl Event for TapeEvent<'_> {
 
 /// Calls `f` with the text of every string, number (`format_num`, written
 /// on the stack when it fits) and boolean among `nodes`.
-fn scan_nodes(ev: &TapeEvent<'_>, nodes: &[Node], f: &mut dyn FnMut(&str)) {
+fn scan_nodes(ev: &TapeEvent<'_>, nodes: &[Node], mut f: impl FnMut(&str)) {
     for node in nodes {
         match *node {
             Node::Str(s) => f(ev.text(s)),
