@@ -657,3 +657,98 @@ impl Detector {
         self.prefilter.unfiltered
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{JsonEvent, JsonTape, Mapping};
+
+    /// Logsource verdicts kept per event class ([`Slots::group`]) are the
+    /// verdicts decided on each event: events of many classes, in turn,
+    /// through one `Scratch`, on the tape and on serde_json's tree, give
+    /// what evaluating every rule gives; and one `Scratch` serving two
+    /// detectors keeps their classes apart.
+    #[test]
+    fn logsource_verdicts_by_event_class_equal_the_slow_twin() {
+        let rules = r#"
+title: Sysmon process
+id: 00000000-0000-0000-0000-000000000001
+logsource: {product: windows, category: process_creation}
+detection:
+  sel: {Image|endswith: '\cmd.exe'}
+  condition: sel
+---
+title: File event
+id: 00000000-0000-0000-0000-000000000002
+logsource: {product: windows, category: file_event}
+detection:
+  sel: {TargetFilename|contains: 'temp'}
+  condition: sel
+---
+title: Any Windows
+id: 00000000-0000-0000-0000-000000000003
+logsource: {product: windows}
+detection:
+  sel: {Image|contains: 'cmd'}
+  condition: sel
+---
+title: Security
+id: 00000000-0000-0000-0000-000000000004
+logsource: {product: windows, service: security}
+detection:
+  sel: {EventID: 4688}
+  condition: sel
+"#;
+        let d = Detector::from_yaml(rules, Mapping::builtin("windows")).unwrap();
+        let other = Detector::from_yaml(&rules.replace("cmd", "pwsh"), Mapping::builtin("windows")).unwrap();
+        let ev = |channel: &str, id: &str, data: &str| {
+            format!(
+                r#"{{"Event":{{"System":{{"Channel":{channel},"EventID":{id}}},"EventData":{{"Image":"C:\\x\\cmd.exe","NewProcessName":"C:\\x\\pwsh.exe","TargetFilename":"C:\\temp\\a"{data}}}}}}}"#
+            )
+        };
+        let sysmon = "\"Microsoft-Windows-Sysmon/Operational\"";
+        let lines = [
+            ev(sysmon, "1", ""),
+            ev(sysmon, "11", ""),
+            ev("\"MICROSOFT-WINDOWS-SYSMON/OPERATIONAL\"", "1", ""),
+            ev("\"Security\"", "4688", ""),
+            ev("\"security\"", "\"4688\"", ""),
+            ev(sysmon, "\"1\"", ""),
+            ev("null", "1", ""),
+            ev("[\"Security\"]", "4688", ""),
+            ev(sysmon, "11.0", ""),
+            ev("\"Application\"", "1", ""),
+            ev(sysmon, "1", ",\"x\":1"),
+        ];
+        let mut s = Scratch::default();
+        let mut tape = JsonTape::default();
+        for round in 0..3 {
+            for l in lines.iter().chain(lines.iter().rev()) {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                for det in [&d, &other] {
+                    let slow = det.matching_rules_brute_force(&JsonEvent(&v));
+                    assert_eq!(
+                        det.matching_rules(&JsonEvent(&v), &mut s),
+                        slow,
+                        "{l} round {round}"
+                    );
+                    let t = tape.parse(l.as_bytes()).unwrap();
+                    assert_eq!(det.matching_rules(&t, &mut s), slow, "{l} (tape) round {round}");
+                }
+            }
+        }
+        // The twin is not vacuous: rules of several logsources match.
+        let v: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+        assert_eq!(d.matching_rules_brute_force(&JsonEvent(&v)), vec![0, 2]);
+        let v: serde_json::Value = serde_json::from_str(&lines[3]).unwrap();
+        assert_eq!(d.matching_rules_brute_force(&JsonEvent(&v)), vec![0, 2, 3]);
+        // Each detector's turn starts its classes again; within one turn
+        // of `d` the events fell into a few classes, not one per event.
+        let t = tape.parse(lines[0].as_bytes()).unwrap();
+        d.matching_rules(&t, &mut s);
+        for l in &lines {
+            d.matching_rules(&tape.parse(l.as_bytes()).unwrap(), &mut s);
+        }
+        assert!(s.slots.classes() <= 9, "{}", s.slots.classes());
+    }
+}

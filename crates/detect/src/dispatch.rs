@@ -148,9 +148,20 @@ pub(crate) struct Plan {
     ids: FxHashMap<String, u32>,
     fields: Vec<RuleFields>,
     groups: Vec<Group>,
+    /// The paths logsource conditions read (each once): an event's texts
+    /// at these paths decide every group's verdict ([`Slots::group`]).
+    ls_paths: Vec<u32>,
+    /// Tells plans apart (a `Scratch` may serve several detectors): the
+    /// verdicts `Slots` keeps per event class are a plan's.
+    id: u64,
     /// Per rule: its logsource group.
     pub(crate) rule_group: Vec<u32>,
 }
+
+/// No event class decided yet ([`Slots::group`]).
+const NO_CLASS: u32 = u32::MAX;
+/// Event classes kept at most ([`Slots::event_class`]).
+const MAX_CLASSES: usize = 1024;
 
 /// No path: `Plan::parent` of a one-key path (a member at the top).
 const NO_PATH: u32 = u32::MAX;
@@ -216,9 +227,24 @@ impl Plan {
                         .iter()
                         .map(|g| {
                             g.iter()
-                                .map(|f| CField {
-                                    pids: f.paths.iter().map(|p| intern(&mut paths, &mut ids, p)).collect(),
-                                    compiled: OnceLock::new(),
+                                .map(|f| {
+                                    // The paths a `fieldref` reads are
+                                    // resolved per event like the rule's own.
+                                    for m in f.values.iter().flatten() {
+                                        if let Matcher::FieldRef { paths: refs, .. } = m {
+                                            for p in refs {
+                                                intern(&mut paths, &mut ids, p);
+                                            }
+                                        }
+                                    }
+                                    CField {
+                                        pids: f
+                                            .paths
+                                            .iter()
+                                            .map(|p| intern(&mut paths, &mut ids, p))
+                                            .collect(),
+                                        compiled: OnceLock::new(),
+                                    }
                                 })
                                 .collect()
                         })
@@ -266,7 +292,13 @@ impl Plan {
                     .push(i as u32);
             }
         }
+        let mut ls_paths: Vec<u32> = groups.iter().flatten().flatten().map(|(p, _)| *p).collect();
+        ls_paths.sort_unstable();
+        ls_paths.dedup();
+        static PLANS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Plan {
+            ls_paths,
+            id: PLANS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             paths,
             by_hash,
             starred,
@@ -327,9 +359,17 @@ pub(crate) struct Slots {
     arena: String,
     /// Another field's lowercased text (`fieldref`).
     other: String,
-    /// Per logsource group: whether it holds for this event, once asked
-    /// (0: not yet, 1: no, 2: yes).
-    group_state: Vec<u8>,
+    /// Logsource verdicts by event class: events whose logsource paths
+    /// hold the same texts (the class key) get the same verdict from every
+    /// group, so each is decided once per class, not once per event.
+    /// Per class, per group: 0 not decided yet, 1 no, 2 yes.
+    classes: FxHashMap<Vec<u8>, u32>,
+    class_state: Vec<Vec<u8>>,
+    /// The plan the classes were decided for ([`Plan::id`]).
+    class_plan: u64,
+    /// This event's class (`NO_CLASS` until a verdict is asked for).
+    class: u32,
+    class_key: Vec<u8>,
     /// Whether this event's tape members were matched to paths
     /// ([`Slots::resolve`]): then a path without `*` whose `node_seen` is
     /// not this event's stamp is absent.
@@ -364,8 +404,12 @@ impl Slots {
         self.resolved = false;
         self.found.clear();
         self.arena.clear();
-        self.group_state.clear();
-        self.group_state.resize(plan.groups.len(), 0);
+        self.class = NO_CLASS;
+        if self.class_plan != plan.id {
+            self.classes.clear();
+            self.class_state.clear();
+            self.class_plan = plan.id;
+        }
     }
 
     /// Matches every member of an indexed tape (no key with a `.`) to the
@@ -385,7 +429,7 @@ impl Slots {
         }
         let stamp = self.stamp;
         self.entry_pid.clear();
-        t.members_by_hash(&mut |h, e| {
+        t.members_by_hash(|h, e| {
             let mut got = UNMATCHED;
             if let Some(ids) = plan.by_hash.get(&h) {
                 let (key, up) = t.entry_key_parent(e);
@@ -433,21 +477,78 @@ impl Slots {
         }
     }
 
-    /// Whether logsource group `g` holds for the event (decided once per
-    /// event, when first asked: only groups with a candidate rule are).
+    /// Whether logsource group `g` holds for the event: decided once per
+    /// event class, when first asked (only groups with a candidate rule
+    /// are), by [`Slots::group_verdict`].
     pub(crate) fn group(&mut self, ev: &dyn Event, plan: &Plan, g: u32) -> bool {
-        let g = g as usize;
-        if self.group_state[g] == 0 {
-            let ok = plan.groups[g].is_empty()
-                || plan.groups[g].iter().any(|alt| {
-                    alt.iter().all(|(p, values)| match self.get(ev, plan, *p) {
-                        Slot::Text { low, .. } => values.iter().any(|v| v == self.text(low)),
-                        _ => false,
-                    })
-                });
-            self.group_state[g] = 1 + u8::from(ok);
+        if self.class == NO_CLASS {
+            self.class = self.event_class(ev, plan);
         }
-        self.group_state[g] == 2
+        let (c, g) = (self.class as usize, g as usize);
+        match self.class_state[c][g] {
+            0 => {
+                let ok = self.group_verdict(ev, plan, g);
+                self.class_state[c][g] = 1 + u8::from(ok);
+                ok
+            }
+            st => {
+                debug_assert_eq!(st == 2, self.group_verdict(ev, plan, g), "group {g}");
+                st == 2
+            }
+        }
+    }
+
+    /// Whether logsource group `g` holds for the event, decided on its
+    /// values (the slow twin of a verdict kept for the event's class).
+    fn group_verdict(&mut self, ev: &dyn Event, plan: &Plan, g: usize) -> bool {
+        plan.groups[g].is_empty()
+            || plan.groups[g].iter().any(|alt| {
+                alt.iter().all(|(p, values)| match self.get(ev, plan, *p) {
+                    Slot::Text { low, .. } => values.iter().any(|v| v == self.text(low)),
+                    _ => false,
+                })
+            })
+    }
+
+    /// The event's class: its lowercased texts at the logsource paths (a
+    /// path without text, as [`Slots::group_verdict`] sees it, is told
+    /// apart from every text), numbered in first-seen order.
+    fn event_class(&mut self, ev: &dyn Event, plan: &Plan) -> u32 {
+        let mut key = std::mem::take(&mut self.class_key);
+        key.clear();
+        for &p in &plan.ls_paths {
+            match self.get(ev, plan, p) {
+                Slot::Text { low, .. } => {
+                    key.push(1);
+                    key.extend_from_slice(&(low.1 - low.0).to_le_bytes());
+                    key.extend_from_slice(self.text(low).as_bytes());
+                }
+                _ => key.push(0),
+            }
+        }
+        let c = match self.classes.get(key.as_slice()) {
+            Some(&c) => c,
+            None => {
+                // Bounded: many classes (values no logsource names, say
+                // every event a new channel) start the table again.
+                if self.classes.len() >= MAX_CLASSES {
+                    self.classes.clear();
+                    self.class_state.clear();
+                }
+                let c = self.class_state.len() as u32;
+                self.class_state.push(vec![0; plan.groups.len()]);
+                self.classes.insert(key.clone(), c);
+                c
+            }
+        };
+        self.class_key = key;
+        c
+    }
+
+    /// How many event classes [`Slots::group`] keeps verdicts for.
+    #[cfg(test)]
+    pub(crate) fn classes(&self) -> usize {
+        self.class_state.len()
     }
 
     fn text(&self, (a, b): (u32, u32)) -> &str {
@@ -577,9 +678,14 @@ fn field_ok_fast(ev: &dyn Event, plan: &Plan, f: &FieldMatch, cf: &CField, s: &m
         Slot::Text { kind, orig, low } => {
             let other = std::cell::RefCell::new(std::mem::take(&mut s.other));
             let (t, l) = (s.text(orig), s.text(low));
-            // `Matcher::matches` for `fieldref`, without a String per test.
+            // `Matcher::matches` for `fieldref`, without a String per test;
+            // the other field's paths are interned, read like the rule's
+            // own (`Event::get` for one that is not).
             let fieldref = |paths: &[String], mode: RefMode, cased: bool| {
-                let Some(o) = paths.iter().find_map(|p| ev.get(p)) else {
+                let Some(o) = paths.iter().find_map(|p| match plan.id(p) {
+                    Some(id) => s.value(ev, plan, id),
+                    None => ev.get(p),
+                }) else {
                     return false;
                 };
                 let Some(o) = o.as_text() else { return false };
@@ -589,7 +695,8 @@ fn field_ok_fast(ev: &dyn Event, plan: &Plan, f: &FieldMatch, cf: &CField, s: &m
                 } else {
                     buf.clear();
                     if o.is_ascii() {
-                        buf.extend(o.bytes().map(|c| c.to_ascii_lowercase() as char));
+                        buf.push_str(&o);
+                        buf.make_ascii_lowercase();
                     } else {
                         buf.push_str(&o.to_lowercase());
                     }

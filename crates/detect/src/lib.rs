@@ -71,6 +71,7 @@ mod dispatch;
 mod event;
 mod mapping;
 mod normalize;
+mod overlap;
 mod pipeline;
 mod prefilter;
 mod rule;

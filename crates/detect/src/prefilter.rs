@@ -28,10 +28,10 @@
 use crate::condition::Cond;
 use crate::dispatch::{Plan, Slots};
 use crate::event::{Event, FieldValue};
+use crate::overlap::Overlapping;
 use crate::rule::{Rule, Selection};
 use crate::value::{Matcher, StrPat};
-use aho_corasick::automaton::OverlappingState;
-use aho_corasick::{AhoCorasick, AhoCorasickKind, Anchored, Input, StartKind};
+use aho_corasick::AhoCorasick;
 use rustc_hash::FxHashMap;
 use std::sync::OnceLock;
 
@@ -226,7 +226,7 @@ fn needles_cond(c: &Cond, sels: &[Selection]) -> Option<Needles> {
 struct NeedleScan {
     /// Over the needles of 2 bytes or more; its pattern `i` is needle
     /// `ac_needle[i]`.
-    ac: Option<AhoCorasick>,
+    ac: Option<Overlapping>,
     ac_needle: Vec<usize>,
     /// For a few needles: the same automaton with leftmost semantics,
     /// which can skip through text with a vectorised search (the
@@ -263,7 +263,7 @@ impl NeedleScan {
                 .expect("literal needles build an automaton")
         });
         NeedleScan {
-            ac: automaton(&ac_patterns, false),
+            ac: Overlapping::new(&ac_patterns, false),
             ac_needle,
             quick,
             byte_needles,
@@ -278,9 +278,7 @@ impl NeedleScan {
             .as_ref()
             .filter(|_| self.quick.as_ref().is_none_or(|q| q.is_match(low)))
         {
-            for m in ac.find_overlapping_iter(low) {
-                hit(self.ac_needle[m.pattern().as_usize()]);
-            }
+            ac.for_each(low.as_bytes(), &mut |p, _| hit(self.ac_needle[p]));
         }
         for &(b, n) in &self.byte_needles {
             if memchr::memchr(b, low.as_bytes()).is_some() {
@@ -325,43 +323,17 @@ const NONE: u32 = u32::MAX;
 struct FieldScan {
     /// Anchored at the start: prefix and whole-value needles; per pattern
     /// (list when it starts the text, list when it is the whole text).
-    start: Option<AhoCorasick>,
+    start: Option<Overlapping>,
     start_to: Vec<(u32, u32)>,
     /// Anchored at the start of the reversed text: suffix needles
     /// reversed.
-    end: Option<AhoCorasick>,
+    end: Option<Overlapping>,
     end_to: Vec<u32>,
     /// Unanchored: `contains` needles of 2 bytes or more.
-    within: Option<AhoCorasick>,
+    within: Option<Overlapping>,
     within_to: Vec<u32>,
     /// 1-byte `contains` needles.
     bytes: Vec<(u8, u32)>,
-}
-
-/// Automata over more needles than this are contiguous NFAs rather than
-/// DFAs: a DFA over thousands of needles (CommandLine's, Hashes') takes
-/// long to build and is too big for the caches; measured faster overall
-/// on the SigmaHQ Windows set.
-const DFA_MAX: usize = 1000;
-
-/// An automaton over lowercased needles (anchored: matches starting at
-/// the start of the text only).
-fn automaton<P: AsRef<[u8]>>(pats: &[P], anchored: bool) -> Option<AhoCorasick> {
-    (!pats.is_empty()).then(|| {
-        AhoCorasick::builder()
-            .kind(Some(if pats.len() >= DFA_MAX {
-                AhoCorasickKind::ContiguousNFA
-            } else {
-                AhoCorasickKind::DFA
-            }))
-            .start_kind(if anchored {
-                StartKind::Anchored
-            } else {
-                StartKind::Unanchored
-            })
-            .build(pats)
-            .expect("literal needles build an automaton")
-    })
 }
 
 impl FieldScan {
@@ -399,9 +371,9 @@ impl FieldScan {
                 },
             }
         }
-        s.start = automaton(&start, true);
-        s.end = automaton(&end, true);
-        s.within = automaton(&within, false);
+        s.start = Overlapping::new(&start, true);
+        s.end = Overlapping::new(&end, true);
+        s.within = Overlapping::new(&within, false);
         s
     }
 
@@ -410,7 +382,7 @@ impl FieldScan {
     fn scan(&self, low: &str, rev: &mut Vec<u8>, hit: &mut dyn FnMut(u32)) {
         let b = low.as_bytes();
         if let Some(ac) = &self.start {
-            anchored(ac, b, &mut |p, end| {
+            ac.for_each(b, &mut |p, end| {
                 let (pre, whole) = self.start_to[p];
                 if pre != NONE {
                     hit(pre);
@@ -423,32 +395,15 @@ impl FieldScan {
         if let Some(ac) = &self.end {
             rev.clear();
             rev.extend(b.iter().rev());
-            anchored(ac, rev, &mut |p, _| hit(self.end_to[p]));
+            ac.for_each(rev, &mut |p, _| hit(self.end_to[p]));
         }
         if let Some(ac) = &self.within {
-            for m in ac.find_overlapping_iter(b) {
-                hit(self.within_to[m.pattern().as_usize()]);
-            }
+            ac.for_each(b, &mut |p, _| hit(self.within_to[p]));
         }
         for &(c, l) in &self.bytes {
             if memchr::memchr(c, b).is_some() {
                 hit(l);
             }
-        }
-    }
-}
-
-/// Calls `hit` with (pattern, end) of each match of `ac` (built
-/// anchored) starting at the start of `hay`. (The overlapping iterator
-/// refuses anchored searches; the search it wraps does them.)
-fn anchored(ac: &AhoCorasick, hay: &[u8], hit: &mut dyn FnMut(usize, usize)) {
-    let input = Input::new(hay).anchored(Anchored::Yes);
-    let mut state = OverlappingState::start();
-    loop {
-        ac.find_overlapping(input.clone(), &mut state);
-        match state.get_match() {
-            Some(m) => hit(m.pattern().as_usize(), m.end()),
-            None => break,
         }
     }
 }
@@ -486,14 +441,19 @@ fn push_lowered(buf: &mut String, t: &str) {
 /// already lowercased non-ASCII texts as they are).
 fn joined_texts(ev: &dyn Event, joined: &mut String) {
     joined.clear();
-    ev.for_each_scan_text(&mut |t| {
+    let add = |joined: &mut String, t: &str| {
         if t.is_ascii() {
             joined.push_str(t);
         } else {
             push_lowered(joined, t);
         }
         joined.push('\n');
-    });
+    };
+    // The tape's texts are the same; its walk is inlined.
+    match ev.as_tape() {
+        Some(tape) => tape.scan_texts(|t| add(joined, t)),
+        None => ev.for_each_scan_text(&mut |t| add(joined, t)),
+    }
     joined.make_ascii_lowercase();
 }
 
@@ -813,7 +773,7 @@ impl Prefilter {
                     if here.is_empty() {
                         continue;
                     }
-                    t.node_texts(node, &mut |text| {
+                    t.node_texts(node, |text| {
                         let l = lowered(text, low);
                         for &f in here {
                             self.fields[f as usize].scan(l, rev, &mut |x| unlock(&self.lists[x as usize]));

@@ -210,6 +210,18 @@ struct Parser<'s, 't> {
     t: &'t mut JsonTape,
 }
 
+/// A span's bytes (what [`span_text`] gives, without the checks that a
+/// `str` slice ends on character boundaries: the decoder's spans do).
+#[inline]
+fn span_bytes<'a>(src: &'a [u8], unescaped: &'a str, s: Span) -> &'a [u8] {
+    let (a, b) = (s.start as usize, (s.start + s.len) as usize);
+    if s.escaped {
+        &unescaped.as_bytes()[a..b]
+    } else {
+        &src[a..b]
+    }
+}
+
 fn span_text<'a>(src: &'a str, unescaped: &'a str, s: Span) -> &'a str {
     let (a, b) = (s.start as usize, (s.start + s.len) as usize);
     if s.escaped {
@@ -291,14 +303,14 @@ impl Parser<'_, '_> {
                 // such events to it rather than mirror that here.
                 // (Large objects are left to it too: the check is
                 // quadratic.)
-                let src = self.text;
-                let text = span_text(src, &self.t.unescaped, k);
+                let src = self.src;
+                let text = span_bytes(src, &self.t.unescaped, k);
                 // The member's path hash (in an array, the key's own): equal
                 // keys of one object have equal hashes, so only keys with
                 // the same hash are compared.
                 let (hash, dot, space) = match self.parent {
-                    NO_PARENT | IN_ARRAY => key_hash(HASH_SEED, text.as_bytes()),
-                    _ => key_hash(self.parent_hash, text.as_bytes()),
+                    NO_PARENT | IN_ARRAY => key_hash(HASH_SEED, text),
+                    _ => key_hash(self.parent_hash, text),
                 };
                 // A bit per hash seen in this object: a repeat has its
                 // bit set, and only then are the keys compared.
@@ -307,7 +319,7 @@ impl Parser<'_, '_> {
                     || (seen & bit != 0
                         && self.t.keys[keys_from..]
                             .iter()
-                            .any(|&(h, o)| h == hash && span_text(src, &self.t.unescaped, o) == text))
+                            .any(|&(h, o)| h == hash && span_bytes(src, &self.t.unescaped, o) == text))
                 {
                     return None;
                 }
@@ -390,6 +402,7 @@ impl Parser<'_, '_> {
 
     /// A string at `"`; its span in the line, or in `unescaped` when it
     /// holds escapes.
+    #[inline]
     fn string(&mut self) -> Option<Span> {
         self.pos += 1; // `"`
         let start = self.pos;
@@ -405,6 +418,14 @@ impl Parser<'_, '_> {
                 len: len as u32,
             });
         }
+        self.escaped_string(start)
+    }
+
+    /// The rest of [`Parser::string`] from its first escape (or control
+    /// character) on, the string starting at `start`: kept out of line, so
+    /// that the common string without escapes is decoded inline.
+    #[inline(never)]
+    fn escaped_string(&mut self, start: usize) -> Option<Span> {
         // Escapes: copy into the unescaped buffer.
         let from = self.t.unescaped.len();
         self.t.unescaped.push_str(&self.text[start..self.pos]);
@@ -672,7 +693,7 @@ impl<'a> TapeEvent<'a> {
 
     /// Calls `f` with each indexed member's path hash and entry (members
     /// inside arrays are not indexed).
-    pub(crate) fn members_by_hash(&self, f: &mut dyn FnMut(u64, u32)) {
+    pub(crate) fn members_by_hash(&self, mut f: impl FnMut(u64, u32)) {
         for (i, e) in self.tape.index.iter().enumerate() {
             f(e.hash, i as u32);
         }
@@ -696,10 +717,16 @@ impl<'a> TapeEvent<'a> {
     /// Calls `f` with the text of every string, number and boolean of the
     /// value at `node` (from [`TapeEvent::entry_node`]), or everything
     /// inside it.
-    pub(crate) fn node_texts(&self, node: u32, f: &mut dyn FnMut(&str)) {
+    pub(crate) fn node_texts(&self, node: u32, f: impl FnMut(&str)) {
         let node = node as usize;
         let end = self.skip(node);
         scan_nodes(self, &self.tape.nodes[node..end], f);
+    }
+
+    /// [`Event::for_each_scan_text`] with the callback known (inlined,
+    /// not called through `dyn`).
+    pub(crate) fn scan_texts(&self, f: impl FnMut(&str)) {
+        scan_nodes(self, &self.tape.nodes, f)
     }
 
     /// `event::lookup` over the tape.
@@ -809,7 +836,7 @@ impl Event for TapeEvent<'_> {
 
 /// Calls `f` with the text of every string, number (`format_num`, written
 /// on the stack when it fits) and boolean among `nodes`.
-fn scan_nodes(ev: &TapeEvent<'_>, nodes: &[Node], f: &mut dyn FnMut(&str)) {
+fn scan_nodes(ev: &TapeEvent<'_>, nodes: &[Node], mut f: impl FnMut(&str)) {
     for node in nodes {
         match *node {
             Node::Str(s) => f(ev.text(s)),
