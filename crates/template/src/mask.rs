@@ -524,8 +524,11 @@ fn mask_segment(content: &str, start: usize, end: usize, tok_end: usize, hosts: 
             s += 1;
             continue;
         }
+        // The compound, and whether it holds a digit, in one scan.
         let mut e = s;
+        let mut class = 0;
         while e < end && is_compound(bytes[e]) {
+            class |= CLASS[bytes[e] as usize];
             e += 1;
         }
         if hosts && is_host(content, s, e, tok_end) {
@@ -539,7 +542,7 @@ fn mask_segment(content: &str, start: usize, end: usize, tok_end: usize, hosts: 
                 elems.push(Elem::Lit(ve, e));
             }
         } else {
-            mask_compound(content, s, e, elems);
+            mask_compound_with(content, s, e, class & DG != 0, elems);
         }
         s = e;
     }
@@ -595,10 +598,17 @@ fn is_sign(bytes: &[u8], start: usize, i: usize, end: usize) -> bool {
 /// dotted compound whose first label holds a variable is one value as a
 /// whole (addresses, host names, versions, decimals); `core.2275` keeps its
 /// name (`core.<*>`).
+#[cfg(test)]
 fn mask_compound(content: &str, start: usize, end: usize, elems: &mut Vec<Elem>) {
-    let bytes = content.as_bytes();
-    let c = &bytes[start..end];
-    if !c.iter().any(u8::is_ascii_digit) && !has_null_word(c, false) {
+    let digit = content.as_bytes()[start..end].iter().any(u8::is_ascii_digit);
+    mask_compound_with(content, start, end, digit, elems)
+}
+
+/// [`mask_compound`] for a caller that knows whether the compound holds a
+/// digit (`digit`).
+fn mask_compound_with(content: &str, start: usize, end: usize, digit: bool, elems: &mut Vec<Elem>) {
+    let c = &content.as_bytes()[start..end];
+    if !digit && !has_null_word(c, false) {
         // No digits and no boolean or user string: no piece is a variable
         // and nothing below would change that, so the compound is one
         // literal (`emit` writes literals as they are, whatever their
@@ -633,13 +643,19 @@ fn mask_pieces(content: &str, start: usize, end: usize, elems: &mut Vec<Elem>) {
             s += 1;
             continue;
         }
-        let mut e = s + 1;
-        while e < end && !((bytes[e] == b'.' || bytes[e] == b'-') && !is_sign(bytes, start, e, end)) {
+        // One scan splits the piece off and counts its digits.
+        let mut e = s;
+        let mut ndigits = 0;
+        loop {
+            ndigits += usize::from(bytes[e].is_ascii_digit());
             e += 1;
+            if e >= end || ((bytes[e] == b'.' || bytes[e] == b'-') && !is_sign(bytes, start, e, end)) {
+                break;
+            }
         }
-        let digits = bytes[s..e].iter().any(u8::is_ascii_digit);
+        let digits = ndigits > 0;
         digit_pieces += usize::from(digits);
-        if kind::is_variable_piece(&content[s..e]) {
+        if kind::is_variable_piece_with(&bytes[s..e], ndigits) {
             first_label_var |= in_first_label;
             elems.push(Elem::Var(s, e));
         } else {

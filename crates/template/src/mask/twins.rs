@@ -133,6 +133,12 @@ fn token() -> impl Strategy<Value = String> {
             "Ma\u{e9}",
             "TRUE",
             "x_null",
+            "True",
+            "fALSE",
+            "NULL",
+            "root",
+            "Admin",
+            "rOOt1",
             "root.",
             "-admin-",
             "falsey",
@@ -152,6 +158,13 @@ proptest! {
     #[test]
     fn is_ipv6_matches_its_slow_twin(t in token()) {
         prop_assert_eq!(kind::is_ipv6(&t), is_ipv6_slowly(&t), "{:?}", t);
+    }
+
+    #[test]
+    fn is_variable_piece_matches_its_slow_twin(t in token()) {
+        let digits = t.bytes().filter(u8::is_ascii_digit).count();
+        prop_assert_eq!(kind::is_variable_piece_with(t.as_bytes(), digits), is_variable_piece_slowly(&t), "{:?}", t);
+        prop_assert_eq!(kind::is_variable_piece(&t), is_variable_piece_slowly(&t), "{:?}", t);
     }
 
     #[test]
@@ -189,4 +202,29 @@ proptest! {
     fn is_ipv4_matches_its_slow_twin(t in r"[0-9.]{0,17}|([0-9]{1,4}\.){3}[0-9]{1,4}") {
         prop_assert_eq!(kind::is_ipv4(&t), is_ipv4_slowly(&t), "{:?}", t);
     }
+}
+
+/// A compound's piece as first written: a variable when it holds digits
+/// and does not read as a name, or when it is a boolean or null word.
+fn is_variable_piece_slowly(p: &str) -> bool {
+    let b = p.as_bytes();
+    let digits = b.iter().filter(|c| c.is_ascii_digit()).count();
+    if digits == 0 {
+        return ["true", "false", "null", "root", "admin"]
+            .iter()
+            .any(|w| p.eq_ignore_ascii_case(w));
+    }
+    let starts_alpha = b[0].is_ascii_alphabetic() || b[0] >= 0x80;
+    if !starts_alpha || digits > 3 {
+        return true;
+    }
+    let underscore_digit = b.iter().enumerate().any(|(i, &c)| {
+        c == b'_'
+            && b[i + 1..]
+                .iter()
+                .find(|&&n| n != b'-')
+                .is_some_and(|n| n.is_ascii_digit())
+    });
+    let long_hex = b.len() >= 8 && b.iter().all(|c| c.is_ascii_hexdigit());
+    underscore_digit || long_hex
 }
