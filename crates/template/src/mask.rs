@@ -157,6 +157,7 @@ pub fn mask_line(content: &str, out: &mut MaskedLine) {
                 class: any,
                 all_digits: all & DG != 0,
                 all_alnum: all & AN != 0,
+                all_numeric: all & NU != 0,
             },
         ));
     }
@@ -196,6 +197,9 @@ struct TokenInfo {
     all_digits: bool,
     /// Whether every byte is an ASCII letter or digit.
     all_alnum: bool,
+    /// Whether every byte is a digit or one of `: , - .` (times, dates,
+    /// addresses, decimals).
+    all_numeric: bool,
 }
 
 /// How many times `b` occurs in `bytes`.
@@ -233,9 +237,11 @@ const BS: u16 = 128;
 const CO: u16 = 256;
 const DA: u16 = 512;
 const DO: u16 = 1024;
+const NU: u16 = 2048;
 
 /// Byte classes: space, digit, `@`, `/`, alphanumeric, path delimiter,
-/// compound-word byte, backslash, `:`, `-`, `.`.
+/// compound-word byte, backslash, `:`, `-`, `.`, numeric (digits and
+/// `: , - .`).
 static CLASS: [u16; 256] = {
     let mut t = [0u16; 256];
     let mut b = 0;
@@ -264,6 +270,9 @@ static CLASS: [u16; 256] = {
         }
         if c.is_ascii_alphanumeric() || c == b'_' || c == b'.' || c == b'-' || c >= 0x80 {
             k |= CP;
+        }
+        if c.is_ascii_digit() || matches!(c, b':' | b',' | b'-' | b'.') {
+            k |= NU;
         }
         k |= match c {
             b':' => CO,
@@ -353,6 +362,9 @@ fn mask_token(content: &str, start: usize, end: usize, info: TokenInfo, out: &mu
         });
         return;
     }
+    if info.all_numeric && mask_numeric(content, start, end, out) {
+        return;
+    }
     let backslash = info.class & BS != 0;
     let colons = if info.class & CO != 0 { count(tok, b':') } else { 0 };
     let plain = !at && !slash && !backslash && colons < 2 && info.class & DG == 0;
@@ -428,6 +440,87 @@ fn mask_token(content: &str, start: usize, end: usize, info: TokenInfo, out: &mu
     }
     widen_to_delimiters(bytes, start, end, &mut out.elems, &mut out.marks);
     emit(content, start, end, out);
+}
+
+/// Fast path for numeric tokens: digit groups joined by single `:`, `,`,
+/// `-` or `.` (`17:42:56`, `2017-05-16`, `10.0.0.1:80`, `88:55:76,229`,
+/// `0.25`), starting and ending with a digit. Returns false, writing
+/// nothing, for any other token.
+///
+/// What the general path makes of such a token, rule by rule: a
+/// whole-token kind (UUID, MAC, IPv6, a version...) is one variable; else
+/// `:` and `,` split it into segments (path delimiters, never a host here:
+/// no letters), a segment with a `.` is one value (its first label is a
+/// number), and the `-`-joined groups of the others are a variable each.
+/// Every variable then ends at a delimiter, so nothing widens, and none
+/// touches another or is `.`-joined to one. `twins::numeric_tokens_*`
+/// compare this with the general path.
+fn mask_numeric(content: &str, start: usize, end: usize, out: &mut MaskedLine) -> bool {
+    let bytes = content.as_bytes();
+    let tok = &bytes[start..end];
+    let (mut colons, mut dashes) = (0u32, 0u32);
+    let mut prev_digit = false;
+    for &c in tok {
+        let digit = c.is_ascii_digit();
+        if !digit {
+            if !prev_digit {
+                // Two separators in a row, or one first.
+                return false;
+            }
+            colons += u32::from(c == b':');
+            dashes += u32::from(c == b'-');
+        }
+        prev_digit = digit;
+    }
+    if !prev_digit {
+        return false;
+    }
+    let len = end - start;
+    let delimited = colons >= 2 || (dashes >= 4 && len >= 36) || (dashes == 5 && len >= 17);
+    let w = &content[start..end];
+    let mstart = out.masked.len();
+    let vstart = out.vars.len();
+    if (delimited && kind::is_delimited_kind_in(w, false, false)) || kind::is_numeric_kind(w) {
+        out.vars.push(Span::new(start, end));
+        out.masked.push_str(VAR);
+    } else {
+        let mut s = start;
+        while s < end {
+            let mut e = s;
+            let mut dot = false;
+            while e < end && !matches!(bytes[e], b':' | b',') {
+                dot |= bytes[e] == b'.';
+                e += 1;
+            }
+            if dot {
+                out.vars.push(Span::new(s, e));
+                out.masked.push_str(VAR);
+            } else {
+                // Digit groups joined by `-`.
+                let mut g = s;
+                while g < e {
+                    let ge = bytes[g..e].iter().position(|&c| c == b'-').map_or(e, |k| g + k);
+                    out.vars.push(Span::new(g, ge));
+                    out.masked.push_str(VAR);
+                    if ge < e {
+                        out.masked.push('-');
+                    }
+                    g = ge + 1;
+                }
+            }
+            if e < end {
+                out.masked.push(bytes[e] as char);
+            }
+            s = e + 1;
+        }
+    }
+    out.tokens.push(MaskedToken {
+        raw: Span::new(start, end),
+        masked: Span::new(mstart, out.masked.len()),
+        vars_start: vstart as u32,
+        vars_end: out.vars.len() as u32,
+    });
+    true
 }
 
 /// The WV rule of Loghub-2.0: a part of the token between two token
@@ -720,40 +813,36 @@ fn emit(content: &str, start: usize, end: usize, out: &mut MaskedLine) {
         });
         return;
     }
+    // The elements cover the token in order, so the literal text between
+    // two variables is one slice of the content: one copy per gap, not
+    // one per literal element.
+    debug_assert!(covers(&out.elems, start, end), "{:?}", out.elems);
     let elems = std::mem::take(&mut out.elems);
     let mut pending: Option<(usize, usize)> = None;
-    let mut i = 0;
-    while i < elems.len() {
-        match elems[i] {
-            Elem::Var(s, e) => {
-                pending = Some(match pending {
-                    Some((ps, _)) => (ps, e),
-                    None => (s, e),
-                });
-                i += 1;
-            }
-            Elem::Lit(s, e) => {
-                let joins = pending.is_some()
-                    && e == s + 1
-                    && bytes[s] == b'.'
-                    && matches!(elems.get(i + 1), Some(Elem::Var(..)));
-                if joins {
-                    i += 1;
-                    continue;
-                }
-                if let Some((ps, pe)) = pending.take() {
+    // Content before `at` is written (or inside the pending variable).
+    let mut at = start;
+    for el in &elems {
+        let Elem::Var(s, e) = *el else { continue };
+        match pending {
+            // Touching, or joined by a `.` of its own: one variable.
+            Some((ps, pe)) if s == pe || (s == pe + 1 && bytes[pe] == b'.') => pending = Some((ps, e)),
+            _ => {
+                if let Some((ps, pe)) = pending {
                     out.vars.push(Span::new(ps, pe));
                     out.masked.push_str(VAR);
+                    at = pe;
                 }
-                out.masked.push_str(&content[s..e]);
-                i += 1;
+                out.masked.push_str(&content[at..s]);
+                pending = Some((s, e));
             }
         }
     }
-    if let Some((ps, pe)) = pending.take() {
+    if let Some((ps, pe)) = pending {
         out.vars.push(Span::new(ps, pe));
         out.masked.push_str(VAR);
+        at = pe;
     }
+    out.masked.push_str(&content[at..end]);
     out.elems = elems;
     out.tokens.push(MaskedToken {
         raw: Span::new(start, end),
@@ -761,6 +850,19 @@ fn emit(content: &str, start: usize, end: usize, out: &mut MaskedLine) {
         vars_start: vstart as u32,
         vars_end: out.vars.len() as u32,
     });
+}
+
+/// Whether `elems` cover `[start, end)` in order, without gaps or overlaps.
+fn covers(elems: &[Elem], start: usize, end: usize) -> bool {
+    let mut at = start;
+    for el in elems {
+        let (Elem::Lit(s, e) | Elem::Var(s, e)) = *el;
+        if s != at || e <= s {
+            return false;
+        }
+        at = e;
+    }
+    at == end
 }
 
 /// The kind of each variable of a masked line, in order.

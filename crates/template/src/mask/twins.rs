@@ -228,3 +228,85 @@ fn is_variable_piece_slowly(p: &str) -> bool {
     let long_hex = b.len() >= 8 && b.iter().all(|c| c.is_ascii_hexdigit());
     underscore_digit || long_hex
 }
+
+/// One token masked by `mask_token` with the numeric fast path on or off
+/// (off: the general rules): masked text, variable spans, token span.
+fn mask_one(t: &str, numeric_fast_path: bool) -> (String, Vec<(u32, u32)>, (u32, u32)) {
+    let (mut any, mut all) = (0u16, u16::MAX);
+    for &b in t.as_bytes() {
+        any |= CLASS[b as usize];
+        all &= CLASS[b as usize];
+    }
+    let info = TokenInfo {
+        class: any,
+        all_digits: all & DG != 0,
+        all_alnum: all & AN != 0,
+        all_numeric: numeric_fast_path && all & NU != 0,
+    };
+    let mut m = MaskedLine::default();
+    mask_token(t, 0, t.len(), info, &mut m);
+    let tok = m.tokens[0];
+    (
+        m.masked.clone(),
+        m.vars.iter().map(|v| (v.start, v.end)).collect(),
+        (tok.masked.start, tok.masked.end),
+    )
+}
+
+/// Digit groups joined by `: , - .`, the numeric fast path's tokens, with
+/// the shapes its rules care about (UUIDs, MACs, IPv6, versions, dates).
+fn numeric_token() -> impl Strategy<Value = String> {
+    prop_oneof![
+        r"[0-9:,.\-]{1,24}",
+        r"[0-9]{1,4}([:,.\-][0-9]{1,4}){0,9}",
+        r"[0-9]{1,3}(\.[0-9]{1,3}){3}(:[0-9]{1,5})?",
+        r"[0-9]{2}([:\-][0-9]{2}){5,7}",
+        r"[0-9]{4}-[0-9]{2}-[0-9]{2}([:\-.,][0-9]{1,3}){0,4}",
+        r"[0-9]{8}-[0-9]{4}-[0-9]{4}-[0-9]{4}-[0-9]{12}",
+        r"[0-9]{1,4}(::?[0-9]{1,4}){1,8}",
+        r"[0-9]{1,2}:[0-9]{1,3}\.[0-9]{1,3}(-[0-9]{1,3})?",
+        r"[0-9]{4}:[0-9]{2}:[0-9]{2}\.[0-7]",
+        r"-?[0-9]{1,3}([.,][0-9]{1,3}){0,3}[.,:\-]?",
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+    /// The numeric fast path writes what the general rules write, or
+    /// declines and leaves the token to them.
+    #[test]
+    fn numeric_tokens_mask_as_the_general_rules_do(t in numeric_token()) {
+        prop_assert_eq!(mask_one(&t, true), mask_one(&t, false), "{:?}", t);
+    }
+}
+
+#[test]
+fn numeric_tokens_of_every_kind_mask_as_the_general_rules_do() {
+    for t in [
+        "17:42:56",
+        "2017-05-16",
+        "10.0.0.1:80",
+        "88:55:76,229",
+        "0.25",
+        "5935-38-51-67.33.88.738245",
+        "00:1a:2b",
+        "12:34:56:78:90:12",
+        "12-34-56-78-90-12",
+        "12345678-1234-1234-1234-123456789012",
+        "1:2:3:4:5:6:7:8",
+        "1::2",
+        "0000:00:12.3",
+        "1:2.3-4",
+        "1.2.3-4-5",
+        "1-2.3",
+        "1,024",
+        "1-",
+        "-1",
+        "1..2",
+        "1.-2",
+        "7",
+    ] {
+        assert_eq!(mask_one(t, true), mask_one(t, false), "{t:?}");
+    }
+}
