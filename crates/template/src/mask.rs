@@ -158,6 +158,7 @@ pub fn mask_line(content: &str, out: &mut MaskedLine) {
                 all_digits: all & DG != 0,
                 all_alnum: all & AN != 0,
                 all_numeric: all & NU != 0,
+                fast: true,
             },
         ));
     }
@@ -200,6 +201,9 @@ struct TokenInfo {
     /// Whether every byte is a digit or one of `: , - .` (times, dates,
     /// addresses, decimals).
     all_numeric: bool,
+    /// Whether the fast paths for numeric tokens and segments may run
+    /// (false: the general rules only, their slow twin in the tests).
+    fast: bool,
 }
 
 /// How many times `b` occurs in `bytes`.
@@ -362,7 +366,7 @@ fn mask_token(content: &str, start: usize, end: usize, info: TokenInfo, out: &mu
         });
         return;
     }
-    if info.all_numeric && mask_numeric(content, start, end, out) {
+    if info.fast && info.all_numeric && mask_numeric(content, start, end, out) {
         return;
     }
     let backslash = info.class & BS != 0;
@@ -427,12 +431,14 @@ fn mask_token(content: &str, start: usize, end: usize, info: TokenInfo, out: &mu
                 continue;
             }
             let mut e = s;
+            let mut all = u16::MAX;
             while e < end && !is_path_delim(bytes[e]) {
+                all &= CLASS[bytes[e] as usize];
                 e += 1;
             }
             if slash && kind::is_path(&content[s..e]) {
                 out.elems.push(Elem::Var(s, e));
-            } else {
+            } else if !(info.fast && all & NU != 0 && numeric_segment(bytes, s, e, &mut out.elems)) {
                 mask_segment(content, s, e, end, hosts, &mut out.elems);
             }
             s = e;
@@ -520,6 +526,48 @@ fn mask_numeric(content: &str, start: usize, end: usize, out: &mut MaskedLine) -
         vars_start: vstart as u32,
         vars_end: out.vars.len() as u32,
     });
+    true
+}
+
+/// Fast path for a segment (a token part between path delimiters) of digit
+/// groups joined by single `-` or `.`, starting and ending with a digit:
+/// pushes what [`mask_segment`] would push and returns true, or pushes
+/// nothing and returns false for any other segment.
+///
+/// [`mask_segment`] sees one compound (all its bytes are compound bytes),
+/// never a host (no letter), whose pieces are all digits, so variables:
+/// with a `.`, the first label holds a variable and the compound is one
+/// value; without, the groups are variables joined by literal `-`s.
+fn numeric_segment(bytes: &[u8], s: usize, e: usize, elems: &mut Vec<Elem>) -> bool {
+    let seg = &bytes[s..e];
+    let mut prev_digit = false;
+    let mut dot = false;
+    for &c in seg {
+        let digit = c.is_ascii_digit();
+        if !digit {
+            if !prev_digit || !matches!(c, b'.' | b'-') {
+                return false;
+            }
+            dot |= c == b'.';
+        }
+        prev_digit = digit;
+    }
+    if !prev_digit {
+        return false;
+    }
+    if dot {
+        elems.push(Elem::Var(s, e));
+        return true;
+    }
+    let mut g = s;
+    while g < e {
+        let ge = bytes[g..e].iter().position(|&c| c == b'-').map_or(e, |k| g + k);
+        elems.push(Elem::Var(g, ge));
+        if ge < e {
+            elems.push(Elem::Lit(ge, ge + 1));
+        }
+        g = ge + 1;
+    }
     true
 }
 

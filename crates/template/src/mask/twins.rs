@@ -241,7 +241,8 @@ fn mask_one(t: &str, numeric_fast_path: bool) -> (String, Vec<(u32, u32)>, (u32,
         class: any,
         all_digits: all & DG != 0,
         all_alnum: all & AN != 0,
-        all_numeric: numeric_fast_path && all & NU != 0,
+        all_numeric: all & NU != 0,
+        fast: numeric_fast_path,
     };
     let mut m = MaskedLine::default();
     mask_token(t, 0, t.len(), info, &mut m);
@@ -251,6 +252,39 @@ fn mask_one(t: &str, numeric_fast_path: bool) -> (String, Vec<(u32, u32)>, (u32,
         m.vars.iter().map(|v| (v.start, v.end)).collect(),
         (tok.masked.start, tok.masked.end),
     )
+}
+
+/// Tokens whose parts between path delimiters are numeric segments (the
+/// segment fast path), next to words, addresses and paths.
+fn token_with_numeric_segments() -> impl Strategy<Value = String> {
+    let part = prop_oneof![
+        numeric_token(),
+        r"[0-9.\-]{1,10}",
+        r"[a-zA-Z_]{1,8}[0-9]{0,3}",
+        r"[a-z]{1,5}[.\-][0-9a-z]{1,5}",
+        prop::sample::select(vec![
+            "/x/1", "http://h", "@h.org", "-", ".", "_", "v1.2", "null", "C:\\"
+        ])
+        .prop_map(str::to_string),
+    ];
+    let delim = r"[:,=|;!\[\](){}\x22']";
+    (
+        proptest::collection::vec(part, 1..5),
+        proptest::collection::vec(delim, 5),
+        r"[\[(\x22]?",
+        r"[\])\x22.,]?",
+    )
+        .prop_map(|(parts, delims, open, close)| {
+            let mut t = open;
+            for (i, p) in parts.iter().enumerate() {
+                if i > 0 {
+                    t.push_str(&delims[i]);
+                }
+                t.push_str(p);
+            }
+            t.push_str(&close);
+            t
+        })
 }
 
 /// Digit groups joined by `: , - .`, the numeric fast path's tokens, with
@@ -277,6 +311,12 @@ proptest! {
     /// declines and leaves the token to them.
     #[test]
     fn numeric_tokens_mask_as_the_general_rules_do(t in numeric_token()) {
+        prop_assert_eq!(mask_one(&t, true), mask_one(&t, false), "{:?}", t);
+    }
+
+    /// The segment fast path pushes what `mask_segment` pushes.
+    #[test]
+    fn numeric_segments_mask_as_the_general_rules_do(t in token_with_numeric_segments()) {
         prop_assert_eq!(mask_one(&t, true), mask_one(&t, false), "{:?}", t);
     }
 }
@@ -306,6 +346,17 @@ fn numeric_tokens_of_every_kind_mask_as_the_general_rules_do() {
         "1..2",
         "1.-2",
         "7",
+        "totalCalories=472439",
+        "ftpd[23146]:",
+        "67769927-30:80:49:684|Step_LSC|82827700|onStandStepChanged",
+        "[LeaseRenewer:msrabi@msra-sa-26:7962]",
+        "x=1-2-3",
+        "x=1.2-3",
+        "x=-1",
+        "x=1-",
+        "(1.2.3.4)",
+        "a:1.5:b",
+        "http://h:80/1.2",
     ] {
         assert_eq!(mask_one(t, true), mask_one(t, false), "{t:?}");
     }
