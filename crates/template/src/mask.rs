@@ -464,7 +464,7 @@ fn mask_token(content: &str, start: usize, end: usize, info: TokenInfo, out: &mu
 fn mask_numeric(content: &str, start: usize, end: usize, out: &mut MaskedLine) -> bool {
     let bytes = content.as_bytes();
     let tok = &bytes[start..end];
-    let (mut colons, mut dashes) = (0u32, 0u32);
+    let (mut colons, mut dashes, mut dots) = (0u32, 0u32, 0u32);
     let mut prev_digit = false;
     for &c in tok {
         let digit = c.is_ascii_digit();
@@ -475,6 +475,7 @@ fn mask_numeric(content: &str, start: usize, end: usize, out: &mut MaskedLine) -
             }
             colons += u32::from(c == b':');
             dashes += u32::from(c == b'-');
+            dots += u32::from(c == b'.');
         }
         prev_digit = digit;
     }
@@ -483,10 +484,16 @@ fn mask_numeric(content: &str, start: usize, end: usize, out: &mut MaskedLine) -
     }
     let len = end - start;
     let delimited = colons >= 2 || (dashes >= 4 && len >= 36) || (dashes == 5 && len >= 17);
-    let w = &content[start..end];
+    // Of the delimited kinds only those of these lengths can take digits
+    // and single separators: a UUID (36), a MAC (17), a PCI address (12),
+    // hex bytes (11, 14, 17, ...), and IPv6 without `::` needs 6 colons.
+    // The numeric kinds: a date-time needs a `T`; a version, a `.`.
+    let delimited_kind = delimited
+        && (len == 36 || len == 17 || len == 12 || (len >= 11 && len % 3 == 2) || colons >= 6)
+        && kind::is_delimited_kind_in(&content[start..end], false, false);
     let mstart = out.masked.len();
     let vstart = out.vars.len();
-    if (delimited && kind::is_delimited_kind_in(w, false, false)) || kind::is_numeric_kind(w) {
+    if delimited_kind || (dots > 0 && kind::is_version(&content[start..end])) {
         out.vars.push(Span::new(start, end));
         out.masked.push_str(VAR);
     } else {
