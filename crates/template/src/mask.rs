@@ -158,6 +158,7 @@ pub fn mask_line(content: &str, out: &mut MaskedLine) {
                 all_digits: all & DG != 0,
                 all_alnum: all & AN != 0,
                 all_numeric: all & NU != 0,
+                all,
                 fast: true,
             },
         ));
@@ -201,6 +202,8 @@ struct TokenInfo {
     /// Whether every byte is a digit or one of `: , - .` (times, dates,
     /// addresses, decimals).
     all_numeric: bool,
+    /// The AND of its bytes' classes.
+    all: u16,
     /// Whether the fast paths for numeric tokens and segments may run
     /// (false: the general rules only, their slow twin in the tests).
     fast: bool,
@@ -430,16 +433,24 @@ fn mask_token(content: &str, start: usize, end: usize, info: TokenInfo, out: &mu
                 s += 1;
                 continue;
             }
-            let mut e = s;
-            let mut all = u16::MAX;
-            while e < end && !is_path_delim(bytes[e]) {
-                all &= CLASS[bytes[e] as usize];
-                e += 1;
+            // The segment and the classes of its bytes: without a path
+            // delimiter in the token, the whole token, as the tokenizer
+            // saw it (no second scan).
+            let (mut e, mut any, mut all) = (s, 0u16, u16::MAX);
+            if info.fast && info.class & PD == 0 {
+                (e, any, all) = (end, info.class, info.all);
+            } else {
+                while e < end && !is_path_delim(bytes[e]) {
+                    any |= CLASS[bytes[e] as usize];
+                    all &= CLASS[bytes[e] as usize];
+                    e += 1;
+                }
             }
             if slash && kind::is_path(&content[s..e]) {
                 out.elems.push(Elem::Var(s, e));
             } else if !(info.fast && all & NU != 0 && numeric_segment(bytes, s, e, &mut out.elems)) {
-                mask_segment(content, s, e, end, hosts, &mut out.elems);
+                let classes = info.fast.then_some((any, all));
+                mask_segment(content, s, e, end, hosts, classes, &mut out.elems);
             }
             s = e;
         }
@@ -663,7 +674,19 @@ fn push_lit(elems: &mut Vec<Elem>, s: usize, e: usize) {
 /// Masks a segment free of path delimiters: compounds of `[A-Za-z0-9_.-]`
 /// separated by other punctuation. `tok_end` is the end of the whole token,
 /// for what follows the segment; with `hosts`, host names are variables.
-fn mask_segment(content: &str, start: usize, end: usize, tok_end: usize, hosts: bool, elems: &mut Vec<Elem>) {
+///
+/// `classes`: the OR and the AND of the segment's byte classes, when the
+/// caller knows them (a segment of compound bytes only is then one
+/// compound, found without a scan).
+fn mask_segment(
+    content: &str,
+    start: usize,
+    end: usize,
+    tok_end: usize,
+    hosts: bool,
+    classes: Option<(u16, u16)>,
+    elems: &mut Vec<Elem>,
+) {
     let bytes = content.as_bytes();
     let mut s = start;
     while s < end {
@@ -673,11 +696,15 @@ fn mask_segment(content: &str, start: usize, end: usize, tok_end: usize, hosts: 
             continue;
         }
         // The compound, and whether it holds a digit, in one scan.
-        let mut e = s;
-        let mut class = 0;
-        while e < end && is_compound(bytes[e]) {
-            class |= CLASS[bytes[e] as usize];
-            e += 1;
+        let (mut e, mut class) = (s, 0);
+        match classes {
+            Some((any, all)) if s == start && all & CP != 0 => (e, class) = (end, any),
+            _ => {
+                while e < end && is_compound(bytes[e]) {
+                    class |= CLASS[bytes[e] as usize];
+                    e += 1;
+                }
+            }
         }
         if hosts && is_host(content, s, e, tok_end) {
             // A sentence's final `.` is not part of the name.

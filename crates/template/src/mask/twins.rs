@@ -242,6 +242,7 @@ fn mask_one(t: &str, numeric_fast_path: bool) -> (String, Vec<(u32, u32)>, (u32,
         all_digits: all & DG != 0,
         all_alnum: all & AN != 0,
         all_numeric: all & NU != 0,
+        all,
         fast: numeric_fast_path,
     };
     let mut m = MaskedLine::default();
@@ -311,6 +312,18 @@ proptest! {
     /// declines and leaves the token to them.
     #[test]
     fn numeric_tokens_mask_as_the_general_rules_do(t in numeric_token()) {
+        prop_assert_eq!(mask_one(&t, true), mask_one(&t, false), "{:?}", t);
+    }
+
+    /// Any token: the fast paths (numeric tokens and segments, segments
+    /// and compounds taken from the tokenizer's classes) change nothing.
+    #[test]
+    fn any_token_masks_as_the_general_rules_do(t in token()) {
+        // One token: no whitespace, not empty.
+        let mut t: String = t.chars().filter(|&c| !c.is_ascii() || CLASS[c as usize] & SP == 0).collect();
+        if t.is_empty() {
+            t.push('x');
+        }
         prop_assert_eq!(mask_one(&t, true), mask_one(&t, false), "{:?}", t);
     }
 
