@@ -817,7 +817,7 @@ pub(crate) fn render_with(
                     o.str("template", miner.template_text(c));
                     miner.params(c, content, &s.masked, &mut s.params);
                     o.str_array("params", s.params.iter().map(|p| p.of(content)));
-                    o.str_array(
+                    o.plain_str_array(
                         "param_types",
                         s.params
                             .iter()

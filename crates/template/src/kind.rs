@@ -968,6 +968,22 @@ mod tests {
     }
 
     #[test]
+    fn kind_names_are_plain_lowercase_words() {
+        // `parse` writes them into JSON without escaping.
+        use VarKind::*;
+        for k in [
+            Int, Float, Hex, Ipv4, Ipv6, Mac, Uuid, Path, Url, Email, Timestamp, Duration, Bool, Null,
+            Version, Host, Id, Word,
+        ] {
+            let n = k.name();
+            assert!(
+                !n.is_empty() && n.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()),
+                "{n}"
+            );
+        }
+    }
+
+    #[test]
     fn each_detector() {
         let cases = [
             ("42", VarKind::Int),
