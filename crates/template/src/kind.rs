@@ -706,6 +706,14 @@ pub fn classify(s: &str) -> VarKind {
     if only(K_DIGIT | K_PLUS | K_DASH) && is_int(s) {
         return VarKind::Int;
     }
+    if g == K_DIGIT | K_DOT {
+        // Digits and dots: one dot between digits is a decimal (an IPv4
+        // address has three, and `f64` takes `1.5`), so skip the parse.
+        let dot = b.iter().position(|&c| c == b'.').unwrap_or(0);
+        if dot > 0 && dot + 1 < len && !b[dot + 1..].contains(&b'.') {
+            return VarKind::Float;
+        }
+    }
     if only(K_DIGIT | K_DOT) && is_ipv4(s) {
         return VarKind::Ipv4;
     }
@@ -962,6 +970,14 @@ mod tests {
             "inf",
             "nan",
             "1inf",
+            "1.5",
+            "01.50",
+            ".5",
+            "5.",
+            "1.2.3",
+            "1..2",
+            "127.0.0.1",
+            "1234567890.123456789012345678901234567890",
         ] {
             assert_eq!(classify(s), classify_by_rules(s), "{s:?}");
         }
