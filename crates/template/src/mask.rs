@@ -914,7 +914,7 @@ fn emit(content: &str, start: usize, end: usize, out: &mut MaskedLine) {
                     out.masked.push_str(VAR);
                     at = pe;
                 }
-                out.masked.push_str(&content[at..s]);
+                push_gap(&mut out.masked, &content[at..s]);
                 pending = Some((s, e));
             }
         }
@@ -924,7 +924,7 @@ fn emit(content: &str, start: usize, end: usize, out: &mut MaskedLine) {
         out.masked.push_str(VAR);
         at = pe;
     }
-    out.masked.push_str(&content[at..end]);
+    push_gap(&mut out.masked, &content[at..end]);
     out.elems = elems;
     out.tokens.push(MaskedToken {
         raw: Span::new(start, end),
@@ -932,6 +932,18 @@ fn emit(content: &str, start: usize, end: usize, out: &mut MaskedLine) {
         vars_start: vstart as u32,
         vars_end: out.vars.len() as u32,
     });
+}
+
+/// Appends the literal text between variables: most often one byte (`-`,
+/// `:`), pushed without a call to `memcpy`.
+#[inline]
+fn push_gap(masked: &mut String, gap: &str) {
+    match gap.as_bytes() {
+        [] => {}
+        // One byte of a `str` is ASCII: the same character.
+        &[b] => masked.push(b as char),
+        _ => masked.push_str(gap),
+    }
 }
 
 /// Whether `elems` cover `[start, end)` in order, without gaps or overlaps.
