@@ -11,12 +11,15 @@
 //!
 //! Files are processed in two passes (mine everything, then report every
 //! line with the final templates), streams in one (each line reported with
-//! the template known when it arrived).
+//! the template known when it arrived). Pass one keeps what it masked (keys
+//! and variable spans, up to a memory budget) so that pass two rebuilds
+//! those lines instead of masking them again; the output is the same.
 //!
 //! Invariant: every framed line is accounted for: it is written to the
 //! output, flagged or not, and counted in [`Stats`].
 
 mod batch;
+mod memo;
 mod pipeline;
 mod record;
 mod stream;

@@ -1,5 +1,6 @@
 //! Reading, batching, the parallel per-line work and ordered output.
 
+use crate::memo::{Kept, Memo, MemoPart};
 use crate::record::{LineFlags, Stats};
 use crossbeam_channel::{bounded, unbounded};
 use logsieve_framing::{decode_lossy, FramerConfig, Joiner, LineBatch, LineFramer, Multiline};
@@ -218,6 +219,12 @@ pub struct Engine {
     latencies: std::sync::Mutex<Vec<u32>>,
     /// Set by a signal handler: file passes stop reading at the next group.
     stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// What the last pass one masked, for pass two of the same input.
+    memo: Memo,
+    /// The input `memo` belongs to.
+    memo_source: String,
+    /// Bytes `memo` may hold (0: pass two masks every line again).
+    memo_budget: usize,
 }
 
 /// Per-batch latency summary, in milliseconds.
@@ -246,7 +253,17 @@ impl Engine {
             progress: None,
             latencies: std::sync::Mutex::new(Vec::new()),
             stop: None,
+            memo: Memo::default(),
+            memo_source: String::new(),
+            memo_budget: crate::memo::BUDGET_BYTES,
         })
+    }
+
+    /// How many bytes pass one of a file may keep of what it masked, so that
+    /// pass two rebuilds those lines instead of masking them again (the
+    /// output is the same either way). 0 turns it off.
+    pub fn set_pass_one_memo(&mut self, budget_bytes: usize) {
+        self.memo_budget = budget_bytes;
     }
 
     /// Latency of the batch groups processed so far: from a group's arrival
@@ -338,6 +355,18 @@ impl Engine {
     /// Entry `i` of `b`: a multi-line event is parsed and mined by its first
     /// line; the other lines are kept in `s.rest` for the record.
     pub(crate) fn prepare_entry(&self, b: &LineBatch, i: usize, s: &mut Scratch) -> LineFlags {
+        self.prepare_entry_kept(b, i, s, None)
+    }
+
+    /// [`Engine::prepare_entry`] that rebuilds the masked line from `kept`
+    /// (what pass one masked) when it holds this entry's content.
+    pub(crate) fn prepare_entry_kept(
+        &self,
+        b: &LineBatch,
+        i: usize,
+        s: &mut Scratch,
+        kept: Option<Kept<'_>>,
+    ) -> LineFlags {
         let bytes = b.line(i);
         s.has_rest = b.line_count(i) > 1;
         let mut flags = if s.has_rest {
@@ -345,15 +374,21 @@ impl Engine {
             s.rest.clear();
             s.rest
                 .push_str(&String::from_utf8_lossy(bytes.get(nl + 1..).unwrap_or_default()));
-            self.prepare(&bytes[..nl], b.flags(i).truncated(), s)
+            self.prepare(&bytes[..nl], b.flags(i).truncated(), s, kept)
         } else {
-            self.prepare(bytes, b.flags(i).truncated(), s)
+            self.prepare(bytes, b.flags(i).truncated(), s, kept)
         };
         flags.continued = b.flags(i).continued();
         flags
     }
 
-    pub(crate) fn prepare(&self, bytes: &[u8], truncated: bool, s: &mut Scratch) -> LineFlags {
+    pub(crate) fn prepare(
+        &self,
+        bytes: &[u8],
+        truncated: bool,
+        s: &mut Scratch,
+        kept: Option<Kept<'_>>,
+    ) -> LineFlags {
         let Scratch {
             decode,
             header,
@@ -363,7 +398,9 @@ impl Engine {
         let (text, dec) = decode_lossy(bytes, decode);
         let matched = self.header.parse(text, header);
         if self.opts.templates {
-            mask_line(&header.content, masked);
+            if !kept.is_some_and(|k| k.rebuild(&header.content, masked)) {
+                mask_line(&header.content, masked);
+            }
         } else {
             masked.clear();
         }
@@ -529,6 +566,8 @@ impl Engine {
         let templates = self.opts.templates;
         let mut pending: Vec<LineBatch> = Vec::new();
         let mut pending_keys: Vec<Vec<u128>> = Vec::new();
+        // What this pass masks, kept for pass two (see `memo`).
+        let mut memo = Memo::with_budget(if templates { self.memo_budget } else { 0 });
         let r = self.drive(input, self.opts.batch_lines, true, |group| {
             if single {
                 // One thread: mask each line once and learn it at once,
@@ -540,6 +579,7 @@ impl Engine {
                         let f = self.prepare_entry(b, i, &mut seq);
                         stats.count(&f, b.line(i).len(), b.line(i).is_empty(), b.line_count(i));
                         if templates {
+                            memo.push(&seq.header.content, &seq.masked);
                             miner.learn(&seq.masked, &seq.header.content);
                         }
                     }
@@ -553,6 +593,7 @@ impl Engine {
             let cur = std::mem::take(group);
             let prev = std::mem::take(&mut pending);
             let prev_keys = std::mem::take(&mut pending_keys);
+            let keep = !memo.is_full();
             let (keyed, ()) = self.pool.install(|| {
                 rayon::join(
                     || {
@@ -561,6 +602,7 @@ impl Engine {
                                 || self.scratch(),
                                 |s, b| {
                                     let mut st = Stats::default();
+                                    let mut part = MemoPart::default();
                                     let keys: Vec<u128> = (0..b.len())
                                         .map(|i| {
                                             let f = self.prepare_entry(b, i, s);
@@ -570,13 +612,16 @@ impl Engine {
                                                 b.line(i).is_empty(),
                                                 b.line_count(i),
                                             );
+                                            if keep {
+                                                part.push(&s.header.content, &s.masked);
+                                            }
                                             s.masked.key
                                         })
                                         .collect();
-                                    (keys, st)
+                                    (keys, st, part)
                                 },
                             )
-                            .collect::<Vec<(Vec<u128>, Stats)>>()
+                            .collect::<Vec<(Vec<u128>, Stats, MemoPart)>>()
                     },
                     || {
                         if templates {
@@ -585,9 +630,10 @@ impl Engine {
                     },
                 )
             });
-            for (keys, st) in keyed {
+            for (keys, st, part) in keyed {
                 stats += st;
                 pending_keys.push(keys);
+                memo.append(&part);
             }
             pending = cur;
             // The group learned is done with: its batches go back to the
@@ -602,6 +648,8 @@ impl Engine {
         }
         miner.finalize();
         self.miner = miner;
+        self.memo = memo;
+        self.memo_source = input.display_name().to_string();
         (stats, r.err())
     }
 
@@ -673,6 +721,10 @@ impl Engine {
         // exactly the lines a stopped or failed mining pass saw.
         let honour_stop = limit.is_none();
         let limit = limit.unwrap_or(u64::MAX);
+        // Pass one of this input kept what it masked: entry n of this pass
+        // is entry n of that one (same framing), checked by its content.
+        let memo = (self.memo.len() > 0 && self.memo_source == *source).then_some(&self.memo);
+        let mut entry_no = 0u64;
         let r = self.drive(input, self.opts.batch_lines, honour_stop, |group| {
             if line_no >= limit {
                 return Ok(false);
@@ -680,19 +732,28 @@ impl Engine {
             for b in group.iter() {
                 line_no += b.lines_covered();
             }
+            let firsts: Vec<u64> = group
+                .iter()
+                .map(|b| {
+                    entry_no += b.len() as u64;
+                    entry_no - b.len() as u64
+                })
+                .collect();
             let rendered: Vec<(Vec<u8>, Stats, O::Batch)> = self.pool.install(|| {
                 group
                     .par_iter()
+                    .zip(firsts.par_iter())
                     .map_init(
                         || self.scratch(),
-                        |s, b| {
+                        |s, (b, &first)| {
                             let mut buf = Vec::with_capacity(b.data_len() * 2);
                             let mut st = Stats::default();
                             let mut ob = O::Batch::default();
                             // Entries (whole events) up to the limit line.
                             let n = (0..b.len()).take_while(|&i| b.last_line_no(i) <= limit).count();
                             for i in 0..n {
-                                let mut f = self.prepare_entry(b, i, s);
+                                let kept = memo.and_then(|m| m.get(first + i as u64));
+                                let mut f = self.prepare_entry_kept(b, i, s, kept);
                                 let c = if self.opts.templates {
                                     self.miner.lookup(&s.masked)
                                 } else {

@@ -56,6 +56,6 @@ mod state;
 
 pub use id::TemplateId;
 pub use kind::VarKind;
-pub use mask::{mask_line, var_kinds, MaskedLine, MaskedToken, Span, VAR};
+pub use mask::{mask_line, rebuild_masked, var_kinds, MaskedLine, MaskedToken, Span, VAR};
 pub use miner::{ClusterId, Evicted, Miner, MinerConfig, TemplateMerge, TemplateSummary, DEFAULT_CACHE_KEYS};
 pub use state::{StateContext, StateError, STATE_FORMAT, STATE_VERSION};

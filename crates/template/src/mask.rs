@@ -190,6 +190,67 @@ pub fn mask_line(content: &str, out: &mut MaskedLine) {
     out.key = xxhash_rust::xxh3::xxh3_128(out.masked.as_bytes());
 }
 
+/// Rebuilds what [`mask_line`] wrote for `content` from the variable spans
+/// and key it gave for that same content, without the masking rules: the
+/// tokens (whitespace split), the masked text (each variable replaced by
+/// `<*>`, tokens joined by one space) and the spans. For a second pass
+/// over content masked once already.
+///
+/// `vars` and `key` must be `mask_line(content)`'s; the result is then
+/// `mask_line(content)`'s (`tests::rebuilt_lines_equal_masked_lines`).
+/// Spans that cannot be that content's (out of order, out of bounds, off
+/// a character boundary) return false, and `out` is then to be masked.
+pub fn rebuild_masked(content: &str, vars: &[Span], key: u128, out: &mut MaskedLine) -> bool {
+    out.tokens.clear();
+    out.masked.clear();
+    out.vars.clear();
+    let bytes = content.as_bytes();
+    let n = bytes.len();
+    let (mut i, mut v) = (0, 0);
+    while i < n {
+        while i < n && CLASS[bytes[i] as usize] & SP != 0 {
+            i += 1;
+        }
+        if i >= n {
+            break;
+        }
+        let start = i;
+        while i < n && CLASS[bytes[i] as usize] & SP == 0 {
+            i += 1;
+        }
+        if !out.tokens.is_empty() {
+            out.masked.push(' ');
+        }
+        let (mstart, vstart) = (out.masked.len(), out.vars.len());
+        let mut at = start;
+        while let Some(&sp) = vars.get(v).filter(|sp| (sp.start as usize) < i) {
+            let (Some(lit), true) = (
+                content.get(at..sp.start as usize),
+                sp.start < sp.end && sp.end as usize <= i,
+            ) else {
+                return false;
+            };
+            out.masked.push_str(lit);
+            out.masked.push_str(VAR);
+            out.vars.push(sp);
+            at = sp.end as usize;
+            v += 1;
+        }
+        let Some(lit) = content.get(at..i) else {
+            return false;
+        };
+        out.masked.push_str(lit);
+        out.tokens.push(MaskedToken {
+            raw: Span::new(start, i),
+            masked: Span::new(mstart, out.masked.len()),
+            vars_start: vstart as u32,
+            vars_end: out.vars.len() as u32,
+        });
+    }
+    out.key = key;
+    v == vars.len()
+}
+
 /// What one scan learned about a token.
 #[derive(Debug, Default, Clone, Copy)]
 struct TokenInfo {
@@ -1107,6 +1168,82 @@ mod tests {
             rebuilt.push_str(&line[at..te]);
         }
         rebuilt
+    }
+
+    /// The masked line of `line` and the one rebuilt from its spans and
+    /// key: the same tokens, text, spans and key.
+    fn assert_rebuilds(line: &str) {
+        let mut m = MaskedLine::default();
+        mask_line(line, &mut m);
+        let mut r = MaskedLine::default();
+        // Reused scratch: nothing of an earlier line stays.
+        assert!(rebuild_masked("stale tokens 42", &[Span::new(13, 15)], 7, &mut r));
+        assert!(rebuild_masked(line, &m.vars, m.key, &mut r), "{line:?}");
+        assert_eq!(r.masked, m.masked, "{line:?}");
+        assert_eq!(r.vars, m.vars, "{line:?}");
+        assert_eq!(r.key, m.key, "{line:?}");
+        assert_eq!(r.tokens.len(), m.tokens.len(), "{line:?}");
+        for (a, b) in r.tokens.iter().zip(&m.tokens) {
+            assert_eq!(
+                (a.raw, a.masked, a.vars_start, a.vars_end),
+                (b.raw, b.masked, b.vars_start, b.vars_end),
+                "{line:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn spans_that_cannot_be_the_contents_are_refused() {
+        let mut r = MaskedLine::default();
+        let line = "ab 12 é3";
+        for bad in [
+            vec![Span::new(3, 9)],                    // past the end
+            vec![Span::new(3, 5), Span::new(3, 5)],   // out of order
+            vec![Span::new(4, 3)],                    // empty, reversed
+            vec![Span::new(7, 9)],                    // inside `é`
+            vec![Span::new(6, 7)],                    // ends inside `é`
+            vec![Span::new(1, 4)],                    // across tokens
+            vec![Span::new(3, 5), Span::new(40, 41)], // one left over
+        ] {
+            assert!(!rebuild_masked(line, &bad, 0, &mut r), "{bad:?}");
+        }
+        assert!(rebuild_masked(
+            line,
+            &[Span::new(3, 5), Span::new(8, 9)],
+            0,
+            &mut r
+        ));
+        assert_eq!(r.masked, "ab <*> é<*>");
+    }
+
+    #[test]
+    fn rebuilt_lines_equal_masked_lines() {
+        for line in [
+            "",
+            "   ",
+            "PacketResponder 1 for block blk_38865049064139660 terminating",
+            "  a \t b  ",
+            "at Sat Jun 11 03:44:44 2005 <*> x=<*>",
+            "src: /10.250.19.102:54106 \"GET /v2/54fad/servers/detail HTTP/1.1\" 200",
+            "é 1é2 ü-3 日本 4",
+        ] {
+            assert_rebuilds(line);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn rebuilt_token_soups_equal_masked_lines(
+            words in proptest::collection::vec("[a-zA-Z0-9<>*~_/.:=()\\[\\]é-]{1,12}", 0..12),
+            seps in proptest::collection::vec("[ \t]{1,3}", 12),
+        ) {
+            let mut line = String::new();
+            for (w, s) in words.iter().zip(&seps) {
+                line.push_str(s);
+                line.push_str(w);
+            }
+            assert_rebuilds(&line);
+        }
     }
 
     /// Odd bytes and multibyte characters next to the punctuation the
