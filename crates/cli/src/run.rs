@@ -272,6 +272,10 @@ pub fn process_opened<O: Observer>(
     // templates (detection that reads none) there is nothing to mine: one
     // pass, as with --match-only.
     let one_pass = args.match_only || !engine.options().templates;
+    if format.is_none() && observer.is_none() {
+        // No pass two (`templates`): nothing to keep for it.
+        engine.set_pass_one_memo(0);
+    }
     let mut mined: Vec<(Stats, bool)> = Vec::with_capacity(inputs.len());
     if !one_pass {
         crate::progress::mining();

@@ -124,6 +124,11 @@ impl Memo {
         })
     }
 
+    /// Bytes held by the entries and spans kept.
+    pub(crate) fn bytes(&self) -> usize {
+        self.entries.len() * std::mem::size_of::<Entry>() + self.spans.len() * std::mem::size_of::<Span>()
+    }
+
     /// Entries kept.
     pub(crate) fn len(&self) -> usize {
         self.entries.len()

@@ -219,11 +219,10 @@ pub struct Engine {
     latencies: std::sync::Mutex<Vec<u32>>,
     /// Set by a signal handler: file passes stop reading at the next group.
     stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
-    /// What the last pass one masked, for pass two of the same input.
-    memo: Memo,
-    /// The input `memo` belongs to.
-    memo_source: String,
-    /// Bytes `memo` may hold (0: pass two masks every line again).
+    /// What pass one masked, by input, for pass two of the same input.
+    memos: Vec<(String, Memo)>,
+    /// Bytes all `memos` together may hold (0: pass two masks every line
+    /// again).
     memo_budget: usize,
 }
 
@@ -253,17 +252,20 @@ impl Engine {
             progress: None,
             latencies: std::sync::Mutex::new(Vec::new()),
             stop: None,
-            memo: Memo::default(),
-            memo_source: String::new(),
+            memos: Vec::new(),
             memo_budget: crate::memo::BUDGET_BYTES,
         })
     }
 
-    /// How many bytes pass one of a file may keep of what it masked, so that
-    /// pass two rebuilds those lines instead of masking them again (the
-    /// output is the same either way). 0 turns it off.
+    /// How many bytes pass one of files may keep of what it masked (all
+    /// inputs together), so that pass two rebuilds those lines instead of
+    /// masking them again (the output is the same either way). 0 turns it
+    /// off: for a run without pass two (`templates`), or to save memory.
     pub fn set_pass_one_memo(&mut self, budget_bytes: usize) {
         self.memo_budget = budget_bytes;
+        if budget_bytes == 0 {
+            self.memos.clear();
+        }
     }
 
     /// Latency of the batch groups processed so far: from a group's arrival
@@ -567,7 +569,16 @@ impl Engine {
         let mut pending: Vec<LineBatch> = Vec::new();
         let mut pending_keys: Vec<Vec<u128>> = Vec::new();
         // What this pass masks, kept for pass two (see `memo`).
-        let mut memo = Memo::with_budget(if templates { self.memo_budget } else { 0 });
+        // A new pass one over an input replaces what was kept of it.
+        let name = input.display_name();
+        self.memos.retain(|(n, _)| *n != name);
+        let kept: usize = self.memos.iter().map(|(_, m)| m.bytes()).sum();
+        let budget = if templates {
+            self.memo_budget.saturating_sub(kept)
+        } else {
+            0
+        };
+        let mut memo = Memo::with_budget(budget);
         let r = self.drive(input, self.opts.batch_lines, true, |group| {
             if single {
                 // One thread: mask each line once and learn it at once,
@@ -648,8 +659,9 @@ impl Engine {
         }
         miner.finalize();
         self.miner = miner;
-        self.memo = memo;
-        self.memo_source = input.display_name().to_string();
+        if memo.len() > 0 {
+            self.memos.push((name, memo));
+        }
         (stats, r.err())
     }
 
@@ -723,7 +735,7 @@ impl Engine {
         let limit = limit.unwrap_or(u64::MAX);
         // Pass one of this input kept what it masked: entry n of this pass
         // is entry n of that one (same framing), checked by its content.
-        let memo = (self.memo.len() > 0 && self.memo_source == *source).then_some(&self.memo);
+        let memo = self.memos.iter().find(|(n, _)| *n == source).map(|(_, m)| m);
         let mut entry_no = 0u64;
         let r = self.drive(input, self.opts.batch_lines, honour_stop, |group| {
             if line_no >= limit {

@@ -147,3 +147,39 @@ fn a_file_rewritten_between_the_passes_is_masked_again_where_it_differs() {
         assert!(with_memo == without, "threads {threads}");
     }
 }
+
+#[test]
+fn several_inputs_mined_first_then_reported_keep_their_own_entries() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = lines();
+    let other: String = text.lines().rev().map(|l| format!("{l} tail\n")).collect();
+    let (a, b) = (dir.path().join("a.log"), dir.path().join("b.log"));
+    std::fs::write(&a, &text).expect("write");
+    std::fs::write(&b, &other).expect("write");
+    let both = |budget: usize, threads: usize| {
+        let header = HeaderParser::from_format("<Date> <Time> <Level> <Content>").expect("format");
+        let opts = Options {
+            threads,
+            batch_lines: 500,
+            ..Options::default()
+        };
+        let mut engine = Engine::new(header, Miner::new(MinerConfig::default()), opts).expect("engine");
+        engine.set_pass_one_memo(budget);
+        let inputs = [Input::File(a.clone()), Input::File(b.clone())];
+        for i in &inputs {
+            engine.mine(i).expect("mine");
+        }
+        let mut out = Vec::new();
+        for i in &inputs {
+            engine.report(i, OutputFormat::Jsonl, &mut out).expect("report");
+        }
+        out
+    };
+    for threads in [1, 2] {
+        let want = both(0, threads);
+        // Room for both, for the first and part of the second, for part of the first.
+        for budget in [64 << 20, 200_000, 30_000] {
+            assert!(both(budget, threads) == want, "budget {budget} threads {threads}");
+        }
+    }
+}
