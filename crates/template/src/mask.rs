@@ -128,14 +128,8 @@ pub fn mask_line(content: &str, out: &mut MaskedLine) {
     // plain words (most tokens) need no further look.
     let n = bytes.len();
     let mut i = 0;
-    while i < n {
-        while i < n && CLASS[bytes[i] as usize] & SP != 0 {
-            i += 1;
-        }
-        if i >= n {
-            break;
-        }
-        let start = i;
+    while let Some(start) = token_start(bytes, i) {
+        i = start;
         // Per byte only what every token needs: the classes present (an
         // OR) and whether all bytes are digits (an AND). Counts and the
         // null-word check run later, on the few tokens that need them.
@@ -190,6 +184,16 @@ pub fn mask_line(content: &str, out: &mut MaskedLine) {
     out.key = xxhash_rust::xxh3::xxh3_128(out.masked.as_bytes());
 }
 
+/// Where the next token starts at or after `i`: past whitespace; `None`
+/// at the end.
+#[inline]
+fn token_start(bytes: &[u8], mut i: usize) -> Option<usize> {
+    while i < bytes.len() && CLASS[bytes[i] as usize] & SP != 0 {
+        i += 1;
+    }
+    (i < bytes.len()).then_some(i)
+}
+
 /// Rebuilds what [`mask_line`] wrote for `content` from the variable spans
 /// and key it gave for that same content, without the masking rules: the
 /// tokens (whitespace split), the masked text (each variable replaced by
@@ -207,14 +211,8 @@ pub fn rebuild_masked(content: &str, vars: &[Span], key: u128, out: &mut MaskedL
     let bytes = content.as_bytes();
     let n = bytes.len();
     let (mut i, mut v) = (0, 0);
-    while i < n {
-        while i < n && CLASS[bytes[i] as usize] & SP != 0 {
-            i += 1;
-        }
-        if i >= n {
-            break;
-        }
-        let start = i;
+    while let Some(start) = token_start(bytes, i) {
+        i = start;
         while i < n && CLASS[bytes[i] as usize] & SP == 0 {
             i += 1;
         }

@@ -204,29 +204,27 @@ proptest! {
     }
 }
 
-/// A compound's piece as first written: a variable when it holds digits
-/// and does not read as a name, or when it is a boolean or null word.
+/// A compound's piece as the rule reads: a boolean or null word, or digits
+/// in something that is not a name (a name starts with a letter, has at
+/// most three digits, no `_` before a digit and is not long hex).
 fn is_variable_piece_slowly(p: &str) -> bool {
-    let b = p.as_bytes();
-    let digits = b.iter().filter(|c| c.is_ascii_digit()).count();
+    let digits = p.chars().filter(char::is_ascii_digit).count();
     if digits == 0 {
         return ["true", "false", "null", "root", "admin"]
             .iter()
             .any(|w| p.eq_ignore_ascii_case(w));
     }
-    let starts_alpha = b[0].is_ascii_alphabetic() || b[0] >= 0x80;
-    if !starts_alpha || digits > 3 {
-        return true;
-    }
-    let underscore_digit = b.iter().enumerate().any(|(i, &c)| {
-        c == b'_'
-            && b[i + 1..]
-                .iter()
-                .find(|&&n| n != b'-')
-                .is_some_and(|n| n.is_ascii_digit())
+    let starts_like_a_name = p
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || !c.is_ascii());
+    let underscore_then_digit = p.match_indices('_').any(|(i, _)| {
+        p[i + 1..]
+            .trim_start_matches('-')
+            .starts_with(|c: char| c.is_ascii_digit())
     });
-    let long_hex = b.len() >= 8 && b.iter().all(|c| c.is_ascii_hexdigit());
-    underscore_digit || long_hex
+    let long_hex = p.len() >= 8 && p.chars().all(|c| c.is_ascii_hexdigit());
+    !starts_like_a_name || digits > 3 || underscore_then_digit || long_hex
 }
 
 /// One token masked by `mask_token` with the numeric fast path on or off
