@@ -44,7 +44,8 @@ struct CField {
 struct Compiled {
     /// (automaton over the case-insensitive `contains` literals, which are
     /// lowercase and matched against the lowercased value; the same for
-    /// the cased ones against the value as is).
+    /// the cased ones against the value as is; lookups of the
+    /// case-insensitive `startswith`, `endswith` and whole values).
     multi: Option<Box<Multi>>,
     /// Per value, per alternative: for a `contains` literal the automata
     /// do not stand for, its substring searcher, built once (not one
@@ -80,30 +81,126 @@ fn compile(f: &FieldMatch) -> Compiled {
 struct Multi {
     lower: Option<AhoCorasick>,
     cased: Option<AhoCorasick>,
+    /// The case-insensitive `startswith` literals, the `endswith` ones
+    /// and the whole-value ones, looked up by length and end word
+    /// ([`Ends`]) instead of compared one by one.
+    prefix: Option<Ends>,
+    suffix: Option<Ends>,
+    exact: Option<Ends>,
     /// Per value, per alternative: whether the automata stand for it.
     covered: Vec<Vec<bool>>,
 }
 
 /// Fewer `contains` values than this are searched one by one.
 const MULTI_MIN: usize = 4;
+/// Fewer `startswith` (`endswith`, whole) values than this are compared
+/// one by one ([`Ends`] is built in one sort).
+const ENDS_MIN: usize = 2;
+
+/// Which of [`Multi`]'s automata a matcher would belong to.
+#[derive(Clone, Copy, PartialEq)]
+enum Part {
+    Contains,
+    Prefix,
+    Suffix,
+    Exact,
+}
+
+fn part(m: &Matcher) -> Option<Part> {
+    match m {
+        Matcher::Str {
+            pat: StrPat::Contains(_),
+            ..
+        } => Some(Part::Contains),
+        Matcher::Str {
+            pat: StrPat::Prefix(_),
+            cased: false,
+        } => Some(Part::Prefix),
+        Matcher::Str {
+            pat: StrPat::Suffix(_),
+            cased: false,
+        } => Some(Part::Suffix),
+        Matcher::Str {
+            pat: StrPat::Exact(_),
+            cased: false,
+        } => Some(Part::Exact),
+        _ => None,
+    }
+}
 
 fn multi(f: &FieldMatch) -> Option<Box<Multi>> {
     if f.all {
         return None;
     }
-    let mut lower = Vec::new();
-    let mut cased = Vec::new();
+    let count = |want: Part| {
+        f.values
+            .iter()
+            .flatten()
+            .filter(|m| part(m) == Some(want))
+            .count()
+    };
+    let take = |want: Part| {
+        count(want)
+            >= match want {
+                Part::Contains => MULTI_MIN,
+                _ => ENDS_MIN,
+            }
+    };
+    let (contains, prefixes, suffixes, exacts) = (
+        take(Part::Contains),
+        take(Part::Prefix),
+        take(Part::Suffix),
+        take(Part::Exact),
+    );
+    if !(contains || prefixes || suffixes || exacts) {
+        return None;
+    }
+    let (mut lower, mut cased) = (Vec::new(), Vec::new());
+    let (mut pre, mut suf, mut whole) = (Vec::new(), Vec::new(), Vec::new());
     let covered: Vec<Vec<bool>> = f
         .values
         .iter()
         .map(|alts| {
             alts.iter()
-                .map(|m| match m {
-                    Matcher::Str {
-                        pat: StrPat::Contains(p),
-                        cased: c,
-                    } => {
+                .map(|m| match (m, part(m)) {
+                    (
+                        Matcher::Str {
+                            pat: StrPat::Contains(p),
+                            cased: c,
+                        },
+                        _,
+                    ) if contains => {
                         if *c { &mut cased } else { &mut lower }.push(p.clone());
+                        true
+                    }
+                    (
+                        Matcher::Str {
+                            pat: StrPat::Prefix(p),
+                            ..
+                        },
+                        Some(Part::Prefix),
+                    ) if prefixes => {
+                        pre.push(p.as_bytes());
+                        true
+                    }
+                    (
+                        Matcher::Str {
+                            pat: StrPat::Suffix(p),
+                            ..
+                        },
+                        Some(Part::Suffix),
+                    ) if suffixes => {
+                        suf.push(p.as_bytes());
+                        true
+                    }
+                    (
+                        Matcher::Str {
+                            pat: StrPat::Exact(p),
+                            ..
+                        },
+                        Some(Part::Exact),
+                    ) if exacts => {
+                        whole.push(p.as_bytes());
                         true
                     }
                     _ => false,
@@ -111,17 +208,111 @@ fn multi(f: &FieldMatch) -> Option<Box<Multi>> {
                 .collect()
         })
         .collect();
-    if lower.len() + cased.len() < MULTI_MIN {
-        return None;
-    }
     let build = |pats: &[String]| {
         (!pats.is_empty()).then(|| AhoCorasick::new(pats).expect("literal patterns build an automaton"))
     };
     Some(Box::new(Multi {
         lower: build(&lower),
         cased: build(&cased),
+        prefix: (!pre.is_empty()).then(|| Ends::new(&pre, false)),
+        suffix: (!suf.is_empty()).then(|| Ends::new(&suf, true)),
+        exact: (!whole.is_empty()).then(|| Ends::new(&whole, false)),
         covered,
     }))
+}
+
+/// Literals one of which must start (or end, or be) a text: grouped by length,
+/// and within a length sorted by the word of their (up to) eight bytes
+/// nearest that end. A text is looked up once per length: its word there
+/// found by binary search, then the literals with that word compared
+/// whole. The same verdict as `starts_with` (`ends_with`) over every
+/// literal; built in one sort (these are built when a rule field is first
+/// tested, inside the run).
+#[derive(Debug)]
+pub(crate) struct Ends {
+    /// At the end (`ends_with`), else at the start.
+    suffix: bool,
+    /// (length, word, literal), sorted.
+    keys: Vec<(usize, u64, Box<[u8]>)>,
+    /// Per distinct length, ascending: (length, its range in `keys`).
+    lens: Vec<(usize, usize, usize)>,
+}
+
+/// Up to eight bytes as a little-endian word, zero-padded.
+fn end_word(b: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    w[..b.len()].copy_from_slice(b);
+    u64::from_le_bytes(w)
+}
+
+impl Ends {
+    pub(crate) fn new(lits: &[&[u8]], suffix: bool) -> Ends {
+        let mut keys: Vec<(usize, u64, Box<[u8]>)> = lits
+            .iter()
+            .map(|l| (l.len(), Ends::word(l, suffix), Box::from(*l)))
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let mut lens: Vec<(usize, usize, usize)> = Vec::new();
+        for (i, k) in keys.iter().enumerate() {
+            match lens.last_mut() {
+                Some(last) if last.0 == k.0 => last.2 = i + 1,
+                _ => lens.push((k.0, i, i + 1)),
+            }
+        }
+        Ends { suffix, keys, lens }
+    }
+
+    /// The word of the (up to) eight bytes of `part` nearest the end
+    /// looked at.
+    fn word(part: &[u8], suffix: bool) -> u64 {
+        let k = part.len().min(8);
+        end_word(if suffix {
+            &part[part.len() - k..]
+        } else {
+            &part[..k]
+        })
+    }
+
+    /// Whether some literal starts (ends) `text`.
+    pub(crate) fn any(&self, text: &[u8]) -> bool {
+        for &(m, a, b) in &self.lens {
+            if m > text.len() {
+                return false;
+            }
+            let part = if self.suffix {
+                &text[text.len() - m..]
+            } else {
+                &text[..m]
+            };
+            if self.holds(part, a, b) {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Whether some literal is the whole `text`.
+    pub(crate) fn whole(&self, text: &[u8]) -> bool {
+        let i = self.lens.partition_point(|l| l.0 < text.len());
+        self.lens
+            .get(i)
+            .is_some_and(|&(m, a, b)| m == text.len() && self.holds(text, a, b))
+    }
+
+    /// Whether `part` is one of the literals `keys[a..b]` (all as long).
+    fn holds(&self, part: &[u8], a: usize, b: usize) -> bool {
+        let w = Ends::word(part, self.suffix);
+        let same = &self.keys[a..b];
+        let mut i = same.partition_point(|k| k.1 < w);
+        while let Some(k) = same.get(i).filter(|k| k.1 == w) {
+            if *k.2 == *part {
+                return true;
+            }
+            i += 1;
+        }
+        false
+    }
 }
 
 /// One logsource condition: alternatives of (path id, lowercased values).
@@ -731,11 +922,14 @@ fn field_ok_fast(ev: &dyn Event, plan: &Plan, f: &FieldMatch, cf: &CField, s: &m
             };
             let ok = match &c.multi {
                 // Any value will do (`multi` is never built for `all`):
-                // one automaton pass for the `contains` values, the others
-                // one by one.
+                // one automaton pass for the `contains` values, one lookup
+                // per length for the anchored ones, the others one by one.
                 Some(mu) => {
                     mu.lower.as_ref().is_some_and(|a| a.is_match(l))
                         || mu.cased.as_ref().is_some_and(|a| a.is_match(t))
+                        || mu.prefix.as_ref().is_some_and(|e| e.any(l.as_bytes()))
+                        || mu.suffix.as_ref().is_some_and(|e| e.any(l.as_bytes()))
+                        || mu.exact.as_ref().is_some_and(|e| e.whole(l.as_bytes()))
                         || f.values
                             .iter()
                             .zip(&mu.covered)
@@ -752,6 +946,86 @@ fn field_ok_fast(ev: &dyn Event, plan: &Plan, f: &FieldMatch, cf: &CField, s: &m
             };
             s.other = other.into_inner();
             ok
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Ends;
+    use proptest::prelude::*;
+
+    /// The slow twin of [`Ends::any`] and [`Ends::whole`]: `starts_with`,
+    /// `ends_with` and `==` over every literal.
+    fn check(lits: &[String], text: &str) {
+        let bytes: Vec<&[u8]> = lits.iter().map(|l| l.as_bytes()).collect();
+        assert_eq!(
+            Ends::new(&bytes, false).any(text.as_bytes()),
+            lits.iter().any(|l| text.starts_with(l.as_str())),
+            "prefixes {lits:?} {text:?}"
+        );
+        assert_eq!(
+            Ends::new(&bytes, true).any(text.as_bytes()),
+            lits.iter().any(|l| text.ends_with(l.as_str())),
+            "suffixes {lits:?} {text:?}"
+        );
+        for suffix in [false, true] {
+            assert_eq!(
+                Ends::new(&bytes, suffix).whole(text.as_bytes()),
+                lits.iter().any(|l| text == l),
+                "whole {lits:?} {text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn ends_are_starts_with_or_ends_with_any_literal() {
+        let lits: Vec<String> = [
+            "\\cmd.exe",
+            "d.exe",
+            "\\powershell.exe",
+            "c:\\windows\\",
+            "c:\\",
+            "é\\é\\",
+            "\\é",
+            "0123456789abcdef",
+            "1123456789abcdef",
+        ]
+        .iter()
+        .map(|l| l.to_string())
+        .collect();
+        for text in [
+            "",
+            "c:\\windows\\system32\\cmd.exe",
+            "c:\\x\\pwsh.exe",
+            "cmd.exe",
+            "d:\\powershell.exe",
+            "c:",
+            "ax\\\\é\\",
+            "ax\\é",
+            "x0123456789abcdef",
+            "0123456789abcdefx",
+            "2123456789abcdef",
+        ] {
+            check(&lits, text);
+            check(&lits[..1], text);
+        }
+        check(&["".to_string()], "abc");
+        check(&["".to_string()], "");
+        check(&["a".to_string(), "a".to_string()], "a");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        /// Literals of every length around the eight-byte word, sharing
+        /// words and ends.
+        #[test]
+        fn ends_on_generated_literals_and_texts(
+            lits in proptest::collection::vec("[ab\\\\é]{0,11}", 1..12),
+            text in "[abx\\\\é]{0,14}",
+        ) {
+            check(&lits, &text);
         }
     }
 }

@@ -217,6 +217,28 @@ mod tests {
         }
     }
 
+    /// A match state of an anchored automaton also lists the patterns
+    /// that are suffixes of its path, which start after the text does:
+    /// over `\é` and `é\é\` reversed (`endswith` literals), the text
+    /// `ax\\é\` read backwards goes `\`, `é`, `\` along reversed
+    /// `é\é\`, and that state lists reversed `\é`, found at 1..4 by the
+    /// anchored search (aho-corasick's own, and the walk). The text ends
+    /// with neither literal: an anchored hit is where a needle may lie (a
+    /// candidate for the prefilter, never a match), and the field tests'
+    /// `startswith`/`endswith` lists are looked up without automata
+    /// (`dispatch::Ends`).
+    #[test]
+    fn an_anchored_match_state_lists_patterns_that_start_later() {
+        let pats: Vec<Vec<u8>> = ["\\é", "é\\é\\"]
+            .iter()
+            .map(|p| p.bytes().rev().collect())
+            .collect();
+        let hay: Vec<u8> = "ax\\\\é\\".bytes().rev().collect();
+        check(&pats, &hay);
+        assert_eq!(fast(&pats, true, false, &hay), [(0, 4)]);
+        assert!(!"ax\\\\é\\".ends_with("\\é") && !"ax\\\\é\\".ends_with("é\\é\\"));
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
 

@@ -359,3 +359,180 @@ fn regex_rules_are_candidates_only_when_their_literals_occur() {
         ["regex case-insensitive by modifier", "regex with no literal"]
     );
 }
+
+/// Field tests with many `startswith` / `endswith` / whole values (looked
+/// up by length and end word, `Ends`), beside cased ones, `contains` ones and other matchers in the same
+/// list, `|all` lists (never an automaton), and values that are
+/// suffixes or prefixes of one another.
+const ANCHORED_RULES: &str = r#"
+title: suffixes
+id: 00000000-0000-0000-0000-000000000021
+logsource: {product: windows}
+detection:
+  sel:
+    Image|endswith: ['\cmd.exe', 'd.exe', '\powershell.exe', '\pwsh.exe', 'h.exe', '.exe\', 'é\é\', '\é', 'KELVIN']
+  condition: sel
+---
+title: prefixes
+id: 00000000-0000-0000-0000-000000000022
+logsource: {product: windows}
+detection:
+  sel:
+    Image|startswith: ['C:\Windows\', 'c:\win', 'C:\Users\', 'D:', '\\', 'é\é', 'İ', 'x']
+  condition: sel
+---
+title: cased suffixes beside uncased ones
+id: 00000000-0000-0000-0000-000000000023
+logsource: {product: windows}
+detection:
+  sel:
+    - Image|endswith|cased: ['\CMD.EXE', 'X.exe', '\Pwsh.exe', 'H.EXE']
+    - Image|endswith: ['\whoami.exe', 'ami.exe', 'i.exe', '\net.exe']
+  condition: sel
+---
+title: mixed list
+id: 00000000-0000-0000-0000-000000000024
+logsource: {product: windows}
+detection:
+  sel:
+    CommandLine|startswith: ['cmd ', 'powershell', 'pwsh', 'net ', 'x']
+  other:
+    CommandLine|endswith: [' /all', ' /priv', '-enc', ' /c', 'k']
+  condition: sel or other
+---
+title: all suffixes
+id: 00000000-0000-0000-0000-000000000025
+logsource: {product: windows}
+detection:
+  sel:
+    Image|endswith|all: ['.exe', 'h.exe', 'sh.exe', 'wsh.exe']
+  condition: sel
+---
+title: whole values
+id: 00000000-0000-0000-0000-000000000026
+logsource: {product: windows}
+detection:
+  sel:
+    Image: ['C:\Windows\cmd.exe', 'c:\win', 'D:', 'x', 'é\é', 'KELVIN', '', 'İ']
+  condition: sel
+"#;
+
+const ANCHORED_PIECES: &[&str] = &[
+    "C:\\Windows\\",
+    "c:\\win",
+    "C:\\Users\\",
+    "D:",
+    "\\\\",
+    "\\",
+    "é\\é",
+    "é",
+    "İ",
+    "i̇",
+    "x",
+    "X",
+    "\\cmd.exe",
+    "\\CMD.EXE",
+    "d.exe",
+    "\\powershell.exe",
+    "\\pwsh.exe",
+    "\\Pwsh.exe",
+    "h.exe",
+    "H.EXE",
+    ".exe\\",
+    "\\whoami.exe",
+    "ami.exe",
+    "\\net.exe",
+    "kelvin",
+    "\u{212A}ELVIN",
+    "cmd ",
+    "net ",
+    " /all",
+    " /priv",
+    "-enc",
+    " /c",
+    "k",
+    "\u{212A}",
+    "wsh.exe",
+    "sh.exe",
+];
+
+fn anchored_pieces() -> impl Strategy<Value = String> {
+    proptest::collection::vec(proptest::sample::select(ANCHORED_PIECES), 0..4).prop_map(|v| v.concat())
+}
+
+fn anchored_detector() -> &'static Detector {
+    static D: std::sync::OnceLock<Detector> = std::sync::OnceLock::new();
+    D.get_or_init(|| Detector::from_yaml(ANCHORED_RULES, Mapping::builtin("windows")).unwrap())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    /// The lookups give `StrPat::matches`'s verdicts: the fast
+    /// path agrees with the brute-force twin (every value compared one by
+    /// one), on the tape and on serde_json's tree.
+    #[test]
+    fn startswith_and_endswith_lists_agree_with_brute_force(
+        image in anchored_pieces(),
+        cmd in anchored_pieces(),
+        list in any::<bool>(),
+    ) {
+        let d = anchored_detector();
+        let data = if list {
+            json!({"Image": [image, "C:\\other"], "CommandLine": cmd})
+        } else {
+            json!({"Image": image, "CommandLine": cmd})
+        };
+        let v = json!({"Event": {"System": {"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational"}, "EventData": data}});
+        let want = d.matching_rules_brute_force(&JsonEvent(&v));
+        let mut s = Scratch::default();
+        prop_assert_eq!(&d.matching_rules(&JsonEvent(&v), &mut s), &want);
+        let line = serde_json::to_string(&v).unwrap();
+        let mut tape = logsieve_detect::JsonTape::default();
+        let t = tape.parse(line.as_bytes()).unwrap();
+        prop_assert_eq!(&d.matching_rules(&t, &mut s), &want, "{}", line);
+    }
+}
+
+/// The lists above do match (the twin is not vacuous), and a value's
+/// suffix that the automaton's state lists but that does not end the
+/// value (`\é` in `ax\\é\`, read backwards along `é\é\`) is no match.
+#[test]
+fn anchored_lists_match_what_they_should() {
+    let d = anchored_detector();
+    assert_eq!(d.rules().len(), 6);
+    let titles = |image: &str, cmd: &str| -> Vec<String> {
+        let v = json!({"Event": {"System": {"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational"},
+            "EventData": {"Image": image, "CommandLine": cmd}}});
+        let line = serde_json::to_string(&v).unwrap();
+        let mut tape = logsieve_detect::JsonTape::default();
+        let t = tape.parse(line.as_bytes()).unwrap();
+        d.matching_rules(&t, &mut Scratch::default())
+            .into_iter()
+            .map(|r| d.rules()[r].title.clone())
+            .collect()
+    };
+    assert_eq!(
+        titles("C:\\Windows\\System32\\cmd.exe", ""),
+        ["suffixes", "prefixes"]
+    );
+    assert_eq!(
+        titles("a\\PWSH.EXE", ""),
+        ["suffixes", "cased suffixes beside uncased ones", "all suffixes"],
+        "`H.EXE` as written"
+    );
+    assert_eq!(
+        titles("a\\Pwsh.exe", ""),
+        ["suffixes", "cased suffixes beside uncased ones", "all suffixes"]
+    );
+    assert_eq!(
+        titles("a\\WHOAMI.exe", ""),
+        ["cased suffixes beside uncased ones"]
+    );
+    assert_eq!(titles("ax\\\\é\\", ""), Vec::<String>::new());
+    assert_eq!(titles("ax\\é", ""), ["suffixes"]);
+    assert_eq!(titles("q", "PowerShell -Enc"), ["mixed list"]);
+    assert_eq!(titles("q", "dir /s"), Vec::<String>::new());
+    assert_eq!(titles("C:\\WIN", ""), ["prefixes", "whole values"]);
+    assert_eq!(titles("\u{212A}elvin", ""), ["suffixes", "whole values"]);
+}
