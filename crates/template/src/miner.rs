@@ -1481,6 +1481,20 @@ impl Miner {
     pub fn params(&self, c: ClusterId, content: &str, line: &MaskedLine, out: &mut Vec<Span>) {
         out.clear();
         let cl = &self.clusters[self.root(c.0) as usize];
+        if !cl.tail && *cl.text == line.masked {
+            // The template is the line's own masked text (tokens hold no
+            // whitespace, so the texts are equal exactly when every token
+            // is): each token gives its own variables, which are the
+            // line's, in order.
+            out.extend_from_slice(&line.vars);
+            return;
+        }
+        self.params_token_by_token(cl, content, line, out);
+    }
+
+    /// [`Miner::params`] token by token (its slow twin, and its way for
+    /// templates more general than the line).
+    fn params_token_by_token(&self, cl: &Cluster, content: &str, line: &MaskedLine, out: &mut Vec<Span>) {
         let mut spans = Vec::new();
         // A tail template's last `<*>` is the rest of the line.
         let (tokens, tail) = match cl.tail {
@@ -1582,6 +1596,17 @@ impl Miner {
                         "template {i} is marked as a tail but does not end with {VAR}"
                     ));
                 }
+            }
+            // Tokens are what masking writes: never empty, never holding
+            // the whitespace that separates them (`params` relies on it).
+            if let Some(t) = tokens.iter().find(|t| {
+                t.is_empty()
+                    || t.bytes()
+                        .any(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0x0b | 0x0c))
+            }) {
+                return Err(format!(
+                    "template {i} has a token that is empty or holds whitespace: {t:?}"
+                ));
             }
             let tokens = tokens.into_iter().map(Into::into).collect();
             let c = m.add_cluster(tokens, count, example.into());
@@ -2052,6 +2077,71 @@ pub(crate) mod tests {
         assert_eq!(m.template_text(ids[2]), "a <*> <*>");
         assert_eq!(m.template_text(ids[1]), "<*> b c");
         assert_cache_independent(&lines);
+    }
+
+    /// `params` takes the line's own variables when the template is the
+    /// line's masked text; token by token (its slow twin) gives the same,
+    /// for templates equal to the line and more general ones alike.
+    #[test]
+    fn params_of_a_line_under_its_own_text_equal_the_token_by_token_twin() {
+        let mut lines = Vec::new();
+        for i in 0..40 {
+            lines.push(format!(
+                "user u{} logged in from 10.0.0.{} port {}",
+                i % 7,
+                i,
+                4000 + i
+            ));
+            lines.push(format!("job {} took {}ms on node-{}", i, i * 3, i % 4));
+            lines.push(format!(
+                "state {} reached",
+                ["open", "closed", "idle", "busy", "done"][i % 5]
+            ));
+            lines.push(format!("connection {i} reset"));
+        }
+        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+        let (m, ids) = mine(&refs);
+        let (mut own, mut general) = (0, 0);
+        let mut ml = MaskedLine::default();
+        let (mut fast, mut slow) = (Vec::new(), Vec::new());
+        for (l, &c) in refs.iter().zip(&ids) {
+            mask_line(l, &mut ml);
+            m.params(c, l, &ml, &mut fast);
+            let cl = &m.clusters[m.root(c.0) as usize];
+            slow.clear();
+            m.params_token_by_token(cl, l, &ml, &mut slow);
+            assert_eq!(fast, slow, "{l:?} under {:?}", m.template_text(c));
+            if *cl.text == ml.masked {
+                own += 1;
+            } else {
+                general += 1;
+            }
+        }
+        // Both ways were taken.
+        assert!(own > 0 && general > 0, "own {own}, general {general}");
+    }
+
+    #[test]
+    fn a_state_with_a_token_that_is_empty_or_holds_whitespace_is_refused() {
+        for tokens in [vec!["a b", "c"], vec!["a", "", "c"], vec!["a\tb"], vec!["x\n"]] {
+            let saved = vec![(
+                tokens.iter().map(|t| t.to_string()).collect(),
+                1,
+                "a".to_string(),
+                None,
+            )];
+            let err = Miner::import(MinerConfig::default(), saved)
+                .err()
+                .expect("refused");
+            assert!(err.contains("empty or holds whitespace"), "{err}");
+        }
+        let ok = vec![(
+            vec!["a".to_string(), VAR.to_string(), String::new()],
+            1,
+            "a 1".to_string(),
+            None,
+        )];
+        assert!(Miner::import(MinerConfig::default(), ok).is_ok());
     }
 }
 
