@@ -2130,9 +2130,7 @@ pub(crate) mod tests {
                 "a".to_string(),
                 None,
             )];
-            let err = Miner::import(MinerConfig::default(), saved)
-                .err()
-                .expect("refused");
+            let err = Miner::import(MinerConfig::default(), saved).expect_err("refused");
             assert!(err.contains("empty or holds whitespace"), "{err}");
         }
         let ok = vec![(
