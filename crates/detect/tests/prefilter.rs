@@ -280,8 +280,22 @@ const PIECES: &[&str] = &[
     " ",
 ];
 
-fn pieces() -> impl Strategy<Value = String> {
-    proptest::collection::vec(proptest::sample::select(PIECES), 0..4).prop_map(|v| v.concat())
+/// Up to three of `from`, concatenated.
+fn concat_of(from: &'static [&'static str]) -> impl Strategy<Value = String> {
+    proptest::collection::vec(proptest::sample::select(from), 0..4).prop_map(|v| v.concat())
+}
+
+/// The prefiltered detector, on serde_json's tree and on the tape, raises
+/// what the brute-force twin raises for `v`.
+fn agrees_with_brute_force(d: &Detector, v: &Value) -> Result<(), TestCaseError> {
+    let want = d.matching_rules_brute_force(&JsonEvent(v));
+    let mut s = Scratch::default();
+    prop_assert_eq!(&d.matching_rules(&JsonEvent(v), &mut s), &want);
+    let line = serde_json::to_string(v).unwrap();
+    let mut tape = logsieve_detect::JsonTape::default();
+    let t = tape.parse(line.as_bytes()).unwrap();
+    prop_assert_eq!(&d.matching_rules(&t, &mut s), &want, "{}", line);
+    Ok(())
 }
 
 use proptest::prelude::*;
@@ -295,8 +309,8 @@ proptest! {
     /// brute-force twin agree.
     #[test]
     fn needle_kinds_and_regex_literals_agree_with_brute_force(
-        image in pieces(),
-        cmd in pieces(),
+        image in concat_of(PIECES),
+        cmd in concat_of(PIECES),
         pid in prop_oneof![Just(json!(42)), Just(json!(42.0)), Just(json!("42")), Just(json!(7))],
         nested in any::<bool>(),
     ) {
@@ -307,13 +321,7 @@ proptest! {
             json!({"Image": image, "CommandLine": cmd, "ProcessId": pid})
         };
         let v = json!({"Event": {"System": {"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational"}, "EventData": data}});
-        let want = d.matching_rules_brute_force(&JsonEvent(&v));
-        let mut s = Scratch::default();
-        prop_assert_eq!(&d.matching_rules(&JsonEvent(&v), &mut s), &want);
-        let line = serde_json::to_string(&v).unwrap();
-        let mut tape = logsieve_detect::JsonTape::default();
-        let t = tape.parse(line.as_bytes()).unwrap();
-        prop_assert_eq!(&d.matching_rules(&t, &mut s), &want, "{}", line);
+        agrees_with_brute_force(d, &v)?;
     }
 }
 
@@ -456,10 +464,6 @@ const ANCHORED_PIECES: &[&str] = &[
     "sh.exe",
 ];
 
-fn anchored_pieces() -> impl Strategy<Value = String> {
-    proptest::collection::vec(proptest::sample::select(ANCHORED_PIECES), 0..4).prop_map(|v| v.concat())
-}
-
 fn anchored_detector() -> &'static Detector {
     static D: std::sync::OnceLock<Detector> = std::sync::OnceLock::new();
     D.get_or_init(|| Detector::from_yaml(ANCHORED_RULES, Mapping::builtin("windows")).unwrap())
@@ -473,8 +477,8 @@ proptest! {
     /// one), on the tape and on serde_json's tree.
     #[test]
     fn startswith_and_endswith_lists_agree_with_brute_force(
-        image in anchored_pieces(),
-        cmd in anchored_pieces(),
+        image in concat_of(ANCHORED_PIECES),
+        cmd in concat_of(ANCHORED_PIECES),
         list in any::<bool>(),
     ) {
         let d = anchored_detector();
@@ -484,13 +488,7 @@ proptest! {
             json!({"Image": image, "CommandLine": cmd})
         };
         let v = json!({"Event": {"System": {"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational"}, "EventData": data}});
-        let want = d.matching_rules_brute_force(&JsonEvent(&v));
-        let mut s = Scratch::default();
-        prop_assert_eq!(&d.matching_rules(&JsonEvent(&v), &mut s), &want);
-        let line = serde_json::to_string(&v).unwrap();
-        let mut tape = logsieve_detect::JsonTape::default();
-        let t = tape.parse(line.as_bytes()).unwrap();
-        prop_assert_eq!(&d.matching_rules(&t, &mut s), &want, "{}", line);
+        agrees_with_brute_force(d, &v)?;
     }
 }
 

@@ -64,49 +64,42 @@ impl Memo {
     /// Keeps the next entry: `content` masked into `masked`. Returns false
     /// (keeping nothing more) once the budget is spent.
     pub(crate) fn push(&mut self, content: &str, masked: &MaskedLine) -> bool {
-        if self.full {
-            return false;
-        }
-        let bytes = (self.entries.len() + 1) * std::mem::size_of::<Entry>()
-            + (self.spans.len() + masked.vars.len()) * std::mem::size_of::<Span>();
-        if bytes > self.budget || self.spans.len() + masked.vars.len() > u32::MAX as usize {
-            self.full = true;
-            return false;
-        }
-        self.spans.extend_from_slice(&masked.vars);
-        self.entries.push(Entry {
-            hash: xxhash_rust::xxh3::xxh3_64(content.as_bytes()),
-            key: masked.key,
-            spans_end: self.spans.len() as u32,
-        });
-        true
+        !self.full
+            && self.keep(
+                xxhash_rust::xxh3::xxh3_64(content.as_bytes()),
+                masked.key,
+                &masked.vars,
+            )
     }
 
     /// Appends `part` (the next entries, kept by a worker) while the budget
     /// lasts.
     pub(crate) fn append(&mut self, part: &MemoPart) {
-        for (i, e) in part.entries.iter().enumerate() {
-            if self.full {
+        let mut start = 0;
+        for e in &part.entries {
+            let end = e.spans_end as usize;
+            if self.full || !self.keep(e.hash, e.key, &part.spans[start..end]) {
                 return;
             }
-            let start = if i == 0 {
-                0
-            } else {
-                part.entries[i - 1].spans_end as usize
-            };
-            let spans = &part.spans[start..e.spans_end as usize];
-            let bytes = (self.entries.len() + 1) * std::mem::size_of::<Entry>()
-                + (self.spans.len() + spans.len()) * std::mem::size_of::<Span>();
-            if bytes > self.budget || self.spans.len() + spans.len() > u32::MAX as usize {
-                self.full = true;
-                return;
-            }
-            self.spans.extend_from_slice(spans);
-            self.entries.push(Entry {
-                spans_end: self.spans.len() as u32,
-                ..*e
-            });
+            start = end;
         }
+    }
+
+    /// Keeps one entry if the budget allows; else marks the memo full.
+    fn keep(&mut self, hash: u64, key: u128, spans: &[Span]) -> bool {
+        let bytes = (self.entries.len() + 1) * std::mem::size_of::<Entry>()
+            + (self.spans.len() + spans.len()) * std::mem::size_of::<Span>();
+        if bytes > self.budget || self.spans.len() + spans.len() > u32::MAX as usize {
+            self.full = true;
+            return false;
+        }
+        self.spans.extend_from_slice(spans);
+        self.entries.push(Entry {
+            hash,
+            key,
+            spans_end: self.spans.len() as u32,
+        });
+        true
     }
 
     /// Entry `n` (0-based, in input order), when kept.
