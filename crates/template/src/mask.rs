@@ -209,44 +209,75 @@ pub fn rebuild_masked(content: &str, vars: &[Span], key: u128, out: &mut MaskedL
     out.masked.clear();
     out.vars.clear();
     let bytes = content.as_bytes();
-    let n = bytes.len();
+    // The masked text is copied from the content in runs: from content
+    // position `from` on, position p is masked position p - from + base.
+    // A run ends at a variable (`<*>` is written instead) and at a gap
+    // between tokens that is not one space (one space is written).
+    let (mut from, mut base) = (0usize, 0usize);
     let (mut i, mut v) = (0, 0);
     while let Some(start) = token_start(bytes, i) {
-        i = start;
-        while i < n && CLASS[bytes[i] as usize] & SP == 0 {
-            i += 1;
-        }
-        if !out.tokens.is_empty() {
+        if out.tokens.is_empty() {
+            from = start;
+        } else if !(start == i + 1 && bytes[i] == b' ') {
+            out.masked.push_str(&content[from..i]);
             out.masked.push(' ');
+            (from, base) = (start, out.masked.len());
         }
-        let (mstart, vstart) = (out.masked.len(), out.vars.len());
+        let end = token_end(bytes, start);
+        let (mstart, vstart) = (base + (start - from), out.vars.len());
         let mut at = start;
-        while let Some(&sp) = vars.get(v).filter(|sp| (sp.start as usize) < i) {
-            let (Some(lit), true) = (
-                content.get(at..sp.start as usize),
-                sp.start < sp.end && sp.end as usize <= i,
-            ) else {
+        while let Some(&sp) = vars.get(v).filter(|sp| (sp.start as usize) < end) {
+            let (s, e) = (sp.start as usize, sp.end as usize);
+            if !(at <= s && s < e && e <= end && content.is_char_boundary(s) && content.is_char_boundary(e)) {
                 return false;
-            };
-            out.masked.push_str(lit);
+            }
+            out.masked.push_str(&content[from..s]);
             out.masked.push_str(VAR);
             out.vars.push(sp);
-            at = sp.end as usize;
+            (at, from, base) = (e, e, out.masked.len());
             v += 1;
         }
-        let Some(lit) = content.get(at..i) else {
-            return false;
-        };
-        out.masked.push_str(lit);
         out.tokens.push(MaskedToken {
-            raw: Span::new(start, i),
-            masked: Span::new(mstart, out.masked.len()),
+            raw: Span::new(start, end),
+            masked: Span::new(mstart, base + (end - from)),
             vars_start: vstart as u32,
             vars_end: out.vars.len() as u32,
         });
+        i = end;
     }
+    out.masked.push_str(&content[from..i]);
     out.key = key;
     v == vars.len()
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Where the token that starts at `i` ends: at the next whitespace byte
+/// or the end of `bytes`. Eight bytes at a time: one word tells where its
+/// first byte below 0x21 is (whitespace is all below 0x21; other such
+/// bytes, control characters, are rare and send the rest of the token
+/// byte by byte). `tests::token_end_slowly` is its twin.
+#[inline]
+fn token_end(bytes: &[u8], mut i: usize) -> usize {
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let w = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        // Bytes below 0x21 as high bits: the lowest set bit is exact.
+        let low = w.wrapping_sub(ONES * 0x21) & !w & HIGHS;
+        if low != 0 {
+            let k = (low.trailing_zeros() / 8) as usize;
+            if CLASS[chunk[k] as usize] & SP != 0 {
+                return i + k;
+            }
+            i += k + 1;
+            break;
+        }
+        i += 8;
+    }
+    while i < bytes.len() && CLASS[bytes[i] as usize] & SP == 0 {
+        i += 1;
+    }
+    i
 }
 
 /// What one scan learned about a token.
@@ -1166,6 +1197,121 @@ mod tests {
             rebuilt.push_str(&line[at..te]);
         }
         rebuilt
+    }
+
+    /// [`rebuild_masked`] token by token, each piece pushed on its own
+    /// (its first version): the twin of the run-copying one.
+    fn rebuild_masked_slowly(content: &str, vars: &[Span], key: u128, out: &mut MaskedLine) -> bool {
+        out.tokens.clear();
+        out.masked.clear();
+        out.vars.clear();
+        let bytes = content.as_bytes();
+        let n = bytes.len();
+        let (mut i, mut v) = (0, 0);
+        while let Some(start) = token_start(bytes, i) {
+            i = start;
+            while i < n && CLASS[bytes[i] as usize] & SP == 0 {
+                i += 1;
+            }
+            if !out.tokens.is_empty() {
+                out.masked.push(' ');
+            }
+            let (mstart, vstart) = (out.masked.len(), out.vars.len());
+            let mut at = start;
+            while let Some(&sp) = vars.get(v).filter(|sp| (sp.start as usize) < i) {
+                let (Some(lit), true) = (
+                    content.get(at..sp.start as usize),
+                    sp.start < sp.end && sp.end as usize <= i,
+                ) else {
+                    return false;
+                };
+                out.masked.push_str(lit);
+                out.masked.push_str(VAR);
+                out.vars.push(sp);
+                at = sp.end as usize;
+                v += 1;
+            }
+            let Some(lit) = content.get(at..i) else {
+                return false;
+            };
+            out.masked.push_str(lit);
+            out.tokens.push(MaskedToken {
+                raw: Span::new(start, i),
+                masked: Span::new(mstart, out.masked.len()),
+                vars_start: vstart as u32,
+                vars_end: out.vars.len() as u32,
+            });
+        }
+        out.key = key;
+        v == vars.len()
+    }
+
+    /// [`token_end`] byte by byte.
+    fn token_end_slowly(bytes: &[u8], mut i: usize) -> usize {
+        while i < bytes.len() && CLASS[bytes[i] as usize] & SP == 0 {
+            i += 1;
+        }
+        i
+    }
+
+    fn token_fields(m: &MaskedLine) -> Vec<(Span, Span, u32, u32)> {
+        m.tokens
+            .iter()
+            .map(|t| (t.raw, t.masked, t.vars_start, t.vars_end))
+            .collect()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(20_000))]
+        /// Any content (whitespace runs, control bytes, multibyte
+        /// characters) and any spans, valid or not: the run-copying
+        /// rebuild and its twin accept the same and build the same.
+        #[test]
+        fn rebuild_masked_agrees_with_its_slow_twin(
+            content in r"[ a\t\x0b\x01\x1f0-9é日<>*:. -]{0,40}",
+            raw in proptest::collection::vec((0u32..44, 0u32..6), 0..6),
+        ) {
+            // Mostly ordered spans (as masking gives), some not.
+            let mut vars: Vec<Span> = raw.iter().map(|&(s, l)| Span { start: s, end: s + l }).collect();
+            if raw.len() % 3 != 0 {
+                vars.sort_by_key(|s| (s.start, s.end));
+            }
+            let (mut fast, mut slow) = (MaskedLine::default(), MaskedLine::default());
+            let ok = rebuild_masked(&content, &vars, 9, &mut fast);
+            proptest::prop_assert_eq!(ok, rebuild_masked_slowly(&content, &vars, 9, &mut slow));
+            if ok {
+                proptest::prop_assert_eq!(&fast.masked, &slow.masked);
+                proptest::prop_assert_eq!(&fast.vars, &slow.vars);
+                proptest::prop_assert_eq!(token_fields(&fast), token_fields(&slow));
+            }
+        }
+
+        #[test]
+        fn token_end_agrees_with_its_slow_twin(content in r"[ a\t\n\x0b\x0c\r\x01\x1f\x20\x21é0-9]{0,40}", at in 0usize..40) {
+            let bytes = content.as_bytes();
+            let at = at.min(bytes.len());
+            proptest::prop_assert_eq!(token_end(bytes, at), token_end_slowly(bytes, at));
+        }
+    }
+
+    /// Tokens ending exactly at a word's end, one byte past it, at a
+    /// control byte: the cases the word-at-a-time scan splits on.
+    #[test]
+    fn token_end_at_word_edges() {
+        for content in [
+            "abcdefgh",
+            "abcdefgh ",
+            "abcdefg h",
+            "abcdefghi j",
+            "a\u{1}bcdefghij k",
+            "\u{1}\u{1}",
+            "é日本語テキスト x",
+        ] {
+            let b = content.as_bytes();
+            for at in 0..=b.len() {
+                assert_eq!(token_end(b, at), token_end_slowly(b, at), "{content:?} {at}");
+            }
+        }
     }
 
     /// The masked line of `line` and the one rebuilt from its spans and
