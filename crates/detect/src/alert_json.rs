@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 /// Appends `s` as a JSON string the way `serde_json` escapes it: `"` and
 /// `\` escaped, `\b \f \n \r \t` short, other bytes below 0x20 as
 /// `\u00xx`; runs without any of these copied whole (found eight bytes at
-/// a time).
+/// a time). The slow twin is `serde_json` itself
+/// (`tests::push_str_escapes_as_serde_json_does`).
 pub(crate) fn push_str(out: &mut Vec<u8>, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let b = s.as_bytes();
@@ -110,5 +111,45 @@ impl Alert {
             out.push(b']');
         }
         out.push(b'}');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn check(s: &str) {
+        let mut out = b"x".to_vec();
+        push_str(&mut out, s);
+        let want = serde_json::to_string(s).expect("a string serializes");
+        assert_eq!(std::str::from_utf8(&out[1..]).expect("UTF-8"), want, "{s:?}");
+    }
+
+    #[test]
+    fn push_str_escapes_as_serde_json_does() {
+        let specials = [
+            '"', '\\', '\u{0}', '\u{8}', '\u{c}', '\n', '\r', '\t', '\u{1f}', ' ', 'a', 'é', '\u{7f}',
+        ];
+        for len in 0..26 {
+            for (k, &f) in specials.iter().enumerate() {
+                for at in 0..=len {
+                    let mut s: Vec<char> = (0..len).map(|j| specials[(j + k) % 3 + 9]).collect();
+                    if at < len {
+                        s[at] = f;
+                    }
+                    check(&s.iter().collect::<String>());
+                }
+            }
+        }
+        check(r"C:\Program Files\Google\Chrome\Application\chrome.exe");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #[test]
+        fn push_str_on_generated_strings(s in "([\\\\\"\\x00-\\x1f a-zA-Z0-9é€]|\\\\\\\\){0,64}") {
+            check(&s);
+        }
     }
 }

@@ -627,7 +627,7 @@ impl Slots {
                 let up = up.map_or(NO_PATH, |u| self.entry_pid[u as usize]);
                 for &p in ids {
                     let i = p as usize;
-                    if plan.parent[i] == up && &plan.paths[i][plan.last_at[i] as usize..] == key {
+                    if plan.parent[i] == up && &plan.paths[i].as_bytes()[plan.last_at[i] as usize..] == key {
                         debug_assert!(t.entry_at(e, &plan.paths[i]), "{}", plan.paths[i]);
                         self.node_seen[i] = stamp;
                         self.node[i] = t.entry_node(e);

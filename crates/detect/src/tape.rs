@@ -170,11 +170,18 @@ pub(crate) fn path_hash(path: &str) -> u64 {
         .fold(HASH_SEED, |h, k| key_hash(h, k.as_bytes()).0)
 }
 
+/// The `"`, `\` and control bytes (below 0x20) of `w`, as [`below`]
+/// gives them (the lowest set bit is the first such byte).
+#[inline]
+fn special_mask(w: u64) -> u64 {
+    equal(w, b'"') | equal(w, b'\\') | below(w, 0x20)
+}
+
 /// The index of the first `"`, `\` or control character (below 0x20)
 /// in `b` at or after `i`, eight bytes at a time.
 #[inline]
 pub(crate) fn special(b: &[u8], mut i: usize) -> Option<usize> {
-    let find = |w: u64| equal(w, b'"') | equal(w, b'\\') | below(w, 0x20);
+    let find = special_mask;
     while let Some(c) = b.get(i..i + 8) {
         let m = find(u64::from_le_bytes(c.try_into().expect("eight bytes")));
         if m != 0 {
@@ -233,6 +240,11 @@ fn span_text<'a>(src: &'a str, unescaped: &'a str, s: Span) -> &'a str {
 
 impl Parser<'_, '_> {
     fn ws(&mut self) {
+        // Every whitespace byte is at most a space: one test for the
+        // common case of none.
+        if self.src.get(self.pos).is_some_and(|&b| b > b' ') {
+            return;
+        }
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.src.get(self.pos) {
             self.pos += 1;
         }
@@ -298,28 +310,29 @@ impl Parser<'_, '_> {
                 if self.src.get(self.pos) != Some(&b'"') {
                     return None;
                 }
-                let k = self.string()?;
+                // The member's path hash (in an array, the key's own): equal
+                // keys of one object have equal hashes, so only keys with
+                // the same hash are compared.
+                let h = match self.parent {
+                    NO_PARENT | IN_ARRAY => HASH_SEED,
+                    _ => self.parent_hash,
+                };
+                let (k, hash, dot, space) = self.key(h)?;
                 // A repeated key: serde_json keeps the last value; leave
                 // such events to it rather than mirror that here.
                 // (Large objects are left to it too: the check is
                 // quadratic.)
-                let src = self.src;
-                let text = span_bytes(src, &self.t.unescaped, k);
-                // The member's path hash (in an array, the key's own): equal
-                // keys of one object have equal hashes, so only keys with
-                // the same hash are compared.
-                let (hash, dot, space) = match self.parent {
-                    NO_PARENT | IN_ARRAY => key_hash(HASH_SEED, text),
-                    _ => key_hash(self.parent_hash, text),
-                };
                 // A bit per hash seen in this object: a repeat has its
                 // bit set, and only then are the keys compared.
                 let bit = 1u64 << (hash >> 58);
                 if self.t.keys.len() - keys_from >= MAX_KEYS
-                    || (seen & bit != 0
-                        && self.t.keys[keys_from..]
+                    || (seen & bit != 0 && {
+                        let (src, un) = (self.src, &self.t.unescaped);
+                        let text = span_bytes(src, un, k);
+                        self.t.keys[keys_from..]
                             .iter()
-                            .any(|&(h, o)| h == hash && span_bytes(src, &self.t.unescaped, o) == text))
+                            .any(|&(h, o)| h == hash && span_bytes(src, un, o) == text)
+                    })
                 {
                     return None;
                 }
@@ -339,8 +352,12 @@ impl Parser<'_, '_> {
                     self.parent = self.t.index.len() as u32 - 1;
                     self.parent_hash = hash;
                 }
-                self.ws();
-                self.eat(b':')?;
+                if self.src.get(self.pos) == Some(&b':') {
+                    self.pos += 1;
+                } else {
+                    self.ws();
+                    self.eat(b':')?;
+                }
                 self.value(depth)?;
                 self.parent = up;
                 self.parent_hash = up_hash;
@@ -398,6 +415,62 @@ impl Parser<'_, '_> {
         }
         self.pos += 4;
         Some(v)
+    }
+
+    /// An object key at `"`: its span (as [`Parser::string`] gives it)
+    /// and its [`key_hash`] after `h` (hash, holds a `.`, holds a space).
+    ///
+    /// A key without escapes is hashed while it is scanned, eight bytes
+    /// at a time: each word before the closing quote's is mixed in as it
+    /// is read, and the quote's own word with the bytes from the quote on
+    /// masked to zero (the zero padding [`key_hash`] gives the last
+    /// bytes). Any other key (an escape, a control character, fewer than
+    /// eight bytes left in the line) is scanned and hashed the two-pass
+    /// way, [`Parser::key_slow`] (the tests compare the two).
+    #[inline(always)]
+    fn key(&mut self, h: u64) -> Option<(Span, u64, bool, bool)> {
+        let mix = |h: u64, w: u64| (h.rotate_left(5) ^ w).wrapping_mul(HASH_MUL);
+        let start = self.pos + 1;
+        let (mut i, mut hash, mut dot, mut space) = (start, h, 0, 0);
+        while let Some(c) = self.src.get(i..i + 8) {
+            let w = u64::from_le_bytes(c.try_into().expect("eight bytes"));
+            let m = special_mask(w);
+            if m == 0 {
+                hash = mix(hash, w);
+                dot |= equal(w, b'.');
+                space |= equal(w, b' ');
+                i += 8;
+                continue;
+            }
+            let n = (m.trailing_zeros() / 8) as usize;
+            if self.src[i + n] != b'"' {
+                break;
+            }
+            if n > 0 {
+                let w = w & (u64::MAX >> (64 - 8 * n));
+                hash = mix(hash, w);
+                dot |= equal(w, b'.');
+                space |= equal(w, b' ');
+            }
+            let len = i + n - start;
+            self.pos = i + n + 1;
+            let span = Span {
+                escaped: false,
+                start: start as u32,
+                len: len as u32,
+            };
+            return Some((span, mix(hash, len as u64), dot != 0, space != 0));
+        }
+        self.key_slow(h)
+    }
+
+    /// The slow twin of [`Parser::key`] (and its way for the keys it does
+    /// not take on): [`Parser::string`], then [`key_hash`] over the text.
+    #[inline(never)]
+    fn key_slow(&mut self, h: u64) -> Option<(Span, u64, bool, bool)> {
+        let k = self.string()?;
+        let (hash, dot, space) = key_hash(h, span_bytes(self.src, &self.t.unescaped, k));
+        Some((k, hash, dot, space))
     }
 
     /// A string at `"`; its span in the line, or in `unescaped` when it
@@ -706,10 +779,12 @@ impl<'a> TapeEvent<'a> {
 
     /// Entry `e`'s key, and its parent entry (`None` at the top; a parent
     /// comes before its members in the index).
-    pub(crate) fn entry_key_parent(&self, e: u32) -> (&'a str, Option<u32>) {
+    /// (As bytes: no `str` slicing checks per member; the key's text is
+    /// these bytes.)
+    pub(crate) fn entry_key_parent(&self, e: u32) -> (&'a [u8], Option<u32>) {
         let ent = self.tape.index[e as usize];
         (
-            self.text(ent.key),
+            span_bytes(self.src.as_bytes(), &self.tape.unescaped, ent.key),
             (ent.parent != NO_PARENT).then_some(ent.parent),
         )
     }
@@ -886,6 +961,82 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// [`Parser::key`] and its slow twin [`Parser::key_slow`] on `line`
+    /// (a key's opening quote at 0): the same text, escape flag, hash,
+    /// flags and end position, or both `None`.
+    fn keys_agree(line: &[u8], h: u64) {
+        let Ok(text) = std::str::from_utf8(line) else {
+            return;
+        };
+        let run = |slow: bool| {
+            let mut t = JsonTape::default();
+            let mut p = Parser {
+                parent: NO_PARENT,
+                parent_hash: HASH_SEED,
+                src: line,
+                text,
+                pos: 0,
+                t: &mut t,
+            };
+            let got = if slow { p.key_slow(h) } else { p.key(h) };
+            let pos = p.pos;
+            got.map(|(k, hash, dot, space)| {
+                let bytes = span_bytes(line, &t.unescaped, k).to_vec();
+                (bytes, k.escaped, hash, dot, space, pos)
+            })
+        };
+        assert_eq!(run(false), run(true), "{line:?}");
+    }
+
+    #[test]
+    fn key_hashes_while_scanning_as_the_slow_twin_does() {
+        // Every key length to 40 (both sides of each word boundary), with
+        // and without dots, spaces and escapes, followed by short and long
+        // rests (quotes and dots after the key must not count).
+        let rests: [&[u8]; 4] = [b"", b":1}", b":\"a.b c\"}", b"\" . \" \" \" \""];
+        for len in 0..40 {
+            for fill in [b'a', b'.', b' ', 0x7f] {
+                for at in 0..=len {
+                    for special in [b'x', b'.', b' ', b'\\', 0x01, 0xc3] {
+                        let mut key: Vec<u8> =
+                            (0..len).map(|j| if j % 5 == 3 { fill } else { b'k' }).collect();
+                        if at < len {
+                            key[at] = special;
+                            if special == b'\\' {
+                                key.insert(at + 1, b'n');
+                            } else if special == 0xc3 {
+                                key.insert(at + 1, 0xa9);
+                            }
+                        }
+                        for rest in rests {
+                            let mut line = vec![b'"'];
+                            line.extend_from_slice(&key);
+                            line.push(b'"');
+                            line.extend_from_slice(rest);
+                            keys_agree(&line, HASH_SEED);
+                            keys_agree(&line, 0x1234_5678_9abc_def0);
+                            // Unterminated: the line ends inside the key.
+                            keys_agree(&line[..1 + key.len()], HASH_SEED);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+        #[test]
+        fn key_agrees_with_the_slow_twin_on_generated_lines(
+            key in "([a-zA-Z0-9_. #:é]|\\\\[nt\"\\\\/]|\\\\u00[0-9a-f]{2}|\u{1}){0,30}",
+            rest in "[\":,}. a-z\\\\]{0,20}",
+            h in proptest::prelude::any::<u64>(),
+        ) {
+            keys_agree(format!("\"{key}\"{rest}").as_bytes(), h);
+            keys_agree(format!("\"{key}").as_bytes(), h);
         }
     }
 

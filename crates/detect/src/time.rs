@@ -22,11 +22,54 @@ fn month(s: &str) -> Option<i64> {
         .map(|i| i as i64 + 1)
 }
 
+/// `s.parse::<f64>().ok()`, with a fast path for what clocks hold:
+/// digits, or digits `.` digits, 15 digits at most in all. Then the
+/// digits as an integer `n` (below 2^53, so exact as an f64) over
+/// `10^k` (`k` fraction digits, at most 15: exact too) is one IEEE
+/// division of exact values, correctly rounded, which is the value the
+/// correctly rounded `parse` gives (`tests::decimal_is_parse`). Anything
+/// else is parsed by `parse`.
+fn decimal(s: &str) -> Option<f64> {
+    const POW10: [f64; 16] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+    ];
+    let b = s.as_bytes();
+    let (int, frac) = match b.iter().position(|&c| c == b'.') {
+        Some(i) => (&b[..i], &b[i + 1..]),
+        None => (b, &b[..0]),
+    };
+    let dot = int.len() < b.len();
+    if !int.is_empty()
+        && (!dot || !frac.is_empty())
+        && int.len() + frac.len() <= 15
+        && int.iter().chain(frac).all(u8::is_ascii_digit)
+    {
+        let n = int
+            .iter()
+            .chain(frac)
+            .fold(0u64, |n, &c| n * 10 + u64::from(c - b'0'));
+        return Some(n as f64 / POW10[frac.len()]);
+    }
+    s.parse().ok()
+}
+
+/// `h:m[:s]` in seconds (the fields split as `splitn(3, ':')` splits
+/// them, found by byte: `:` is ASCII).
 fn hms(s: &str) -> Option<f64> {
-    let mut it = s.splitn(3, ':');
-    let h: f64 = it.next()?.parse().ok()?;
-    let m: f64 = it.next()?.parse().ok()?;
-    let sec: f64 = it.next().unwrap_or("0").replace(',', ".").parse().ok()?;
+    let colon = |t: &str| t.bytes().position(|c| c == b':');
+    let i = colon(s)?;
+    let (h, rest) = (&s[..i], &s[i + 1..]);
+    let (m, sec) = match colon(rest) {
+        Some(j) => (&rest[..j], &rest[j + 1..]),
+        None => (rest, "0"),
+    };
+    let h: f64 = decimal(h)?;
+    let m: f64 = decimal(m)?;
+    // A decimal comma read as a point (no copy without one).
+    let sec: f64 = match sec {
+        t if t.bytes().any(|c| c == b',') => decimal(&t.replace(',', "."))?,
+        t => decimal(t)?,
+    };
     Some(h * 3600.0 + m * 60.0 + sec)
 }
 
@@ -60,8 +103,10 @@ pub fn parse_time(s: &str) -> Option<f64> {
         let mut secs = days_from_civil(y, mo, d) as f64 * 86400.0;
         if b.len() > 11 {
             let rest = &s[11..];
+            // (By byte: the same index, these are ASCII.)
             let tz_at = rest
-                .find(['Z', 'z', '+'])
+                .bytes()
+                .position(|c| matches!(c, b'Z' | b'z' | b'+'))
                 .or_else(|| rest.rfind('-'))
                 .unwrap_or(rest.len());
             secs += hms(&rest[..tz_at])?;
@@ -103,5 +148,69 @@ mod tests {
         assert_eq!(parse_time("1761520806"), Some(1761520806.0));
         assert_eq!(parse_time("1761520806500"), Some(1761520806.5));
         assert_eq!(parse_time("not a time"), None);
+        assert_eq!(parse_time("2025-10-26 23:20:06,25"), Some(1761520806.25));
+        assert_eq!(
+            parse_time("2026-01-01T00:00:00.0000001Z"),
+            Some(1767225600.0000001)
+        );
+    }
+
+    /// The slow twin of [`decimal`].
+    fn decimal_slow(s: &str) -> Option<f64> {
+        s.parse().ok()
+    }
+
+    #[test]
+    fn decimal_is_parse() {
+        for s in [
+            "",
+            ".",
+            "0",
+            "00",
+            "5.",
+            ".5",
+            "59.999999999999",
+            "123456789012345",
+            "1234567890123456",
+            "12345678.9012345",
+            "1234567.89012345678",
+            "0.1",
+            "0.3",
+            "9.999999999999999",
+            "+1",
+            "-1",
+            "1e3",
+            "1_0",
+            "inf",
+            "NaN",
+            "١",
+            "06.500",
+        ] {
+            assert_eq!(
+                decimal(s).map(f64::to_bits),
+                decimal_slow(s).map(f64::to_bits),
+                "{s:?}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
+        #[test]
+        fn decimal_is_parse_on_generated_text(s in "[0-9]{0,12}(\\.[0-9]{0,12})?|[0-9.,e+-]{0,8}") {
+            proptest::prop_assert_eq!(decimal(&s).map(f64::to_bits), decimal_slow(&s).map(f64::to_bits), "{:?}", s);
+        }
+
+        #[test]
+        fn hms_is_the_old_hms(s in "[0-9]{0,3}(:[0-9]{0,2}(:[0-9]{0,2}([.,:][0-9]{0,9})?)?)?|[0-9:.,]{0,10}") {
+            let old = || -> Option<f64> {
+                let mut it = s.splitn(3, ':');
+                let h: f64 = it.next()?.parse().ok()?;
+                let m: f64 = it.next()?.parse().ok()?;
+                let sec: f64 = it.next().unwrap_or("0").replace(',', ".").parse().ok()?;
+                Some(h * 3600.0 + m * 60.0 + sec)
+            };
+            proptest::prop_assert_eq!(hms(&s).map(f64::to_bits), old().map(f64::to_bits), "{}", s);
+        }
     }
 }
