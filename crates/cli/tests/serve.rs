@@ -208,6 +208,39 @@ fn overload_gets_429_with_retry_after_and_recovers() {
     assert_eq!(s.ingest("busy", &lines("x", 1500)), 413);
 }
 
+/// Regression (CI, 2026-11-24): a body over `--max-body-bytes` was
+/// refused as soon as its length was read, and the connection closed with
+/// the body unread, so a client still writing it got a broken pipe instead
+/// of the 413. A client that writes a whole 4 MB body (more than socket
+/// buffers hold) before reading now always gets the 413.
+#[test]
+fn an_oversized_body_written_whole_before_reading_gets_its_413() {
+    use std::io::Read;
+    let s = Server::start(&["--max-body-bytes", "100000"]);
+    let body = vec![b'a'; 4 << 20];
+    for _ in 0..3 {
+        let mut c = std::net::TcpStream::connect(&s.addrs["http"]).unwrap();
+        c.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+            .unwrap();
+        let head = format!(
+            "POST /v1/ingest HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        c.write_all(head.as_bytes()).unwrap();
+        c.write_all(&body)
+            .expect("the server reads the whole body before it answers");
+        let mut answer = String::new();
+        c.read_to_string(&mut answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+        assert!(answer.contains("--max-body-bytes"), "{answer}");
+    }
+    assert!(s.healthy());
+    assert_eq!(
+        s.metric("logsieve_rejected_total{reason=\"oversize_request\"}"),
+        3.0
+    );
+}
+
 #[test]
 fn malformed_input_gets_a_4xx_that_says_what_and_the_service_stays_healthy() {
     let s = Server::start(&["--max-body-bytes", "100000"]);

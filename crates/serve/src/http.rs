@@ -386,10 +386,7 @@ fn body_of(app: &App, body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiE
         ApiError {
             status,
             message: if status == StatusCode::PAYLOAD_TOO_LARGE {
-                format!(
-                    "request body larger than {} bytes (--max-body-bytes)",
-                    app.cfg.max_body_bytes
-                )
+                oversize_message(app.cfg.max_body_bytes)
             } else {
                 format!("reading the request body: {}", e.body_text())
             },
@@ -697,6 +694,48 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// Bytes of a refused body read (and dropped) at most before the 413 is
+/// sent, beyond which the connection is simply closed.
+fn drain_cap(limit: usize) -> usize {
+    limit.max(8 << 20)
+}
+
+/// A request whose declared length is over `--max-body-bytes` gets its
+/// 413 only after what the client sends has been read and dropped (up to
+/// [`drain_cap`] bytes): a client that writes its whole body before it
+/// reads the answer then gets the 413, not a broken pipe or a reset from
+/// a connection closed under it with data unread. The body is never
+/// kept. (A body without a declared length is cut at the limit by the
+/// body extractor, as before.)
+async fn refuse_oversize(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    let limit = app.cfg.max_body_bytes;
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_none_or(|n| n <= limit as u64) {
+        return next.run(req).await;
+    }
+    let mut body = req.into_body().into_data_stream();
+    let mut read = 0usize;
+    while read < drain_cap(limit) {
+        match tokio_stream::StreamExt::next(&mut body).await {
+            Some(Ok(chunk)) => read += chunk.len(),
+            Some(Err(_)) | None => break,
+        }
+    }
+    ApiError {
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        message: oversize_message(limit),
+    }
+    .into_response()
+}
+
+fn oversize_message(limit: usize) -> String {
+    format!("request body larger than {limit} bytes (--max-body-bytes)")
+}
+
 async fn timing(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
     let route = req
         .extensions()
@@ -751,6 +790,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/ui/{asset}", get(crate::web::ui))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(app.clone(), refuse_oversize))
         .layer(axum::middleware::from_fn_with_state(app.clone(), timing))
         .layer(axum::middleware::from_fn_with_state(app.clone(), auth))
         .layer(DefaultBodyLimit::max(limit))
