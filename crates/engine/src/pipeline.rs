@@ -214,6 +214,8 @@ pub struct Engine {
     pub miner: Miner,
     pub(crate) opts: Options,
     pool: rayon::ThreadPool,
+    /// One scratch per pool thread ([`Engine::with_thread_scratch`]).
+    scratches: Vec<std::sync::Mutex<Scratch>>,
     pub(crate) progress: Option<ProgressFn>,
     /// Microseconds each group of batches took from arrival to written output.
     latencies: std::sync::Mutex<Vec<u32>>,
@@ -244,17 +246,22 @@ impl Engine {
     pub fn new(header: HeaderParser, miner: Miner, opts: Options) -> Result<Engine, EngineError> {
         let threads = opts.threads.max(1);
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
-        Ok(Engine {
+        let mut engine = Engine {
             header,
             miner,
             opts: Options { threads, ..opts },
             pool,
+            scratches: Vec::new(),
             progress: None,
             latencies: std::sync::Mutex::new(Vec::new()),
             stop: None,
             memos: Vec::new(),
             memo_budget: crate::memo::BUDGET_BYTES,
-        })
+        };
+        engine.scratches = (0..threads)
+            .map(|_| std::sync::Mutex::new(engine.scratch()))
+            .collect();
+        Ok(engine)
     }
 
     /// How many bytes pass one of files may keep of what it masked (all
@@ -311,6 +318,18 @@ impl Engine {
 
     pub fn options(&self) -> &Options {
         &self.opts
+    }
+
+    /// Runs `f` with the calling pool thread's own scratch, kept across
+    /// batches so that the masker's token memo stays warm. Off the pool,
+    /// or should that scratch be taken, with a fresh one: what a scratch
+    /// holds between lines changes no result, only the cost.
+    pub(crate) fn with_thread_scratch<R>(&self, f: impl FnOnce(&mut Scratch) -> R) -> R {
+        let own = rayon::current_thread_index().and_then(|i| self.scratches.get(i));
+        if let Some(Ok(mut s)) = own.map(|m| m.try_lock()) {
+            return f(&mut s);
+        }
+        f(&mut self.scratch())
     }
 
     pub(crate) fn scratch(&self) -> Scratch {
@@ -609,9 +628,8 @@ impl Engine {
                 rayon::join(
                     || {
                         cur.par_iter()
-                            .map_init(
-                                || self.scratch(),
-                                |s, b| {
+                            .map(|b| {
+                                self.with_thread_scratch(|s| {
                                     let mut st = Stats::default();
                                     let mut part = MemoPart::default();
                                     let keys: Vec<u128> = (0..b.len())
@@ -630,8 +648,8 @@ impl Engine {
                                         })
                                         .collect();
                                     (keys, st, part)
-                                },
-                            )
+                                })
+                            })
                             .collect::<Vec<(Vec<u128>, Stats, MemoPart)>>()
                     },
                     || {
@@ -755,9 +773,8 @@ impl Engine {
                 group
                     .par_iter()
                     .zip(firsts.par_iter())
-                    .map_init(
-                        || self.scratch(),
-                        |s, (b, &first)| {
+                    .map(|(b, &first)| {
+                        self.with_thread_scratch(|s| {
                             let mut buf = Vec::with_capacity(b.data_len() * 2);
                             let mut st = Stats::default();
                             let mut ob = O::Batch::default();
@@ -804,8 +821,8 @@ impl Engine {
                                 }
                             }
                             (buf, st, ob)
-                        },
-                    )
+                        })
+                    })
                     .collect()
             });
             for (buf, st, ob) in rendered {

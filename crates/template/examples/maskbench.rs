@@ -1,17 +1,25 @@
 //! Times the masker and the miner on a file's lines, in memory (the loop a
 //! peer's benchmark times): `cargo run --release -p logsieve-template
-//! --example maskbench FILE [mask|learn|both|dump]`. Prints lines/s per stage;
+//! --example maskbench FILE [mask|mask-nomemo|learn|both|dump]`. Prints lines/s per stage;
 //! `dump` prints each line's masked text, variable spans and key instead.
 use logsieve_template::{mask_line, MaskedLine, Miner, MinerConfig};
 use std::time::Instant;
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let path = args.next().expect("usage: maskbench FILE [mask|learn|both|dump]");
+    let path = args
+        .next()
+        .expect("usage: maskbench FILE [mask|mask-nomemo|learn|both|dump]");
     let what = args.next().unwrap_or_else(|| "both".into());
     let text = std::fs::read_to_string(&path).expect("read");
     let lines: Vec<&str> = text.lines().collect();
-    let mut ml = MaskedLine::default();
+    // `mask-nomemo`: the masker without its token memo (every token by the
+    // rules), for comparing the two.
+    let mut ml = if what == "mask-nomemo" {
+        MaskedLine::with_token_memo(0)
+    } else {
+        MaskedLine::default()
+    };
     if what == "dump" {
         // Every line's masked tokens and variable spans: for comparing two
         // builds of the masker on the same file.
@@ -24,7 +32,7 @@ fn main() {
         }
         return;
     }
-    if what == "mask" || what == "both" {
+    if what == "mask" || what == "mask-nomemo" || what == "both" {
         let t = Instant::now();
         let mut x = 0u128;
         for l in &lines {

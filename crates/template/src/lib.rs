@@ -30,7 +30,9 @@
 //!   was made with ([`Miner::load_checked`] refuses a mismatch).
 //! - Mining is deterministic: the same lines in the same order give the same
 //!   templates. Masking is a pure function of the line, so it can run on any
-//!   thread; only [`Miner::learn`] is sequential.
+//!   thread; only [`Miner::learn`] is sequential. The token memo a
+//!   [`MaskedLine`] keeps (tokens that needed the general rules, replayed
+//!   when they come again) changes the cost, never the result.
 //! - A template's [`TemplateId`] is derived from its text.
 //!
 //! ```

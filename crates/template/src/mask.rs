@@ -59,6 +59,7 @@ pub struct MaskedLine {
     elems: Vec<Elem>,
     spans: Vec<(usize, usize, bool, TokenInfo)>,
     marks: Vec<bool>,
+    memo: memo::TokenMemo,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -68,6 +69,18 @@ enum Elem {
 }
 
 impl MaskedLine {
+    /// A line whose masker keeps the results of up to `slots` tokens
+    /// (rounded up to a power of two) that needed the general rules, and
+    /// replays them when the same token comes again; 0 keeps none. The
+    /// default keeps 4,096. What is kept never changes a result, only
+    /// its cost (see `mask/memo.rs`).
+    pub fn with_token_memo(slots: usize) -> MaskedLine {
+        MaskedLine {
+            memo: memo::TokenMemo::with_slots(slots),
+            ..MaskedLine::default()
+        }
+    }
+
     /// Empties the line: no token, no variable, key 0 (a line not masked).
     pub fn clear(&mut self) {
         self.tokens.clear();
@@ -438,7 +451,49 @@ fn is_token_delim(b: u8) -> bool {
     )
 }
 
+/// Masks one token: by the rules ([`mask_token_by_rules`]), or, for a
+/// token that needs the general rules and was seen before, by replaying
+/// what they wrote then (`memo`).
 fn mask_token(content: &str, start: usize, end: usize, info: TokenInfo, out: &mut MaskedLine) {
+    // Tokens that take a fast path anyway (numbers, words without digits,
+    // dots, paths or addresses) are not worth a lookup.
+    let worth = info.fast
+        && !info.all_digits
+        && !info.all_numeric
+        && info.class & (DG | AT | SL | BS | DO) != 0
+        && end - start <= memo::MAX_TOKEN
+        && out.memo.is_on();
+    // A token seen once is only marked (its hash); one seen again is kept
+    // whole, so tokens that never repeat (random ids) cost one hash.
+    let keep = if worth {
+        let tok = &content.as_bytes()[start..end];
+        let hash = memo::TokenMemo::hash(tok);
+        match out.memo.lookup(tok, hash) {
+            memo::Lookup::Kept(slot) => {
+                out.memo
+                    .replay(slot, start, &mut out.masked, &mut out.vars, &mut out.tokens);
+                return;
+            }
+            memo::Lookup::SeenOnce(slot) => Some((slot, out.masked.len(), out.vars.len())),
+            memo::Lookup::New(slot) => {
+                out.memo.mark(slot, hash);
+                None
+            }
+        }
+    } else {
+        None
+    };
+    mask_token_by_rules(content, start, end, info, out);
+    if let Some((slot, mstart, vstart)) = keep {
+        let tok = &content.as_bytes()[start..end];
+        out.memo
+            .record(slot, tok, start, &out.masked[mstart..], &out.vars[vstart..]);
+    }
+}
+
+/// Masks one token by the rules (inlined: its one caller is per token).
+#[inline(always)]
+fn mask_token_by_rules(content: &str, start: usize, end: usize, info: TokenInfo, out: &mut MaskedLine) {
     out.elems.clear();
     let bytes = content.as_bytes();
     let tok = &bytes[start..end];
@@ -1054,6 +1109,7 @@ pub fn var_kinds<'a>(content: &'a str, line: &'a MaskedLine) -> impl Iterator<It
     line.vars.iter().map(move |v| kind::classify(v.of(content)))
 }
 
+mod memo;
 #[cfg(test)]
 mod twins;
 
