@@ -14,9 +14,11 @@ fn main() {
     let text = std::fs::read_to_string(&path).expect("read");
     let lines: Vec<&str> = text.lines().collect();
     // `mask-nomemo`: the masker without its token memo (every token by the
-    // rules), for comparing the two.
+    // rules), for comparing the two; `MASKBENCH_SLOTS=N`: a memo of N slots.
     let mut ml = if what == "mask-nomemo" {
         MaskedLine::with_token_memo(0)
+    } else if let Ok(n) = std::env::var("MASKBENCH_SLOTS") {
+        MaskedLine::with_token_memo(n.parse().expect("MASKBENCH_SLOTS: a slot count"))
     } else {
         MaskedLine::default()
     };

@@ -72,7 +72,7 @@ impl MaskedLine {
     /// A line whose masker keeps the results of up to `slots` tokens
     /// (rounded up to a power of two) that needed the general rules, and
     /// replays them when the same token comes again; 0 keeps none. The
-    /// default keeps 4,096. What is kept never changes a result, only
+    /// default keeps 2,048. What is kept never changes a result, only
     /// its cost (see `mask/memo.rs`).
     pub fn with_token_memo(slots: usize) -> MaskedLine {
         MaskedLine {
@@ -451,49 +451,13 @@ fn is_token_delim(b: u8) -> bool {
     )
 }
 
-/// Masks one token: by the rules ([`mask_token_by_rules`]), or, for a
-/// token that needs the general rules and was seen before, by replaying
-/// what they wrote then (`memo`).
-fn mask_token(content: &str, start: usize, end: usize, info: TokenInfo, out: &mut MaskedLine) {
-    // Tokens that take a fast path anyway (numbers, words without digits,
-    // dots, paths or addresses) are not worth a lookup.
-    let worth = info.fast
-        && !info.all_digits
-        && !info.all_numeric
-        && info.class & (DG | AT | SL | BS | DO) != 0
-        && end - start <= memo::MAX_TOKEN
-        && out.memo.is_on();
-    // A token seen once is only marked (its hash); one seen again is kept
-    // whole, so tokens that never repeat (random ids) cost one hash.
-    let keep = if worth {
-        let tok = &content.as_bytes()[start..end];
-        let hash = memo::TokenMemo::hash(tok);
-        match out.memo.lookup(tok, hash) {
-            memo::Lookup::Kept(slot) => {
-                out.memo
-                    .replay(slot, start, &mut out.masked, &mut out.vars, &mut out.tokens);
-                return;
-            }
-            memo::Lookup::SeenOnce(slot) => Some((slot, out.masked.len(), out.vars.len())),
-            memo::Lookup::New(slot) => {
-                out.memo.mark(slot, hash);
-                None
-            }
-        }
-    } else {
-        None
-    };
-    mask_token_by_rules(content, start, end, info, out);
-    if let Some((slot, mstart, vstart)) = keep {
-        let tok = &content.as_bytes()[start..end];
-        out.memo
-            .record(slot, tok, start, &out.masked[mstart..], &out.vars[vstart..]);
-    }
-}
-
-/// Masks one token by the rules (inlined: its one caller is per token).
+/// Masks one token: numbers and plain words by their fast paths; the
+/// others by the general rules or, for a token seen before, by replaying
+/// what those rules wrote then (`memo`; not with `info.fast` off, where
+/// the rules run every time: the slow twin). Inlined: called once per
+/// token, from one place in `mask_line` (and the twins).
 #[inline(always)]
-fn mask_token_by_rules(content: &str, start: usize, end: usize, info: TokenInfo, out: &mut MaskedLine) {
+fn mask_token(content: &str, start: usize, end: usize, info: TokenInfo, out: &mut MaskedLine) {
     out.elems.clear();
     let bytes = content.as_bytes();
     let tok = &bytes[start..end];
@@ -540,6 +504,31 @@ fn mask_token_by_rules(content: &str, start: usize, end: usize, info: TokenInfo,
         });
         return;
     }
+    // A token seen once is only marked (its hash); one seen again is kept,
+    // so tokens that never repeat (random ids) cost one hash.
+    let keep = if info.fast && len <= memo::MAX_TOKEN && out.memo.is_on() {
+        let hash = memo::TokenMemo::hash(tok);
+        match out.memo.lookup(tok, hash) {
+            memo::Lookup::Kept(slot) => {
+                out.memo.replay(
+                    slot,
+                    content,
+                    start,
+                    &mut out.masked,
+                    &mut out.vars,
+                    &mut out.tokens,
+                );
+                return;
+            }
+            memo::Lookup::SeenOnce(slot) => Some((slot, hash, out.masked.len(), out.vars.len())),
+            memo::Lookup::New(slot) => {
+                out.memo.mark(slot, hash);
+                None
+            }
+        }
+    } else {
+        None
+    };
     let (ws, we) = kind::strip_wrapping(bytes, start, end);
     // Versions and date-times start with a digit (or `v` and a digit).
     let numeric = ws < we
@@ -602,6 +591,10 @@ fn mask_token_by_rules(content: &str, start: usize, end: usize, info: TokenInfo,
     }
     widen_to_delimiters(bytes, start, end, &mut out.elems, &mut out.marks);
     emit(content, start, end, out);
+    if let Some((slot, hash, mstart, vstart)) = keep {
+        out.memo
+            .record(slot, tok, hash, start, &out.masked[mstart..], &out.vars[vstart..]);
+    }
 }
 
 /// Fast path for numeric tokens: digit groups joined by single `:`, `,`,

@@ -4,34 +4,52 @@
 //! nothing outside `[start, end)`), and the tokens that need the general
 //! rules (class names, `key=value` pairs, paths, host names) repeat: in the
 //! Loghub logs 55–96% of them were seen among the last few thousand. So
-//! the result of those rules (the masked text and the variable spans,
-//! relative to the token) is kept in a direct-mapped table keyed by the
+//! the result of those rules (the variable spans, relative to the token)
+//! is kept in a direct-mapped table keyed by the
 //! token's bytes and replayed when the same bytes come again.
+//!
+//! A token's masked text is its bytes with each variable span replaced by
+//! `<*>`, so a slot keeps only the token's bytes and its spans; a replay
+//! copies the literal runs from the line being masked.
 //!
 //! Invariants: an entry is used only when its stored bytes equal the
 //! token's (the hash only picks the slot), so a replay writes exactly what
-//! the rules would; the table has a fixed number of slots, each reusing its
-//! buffers, so memory is bounded (slots × the longest token kept) and
-//! warm masking allocates nothing. The table is per [`super::MaskedLine`],
-//! so per thread: what it holds never changes a result, only its cost.
+//! the rules would; the table has a fixed number of fixed-size slots,
+//! allocated once, so memory is bounded and masking allocates nothing for
+//! it after the first token. The table is per [`super::MaskedLine`], so
+//! per thread: what it holds never changes a result, only its cost.
 
 use super::{MaskedToken, Span, VAR};
 
 /// Slots in the table unless [`super::MaskedLine::with_token_memo`] says
 /// otherwise (a power of two).
-pub(super) const DEFAULT_SLOTS: usize = 4096;
+pub(super) const DEFAULT_SLOTS: usize = 2048;
 
-/// Tokens longer than this are masked by the rules every time (rare; a
-/// slot would otherwise hold them).
-pub(super) const MAX_TOKEN: usize = 192;
+/// Bytes a slot holds: the token, then two bytes per variable.
+const SLOT_BYTES: usize = 126;
 
-/// The table: empty until the first token is kept.
+/// Tokens longer than this are masked by the rules every time (rare; 99.6%
+/// of the tokens that need the general rules in the Loghub logs are
+/// shorter).
+pub(super) const MAX_TOKEN: usize = SLOT_BYTES;
+
+/// The table: a tag per slot (which hash is there, and whether the token
+/// was seen once or is kept), looked at for every token, and what a kept
+/// token masks to, looked at only for those. Both are empty until first
+/// needed.
 #[derive(Debug, Clone)]
 pub(super) struct TokenMemo {
     /// Slot count (a power of two), 0 for no memo.
     size: usize,
+    /// Per slot: 0 (empty), or the hash's high half with [`SEEN_ONCE`] or
+    /// [`KEPT`] in its two low bits.
+    tags: Vec<u32>,
     slots: Vec<Slot>,
 }
+
+const STATE: u32 = 3;
+const SEEN_ONCE: u32 = 1;
+const KEPT: u32 = 2;
 
 impl Default for TokenMemo {
     fn default() -> Self {
@@ -39,19 +57,38 @@ impl Default for TokenMemo {
     }
 }
 
-#[derive(Debug, Default, Clone)]
+/// One kept token: its bytes, then its variable spans (relative to the
+/// token, a byte each for start and end).
+#[derive(Debug, Clone)]
 struct Slot {
-    /// The hash of the token kept or marked.
-    hash: u64,
-    /// Whether the slot was ever marked (a zero hash is then a token's).
-    marked: bool,
-    /// The token's bytes; empty while it was seen once only (tokens are
-    /// never empty).
-    token: Vec<u8>,
-    /// The masked text of the token.
-    masked: String,
-    /// Variable spans relative to the token's first byte.
-    vars: Vec<(u32, u32)>,
+    len: u8,
+    vars: u8,
+    bytes: [u8; SLOT_BYTES],
+}
+
+const EMPTY: Slot = Slot {
+    len: 0,
+    vars: 0,
+    bytes: [0; SLOT_BYTES],
+};
+
+impl Slot {
+    fn token(&self) -> &[u8] {
+        &self.bytes[..self.len as usize]
+    }
+
+    fn spans(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        let at = self.len as usize;
+        self.bytes[at..at + 2 * self.vars as usize]
+            .chunks_exact(2)
+            .map(|c| (c[0] as usize, c[1] as usize))
+    }
+}
+
+/// The tag of `hash` in `state`.
+#[inline]
+fn tag(hash: u64, state: u32) -> u32 {
+    ((hash >> 32) as u32 & !STATE) | state
 }
 
 impl TokenMemo {
@@ -59,6 +96,7 @@ impl TokenMemo {
     pub(super) fn with_slots(slots: usize) -> TokenMemo {
         TokenMemo {
             size: if slots == 0 { 0 } else { slots.next_power_of_two() },
+            tags: Vec::new(),
             slots: Vec::new(),
         }
     }
@@ -75,79 +113,117 @@ impl TokenMemo {
         xxhash_rust::xxh3::xxh3_64(token)
     }
 
-    /// Where `token` stands in the table. Allocates the table on first
-    /// use.
+    /// Where `token` stands in the table. Allocates the tags on first use.
     #[inline]
     pub(super) fn lookup(&mut self, token: &[u8], hash: u64) -> Lookup {
-        if self.slots.is_empty() {
-            self.slots = vec![Slot::default(); self.size];
+        if self.tags.is_empty() {
+            self.tags = vec![0; self.size];
         }
         let i = hash as usize & (self.size - 1);
-        let slot = &self.slots[i];
-        if !slot.marked || slot.hash != hash {
+        let t = self.tags[i];
+        if t == 0 || (t ^ tag(hash, 0)) & !STATE != 0 {
             Lookup::New(i)
-        } else if slot.token.is_empty() {
+        } else if t & STATE == SEEN_ONCE {
             Lookup::SeenOnce(i)
-        } else if slot.token == token {
+        } else if self.slots[i].token() == token {
             Lookup::Kept(i)
         } else {
-            // Same hash, other bytes: treat as new (the slot is marked for
-            // this token).
+            // Same tag, other bytes: treat as new (the slot is then
+            // marked for this token).
             Lookup::New(i)
         }
     }
 
     /// Marks slot `i` as seen once by the token of hash `hash`, dropping
-    /// what it held.
+    /// what it kept.
     #[inline]
     pub(super) fn mark(&mut self, i: usize, hash: u64) {
-        let slot = &mut self.slots[i];
-        slot.hash = hash;
-        slot.marked = true;
-        slot.token.clear();
+        self.tags[i] = tag(hash, SEEN_ONCE);
     }
 
-    /// Writes what slot `i` kept for its token, which starts at content
-    /// byte `start`, to the line's buffers, as the rules would write it.
+    /// Writes what slot `i` kept for its token, found at `start` in
+    /// `content`, to the line's buffers, as the rules would write it: the
+    /// token's text with each variable replaced by `<*>`.
     #[inline]
     pub(super) fn replay(
         &self,
         i: usize,
+        content: &str,
         start: usize,
         masked: &mut String,
         vars: &mut Vec<Span>,
         tokens: &mut Vec<MaskedToken>,
     ) {
         let slot = &self.slots[i];
+        let end = start + slot.len as usize;
         let (mstart, vstart) = (masked.len(), vars.len());
-        masked.push_str(&slot.masked);
-        let base = start as u32;
-        vars.extend(slot.vars.iter().map(|&(s, e)| Span {
-            start: base + s,
-            end: base + e,
-        }));
+        let mut at = start;
+        for (s, e) in slot.spans() {
+            let (s, e) = (start + s, start + e);
+            masked.push_str(&content[at..s]);
+            masked.push_str(VAR);
+            vars.push(Span::new(s, e));
+            at = e;
+        }
+        masked.push_str(&content[at..end]);
         tokens.push(MaskedToken {
-            raw: Span::new(start, start + slot.token.len()),
+            raw: Span::new(start, end),
             masked: Span::new(mstart, masked.len()),
             vars_start: vstart as u32,
             vars_end: vars.len() as u32,
         });
     }
 
-    /// Keeps in slot `i` what the rules wrote for `token` (starting at
-    /// content byte `start`): its masked text and its variable spans.
-    pub(super) fn record(&mut self, i: usize, token: &[u8], start: usize, masked: &str, vars: &[Span]) {
+    /// Keeps in slot `i` the token (which starts at content byte `start`
+    /// and has hash `hash`) and the variable spans the rules gave it,
+    /// when they fit a slot; else leaves it marked. Allocates the slots on
+    /// first use.
+    /// `masked` is what the rules wrote for the token, checked in debug
+    /// builds against what a replay will write.
+    pub(super) fn record(
+        &mut self,
+        i: usize,
+        token: &[u8],
+        hash: u64,
+        start: usize,
+        masked: &str,
+        vars: &[Span],
+    ) {
+        debug_assert_eq!(masked.as_bytes(), replayed(token, start, vars), "{token:?}");
+        let need = token.len() + 2 * vars.len();
+        if need > SLOT_BYTES || vars.len() > u8::MAX as usize {
+            return;
+        }
+        if self.slots.is_empty() {
+            self.slots = vec![EMPTY; self.size];
+        }
+        self.tags[i] = tag(hash, KEPT);
         let slot = &mut self.slots[i];
-        debug_assert!(masked.len() >= VAR.len() * vars.len());
-        slot.token.clear();
-        slot.token.extend_from_slice(token);
-        slot.masked.clear();
-        slot.masked.push_str(masked);
-        slot.vars.clear();
+        slot.len = token.len() as u8;
+        slot.vars = vars.len() as u8;
+        slot.bytes[..token.len()].copy_from_slice(token);
         let base = start as u32;
-        slot.vars
-            .extend(vars.iter().map(|v| (v.start - base, v.end - base)));
+        for (k, v) in vars.iter().enumerate() {
+            // Within the token, so below SLOT_BYTES.
+            slot.bytes[token.len() + 2 * k] = (v.start - base) as u8;
+            slot.bytes[token.len() + 2 * k + 1] = (v.end - base) as u8;
+        }
     }
+}
+
+/// The token's bytes with each variable replaced by `<*>` (what
+/// [`TokenMemo::replay`] writes), for the debug check in `record`.
+fn replayed(token: &[u8], start: usize, vars: &[Span]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    for v in vars {
+        let (s, e) = (v.start as usize - start, v.end as usize - start);
+        out.extend_from_slice(&token[at..s]);
+        out.extend_from_slice(VAR.as_bytes());
+        at = e;
+    }
+    out.extend_from_slice(&token[at..]);
+    out
 }
 
 /// Where a token stands in the table (the slot's index).
@@ -188,13 +264,13 @@ mod tests {
         let Lookup::SeenOnce(i) = m.lookup(a, h) else {
             panic!("marked")
         };
-        let vars = [Span::new(14, 16)];
-        m.record(i, a, 10, "key=<*>", &vars);
+        m.record(i, a, h, 10, "key=<*>", &[Span::new(14, 16)]);
         let Lookup::Kept(i) = m.lookup(a, h) else {
             panic!("kept")
         };
+        let content = format!("{}key=v1 rest", " ".repeat(100));
         let (mut masked, mut vs, mut toks) = (String::from("x "), Vec::new(), Vec::new());
-        m.replay(i, 100, &mut masked, &mut vs, &mut toks);
+        m.replay(i, &content, 100, &mut masked, &mut vs, &mut toks);
         assert_eq!(masked, "x key=<*>");
         assert_eq!(vs, [Span::new(104, 106)]);
         assert_eq!(toks[0].raw, Span::new(100, 106));
@@ -202,10 +278,18 @@ mod tests {
             (toks[0].masked, toks[0].vars_start, toks[0].vars_end),
             (Span::new(2, 9), 0, 1)
         );
-        // The same hash with other bytes, and other hashes in the slot.
+        // The same hash with other bytes, and another hash in the slot.
         assert_eq!(state(&mut m, b"key=v2", h), "new");
-        assert_eq!(state(&mut m, a, h + 4), "new");
+        assert_eq!(state(&mut m, a, h + (4 << 32)), "new");
         assert_eq!(state(&mut m, a, h), "kept");
+        // A token too long for a slot stays marked, never kept.
+        let long = vec![b'a'; MAX_TOKEN + 1];
+        let Lookup::New(i) = m.lookup(&long, 1) else {
+            panic!("new")
+        };
+        m.mark(i, 1);
+        m.record(i, &long, 1, 0, std::str::from_utf8(&long).unwrap(), &[]);
+        assert_eq!(state(&mut m, &long, 1), "seen once");
         assert!(!TokenMemo::with_slots(0).is_on());
         assert_eq!(TokenMemo::with_slots(5).size, 8);
     }
