@@ -169,6 +169,18 @@ pub struct Scratch {
     slots: Slots,
 }
 
+impl Scratch {
+    /// Scratch whose prefilter keeps what it found in up to `slots`
+    /// (path, value) pairs seen before (rounded up to a power of two) and
+    /// replays it when the pair comes again; 0 keeps none. The default
+    /// keeps 2,048. What is kept never changes a result, only its cost.
+    pub fn with_value_memo(slots: usize) -> Scratch {
+        let mut s = Scratch::default();
+        s.pre.memo = crate::valmemo::ValueMemo::with_slots(slots);
+        s
+    }
+}
+
 fn get_first<'e>(ev: &'e dyn Event, paths: &[String]) -> Option<FieldValue<'e>> {
     paths.iter().find_map(|p| ev.get(p))
 }

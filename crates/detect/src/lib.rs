@@ -77,6 +77,7 @@ mod prefilter;
 mod rule;
 mod tape;
 mod time;
+mod valmemo;
 pub mod value;
 
 pub use condition::{parse_condition, Cond};

@@ -30,6 +30,7 @@ use crate::dispatch::{Plan, Slots};
 use crate::event::{Event, FieldValue};
 use crate::overlap::Overlapping;
 use crate::rule::{Rule, Selection};
+use crate::valmemo::{Lookup, ValueMemo, MAX_TEXT};
 use crate::value::{Matcher, StrPat};
 use aho_corasick::AhoCorasick;
 use rustc_hash::FxHashMap;
@@ -521,6 +522,10 @@ pub(crate) struct PreScratch {
     /// The event's texts joined.
     joined: String,
     rev: Vec<u8>,
+    /// Lists unlocked by (path, text) pairs seen before.
+    pub(crate) memo: ValueMemo,
+    /// The lists one scan unlocked, for the memo.
+    hits: Vec<u32>,
 }
 
 impl Prefilter {
@@ -698,6 +703,8 @@ impl Prefilter {
             low,
             rev,
             joined,
+            memo,
+            hits,
         } = s;
         let stamp = *stamp;
         let by_field = ev.as_tape().filter(|t| t.indexed() && !self.star_anywhere);
@@ -774,9 +781,33 @@ impl Prefilter {
                         continue;
                     }
                     t.node_texts(node, |text| {
+                        // A (path, text) pair seen before unlocks what its
+                        // scans unlocked then (`valmemo`).
+                        let tb = text.as_bytes();
+                        let mut keep = None;
+                        if memo.is_on() && tb.len() <= MAX_TEXT {
+                            let h = ValueMemo::hash(p, tb);
+                            match memo.lookup(p, tb, h) {
+                                Lookup::Kept(i) => {
+                                    for &x in memo.hits(i) {
+                                        unlock(&self.lists[x as usize]);
+                                    }
+                                    return;
+                                }
+                                Lookup::SeenOnce(i) => keep = Some((i, h)),
+                                Lookup::New(i) => memo.mark(i, h),
+                            }
+                        }
                         let l = lowered(text, low);
+                        hits.clear();
                         for &f in here {
-                            self.fields[f as usize].scan(l, rev, &mut |x| unlock(&self.lists[x as usize]));
+                            self.fields[f as usize].scan(l, rev, &mut |x| {
+                                hits.push(x);
+                                unlock(&self.lists[x as usize]);
+                            });
+                        }
+                        if let Some((i, h)) = keep {
+                            memo.record(i, p, tb, h, hits);
                         }
                     });
                 }
