@@ -30,9 +30,10 @@ use crate::dispatch::{Plan, Slots};
 use crate::event::{Event, FieldValue};
 use crate::overlap::Overlapping;
 use crate::rule::{Rule, Selection};
-use crate::valmemo::{Lookup, ValueMemo, MAX_TEXT};
+use crate::valmemo::{ValueMemo, MAX_TEXT};
 use crate::value::{Matcher, StrPat};
 use aho_corasick::AhoCorasick;
+use logsieve_memo::Probe;
 use rustc_hash::FxHashMap;
 use std::sync::OnceLock;
 
@@ -788,14 +789,14 @@ impl Prefilter {
                         if memo.is_on() && tb.len() <= MAX_TEXT {
                             let h = ValueMemo::hash(p, tb);
                             match memo.lookup(p, tb, h) {
-                                Lookup::Kept(i) => {
+                                Probe::Kept(i) => {
                                     for &x in memo.hits(i) {
                                         unlock(&self.lists[x as usize]);
                                     }
                                     return;
                                 }
-                                Lookup::SeenOnce(i) => keep = Some((i, h)),
-                                Lookup::New(i) => memo.mark(i, h),
+                                Probe::SeenOnce(i) => keep = Some((i, h)),
+                                Probe::New(i) => memo.mark(i, h),
                             }
                         }
                         let l = lowered(text, low);

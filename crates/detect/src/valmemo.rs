@@ -19,6 +19,8 @@
 //! [`crate::Scratch`], so per thread: what it holds never changes a
 //! result, only its cost.
 
+use logsieve_memo::{Probe, Tags};
+
 /// Slots in the table (a power of two).
 const SLOTS: usize = 2048;
 
@@ -28,18 +30,11 @@ pub(crate) const MAX_TEXT: usize = 200;
 /// Texts whose scans unlock more lists than this are scanned every time.
 const MAX_HITS: usize = 12;
 
-const STATE: u32 = 3;
-const SEEN_ONCE: u32 = 1;
-const KEPT: u32 = 2;
-
-/// The table; empty until first used.
+/// The table: a tag per slot ([`logsieve_memo::Tags`]) and the kept
+/// pairs; allocated on first use.
 #[derive(Debug, Clone)]
 pub(crate) struct ValueMemo {
-    /// Slot count, 0 for no memo.
-    size: usize,
-    /// Per slot: 0 (empty), or the hash's high half with [`SEEN_ONCE`] or
-    /// [`KEPT`] in its two low bits.
-    tags: Vec<u32>,
+    tags: Tags,
     slots: Vec<Slot>,
 }
 
@@ -67,27 +62,17 @@ const EMPTY: Slot = Slot {
     hits: [0; MAX_HITS],
 };
 
-/// Where a (path, text) pair stands in the table (the slot's index).
-pub(crate) enum Lookup {
-    /// Kept: replay its lists.
-    Kept(usize),
-    /// Seen once: scan, and keep what the scan unlocks.
-    SeenOnce(usize),
-    /// Not seen (or pushed out since): scan, and mark the slot.
-    New(usize),
-}
-
-#[inline]
-fn tag(hash: u64, state: u32) -> u32 {
-    ((hash >> 32) as u32 & !STATE) | state
+impl Slot {
+    fn holds(&self, path: u32, text: &[u8]) -> bool {
+        self.path == path && &self.text[..self.len as usize] == text
+    }
 }
 
 impl ValueMemo {
     /// A table of `slots` slots (rounded up to a power of two); 0: none.
     pub(crate) fn with_slots(slots: usize) -> ValueMemo {
         ValueMemo {
-            size: if slots == 0 { 0 } else { slots.next_power_of_two() },
-            tags: Vec::new(),
+            tags: Tags::new(slots),
             slots: Vec::new(),
         }
     }
@@ -95,39 +80,30 @@ impl ValueMemo {
     /// Whether values are looked up at all.
     #[inline]
     pub(crate) fn is_on(&self) -> bool {
-        self.size != 0
+        self.tags.is_on()
     }
 
     /// The hash of a (path, text) pair.
     #[inline]
     pub(crate) fn hash(path: u32, text: &[u8]) -> u64 {
-        xxhash_rust::xxh3::xxh3_64_with_seed(text, u64::from(path))
+        Tags::hash(text, u64::from(path))
     }
 
-    /// Where the pair stands. Allocates the table on first use.
+    /// Where the pair stands.
     #[inline]
-    pub(crate) fn lookup(&mut self, path: u32, text: &[u8], hash: u64) -> Lookup {
-        if self.tags.is_empty() {
-            self.tags = vec![0; self.size];
-            self.slots = vec![EMPTY; self.size];
-        }
-        let i = hash as usize & (self.size - 1);
-        let t = self.tags[i];
-        if t == 0 || (t ^ tag(hash, 0)) & !STATE != 0 {
-            Lookup::New(i)
-        } else if t & STATE == SEEN_ONCE {
-            Lookup::SeenOnce(i)
-        } else if self.slots[i].path == path && &self.slots[i].text[..self.slots[i].len as usize] == text {
-            Lookup::Kept(i)
-        } else {
-            Lookup::New(i)
+    pub(crate) fn lookup(&mut self, path: u32, text: &[u8], hash: u64) -> Probe {
+        match self.tags.probe(hash) {
+            // Same tag, another pair: treat as new (the slot is then
+            // marked for this one).
+            Probe::Kept(i) if !self.slots[i].holds(path, text) => Probe::New(i),
+            p => p,
         }
     }
 
     /// Marks slot `i` as seen once by the pair of hash `hash`.
     #[inline]
     pub(crate) fn mark(&mut self, i: usize, hash: u64) {
-        self.tags[i] = tag(hash, SEEN_ONCE);
+        self.tags.mark(i, hash);
     }
 
     /// The lists slot `i` kept, in the order its scan unlocked them.
@@ -138,11 +114,15 @@ impl ValueMemo {
 
     /// Keeps in slot `i` the pair of hash `hash` and the lists its scan
     /// unlocked, when they fit a slot (else the slot stays marked).
+    /// Allocates the slots on first use.
     pub(crate) fn record(&mut self, i: usize, path: u32, text: &[u8], hash: u64, hits: &[u32]) {
         if text.len() > MAX_TEXT || hits.len() > MAX_HITS {
             return;
         }
-        self.tags[i] = tag(hash, KEPT);
+        if self.slots.is_empty() {
+            self.slots = vec![EMPTY; self.tags.slots()];
+        }
+        self.tags.keep(i, hash);
         let slot = &mut self.slots[i];
         slot.path = path;
         slot.len = text.len() as u8;
@@ -158,9 +138,9 @@ mod tests {
 
     fn state(m: &mut ValueMemo, path: u32, text: &[u8], hash: u64) -> &'static str {
         match m.lookup(path, text, hash) {
-            Lookup::Kept(_) => "kept",
-            Lookup::SeenOnce(_) => "seen once",
-            Lookup::New(_) => "new",
+            Probe::Kept(_) => "kept",
+            Probe::SeenOnce(_) => "seen once",
+            Probe::New(_) => "new",
         }
     }
 
@@ -170,15 +150,15 @@ mod tests {
     fn pairs_are_marked_then_kept_and_bytes_and_path_decide() {
         let mut m = ValueMemo::with_slots(4);
         let (p, t, h) = (3u32, b"c:\\windows\\cmd.exe".as_slice(), 9u64);
-        let Lookup::New(i) = m.lookup(p, t, h) else {
+        let Probe::New(i) = m.lookup(p, t, h) else {
             panic!("new table")
         };
         m.mark(i, h);
-        let Lookup::SeenOnce(i) = m.lookup(p, t, h) else {
+        let Probe::SeenOnce(i) = m.lookup(p, t, h) else {
             panic!("marked")
         };
         m.record(i, p, t, h, &[5, 2, 5]);
-        let Lookup::Kept(i) = m.lookup(p, t, h) else {
+        let Probe::Kept(i) = m.lookup(p, t, h) else {
             panic!("kept")
         };
         assert_eq!(m.hits(i), [5, 2, 5]);
@@ -187,7 +167,7 @@ mod tests {
         assert_eq!(state(&mut m, p, t, h + (4 << 32)), "new");
         assert_eq!(state(&mut m, p, t, h), "kept");
         // Too many lists, or too long a text: left marked.
-        let Lookup::New(i) = m.lookup(7, b"x", 1) else {
+        let Probe::New(i) = m.lookup(7, b"x", 1) else {
             panic!("new")
         };
         m.mark(i, 1);

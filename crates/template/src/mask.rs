@@ -509,7 +509,7 @@ fn mask_token(content: &str, start: usize, end: usize, info: TokenInfo, out: &mu
     let keep = if info.fast && len <= memo::MAX_TOKEN && out.memo.is_on() {
         let hash = memo::TokenMemo::hash(tok);
         match out.memo.lookup(tok, hash) {
-            memo::Lookup::Kept(slot) => {
+            logsieve_memo::Probe::Kept(slot) => {
                 out.memo.replay(
                     slot,
                     content,
@@ -520,8 +520,8 @@ fn mask_token(content: &str, start: usize, end: usize, info: TokenInfo, out: &mu
                 );
                 return;
             }
-            memo::Lookup::SeenOnce(slot) => Some((slot, hash, out.masked.len(), out.vars.len())),
-            memo::Lookup::New(slot) => {
+            logsieve_memo::Probe::SeenOnce(slot) => Some((slot, hash, out.masked.len(), out.vars.len())),
+            logsieve_memo::Probe::New(slot) => {
                 out.memo.mark(slot, hash);
                 None
             }

@@ -20,6 +20,7 @@
 //! per thread: what it holds never changes a result, only its cost.
 
 use super::{MaskedToken, Span, VAR};
+use logsieve_memo::{Probe, Tags};
 
 /// Slots in the table unless [`super::MaskedLine::with_token_memo`] says
 /// otherwise (a power of two).
@@ -33,23 +34,14 @@ const SLOT_BYTES: usize = 126;
 /// shorter).
 pub(super) const MAX_TOKEN: usize = SLOT_BYTES;
 
-/// The table: a tag per slot (which hash is there, and whether the token
-/// was seen once or is kept), looked at for every token, and what a kept
-/// token masks to, looked at only for those. Both are empty until first
-/// needed.
+/// The table: a tag per slot ([`logsieve_memo::Tags`]), looked at for
+/// every token that needs the general rules, and what a kept token masks
+/// to, looked at only for those; allocated on first use.
 #[derive(Debug, Clone)]
 pub(super) struct TokenMemo {
-    /// Slot count (a power of two), 0 for no memo.
-    size: usize,
-    /// Per slot: 0 (empty), or the hash's high half with [`SEEN_ONCE`] or
-    /// [`KEPT`] in its two low bits.
-    tags: Vec<u32>,
+    tags: Tags,
     slots: Vec<Slot>,
 }
-
-const STATE: u32 = 3;
-const SEEN_ONCE: u32 = 1;
-const KEPT: u32 = 2;
 
 impl Default for TokenMemo {
     fn default() -> Self {
@@ -85,18 +77,11 @@ impl Slot {
     }
 }
 
-/// The tag of `hash` in `state`.
-#[inline]
-fn tag(hash: u64, state: u32) -> u32 {
-    ((hash >> 32) as u32 & !STATE) | state
-}
-
 impl TokenMemo {
     /// A table of `slots` slots (rounded up to a power of two); 0: none.
     pub(super) fn with_slots(slots: usize) -> TokenMemo {
         TokenMemo {
-            size: if slots == 0 { 0 } else { slots.next_power_of_two() },
-            tags: Vec::new(),
+            tags: Tags::new(slots),
             slots: Vec::new(),
         }
     }
@@ -104,33 +89,23 @@ impl TokenMemo {
     /// Whether tokens are looked up at all.
     #[inline]
     pub(super) fn is_on(&self) -> bool {
-        self.size != 0
+        self.tags.is_on()
     }
 
     /// The hash that picks a token's slot.
     #[inline]
     pub(super) fn hash(token: &[u8]) -> u64 {
-        xxhash_rust::xxh3::xxh3_64(token)
+        Tags::hash(token, 0)
     }
 
-    /// Where `token` stands in the table. Allocates the tags on first use.
+    /// Where `token` stands in the table.
     #[inline]
-    pub(super) fn lookup(&mut self, token: &[u8], hash: u64) -> Lookup {
-        if self.tags.is_empty() {
-            self.tags = vec![0; self.size];
-        }
-        let i = hash as usize & (self.size - 1);
-        let t = self.tags[i];
-        if t == 0 || (t ^ tag(hash, 0)) & !STATE != 0 {
-            Lookup::New(i)
-        } else if t & STATE == SEEN_ONCE {
-            Lookup::SeenOnce(i)
-        } else if self.slots[i].token() == token {
-            Lookup::Kept(i)
-        } else {
+    pub(super) fn lookup(&mut self, token: &[u8], hash: u64) -> Probe {
+        match self.tags.probe(hash) {
             // Same tag, other bytes: treat as new (the slot is then
             // marked for this token).
-            Lookup::New(i)
+            Probe::Kept(i) if self.slots[i].token() != token => Probe::New(i),
+            p => p,
         }
     }
 
@@ -138,7 +113,7 @@ impl TokenMemo {
     /// what it kept.
     #[inline]
     pub(super) fn mark(&mut self, i: usize, hash: u64) {
-        self.tags[i] = tag(hash, SEEN_ONCE);
+        self.tags.mark(i, hash);
     }
 
     /// Writes what slot `i` kept for its token, found at `start` in
@@ -195,9 +170,9 @@ impl TokenMemo {
             return;
         }
         if self.slots.is_empty() {
-            self.slots = vec![EMPTY; self.size];
+            self.slots = vec![EMPTY; self.tags.slots()];
         }
-        self.tags[i] = tag(hash, KEPT);
+        self.tags.keep(i, hash);
         let slot = &mut self.slots[i];
         slot.len = token.len() as u8;
         slot.vars = vars.len() as u8;
@@ -226,27 +201,15 @@ fn replayed(token: &[u8], start: usize, vars: &[Span]) -> Vec<u8> {
     out
 }
 
-/// Where a token stands in the table (the slot's index).
-pub(super) enum Lookup {
-    /// Kept: replay it.
-    Kept(usize),
-    /// Seen once before (its hash marks the slot): mask it by the rules and
-    /// keep the result.
-    SeenOnce(usize),
-    /// Not seen (or pushed out since): mask it by the rules and mark the
-    /// slot.
-    New(usize),
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn state(m: &mut TokenMemo, token: &[u8], hash: u64) -> &'static str {
         match m.lookup(token, hash) {
-            Lookup::Kept(_) => "kept",
-            Lookup::SeenOnce(_) => "seen once",
-            Lookup::New(_) => "new",
+            Probe::Kept(_) => "kept",
+            Probe::SeenOnce(_) => "seen once",
+            Probe::New(_) => "new",
         }
     }
 
@@ -257,15 +220,15 @@ mod tests {
     fn tokens_are_marked_then_kept_then_replayed_and_bytes_decide() {
         let mut m = TokenMemo::with_slots(4);
         let (a, h) = (b"key=v1".as_slice(), 7u64);
-        let Lookup::New(i) = m.lookup(a, h) else {
+        let Probe::New(i) = m.lookup(a, h) else {
             panic!("new table")
         };
         m.mark(i, h);
-        let Lookup::SeenOnce(i) = m.lookup(a, h) else {
+        let Probe::SeenOnce(i) = m.lookup(a, h) else {
             panic!("marked")
         };
         m.record(i, a, h, 10, "key=<*>", &[Span::new(14, 16)]);
-        let Lookup::Kept(i) = m.lookup(a, h) else {
+        let Probe::Kept(i) = m.lookup(a, h) else {
             panic!("kept")
         };
         let content = format!("{}key=v1 rest", " ".repeat(100));
@@ -284,13 +247,12 @@ mod tests {
         assert_eq!(state(&mut m, a, h), "kept");
         // A token too long for a slot stays marked, never kept.
         let long = vec![b'a'; MAX_TOKEN + 1];
-        let Lookup::New(i) = m.lookup(&long, 1) else {
+        let Probe::New(i) = m.lookup(&long, 1) else {
             panic!("new")
         };
         m.mark(i, 1);
         m.record(i, &long, 1, 0, std::str::from_utf8(&long).unwrap(), &[]);
         assert_eq!(state(&mut m, &long, 1), "seen once");
         assert!(!TokenMemo::with_slots(0).is_on());
-        assert_eq!(TokenMemo::with_slots(5).size, 8);
     }
 }
