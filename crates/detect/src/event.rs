@@ -78,6 +78,13 @@ pub trait Event {
     fn as_tape(&self) -> Option<&crate::TapeEvent<'_>> {
         None
     }
+
+    /// The event as a [`FlatEvent`], when it is one (the prefilter then
+    /// resolves the fields it reads once per list of field names).
+    #[doc(hidden)]
+    fn as_flat(&self) -> Option<&FlatEvent<'_>> {
+        None
+    }
 }
 
 /// A JSON event; nested objects are addressed by dotted paths. A key that
@@ -235,6 +242,9 @@ impl<'a> FlatEvent<'a> {
 }
 
 impl Event for FlatEvent<'_> {
+    fn as_flat(&self) -> Option<&FlatEvent<'_>> {
+        Some(self)
+    }
     fn get(&self, path: &str) -> Option<FieldValue<'_>> {
         if path == "params" {
             return Some(FieldValue::List(

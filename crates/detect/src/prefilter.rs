@@ -27,7 +27,7 @@
 
 use crate::condition::Cond;
 use crate::dispatch::{Plan, Slots};
-use crate::event::{Event, FieldValue};
+use crate::event::{Event, FieldValue, FlatEvent};
 use crate::overlap::Overlapping;
 use crate::rule::{Rule, Selection};
 use crate::valmemo::{ValueMemo, MAX_TEXT};
@@ -527,6 +527,73 @@ pub(crate) struct PreScratch {
     pub(crate) memo: ValueMemo,
     /// The lists one scan unlocked, for the memo.
     hits: Vec<u32>,
+    /// Flat events' rule fields, resolved for the last list of names.
+    flat: FlatFields,
+}
+
+/// A rule field no path of which a flat event has.
+const ABSENT: u32 = u32::MAX;
+/// A rule field read from the template's params (`FlatEvent::get`'s
+/// `params`).
+const PARAMS: u32 = u32::MAX - 1;
+
+/// Per rule field, what [`FlatEvent::get`] gives for its first path
+/// present (as `Event::get` over the paths in order): the index of the
+/// event's field of that name (its first), [`PARAMS`], or [`ABSENT`]. It
+/// depends only on the event's field names, so it is kept for the last
+/// list of names and computed again only when the names change (the text
+/// pipeline sends the same names line after line).
+#[derive(Debug, Default)]
+struct FlatFields {
+    /// The names it was resolved for, joined, and where each ends.
+    names: String,
+    ends: Vec<usize>,
+    /// Whether `at` holds a resolution.
+    valid: bool,
+    at: Vec<u32>,
+}
+
+impl FlatFields {
+    /// The resolution for `ev`'s field names.
+    fn resolve(&mut self, ev: &FlatEvent<'_>, field_paths: &[Vec<String>]) -> &[u32] {
+        if !(self.valid && self.same_names(ev)) {
+            self.names.clear();
+            self.ends.clear();
+            for (k, _) in &ev.fields {
+                self.names.push_str(k);
+                self.ends.push(self.names.len());
+            }
+            self.at.clear();
+            self.at.extend(field_paths.iter().map(|paths| {
+                paths
+                    .iter()
+                    .find_map(|p| {
+                        if p == "params" {
+                            Some(PARAMS)
+                        } else {
+                            ev.fields.iter().position(|(k, _)| k == p).map(|i| i as u32)
+                        }
+                    })
+                    .unwrap_or(ABSENT)
+            }));
+            self.valid = true;
+        }
+        &self.at
+    }
+
+    fn same_names(&self, ev: &FlatEvent<'_>) -> bool {
+        if self.ends.len() != ev.fields.len() {
+            return false;
+        }
+        let mut start = 0;
+        for ((k, _), &end) in ev.fields.iter().zip(&self.ends) {
+            if &self.names[start..end] != *k {
+                return false;
+            }
+            start = end;
+        }
+        true
+    }
 }
 
 impl Prefilter {
@@ -706,6 +773,7 @@ impl Prefilter {
             joined,
             memo,
             hits,
+            flat,
         } = s;
         let stamp = *stamp;
         let by_field = ev.as_tape().filter(|t| t.indexed() && !self.star_anywhere);
@@ -750,12 +818,26 @@ impl Prefilter {
                         None => kw.scan_event(ev, joined, &mut |n| unlock(&self.needle_any[n])),
                     }
                 }
-                for (f, paths) in self.field_paths.iter().enumerate() {
-                    if let Some(v) = paths.iter().find_map(|p| ev.get(p)) {
-                        value_texts(&v, &mut |text| {
-                            let l = lowered(text, low);
-                            self.fields[f].scan(l, rev, &mut |x| unlock(&self.lists[x as usize]));
-                        });
+                let mut scan = |f: usize, text: &str| {
+                    let l = lowered(text, low);
+                    self.fields[f].scan(l, rev, &mut |x| unlock(&self.lists[x as usize]));
+                };
+                if let Some(fe) = ev.as_flat() {
+                    // Which field each rule field reads depends only on
+                    // the event's field names: resolved once per list of
+                    // names (`FlatFields`), not by one `get` per path.
+                    for (f, &at) in flat.resolve(fe, &self.field_paths).iter().enumerate() {
+                        match at {
+                            ABSENT => {}
+                            PARAMS => fe.params.iter().for_each(|p| scan(f, p)),
+                            i => scan(f, fe.fields[i as usize].1),
+                        }
+                    }
+                } else {
+                    for (f, paths) in self.field_paths.iter().enumerate() {
+                        if let Some(v) = paths.iter().find_map(|p| ev.get(p)) {
+                            value_texts(&v, &mut |text| scan(f, text));
+                        }
                     }
                 }
             }

@@ -137,8 +137,8 @@ fn agree(d: &Detector, events: &[Value]) -> usize {
     matched
 }
 
-#[test]
-fn prefilter_agrees_with_brute_force_on_rule_derived_events() {
+/// Events made from every bundled rule's values (`events_for`).
+fn rule_derived_events() -> Vec<Value> {
     let mut files = Vec::new();
     yaml_files(&testdata("sigma-rules/rules"), &mut files);
     let mut events = Vec::new();
@@ -150,6 +150,12 @@ fn prefilter_agrees_with_brute_force_on_rule_derived_events() {
             }
         }
     }
+    events
+}
+
+#[test]
+fn prefilter_agrees_with_brute_force_on_rule_derived_events() {
+    let events = rule_derived_events();
     let d = Detector::load(&[testdata("sigma-rules/rules")], None).unwrap();
     let matched = agree(&d, &events);
     assert!(
@@ -533,4 +539,59 @@ fn anchored_lists_match_what_they_should() {
     assert_eq!(titles("q", "dir /s"), Vec::<String>::new());
     assert_eq!(titles("C:\\WIN", ""), ["prefixes", "whole values"]);
     assert_eq!(titles("\u{212A}elvin", ""), ["suffixes", "whole values"]);
+}
+
+/// Flat events resolve the fields rules read once per list of field names
+/// (the prefilter keeps the last resolution): events of changing name
+/// lists through one scratch, as the text pipeline builds them (header
+/// fields, labels, `message`, `raw`, `template`, params), with a name
+/// given twice (its first value counts) and with the values in the
+/// params only, agree with the brute-force twin.
+#[test]
+fn flat_events_with_changing_field_names_agree_with_brute_force() {
+    let events = rule_derived_events();
+    let d = Detector::load(&[testdata("sigma-rules/rules")], None).unwrap();
+    let mut s = Scratch::default();
+    let (mut checked, mut matched) = (0, 0);
+    for ev in &events {
+        let strings: Vec<(&str, &str)> = ev
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter_map(|(k, v)| Some((k.as_str(), v.as_str()?)))
+            .collect();
+        let message = strings
+            .iter()
+            .find(|(k, _)| *k == "message")
+            .map_or("", |(_, v)| *v);
+        let params: Vec<&str> = strings.iter().map(|(_, v)| *v).collect();
+        // As the text pipeline: header fields, the strings as labels.
+        let piped = FlatEvent::of_record(
+            &[("host", "web-1"), ("program", "sshd")],
+            strings.iter().copied(),
+            message,
+            "raw line",
+            Some("template <*>"),
+            Some("0123abcd"),
+            &params,
+        );
+        // Every name again after its value, with a harmless one: `get`
+        // takes the first, so the rules still match.
+        let mut shadowed = FlatEvent::default();
+        for (k, v) in &strings {
+            shadowed.push(k, v);
+        }
+        for (k, _) in &strings {
+            shadowed.push(k, "nothing here");
+        }
+        // The values only in the params.
+        let only_params = FlatEvent::of_record(&[("host", "web-2")], [], "", "", None, None, &params);
+        for flat in [&piped, &shadowed, &only_params, &piped] {
+            let a = d.matching_rules(flat, &mut s);
+            assert_eq!(a, d.matching_rules_brute_force(flat), "{flat:?}");
+            matched += a.len();
+            checked += 1;
+        }
+    }
+    assert!(matched > checked / 10, "{matched} matches over {checked} events");
 }
