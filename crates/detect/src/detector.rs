@@ -763,4 +763,70 @@ detection:
         }
         assert!(s.slots.classes() <= 9, "{}", s.slots.classes());
     }
+
+    /// One `Scratch` serving two detectors (as the service's per-thread
+    /// scratch does across a rule reload): what the prefilter kept for one
+    /// (the lists a value unlocked, the fields a flat event's names
+    /// resolve to) is never used for the other.
+    #[test]
+    fn one_scratch_serving_two_detectors_keeps_their_prefilter_memos_apart() {
+        let cmd = r#"
+title: cmd
+id: 00000000-0000-0000-0000-000000000011
+logsource: {product: windows}
+detection:
+  sel: {Image|endswith: '\cmd.exe'}
+  condition: sel
+"#;
+        // `Image` first in both, so that it has the same path number in
+        // both: a (path, value) pair kept for `d` is one `other` meets.
+        let pwsh = r#"
+title: pwsh image
+id: 00000000-0000-0000-0000-000000000013
+logsource: {product: windows}
+detection:
+  sel: {Image|endswith: '\pwsh.exe'}
+  condition: sel
+---
+title: pwsh command line
+id: 00000000-0000-0000-0000-000000000012
+logsource: {product: windows}
+detection:
+  sel: {CommandLine|contains: 'pwsh'}
+  condition: sel
+"#;
+        let d = Detector::from_yaml(cmd, None).unwrap();
+        let other = Detector::from_yaml(pwsh, None).unwrap();
+        let lines = [
+            r#"{"Image":"C:\\x\\cmd.exe","CommandLine":"pwsh -c x"}"#,
+            r#"{"Image":"C:\\x\\pwsh.exe","CommandLine":"cmd /c x"}"#,
+        ];
+        let mut s = Scratch::default();
+        let mut tape = JsonTape::default();
+        let mut matched = 0;
+        // Each detector three rounds in a row: the first fills the
+        // memos, the others would replay them.
+        for det in [&d, &other, &d, &other] {
+            for round in 0..3 {
+                for l in &lines {
+                    let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                    let slow = det.matching_rules_brute_force(&JsonEvent(&v));
+                    matched += slow.len();
+                    let t = tape.parse(l.as_bytes()).unwrap();
+                    assert_eq!(det.matching_rules(&t, &mut s), slow, "{l} (tape) round {round}");
+                    let mut flat = crate::FlatEvent::default();
+                    for (k, x) in v.as_object().unwrap() {
+                        flat.push(k, x.as_str().unwrap());
+                    }
+                    let slow = det.matching_rules_brute_force(&flat);
+                    assert_eq!(
+                        det.matching_rules(&flat, &mut s),
+                        slow,
+                        "{l} (flat) round {round}"
+                    );
+                }
+            }
+        }
+        assert!(matched >= 12, "{matched}");
+    }
 }

@@ -344,7 +344,7 @@ pub(crate) struct Plan {
     ls_paths: Vec<u32>,
     /// Tells plans apart (a `Scratch` may serve several detectors): the
     /// verdicts `Slots` keeps per event class are a plan's.
-    id: u64,
+    pub(crate) id: u64,
     /// Per rule: its logsource group.
     pub(crate) rule_group: Vec<u32>,
 }

@@ -529,6 +529,9 @@ pub(crate) struct PreScratch {
     hits: Vec<u32>,
     /// Flat events' rule fields, resolved for the last list of names.
     flat: FlatFields,
+    /// The plan (detector) `memo` and `flat` were filled for: both hold
+    /// its field and list numbers, so another detector starts them anew.
+    plan: u64,
 }
 
 /// A rule field no path of which a flat event has.
@@ -765,6 +768,11 @@ impl Prefilter {
             s.mark.iter_mut().for_each(|m| *m = 0);
             s.stamp = 1;
         }
+        if s.plan != plan.id {
+            s.memo.clear();
+            s.flat.valid = false;
+            s.plan = plan.id;
+        }
         let PreScratch {
             mark,
             stamp,
@@ -774,6 +782,7 @@ impl Prefilter {
             memo,
             hits,
             flat,
+            ..
         } = s;
         let stamp = *stamp;
         let by_field = ev.as_tape().filter(|t| t.indexed() && !self.star_anywhere);

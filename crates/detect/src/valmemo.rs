@@ -100,6 +100,12 @@ impl ValueMemo {
         }
     }
 
+    /// Forgets every pair (for another detector: list numbers are its
+    /// own).
+    pub(crate) fn clear(&mut self) {
+        self.tags.clear();
+    }
+
     /// Marks slot `i` as seen once by the pair of hash `hash`.
     #[inline]
     pub(crate) fn mark(&mut self, i: usize, hash: u64) {

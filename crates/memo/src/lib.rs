@@ -100,6 +100,11 @@ impl Tags {
         self.tags[i] = tag(hash, SEEN_ONCE);
     }
 
+    /// Forgets every input (the table stays allocated).
+    pub fn clear(&mut self) {
+        self.tags.fill(0);
+    }
+
     /// Records that slot `i` now keeps the input of hash `hash` (the
     /// caller has stored its bytes and result in its own slot `i`).
     #[inline]
@@ -135,6 +140,9 @@ mod tests {
         // A zero hash is a real tag, not an empty slot, once marked.
         t.mark(0, 0);
         assert_eq!(t.probe(0), Probe::SeenOnce(0));
+        t.clear();
+        assert_eq!(t.probe(h), Probe::New(3));
+        assert_eq!(t.probe(0), Probe::New(0));
         assert!(!Tags::new(0).is_on());
         assert_ne!(Tags::hash(b"a", 1), Tags::hash(b"a", 2));
     }
