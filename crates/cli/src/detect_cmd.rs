@@ -4,7 +4,7 @@ use crate::input::InputArgs;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use logsieve_detect::{
-    Alert, Correlator, Detector, Event, FlatEvent, Hit, JsonEvent, JsonTape, Mapping, Scratch,
+    Alert, Correlator, Detector, Event, FlatEvent, Hit, JsonEvent, JsonPrefix, JsonTape, Mapping, Scratch,
 };
 use logsieve_engine::{Observer, RecordView};
 use logsieve_source::Input;
@@ -143,6 +143,7 @@ fn details(a: &Alert) -> String {
 fn encode(
     out: &mut dyn Write,
     buf: &mut Vec<u8>,
+    prefix: &mut JsonPrefix,
     format: DetectOutput,
     a: &Alert,
     first: bool,
@@ -150,7 +151,7 @@ fn encode(
     match format {
         DetectOutput::Jsonl => {
             buf.clear();
-            a.write_json(buf);
+            a.write_json_with(buf, prefix);
             buf.push(b'\n');
             out.write_all(buf)
         }
@@ -181,11 +182,11 @@ fn encode(
             logsieve_sink::csv_row(
                 &mut buf,
                 [
-                    a.rule_id.as_str(),
-                    a.title.as_str(),
-                    a.level.as_str(),
+                    &*a.rule_id,
+                    &*a.title,
+                    &*a.level,
                     line.as_str(),
-                    a.source.as_str(),
+                    &*a.source,
                     a.timestamp.as_deref().unwrap_or(""),
                     a.correlation.as_deref().unwrap_or(""),
                     group.as_str(),
@@ -311,7 +312,7 @@ pub struct DetectionSink<'a> {
     detector: &'a Detector,
     correlator: Mutex<Correlator>,
     /// The output, and a buffer an alert is encoded in.
-    out: Mutex<(Box<dyn Write + Send + 'a>, Vec<u8>)>,
+    out: Mutex<(Box<dyn Write + Send + 'a>, Vec<u8>, JsonPrefix)>,
     format: DetectOutput,
     levels: Mutex<BTreeMap<String, u64>>,
     per_rule: Mutex<PerRule>,
@@ -332,7 +333,7 @@ impl<'a> DetectionSink<'a> {
         DetectionSink {
             detector,
             correlator: Mutex::new(Correlator::new(detector)),
-            out: Mutex::new((out, Vec::new())),
+            out: Mutex::new((out, Vec::new(), JsonPrefix::default())),
             format,
             levels: Mutex::new(BTreeMap::new()),
             per_rule: Mutex::new(BTreeMap::new()),
@@ -342,22 +343,25 @@ impl<'a> DetectionSink<'a> {
 
     fn write(&self, a: &Alert) -> std::io::Result<()> {
         let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
-        let (w, buf) = &mut *out;
+        let (w, buf, prefix) = &mut *out;
         let mut levels = self.levels.lock().unwrap_or_else(|e| e.into_inner());
         let first = levels.is_empty();
-        encode(&mut **w, buf, self.format, a, first)?;
+        encode(&mut **w, buf, prefix, self.format, a, first)?;
         // Counted without a copy of the keys once they are known.
-        match levels.get_mut(&a.level) {
+        match levels.get_mut(&*a.level) {
             Some(n) => *n += 1,
             None => {
-                levels.insert(a.level.clone(), 1);
+                levels.insert(a.level.to_string(), 1);
             }
         }
         let mut per = self.per_rule.lock().unwrap_or_else(|e| e.into_inner());
-        match per.get_mut(&a.rule_id) {
+        match per.get_mut(&*a.rule_id) {
             Some(row) => row.2 += 1,
             None => {
-                per.insert(a.rule_id.clone(), (a.title.clone(), a.level.clone(), 1));
+                per.insert(
+                    a.rule_id.to_string(),
+                    (a.title.to_string(), a.level.to_string(), 1),
+                );
             }
         }
         Ok(())

@@ -5,6 +5,7 @@
 
 use crate::detector::Alert;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Appends `s` as a JSON string the way `serde_json` escapes it: `"` and
 /// `\` escaped, `\b \f \n \r \t` short, other bytes below 0x20 as
@@ -42,6 +43,16 @@ pub(crate) fn push_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
+/// `{"rule_id":…,"title":…,"level":…` of `a`.
+fn push_prefix(out: &mut Vec<u8>, a: &Alert) {
+    out.extend_from_slice(b"{\"rule_id\":");
+    push_str(out, &a.rule_id);
+    push_key(out, "title");
+    push_str(out, &a.title);
+    push_key(out, "level");
+    push_str(out, &a.level);
+}
+
 fn push_u64(out: &mut Vec<u8>, n: u64) {
     out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }
@@ -68,17 +79,44 @@ fn push_map(out: &mut Vec<u8>, m: &BTreeMap<String, String>) {
     out.push(b'}');
 }
 
+/// The start of an alert's JSON that depends only on its rule
+/// (`{"rule_id":…,"title":…,"level":…`), kept for the last rule written:
+/// alerts of one rule share its texts (the same `Arc`s), so the next
+/// alert of that rule copies the bytes instead of escaping three strings
+/// again. Told by pointer: the same `Arc<str>` is the same text, so a
+/// kept prefix can never be another rule's.
+#[derive(Debug, Default)]
+pub struct JsonPrefix {
+    rule: Option<[Arc<str>; 3]>,
+    bytes: Vec<u8>,
+}
+
 impl Alert {
     /// Appends the alert as JSON (no end of line) to `out`: byte for byte
     /// what `serde_json::to_writer` writes for it (fields in declaration
     /// order, the optional ones left out as `skip_serializing_if` says).
     pub fn write_json(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(b"{\"rule_id\":");
-        push_str(out, &self.rule_id);
-        push_key(out, "title");
-        push_str(out, &self.title);
-        push_key(out, "level");
-        push_str(out, &self.level);
+        push_prefix(out, self);
+        self.write_json_rest(out);
+    }
+
+    /// [`Alert::write_json`], with the rule's part of the JSON taken from
+    /// `prefix` when the last alert written with it had the same rule.
+    pub fn write_json_with(&self, out: &mut Vec<u8>, prefix: &mut JsonPrefix) {
+        let same = prefix.rule.as_ref().is_some_and(|[i, t, l]| {
+            Arc::ptr_eq(i, &self.rule_id) && Arc::ptr_eq(t, &self.title) && Arc::ptr_eq(l, &self.level)
+        });
+        if !same {
+            prefix.bytes.clear();
+            push_prefix(&mut prefix.bytes, self);
+            prefix.rule = Some([self.rule_id.clone(), self.title.clone(), self.level.clone()]);
+        }
+        out.extend_from_slice(&prefix.bytes);
+        self.write_json_rest(out);
+    }
+
+    /// The fields after `level`, and the closing brace.
+    fn write_json_rest(&self, out: &mut Vec<u8>) {
         push_key(out, "line");
         push_u64(out, self.line);
         push_key(out, "source");

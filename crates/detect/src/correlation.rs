@@ -23,6 +23,7 @@ use crate::detector::{Alert, Detector, Hit, Rejection};
 use crate::rule::{Correlation, CorrelationKind, Filter, Rule};
 use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 
 /// Most group keys kept per correlation.
 pub const MAX_GROUPS: usize = 100_000;
@@ -45,8 +46,8 @@ struct Window {
     /// Time of the last hit (eviction order).
     last: f64,
     /// The last hit's timestamp as written, and its input.
-    last_text: Option<String>,
-    source: String,
+    last_text: Option<Arc<str>>,
+    source: Arc<str>,
 }
 
 /// Streaming state of every correlation of one [`Detector`].
@@ -146,9 +147,9 @@ fn fires(c: &Correlation, w: &Window) -> bool {
 
 fn alert(c: &Correlation, key: &[String], w: &Window) -> Alert {
     Alert {
-        rule_id: c.id.clone(),
-        title: c.title.clone(),
-        level: c.level.clone(),
+        rule_id: Arc::from(c.id.as_str()),
+        title: Arc::from(c.title.as_str()),
+        level: Arc::from(c.level.as_str()),
         line: w.events.back().map_or(0, |e| e.line),
         source: w.source.clone(),
         timestamp: w.last_text.clone(),
@@ -243,9 +244,9 @@ impl Correlator {
         key: &[String],
         value: Option<String>,
         now: f64,
-        timestamp: &Option<String>,
+        timestamp: &Option<Arc<str>>,
         line: u64,
-        source: &str,
+        source: &Arc<str>,
         pos: usize,
         fired: &mut Vec<Fired>,
     ) {
@@ -280,7 +281,7 @@ impl Correlator {
             w.events.push_back(ev);
             w.last = now;
             w.last_text = timestamp.clone();
-            w.source = source.to_string();
+            w.source = source.clone();
         } else {
             let w = self.groups[ci].entry(key.to_vec()).or_default();
             while w.events.front().is_some_and(|e| now - e.time > c.timespan) {
@@ -289,7 +290,7 @@ impl Correlator {
             w.events.push_back(ev);
             w.last = now;
             w.last_text = timestamp.clone();
-            w.source = source.to_string();
+            w.source = source.clone();
             if fires(c, w) {
                 fired.push((ci, alert(c, key, w), now));
                 w.events.clear();
@@ -362,6 +363,7 @@ impl Correlator {
             self.close_due(d, ci, wm, &mut fired);
         }
         let rule = &d.rules()[hit.rule];
+        let source: Arc<str> = Arc::from(source);
         for (ci, key, value) in &hit.corr {
             let c = &d.correlations()[*ci];
             let pos = c
@@ -377,7 +379,7 @@ impl Correlator {
                 now,
                 &hit.timestamp,
                 line,
-                source,
+                &source,
                 pos,
                 &mut fired,
             );

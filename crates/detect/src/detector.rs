@@ -11,6 +11,7 @@ use crate::DetectError;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// A rule file (or document) that did not load, and why.
 #[derive(Debug, Clone, Serialize)]
@@ -26,20 +27,21 @@ pub struct Rejection {
 /// An alert.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Alert {
-    /// The rule's id.
-    pub rule_id: String,
+    /// The rule's id. (Shared: every alert of a rule holds the same
+    /// text, so raising one costs no copy of it.)
+    pub rule_id: Arc<str>,
     /// The rule's title.
-    pub title: String,
+    pub title: Arc<str>,
     /// Severity: the Sigma level.
-    pub level: String,
+    pub level: Arc<str>,
     /// 1-based line of the triggering event in its input (for a
     /// correlation: the line that completed it).
     pub line: u64,
-    /// The input.
-    pub source: String,
-    /// The event time, when known.
+    /// The input (shared by the alerts of one input).
+    pub source: Arc<str>,
+    /// The event time, when known (shared by the hits of one event).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub timestamp: Option<String>,
+    pub timestamp: Option<Arc<str>>,
     /// The fields the rule looked at, with the event's values.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub matched: BTreeMap<String, String>,
@@ -64,7 +66,7 @@ pub struct Hit {
     /// Event time in seconds (for correlations), when found.
     pub time: Option<f64>,
     /// The event time as written in the event.
-    pub timestamp: Option<String>,
+    pub timestamp: Option<Arc<str>>,
     /// Per correlation referencing the rule: (correlation index, group key
     /// values, counted value for value_count).
     pub corr: Vec<(usize, Vec<String>, Option<String>)>,
@@ -96,7 +98,17 @@ pub struct Detector {
     plan: Plan,
     /// The event time's paths ([`Detector::time_paths`]), interned.
     time_pids: Vec<u32>,
+    /// Each rule's id, title and level as its alerts hold them.
+    alert_meta: Vec<AlertMeta>,
     files: usize,
+}
+
+/// A rule's id, title and level, shared by all of its alerts.
+#[derive(Debug)]
+struct AlertMeta {
+    id: Arc<str>,
+    title: Arc<str>,
+    level: Arc<str>,
 }
 
 /// What rules are compiled with besides the mapping.
@@ -165,6 +177,13 @@ pub struct Scratch {
     pre: PreScratch,
     /// The candidate rules of the current event.
     list: Vec<usize>,
+    /// The rules that matched the current event.
+    matched: Vec<usize>,
+    /// The last input named to [`Detector::evaluate`], as its alerts
+    /// hold it (one copy per input, not one per alert).
+    source: Option<Arc<str>>,
+    /// The last event time read, as [`Detector::evaluate`] read it.
+    last_time: Option<(f64, Arc<str>)>,
     /// Field values and logsource verdicts of the current event.
     slots: Slots,
 }
@@ -385,6 +404,14 @@ impl Detector {
             .map(|p| plan.id(p).expect("the plan interns the time paths"))
             .collect();
         let prefilter = Prefilter::new(&rules, &plan);
+        let alert_meta = rules
+            .iter()
+            .map(|r| AlertMeta {
+                id: Arc::from(r.id.as_str()),
+                title: Arc::from(r.title.as_str()),
+                level: Arc::from(r.level.as_str()),
+            })
+            .collect();
         Detector {
             rules,
             correlations: kept,
@@ -400,6 +427,7 @@ impl Detector {
             prefilter,
             plan,
             time_pids,
+            alert_meta,
             files,
         }
     }
@@ -494,19 +522,30 @@ impl Detector {
     /// Rules that may match `ev`, in rule order in `s.list` (see
     /// [`Prefilter::candidates`]).
     fn candidates(&self, ev: &dyn Event, s: &mut Scratch) {
-        let Scratch { pre, list, slots } = s;
+        let Scratch { pre, list, slots, .. } = s;
         self.prefilter
             .candidates(ev, &self.plan, self.rules.len(), pre, slots, list);
     }
 
     /// Indices of the rules that match `ev` (prefiltered).
     pub fn matching_rules(&self, ev: &dyn Event, s: &mut Scratch) -> Vec<usize> {
+        self.match_into(ev, s);
+        s.matched.clone()
+    }
+
+    /// [`Detector::matching_rules`] into `s.matched` (no allocation once
+    /// warm).
+    fn match_into(&self, ev: &dyn Event, s: &mut Scratch) {
         self.candidates(ev, s);
-        let Scratch { list, slots, .. } = s;
-        list.iter()
-            .copied()
-            .filter(|&r| rule_ok_fast(ev, &self.plan, r, &self.rules[r], slots) && !self.filtered(ev, r))
-            .collect()
+        let Scratch {
+            list, slots, matched, ..
+        } = s;
+        matched.clear();
+        matched.extend(
+            list.iter()
+                .copied()
+                .filter(|&r| rule_ok_fast(ev, &self.plan, r, &self.rules[r], slots) && !self.filtered(ev, r)),
+        );
     }
 
     /// Indices of the rules that match `ev`, evaluating every rule: the
@@ -546,33 +585,58 @@ impl Detector {
 
     /// [`Detector::event_time`] through the paths resolved for `ev` by
     /// [`Detector::matching_rules`] (no search of the event per path).
-    fn event_time_fast(&self, ev: &dyn Event, slots: &Slots) -> Option<(f64, String)> {
-        let text = self.time_pids.iter().find_map(|&p| {
-            slots
+    /// The last event's time is kept in `last`, and given again (no
+    /// parse, no copy) when this event's time is written the same way:
+    /// logs write many lines a second.
+    fn event_time_fast(
+        &self,
+        ev: &dyn Event,
+        slots: &Slots,
+        last: &mut Option<(f64, Arc<str>)>,
+    ) -> Option<(f64, Arc<str>)> {
+        // The first path with a text value decides (as in the twin).
+        for &p in &self.time_pids {
+            if let Some(text) = slots
                 .value(ev, &self.plan, p)
-                .and_then(|v| v.as_text().map(|t| t.into_owned()))
-        })?;
-        crate::time::parse_time(&text).map(|t| (t, text))
+                .as_ref()
+                .and_then(FieldValue::as_text)
+            {
+                if let Some(l) = last.as_ref().filter(|l| *l.1 == *text) {
+                    return Some(l.clone());
+                }
+                let t = crate::time::parse_time(&text).map(|t| (t, Arc::from(&*text)));
+                if t.is_some() {
+                    last.clone_from(&t);
+                }
+                return t;
+            }
+        }
+        None
     }
 
     /// Evaluates one event: its hits, each with its alert (unless
     /// suppressed by a correlation) and what correlations need.
     pub fn evaluate(&self, ev: &dyn Event, line: u64, source: &str, s: &mut Scratch) -> Vec<Hit> {
-        let matched = self.matching_rules(ev, s);
-        if matched.is_empty() {
+        self.match_into(ev, s);
+        if s.matched.is_empty() {
             return Vec::new();
         }
-        let time = self.event_time_fast(ev, &s.slots);
-        matched
-            .into_iter()
-            .map(|ri| {
+        let time = self.event_time_fast(ev, &s.slots, &mut s.last_time);
+        if s.source.as_deref() != Some(source) {
+            s.source = Some(Arc::from(source));
+        }
+        let src = s.source.as_ref().expect("set above");
+        s.matched
+            .iter()
+            .map(|&ri| {
                 let r = &self.rules[ri];
+                let meta = &self.alert_meta[ri];
                 let alert = (!self.suppressed[ri]).then(|| Alert {
-                    rule_id: r.id.clone(),
-                    title: r.title.clone(),
-                    level: r.level.clone(),
+                    rule_id: meta.id.clone(),
+                    title: meta.title.clone(),
+                    level: meta.level.clone(),
                     line,
-                    source: source.to_string(),
+                    source: src.clone(),
                     timestamp: time.as_ref().map(|t| t.1.clone()),
                     matched: self.matched_fields(ev, ri, &s.slots),
                     correlation: None,
@@ -828,5 +892,53 @@ detection:
             }
         }
         assert!(matched >= 12, "{matched}");
+    }
+
+    /// The time `evaluate` keeps from the event before is used only for
+    /// the same text: each hit carries its own event's time, as the slow
+    /// [`Detector::event_time`] reads it, whatever came before, and the
+    /// input named with the call, also when it changes.
+    #[test]
+    fn hits_carry_their_own_events_time_and_input_when_times_repeat() {
+        let any = r#"{title: any, id: 00000000-0000-0000-0000-000000000021,
+  logsource: {product: linux}, detection: {keywords: ['sshd'], condition: keywords}}"#;
+        let d = Detector::from_yaml(any, None).unwrap();
+        let times = [
+            "Jan  2 00:00:10",
+            "Jan  2 00:00:10",
+            "Jan  2 00:00:11",
+            "Jan  2 00:00:10",
+            "not a time",
+            "not a time",
+            "Jan  2 00:00:10",
+            "2026-01-01T00:00:00Z",
+            "2026-01-01T00:00:00Z",
+            "Jan  2 00:00:11",
+        ];
+        let mut s = Scratch::default();
+        let mut hits = 0;
+        for (i, t) in times.iter().enumerate() {
+            let mut flat = crate::FlatEvent::default();
+            flat.push("timestamp", t);
+            flat.push("message", "sshd[1]: x");
+            let source = if i % 3 == 0 { "a.log" } else { "b.log" };
+            let want = d.event_time(&flat);
+            for h in d.evaluate(&flat, i as u64, source, &mut s) {
+                assert_eq!(h.time, want.as_ref().map(|w| w.0), "{i}: {t}");
+                assert_eq!(
+                    h.timestamp.as_deref(),
+                    want.as_ref().map(|w| w.1.as_str()),
+                    "{i}: {t}"
+                );
+                let a = h.alert.expect("not suppressed");
+                assert_eq!(a.timestamp, h.timestamp);
+                assert_eq!(
+                    (&*a.source, &*a.rule_id, &*a.title),
+                    (source, "00000000-0000-0000-0000-000000000021", "any")
+                );
+                hits += 1;
+            }
+        }
+        assert_eq!(hits, times.len());
     }
 }

@@ -48,7 +48,7 @@
 //! let mut ev = FlatEvent::default();
 //! ev.push("message", "pam_unix(su:session): session opened for user root by (uid=0)");
 //! let hits = d.evaluate(&ev, 7, "auth.log", &mut Scratch::default());
-//! assert_eq!(hits[0].alert.as_ref().unwrap().level, "high");
+//! assert_eq!(&*hits[0].alert.as_ref().unwrap().level, "high");
 //! assert_eq!(hits[0].alert.as_ref().unwrap().line, 7);
 //! ```
 #![deny(missing_docs)]
@@ -80,6 +80,7 @@ mod time;
 mod valmemo;
 pub mod value;
 
+pub use alert_json::JsonPrefix;
 pub use condition::{parse_condition, Cond};
 pub use correlation::Correlator;
 pub use detector::{Alert, Detector, Hit, LoadOptions, Rejection, Scratch};

@@ -553,12 +553,15 @@ struct FlatFields {
     ends: Vec<usize>,
     /// Whether `at` holds a resolution.
     valid: bool,
-    at: Vec<u32>,
+    /// (rule field, event field or [`PARAMS`]) for the rule fields the
+    /// event has ([`ABSENT`] ones left out: most rule fields are absent
+    /// from any one kind of event), in rule field order.
+    at: Vec<(u32, u32)>,
 }
 
 impl FlatFields {
     /// The resolution for `ev`'s field names.
-    fn resolve(&mut self, ev: &FlatEvent<'_>, field_paths: &[Vec<String>]) -> &[u32] {
+    fn resolve(&mut self, ev: &FlatEvent<'_>, field_paths: &[Vec<String>]) -> &[(u32, u32)] {
         if !(self.valid && self.same_names(ev)) {
             self.names.clear();
             self.ends.clear();
@@ -567,18 +570,20 @@ impl FlatFields {
                 self.ends.push(self.names.len());
             }
             self.at.clear();
-            self.at.extend(field_paths.iter().map(|paths| {
-                paths
-                    .iter()
-                    .find_map(|p| {
-                        if p == "params" {
-                            Some(PARAMS)
-                        } else {
-                            ev.fields.iter().position(|(k, _)| k == p).map(|i| i as u32)
-                        }
-                    })
-                    .unwrap_or(ABSENT)
-            }));
+            self.at
+                .extend(field_paths.iter().enumerate().filter_map(|(f, paths)| {
+                    let at = paths
+                        .iter()
+                        .find_map(|p| {
+                            if p == "params" {
+                                Some(PARAMS)
+                            } else {
+                                ev.fields.iter().position(|(k, _)| k == p).map(|i| i as u32)
+                            }
+                        })
+                        .unwrap_or(ABSENT);
+                    (at != ABSENT).then_some((f as u32, at))
+                }));
             self.valid = true;
         }
         &self.at
@@ -835,11 +840,10 @@ impl Prefilter {
                     // Which field each rule field reads depends only on
                     // the event's field names: resolved once per list of
                     // names (`FlatFields`), not by one `get` per path.
-                    for (f, &at) in flat.resolve(fe, &self.field_paths).iter().enumerate() {
+                    for &(f, at) in flat.resolve(fe, &self.field_paths) {
                         match at {
-                            ABSENT => {}
-                            PARAMS => fe.params.iter().for_each(|p| scan(f, p)),
-                            i => scan(f, fe.fields[i as usize].1),
+                            PARAMS => fe.params.iter().for_each(|p| scan(f as usize, p)),
+                            i => scan(f as usize, fe.fields[i as usize].1),
                         }
                     }
                 } else {

@@ -70,7 +70,7 @@ fn all_rules_over_all_events_point_at_the_right_line() {
             for h in d.evaluate(&JsonEvent(&e), line, "all.jsonl", &mut s) {
                 let a = h.alert.unwrap();
                 assert_eq!(a.line, line);
-                fired |= a.rule_id == want;
+                fired |= *a.rule_id == *want;
             }
         }
         assert!(fired, "{want} did not alert among all rules");

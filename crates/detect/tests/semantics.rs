@@ -375,7 +375,7 @@ correlation:
             alerts.extend(c.feed(&d, &h, i as u64 + 1, "t"));
         }
     }
-    let ids: Vec<(&str, u64)> = alerts.iter().map(|a| (a.rule_id.as_str(), a.line)).collect();
+    let ids: Vec<(&str, u64)> = alerts.iter().map(|a| (a.rule_id.as_ref(), a.line)).collect();
     // Spraying: bob and amy from 1.1.1.1 within a minute, at line 3.
     // Fail then success for amy at line 4.
     // Bob's third failure is 5 minutes later: the window had expired.
@@ -394,7 +394,7 @@ correlation:
         }
     }
     assert_eq!(fired.len(), 1);
-    assert_eq!(fired[0].rule_id, "corr-1");
+    assert_eq!(&*fired[0].rule_id, "corr-1");
     assert_eq!(fired[0].group.as_ref().unwrap()["user"], "eve");
 }
 

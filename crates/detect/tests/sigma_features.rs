@@ -60,7 +60,7 @@ fn run(d: &Detector, events: &[(u64, Value)]) -> Vec<Alert> {
 }
 
 fn ids(a: &[Alert]) -> Vec<&str> {
-    a.iter().map(|a| a.rule_id.as_str()).collect()
+    a.iter().map(|a| a.rule_id.as_ref()).collect()
 }
 
 // --- meta filters -------------------------------------------------------
@@ -182,12 +182,12 @@ fn value_sum_adds_the_field_and_is_decided_at_window_end() {
         &d,
         &transfers("bob", &[json!(40), json!(50), json!("x"), json!("20")]),
     );
-    let corr: Vec<&Alert> = a.iter().filter(|a| a.rule_id == "m").collect();
+    let corr: Vec<&Alert> = a.iter().filter(|a| &*a.rule_id == "m").collect();
     assert_eq!(corr.len(), 1, "{a:?}");
     assert_eq!(corr[0].correlation.as_deref(), Some("value_sum"));
     assert_eq!(corr[0].lines.as_deref(), Some(&[1, 2, 3, 4][..]));
     let a = run(&d, &transfers("bob", &[json!(40), json!(50)]));
-    assert!(a.iter().all(|a| a.rule_id != "m"), "90 is not > 100");
+    assert!(a.iter().all(|a| &*a.rule_id != "m"), "90 is not > 100");
 }
 
 #[test]
@@ -196,7 +196,7 @@ fn value_avg_median_and_percentile_compare_the_statistic() {
     let fired = |kind: &str, cond: &str| {
         run(&metric(kind, cond), &transfers("u", &vals))
             .iter()
-            .any(|a| a.rule_id == "m")
+            .any(|a| &*a.rule_id == "m")
     };
     // mean 22, median 3, 75th percentile 4 (linear between ranks), 90th
     // percentile 4 + 0.6 * 96 = 61.6.
@@ -221,7 +221,7 @@ fn value_avg_median_and_percentile_compare_the_statistic() {
 fn a_median_of_an_even_count_is_the_mean_of_the_middle_two() {
     let d = metric("value_median", "{field: bytes, eq: 2.5}");
     let a = run(&d, &transfers("u", &[json!(4), json!(1), json!(3), json!(2)]));
-    assert!(a.iter().any(|a| a.rule_id == "m"), "{a:?}");
+    assert!(a.iter().any(|a| &*a.rule_id == "m"), "{a:?}");
 }
 
 #[test]
@@ -232,7 +232,7 @@ fn metric_correlations_group_by_and_window() {
     // A third transfer for `a` two hours later opens a new window.
     evs.push((7200, json!({"action": "transfer", "user": "a", "bytes": 5})));
     let a = run(&d, &evs);
-    let corr: Vec<&Alert> = a.iter().filter(|a| a.rule_id == "m").collect();
+    let corr: Vec<&Alert> = a.iter().filter(|a| &*a.rule_id == "m").collect();
     assert_eq!(corr.len(), 1, "{corr:?}");
     assert_eq!(corr[0].group.as_ref().unwrap()["user"], "a");
 }
@@ -309,7 +309,7 @@ fn a_correlation_over_a_correlation_fires_on_its_alerts() {
     );
     // The inner correlation is referred to without `generate`, so only the
     // outer one alerts; `login` is referred to as well, so it is silent too.
-    let outer: Vec<&Alert> = a.iter().filter(|a| a.rule_id == "outer").collect();
+    let outer: Vec<&Alert> = a.iter().filter(|a| &*a.rule_id == "outer").collect();
     assert_eq!(ids(&a), ["outer"], "{a:?}");
     assert_eq!(outer[0].group.as_ref().unwrap()["user"], "bob");
     assert_eq!(outer[0].line, 6);

@@ -173,7 +173,7 @@ fn regression_events_raise_exactly_the_listed_alerts_with_all_rules() {
         let line = serde_json::to_string(&v).unwrap();
         let ev = tape.parse(line.as_bytes()).unwrap();
         for h in d.evaluate(&ev, 1, "t", &mut s) {
-            got.push((case.clone(), k, h.alert.unwrap().rule_id));
+            got.push((case.clone(), k, h.alert.unwrap().rule_id.to_string()));
         }
     }
     let mut want: Vec<(String, usize, String)> = EXPECTED
@@ -460,7 +460,7 @@ fn alert_fields_equal_the_slow_lookup() {
         let time = d.event_time(&JsonEvent(v));
         for h in d.evaluate(&ev, 1, "t", &mut s) {
             assert_eq!(h.time, time.as_ref().map(|t| t.0), "on {v}");
-            assert_eq!(h.timestamp, time.as_ref().map(|t| t.1.clone()), "on {v}");
+            assert_eq!(h.timestamp, time.as_ref().map(|t| t.1.as_str().into()), "on {v}");
             let Some(a) = h.alert else { continue };
             assert_eq!(
                 a.matched,

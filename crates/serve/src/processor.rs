@@ -913,9 +913,9 @@ impl Processor {
                 self.pending.alerts.push(AlertRecord {
                     at_ms: at,
                     source: src.name.clone(),
-                    rule_id: a.rule_id.clone(),
-                    title: a.title.clone(),
-                    level: a.level.clone(),
+                    rule_id: a.rule_id.to_string(),
+                    title: a.title.to_string(),
+                    level: a.level.to_string(),
                     line: raw.clone(),
                     template_id: template_id.clone(),
                     fields: serde_json::Value::Object(
