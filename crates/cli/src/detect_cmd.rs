@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Rule loading flags shared by `detect` and `parse --rules`.
 #[derive(Args, Debug, Clone)]
@@ -478,8 +478,19 @@ impl<'a> DetectionSink<'a> {
     }
 }
 
+/// One batch's hits, in input order, in one vector for the whole batch
+/// (no vector, and no copy of the input's name, per event).
+#[derive(Debug, Default)]
+pub struct HitBatch {
+    /// Every hit of the batch's events.
+    hits: Vec<Hit>,
+    /// Per event with hits: its line, its input (shared while it does not
+    /// change) and where its hits end in `hits`.
+    events: Vec<(u64, Arc<str>, usize)>,
+}
+
 impl Observer for DetectionSink<'_> {
-    type Batch = Vec<(u64, String, Vec<Hit>)>;
+    type Batch = HitBatch;
 
     fn observe(&self, rec: &RecordView<'_>, batch: &mut Self::Batch) {
         self.count_event();
@@ -492,18 +503,24 @@ impl Observer for DetectionSink<'_> {
             rec.template_id,
             &rec.params,
         );
-        let hits = SCRATCH.with(|s| {
+        let added = SCRATCH.with(|s| {
             self.detector
-                .evaluate(&ev, rec.line, rec.source, &mut s.borrow_mut())
+                .evaluate_into(&ev, rec.line, rec.source, &mut s.borrow_mut(), &mut batch.hits)
         });
-        if !hits.is_empty() {
-            batch.push((rec.line, rec.source.to_string(), hits));
+        if added > 0 {
+            let source = match batch.events.last() {
+                Some((_, s, _)) if **s == *rec.source => s.clone(),
+                _ => Arc::from(rec.source),
+            };
+            batch.events.push((rec.line, source, batch.hits.len()));
         }
     }
 
     fn collect(&self, batch: Self::Batch) -> std::io::Result<()> {
-        for (line, source, hits) in batch {
-            self.handle(line, &source, &hits)?;
+        let mut from = 0;
+        for (line, source, to) in &batch.events {
+            self.handle(*line, source, &batch.hits[from..*to])?;
+            from = *to;
         }
         Ok(())
     }

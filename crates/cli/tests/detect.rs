@@ -334,3 +334,94 @@ fn detection_skips_mining_when_no_rule_reads_templates_with_the_same_alerts() {
     assert!(!mined.contains("test-never"));
     assert_eq!(skipped, mined);
 }
+
+/// The hits of a batch are kept in one vector with each event's end in it
+/// (`HitBatch`): events with no hit, one or two, across two inputs and
+/// across batches, alert in input order with their own line, input and
+/// time, on one thread or several.
+#[test]
+fn alerts_of_events_with_none_one_or_two_hits_keep_their_order_input_and_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    for (id, word) in [("test-alpha", "alpha"), ("test-beta", "beta")] {
+        std::fs::write(
+            rules.join(format!("{id}.yml")),
+            format!(
+                "title: {word}\nid: {id}\nlevel: low\nlogsource: {{product: linux}}\n\
+                 detection:\n  keywords: ['{word}']\n  condition: keywords\n"
+            ),
+        )
+        .unwrap();
+    }
+    let mut want = Vec::new();
+    let mut inputs = Vec::new();
+    for (k, name) in ["one.log", "two.log"].iter().enumerate() {
+        let path = dir.path().join(name);
+        let mut text = String::new();
+        // Enough lines for several batches; the words vary per line.
+        for i in 0..5000u64 {
+            let words = match (i * 7 + k as u64) % 5 {
+                0 => "alpha and beta",
+                1 => "beta only",
+                2 => "neither",
+                3 => "alpha only",
+                _ => "nothing here",
+            };
+            let stamp = format!(
+                "Mar {:2} {:02}:{:02}:{:02}",
+                1 + i % 28,
+                i / 3600 % 24,
+                i / 60 % 60,
+                i % 60
+            );
+            text.push_str(&format!("{stamp} host app[{i}]: {words} {i}\n"));
+            for (id, word) in [("test-alpha", "alpha"), ("test-beta", "beta")] {
+                if words.contains(word) {
+                    want.push((
+                        path.to_str().unwrap().to_string(),
+                        i + 1,
+                        id.to_string(),
+                        stamp.clone(),
+                    ));
+                }
+            }
+        }
+        std::fs::write(&path, text).unwrap();
+        inputs.push(path.to_str().unwrap().to_string());
+    }
+    for threads in ["1", "2"] {
+        let mut args = vec![
+            "detect",
+            "--quiet",
+            "--threads",
+            threads,
+            "--preset",
+            "syslog",
+            "--mapping",
+            "linux",
+            "--rules",
+            rules.to_str().unwrap(),
+        ];
+        args.extend(inputs.iter().map(String::as_str));
+        let out = run(&args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let got: Vec<(String, u64, String, String)> = alerts(&String::from_utf8(out.stdout).unwrap())
+            .iter()
+            .map(|a| {
+                (
+                    a["source"].as_str().unwrap().to_string(),
+                    a["line"].as_u64().unwrap(),
+                    a["rule_id"].as_str().unwrap().to_string(),
+                    a["timestamp"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(got.len(), want.len(), "threads {threads}");
+        assert!(
+            got == want,
+            "threads {threads}: first difference at {:?}",
+            got.iter().zip(&want).position(|(a, b)| a != b)
+        );
+    }
+}

@@ -13,8 +13,13 @@ use std::sync::Arc;
 /// a time). The slow twin is `serde_json` itself
 /// (`tests::push_str_escapes_as_serde_json_does`).
 pub(crate) fn push_str(out: &mut Vec<u8>, s: &str) {
+    push_utf8(out, s.as_bytes())
+}
+
+/// [`push_str`] of a text's bytes (`b` is whole UTF-8: escaping looks at
+/// ASCII bytes only and copies the rest as it is).
+pub(crate) fn push_utf8(out: &mut Vec<u8>, b: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let b = s.as_bytes();
     out.reserve(b.len() + 2);
     out.push(b'"');
     let mut start = 0;
@@ -123,7 +128,7 @@ impl Alert {
         push_str(out, &self.source);
         if let Some(t) = &self.timestamp {
             push_key(out, "timestamp");
-            push_str(out, t);
+            push_utf8(out, t.as_bytes());
         }
         if !self.matched.is_empty() {
             push_key(out, "matched");

@@ -21,6 +21,7 @@
 
 use crate::detector::{Alert, Detector, Hit, Rejection};
 use crate::rule::{Correlation, CorrelationKind, Filter, Rule};
+use crate::TimeText;
 use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -46,7 +47,7 @@ struct Window {
     /// Time of the last hit (eviction order).
     last: f64,
     /// The last hit's timestamp as written, and its input.
-    last_text: Option<Arc<str>>,
+    last_text: Option<TimeText>,
     source: Arc<str>,
 }
 
@@ -244,7 +245,7 @@ impl Correlator {
         key: &[String],
         value: Option<String>,
         now: f64,
-        timestamp: &Option<Arc<str>>,
+        timestamp: &Option<TimeText>,
         line: u64,
         source: &Arc<str>,
         pos: usize,

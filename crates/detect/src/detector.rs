@@ -8,6 +8,7 @@ use crate::prefilter::{PreScratch, Prefilter};
 use crate::rule::{compile_doc, Correlation, FieldMatch, Filter, Parsed, Placeholders, Rule, Selection};
 use crate::value::Matcher;
 use crate::DetectError;
+use crate::TimeText;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -39,9 +40,10 @@ pub struct Alert {
     pub line: u64,
     /// The input (shared by the alerts of one input).
     pub source: Arc<str>,
-    /// The event time, when known (shared by the hits of one event).
+    /// The event time, when known (as the event writes it: inline when
+    /// short, so each hit costs no allocation for it).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub timestamp: Option<Arc<str>>,
+    pub timestamp: Option<TimeText>,
     /// The fields the rule looked at, with the event's values.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub matched: BTreeMap<String, String>,
@@ -66,7 +68,7 @@ pub struct Hit {
     /// Event time in seconds (for correlations), when found.
     pub time: Option<f64>,
     /// The event time as written in the event.
-    pub timestamp: Option<Arc<str>>,
+    pub timestamp: Option<TimeText>,
     /// Per correlation referencing the rule: (correlation index, group key
     /// values, counted value for value_count).
     pub corr: Vec<(usize, Vec<String>, Option<String>)>,
@@ -183,7 +185,7 @@ pub struct Scratch {
     /// hold it (one copy per input, not one per alert).
     source: Option<Arc<str>>,
     /// The last event time read, as [`Detector::evaluate`] read it.
-    last_time: Option<(f64, Arc<str>)>,
+    last_time: Option<(f64, TimeText)>,
     /// Field values and logsource verdicts of the current event.
     slots: Slots,
 }
@@ -592,8 +594,8 @@ impl Detector {
         &self,
         ev: &dyn Event,
         slots: &Slots,
-        last: &mut Option<(f64, Arc<str>)>,
-    ) -> Option<(f64, Arc<str>)> {
+        last: &mut Option<(f64, TimeText)>,
+    ) -> Option<(f64, TimeText)> {
         // The first path with a text value decides (as in the twin).
         for &p in &self.time_pids {
             if let Some(text) = slots
@@ -601,10 +603,10 @@ impl Detector {
                 .as_ref()
                 .and_then(FieldValue::as_text)
             {
-                if let Some(l) = last.as_ref().filter(|l| *l.1 == *text) {
+                if let Some(l) = last.as_ref().filter(|l| l.1 == *text) {
                     return Some(l.clone());
                 }
-                let t = crate::time::parse_time(&text).map(|t| (t, Arc::from(&*text)));
+                let t = crate::time::parse_time(&text).map(|t| (t, TimeText::from(&*text)));
                 if t.is_some() {
                     last.clone_from(&t);
                 }
@@ -617,69 +619,82 @@ impl Detector {
     /// Evaluates one event: its hits, each with its alert (unless
     /// suppressed by a correlation) and what correlations need.
     pub fn evaluate(&self, ev: &dyn Event, line: u64, source: &str, s: &mut Scratch) -> Vec<Hit> {
+        let mut out = Vec::new();
+        self.evaluate_into(ev, line, source, s, &mut out);
+        out
+    }
+
+    /// [`Detector::evaluate`] appending the hits to `out` (a vector the
+    /// caller keeps for a batch of events); returns how many it added.
+    pub fn evaluate_into(
+        &self,
+        ev: &dyn Event,
+        line: u64,
+        source: &str,
+        s: &mut Scratch,
+        out: &mut Vec<Hit>,
+    ) -> usize {
         self.match_into(ev, s);
         if s.matched.is_empty() {
-            return Vec::new();
+            return 0;
         }
         let time = self.event_time_fast(ev, &s.slots, &mut s.last_time);
         if s.source.as_deref() != Some(source) {
             s.source = Some(Arc::from(source));
         }
         let src = s.source.as_ref().expect("set above");
-        s.matched
-            .iter()
-            .map(|&ri| {
-                let r = &self.rules[ri];
-                let meta = &self.alert_meta[ri];
-                let alert = (!self.suppressed[ri]).then(|| Alert {
-                    rule_id: meta.id.clone(),
-                    title: meta.title.clone(),
-                    level: meta.level.clone(),
-                    line,
-                    source: src.clone(),
-                    timestamp: time.as_ref().map(|t| t.1.clone()),
-                    matched: self.matched_fields(ev, ri, &s.slots),
-                    correlation: None,
-                    group: None,
-                    lines: None,
-                });
-                let corr = self.referenced_by[ri]
-                    .iter()
-                    .map(|&ci| {
-                        let c = &self.correlations[ci];
-                        // Through the rule's pipeline renames, then the
-                        // mapping, as its own fields are.
-                        let fields = crate::pipeline::Fields {
-                            mapping: self.mapping.as_ref(),
-                            plan: &r.plan,
-                        };
-                        let field_text = |f: &str| {
-                            let paths = fields.paths(f);
-                            get_first(ev, &paths).and_then(|v| v.as_text().map(|t| t.into_owned()))
-                        };
-                        // A missing group-by field groups as "" (all such
-                        // events together); a missing counted field counts
-                        // as no value.
-                        let key = c
-                            .group_by
-                            .iter()
-                            .map(|g| {
-                                field_text(c.group_field(g, &r.id, r.name.as_deref())).unwrap_or_default()
-                            })
-                            .collect();
-                        let value = c.field.as_deref().and_then(field_text);
-                        (ci, key, value)
-                    })
-                    .collect();
-                Hit {
-                    rule: ri,
-                    alert,
-                    time: time.as_ref().map(|t| t.0),
-                    timestamp: time.as_ref().map(|t| t.1.clone()),
-                    corr,
-                }
-            })
-            .collect()
+        let hits = s.matched.iter().map(|&ri| {
+            let r = &self.rules[ri];
+            let meta = &self.alert_meta[ri];
+            let alert = (!self.suppressed[ri]).then(|| Alert {
+                rule_id: meta.id.clone(),
+                title: meta.title.clone(),
+                level: meta.level.clone(),
+                line,
+                source: src.clone(),
+                timestamp: time.as_ref().map(|t| t.1.clone()),
+                matched: self.matched_fields(ev, ri, &s.slots),
+                correlation: None,
+                group: None,
+                lines: None,
+            });
+            let corr = self.referenced_by[ri]
+                .iter()
+                .map(|&ci| {
+                    let c = &self.correlations[ci];
+                    // Through the rule's pipeline renames, then the
+                    // mapping, as its own fields are.
+                    let fields = crate::pipeline::Fields {
+                        mapping: self.mapping.as_ref(),
+                        plan: &r.plan,
+                    };
+                    let field_text = |f: &str| {
+                        let paths = fields.paths(f);
+                        get_first(ev, &paths).and_then(|v| v.as_text().map(|t| t.into_owned()))
+                    };
+                    // A missing group-by field groups as "" (all such
+                    // events together); a missing counted field counts
+                    // as no value.
+                    let key = c
+                        .group_by
+                        .iter()
+                        .map(|g| field_text(c.group_field(g, &r.id, r.name.as_deref())).unwrap_or_default())
+                        .collect();
+                    let value = c.field.as_deref().and_then(field_text);
+                    (ci, key, value)
+                })
+                .collect();
+            Hit {
+                rule: ri,
+                alert,
+                time: time.as_ref().map(|t| t.0),
+                timestamp: time.as_ref().map(|t| t.1.clone()),
+                corr,
+            }
+        });
+        let before = out.len();
+        out.extend(hits);
+        out.len() - before
     }
 
     /// The fields rule `ri` looked at with the event's values (each

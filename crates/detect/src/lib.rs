@@ -77,6 +77,7 @@ mod prefilter;
 mod rule;
 mod tape;
 mod time;
+mod time_text;
 mod valmemo;
 pub mod value;
 
@@ -91,6 +92,7 @@ pub use pipeline::Pipeline;
 pub use rule::{placeholders_from_yaml, Correlation, CorrelationKind, Filter, Placeholders, Rule, Selection};
 pub use tape::{JsonTape, TapeEvent};
 pub use time::parse_time;
+pub use time_text::TimeText;
 
 use std::path::PathBuf;
 
