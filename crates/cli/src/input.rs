@@ -323,12 +323,12 @@ pub fn summary(engine: &Engine, res: &crate::run::RunResult, started: Instant) {
     }
     if let Some(l) = engine.batch_latency() {
         eprintln!(
-            "logsieve: batch latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms over {} batch groups of up to {} lines",
+            "logsieve: batch latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms over {} batches of up to {} lines",
             l.p50,
             l.p99,
             l.max,
             l.count,
-            engine.options().batch_lines * engine.options().threads
+            engine.options().batch_lines
         );
     }
 }

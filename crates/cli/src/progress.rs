@@ -178,7 +178,7 @@ impl Counter {
         }
     }
 
-    /// Counts one group of batches of a mining (`mining`) or report pass.
+    /// Counts one batch of a mining (`mining`) or report pass.
     pub fn add(&mut self, mining: bool, lines: u64, bytes: u64) {
         if mining {
             self.mined += lines;

@@ -1,13 +1,14 @@
 //! The logsieve pipeline: source → framing → header → template → sink, in
 //! batches across threads.
 //!
-//! A reader thread frames bytes into [`LineBatch`]es and sends them through
-//! a bounded channel (backpressure: memory stays bounded whatever the input
-//! size). The main thread takes up to `threads` batches at a time and lets a
-//! rayon pool do the per-line work (decode, header, masking, matching,
-//! rendering) in parallel; results are joined in input order, so output is
-//! byte-identical for any thread count. Mining new templates is the one
-//! sequential step, and it sees lines in input order.
+//! A reader thread frames bytes into numbered [`LineBatch`]es and sends
+//! them through a bounded channel; at most a fixed number of batches per
+//! thread exist at once (backpressure: memory stays bounded whatever the
+//! input size). Workers do the per-line work (decode, header, masking,
+//! matching, rendering) on batches as they come; the calling thread takes
+//! the results back in input order for the sequential step (learning,
+//! writing), so output is byte-identical for any thread count. Mining new
+//! templates is the one sequential step, and it sees lines in input order.
 //!
 //! Files are processed in two passes (mine everything, then report every
 //! line with the final templates), streams in one (each line reported with

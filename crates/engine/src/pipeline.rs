@@ -8,8 +8,9 @@ use logsieve_header::{HeaderParser, ParsedHeader};
 use logsieve_sink::{csv_field, json_str, JsonObject};
 use logsieve_source::Input;
 use logsieve_template::{mask_line, ClusterId, MaskedLine, Miner, Span};
-use rayon::prelude::*;
 use std::io::{Read, Write};
+
+mod ordered;
 
 /// How records are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,9 +86,6 @@ pub enum EngineError {
     /// Writing the output failed.
     #[error("writing output: {0}")]
     Write(#[from] std::io::Error),
-    /// The thread pool could not be built.
-    #[error("thread pool: {0}")]
-    Pool(#[from] rayon::ThreadPoolBuildError),
 }
 
 /// `input: what failed`, without naming the input twice when the cause
@@ -203,7 +201,7 @@ pub(crate) struct Scratch {
     pub(crate) has_rest: bool,
 }
 
-/// Called after each group of batches with the lines and bytes it held.
+/// Called after each batch with the lines and bytes it held.
 pub type ProgressFn = Box<dyn Fn(u64, u64) + Send + Sync>;
 
 /// Header, miner and settings: everything a run needs.
@@ -213,13 +211,12 @@ pub struct Engine {
     /// The template miner (possibly loaded from saved state).
     pub miner: Miner,
     pub(crate) opts: Options,
-    pool: rayon::ThreadPool,
-    /// One scratch per pool thread ([`Engine::with_thread_scratch`]).
+    /// One scratch per worker ([`Engine::with_worker_scratch`]).
     scratches: Vec<std::sync::Mutex<Scratch>>,
     pub(crate) progress: Option<ProgressFn>,
-    /// Microseconds each group of batches took from arrival to written output.
+    /// Microseconds each batch took from arrival to written output.
     latencies: std::sync::Mutex<Vec<u32>>,
-    /// Set by a signal handler: file passes stop reading at the next group.
+    /// Set by a signal handler: file passes stop reading after the batch at hand.
     stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     /// What pass one masked, by input, for pass two of the same input.
     memos: Vec<(String, Memo)>,
@@ -237,7 +234,7 @@ pub struct Latency {
     pub p99: f64,
     /// Worst.
     pub max: f64,
-    /// Groups measured.
+    /// Batches measured.
     pub count: usize,
 }
 
@@ -245,12 +242,10 @@ impl Engine {
     /// A new engine.
     pub fn new(header: HeaderParser, miner: Miner, opts: Options) -> Result<Engine, EngineError> {
         let threads = opts.threads.max(1);
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
         let mut engine = Engine {
             header,
             miner,
             opts: Options { threads, ..opts },
-            pool,
             scratches: Vec::new(),
             progress: None,
             latencies: std::sync::Mutex::new(Vec::new()),
@@ -275,7 +270,7 @@ impl Engine {
         }
     }
 
-    /// Latency of the batch groups processed so far: from a group's arrival
+    /// Latency of the batches processed so far: from a batch's arrival
     /// from the reader to its output written.
     pub fn batch_latency(&self) -> Option<Latency> {
         let mut v = self.latencies.lock().unwrap_or_else(|e| e.into_inner()).clone();
@@ -292,7 +287,7 @@ impl Engine {
         })
     }
 
-    /// A flag that stops [`Engine::mine`] at the next group of batches
+    /// A flag that stops [`Engine::mine`] after the batch at hand
     /// (the lines read so far are mined; report them with a `limit`).
     pub fn set_stop(&mut self, stop: std::sync::Arc<std::sync::atomic::AtomicBool>) {
         self.stop = Some(stop);
@@ -304,7 +299,7 @@ impl Engine {
             .is_some_and(|s| s.load(std::sync::atomic::Ordering::Acquire))
     }
 
-    /// Reports progress (lines, bytes read) after every group of batches.
+    /// Reports progress (lines, bytes read) after every batch.
     pub fn set_progress(&mut self, f: ProgressFn) {
         self.progress = Some(f);
     }
@@ -320,13 +315,12 @@ impl Engine {
         &self.opts
     }
 
-    /// Runs `f` with the calling pool thread's own scratch, kept across
-    /// batches so that the masker's token memo stays warm. Off the pool,
-    /// or should that scratch be taken, with a fresh one: what a scratch
-    /// holds between lines changes no result, only the cost.
-    pub(crate) fn with_thread_scratch<R>(&self, f: impl FnOnce(&mut Scratch) -> R) -> R {
-        let own = rayon::current_thread_index().and_then(|i| self.scratches.get(i));
-        if let Some(Ok(mut s)) = own.map(|m| m.try_lock()) {
+    /// Runs `f` with worker `w`'s own scratch, kept across batches and
+    /// passes so that the masker's token memo stays warm; with a fresh one
+    /// should that scratch be taken: what a scratch holds between lines
+    /// changes no result, only the cost.
+    pub(crate) fn with_worker_scratch<R>(&self, w: usize, f: impl FnOnce(&mut Scratch) -> R) -> R {
+        if let Some(Ok(mut s)) = self.scratches.get(w).map(|m| m.try_lock()) {
             return f(&mut s);
         }
         f(&mut self.scratch())
@@ -435,133 +429,110 @@ impl Engine {
         }
     }
 
-    /// Reads `input` in batches on a reader thread and hands groups of up to
-    /// `threads` batches, in order, to `on_group`.
-    /// `honour_stop`: stop after the current group once the stop flag is set.
-    /// `on_group` returns `false` to stop reading.
-    fn drive(
-        &self,
-        input: &Input,
-        batch_lines: usize,
-        honour_stop: bool,
-        mut on_group: impl FnMut(&mut Vec<LineBatch>) -> Result<bool, EngineError>,
-    ) -> Result<(), EngineError> {
-        let reader = logsieve_source::open(input)?;
-        // A file's lines are all there: wait for full groups so every
-        // worker has a batch.
-        self.drive_reader(input, reader, batch_lines, honour_stop, &mut on_group)
+    /// Records how long a batch took from its arrival from the
+    /// reader (`at`) to its output written.
+    fn record_latency(&self, at: std::time::Instant) {
+        let took = at.elapsed().as_micros().min(u128::from(u32::MAX)) as u32;
+        self.latencies
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(took);
     }
 
-    fn drive_reader(
+    /// The reader thread's loop: frames `reader` into batches (joining lines
+    /// into events under `--multiline`), each filled in a batch `next` gives
+    /// (`None`: stop), and hands each to `send` (false: stop), then the
+    /// failure, if reading fails, after the batch it cut short.
+    fn read_batches(
         &self,
-        input: &Input,
         reader: Box<dyn Read + Send>,
-        batch_lines: usize,
-        honour_stop: bool,
-        on_group: &mut dyn FnMut(&mut Vec<LineBatch>) -> Result<bool, EngineError>,
-    ) -> Result<(), EngineError> {
-        let threads = self.opts.threads;
+        mut next: impl FnMut() -> Option<LineBatch>,
+        mut send: impl FnMut(Result<LineBatch, logsieve_framing::FramingError>) -> bool,
+    ) {
+        let (batch_lines, batch_bytes) = (self.opts.batch_lines, self.opts.batch_bytes);
         let cfg = FramerConfig {
             max_line_bytes: self.opts.max_line_bytes,
         };
-        let batch_bytes = self.opts.batch_bytes;
-        std::thread::scope(|sc| {
-            let (tx, rx) = bounded::<Result<LineBatch, logsieve_framing::FramingError>>(threads * 2);
-            let (free_tx, free_rx) = unbounded::<LineBatch>();
-            let mut joiner = self.joiner();
-            sc.spawn(move || {
-                let mut framer = LineFramer::new(reader, cfg);
-                let mut lines = LineBatch::default();
-                loop {
-                    let mut b = free_rx.try_recv().unwrap_or_default();
-                    b.clear();
-                    // Without joining, the framer fills the batch itself;
-                    // with it, lines go through the joiner (one more copy).
-                    let framed = match &mut joiner {
-                        None => framer.next_batch(&mut b, batch_lines, batch_bytes),
-                        Some(j) => {
-                            let r = framer.next_batch(&mut lines, batch_lines, batch_bytes);
-                            j.push(&lines, &mut b);
-                            if matches!(r, Ok(0) | Err(_)) {
-                                j.finish(&mut b);
-                            }
-                            r.map(|n| if n == 0 { b.len() } else { n })
-                        }
-                    };
-                    match framed {
-                        Ok(0) => break,
-                        Ok(_) => {
-                            if b.is_empty() {
-                                continue; // an event still open: read on
-                            }
-                            if tx.send(Ok(b)).is_err() {
-                                break;
-                            }
-                        }
-                        Err(e) => {
-                            if !b.is_empty() {
-                                let _ = tx.send(Ok(b));
-                            }
-                            let _ = tx.send(Err(e));
-                            break;
-                        }
+        let mut framer = LineFramer::new(reader, cfg);
+        let mut joiner = self.joiner();
+        let mut lines = LineBatch::default();
+        // A batch left empty (an event still open) is filled again.
+        let mut spare: Option<LineBatch> = None;
+        while let Some(mut b) = spare.take().or_else(&mut next) {
+            b.clear();
+            // Without joining, the framer fills the batch itself; with it,
+            // lines go through the joiner (one more copy).
+            let framed = match &mut joiner {
+                None => framer.next_batch(&mut b, batch_lines, batch_bytes),
+                Some(j) => {
+                    let r = framer.next_batch(&mut lines, batch_lines, batch_bytes);
+                    j.push(&lines, &mut b);
+                    if matches!(r, Ok(0) | Err(_)) {
+                        j.finish(&mut b);
                     }
+                    r.map(|n| if n == 0 { b.len() } else { n })
                 }
-            });
-            let mut group: Vec<LineBatch> = Vec::with_capacity(threads);
-            let mut failure = None;
-            while let Ok(first) = rx.recv() {
-                let arrived = std::time::Instant::now();
-                match first {
-                    Ok(b) => group.push(b),
-                    Err(e) => {
-                        failure = Some(e);
+            };
+            match framed {
+                Ok(0) => break,
+                Ok(_) => {
+                    if b.is_empty() {
+                        spare = Some(b);
+                        continue; // an event still open: read on
+                    }
+                    if !send(Ok(b)) {
                         break;
                     }
                 }
-                while group.len() < threads {
-                    // A file's lines are all there: wait for a full group.
-                    match rx.recv().ok() {
-                        Some(Ok(b)) => group.push(b),
-                        Some(Err(e)) => {
-                            failure = Some(e);
-                            break;
-                        }
-                        None => break,
+                Err(e) => {
+                    if !b.is_empty() {
+                        send(Ok(b));
                     }
-                }
-                // Batches hold each line's `\n` (the framer copies whole
-                // lines), so their data length is the bytes read. Counted
-                // before `on_group`, which may keep the batches and hand
-                // back others (an earlier group's) to be reused.
-                let lines = group.iter().map(|b| b.lines_covered()).sum();
-                let bytes = group.iter().map(|b| b.data_len() as u64).sum();
-                let go_on = on_group(&mut group)?;
-                let took = arrived.elapsed().as_micros().min(u128::from(u32::MAX)) as u32;
-                self.latencies
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push(took);
-                if let Some(p) = &self.progress {
-                    p(lines, bytes);
-                }
-                for b in group.drain(..) {
-                    let _ = free_tx.send(b);
-                }
-                if failure.is_some() || !go_on || (honour_stop && self.stop_requested()) {
+                    send(Err(e));
                     break;
                 }
             }
-            if !group.is_empty() {
-                on_group(&mut group)?;
-            }
-            match failure {
-                Some(source) => Err(EngineError::Read {
+        }
+    }
+
+    /// The one-thread pass over a file: reads `input` in batches on a
+    /// reader thread and hands each, in order, to `on_batch` on the
+    /// calling thread (several threads: [`Engine::drive_ordered`]).
+    /// `honour_stop`: stop after the current batch once the stop flag is
+    /// set. `on_batch` returns `false` to stop reading.
+    fn drive(
+        &self,
+        input: &Input,
+        honour_stop: bool,
+        mut on_batch: impl FnMut(&LineBatch) -> Result<bool, EngineError>,
+    ) -> Result<(), EngineError> {
+        let reader = logsieve_source::open(input)?;
+        std::thread::scope(|sc| {
+            let (tx, rx) = bounded::<Result<LineBatch, logsieve_framing::FramingError>>(2);
+            let (free_tx, free_rx) = unbounded::<LineBatch>();
+            sc.spawn(move || {
+                let next = || Some(free_rx.try_recv().unwrap_or_default());
+                self.read_batches(reader, next, |b| tx.send(b).is_ok());
+            });
+            while let Ok(read) = rx.recv() {
+                let arrived = std::time::Instant::now();
+                let b = read.map_err(|source| EngineError::Read {
                     input: input.display_name(),
                     source,
-                }),
-                None => Ok(()),
+                })?;
+                // Batches hold each line's `\n` (the framer copies whole
+                // lines), so their data length is the bytes read.
+                let go_on = on_batch(&b)?;
+                self.record_latency(arrived);
+                if let Some(p) = &self.progress {
+                    p(b.lines_covered(), b.data_len() as u64);
+                }
+                let _ = free_tx.send(b);
+                if !go_on || (honour_stop && self.stop_requested()) {
+                    break;
+                }
             }
+            Ok(())
         })
     }
 
@@ -585,8 +556,6 @@ impl Engine {
         let mut seq = self.scratch();
         let single = self.opts.threads <= 1;
         let templates = self.opts.templates;
-        let mut pending: Vec<LineBatch> = Vec::new();
-        let mut pending_keys: Vec<Vec<u128>> = Vec::new();
         // What this pass masks, kept for pass two (see `memo`).
         // A new pass one over an input replaces what was kept of it.
         let name = input.display_name();
@@ -598,83 +567,63 @@ impl Engine {
             0
         };
         let mut memo = Memo::with_budget(budget);
-        let r = self.drive(input, self.opts.batch_lines, true, |group| {
-            if single {
+        let r = if single {
+            self.drive(input, true, |b| {
                 // One thread: mask each line once and learn it at once,
-                // without the hand-off to a pool and the second masking
+                // without the hand-off to a worker and the second masking
                 // of lines whose key is new (`learn` checks the cache
                 // first, as `learn_known` does: the same answers).
-                for b in group {
-                    for i in 0..b.len() {
-                        let f = self.prepare_entry(b, i, &mut seq);
-                        stats.count(&f, b.line(i).len(), b.line(i).is_empty(), b.line_count(i));
-                        if templates {
-                            memo.push(&seq.header.content, &seq.masked);
-                            miner.learn(&seq.masked, &seq.header.content);
-                        }
+                for i in 0..b.len() {
+                    let f = self.prepare_entry(b, i, &mut seq);
+                    stats.count(&f, b.line(i).len(), b.line(i).is_empty(), b.line_count(i));
+                    if templates {
+                        memo.push(&seq.header.content, &seq.masked);
+                        miner.learn(&seq.masked, &seq.header.content);
                     }
                 }
-                return Ok(true);
-            }
-            // Several threads: the pool masks this group while one of
-            // its threads learns the group before, in input order (the
+                Ok(true)
+            })
+        } else {
+            // Several threads: workers mask batches as they come while
+            // this thread learns the batches masked, in input order (the
             // miner sees the same lines in the same order as with one
-            // thread, so the templates are the same).
-            let cur = std::mem::take(group);
-            let prev = std::mem::take(&mut pending);
-            let prev_keys = std::mem::take(&mut pending_keys);
-            let keep = !memo.is_full();
-            let (keyed, ()) = self.pool.install(|| {
-                rayon::join(
-                    || {
-                        cur.par_iter()
-                            .map(|b| {
-                                self.with_thread_scratch(|s| {
-                                    let mut st = Stats::default();
-                                    let mut part = MemoPart::default();
-                                    let keys: Vec<u128> = (0..b.len())
-                                        .map(|i| {
-                                            let f = self.prepare_entry(b, i, s);
-                                            st.count(
-                                                &f,
-                                                b.line(i).len(),
-                                                b.line(i).is_empty(),
-                                                b.line_count(i),
-                                            );
-                                            if keep {
-                                                part.push(&s.header.content, &s.masked);
-                                            }
-                                            s.masked.key
-                                        })
-                                        .collect();
-                                    (keys, st, part)
-                                })
-                            })
-                            .collect::<Vec<(Vec<u128>, Stats, MemoPart)>>()
-                    },
-                    || {
-                        if templates {
-                            self.learn_keyed(&mut miner, &mut seq, &prev, prev_keys);
-                        }
-                    },
-                )
-            });
-            for (keys, st, part) in keyed {
-                stats += st;
-                pending_keys.push(keys);
-                memo.append(&part);
-            }
-            pending = cur;
-            // The group learned is done with: its batches go back to the
-            // reader to be filled again.
-            *group = prev;
-            Ok(true)
-        });
-        // The last group masked is learned after the input ends (or stops):
-        // every line counted is mined.
-        if templates {
-            self.learn_keyed(&mut miner, &mut seq, &pending, std::mem::take(&mut pending_keys));
-        }
+            // thread, so the templates are the same). Workers stop
+            // keeping what they mask once the memo is full.
+            let memo_full = std::sync::atomic::AtomicBool::new(memo.is_full());
+            self.drive_ordered(
+                input,
+                true,
+                |_, b, s| {
+                    let keep = !memo_full.load(std::sync::atomic::Ordering::Relaxed);
+                    let mut st = Stats::default();
+                    let mut part = MemoPart::default();
+                    let keys: Vec<u128> = (0..b.len())
+                        .map(|i| {
+                            let f = self.prepare_entry(b, i, s);
+                            st.count(&f, b.line(i).len(), b.line(i).is_empty(), b.line_count(i));
+                            if keep {
+                                part.push(&s.header.content, &s.masked);
+                            }
+                            s.masked.key
+                        })
+                        .collect();
+                    (keys, st, part)
+                },
+                |b, (keys, st, part)| {
+                    stats += st;
+                    // A part left empty is only ever one after the memo
+                    // filled up: what is kept stays entry n = line n.
+                    memo.append(&part);
+                    if memo.is_full() {
+                        memo_full.store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    if templates {
+                        self.learn_keyed(&mut miner, &mut seq, b, keys);
+                    }
+                    Ok(true)
+                },
+            )
+        };
         miner.finalize();
         self.miner = miner;
         if memo.len() > 0 {
@@ -683,16 +632,14 @@ impl Engine {
         (stats, r.err())
     }
 
-    /// Learns the lines of `group` whose keys were computed in parallel:
+    /// Learns the lines of batch `b` whose keys were computed by a worker:
     /// a key the miner knows is one cache probe; a line with a new key is
     /// masked again here and learned in full.
-    fn learn_keyed(&self, miner: &mut Miner, seq: &mut Scratch, group: &[LineBatch], keys: Vec<Vec<u128>>) {
-        for (b, keys) in group.iter().zip(keys) {
-            for (i, key) in keys.into_iter().enumerate() {
-                if miner.learn_known(key).is_none() {
-                    self.prepare_entry(b, i, seq);
-                    miner.learn(&seq.masked, &seq.header.content);
-                }
+    fn learn_keyed(&self, miner: &mut Miner, seq: &mut Scratch, b: &LineBatch, keys: Vec<u128>) {
+        for (i, key) in keys.into_iter().enumerate() {
+            if miner.learn_known(key).is_none() {
+                self.prepare_entry(b, i, seq);
+                miner.learn(&seq.masked, &seq.header.content);
             }
         }
     }
@@ -755,85 +702,76 @@ impl Engine {
         // is entry n of that one (same framing), checked by its content.
         let memo = self.memos.iter().find(|(n, _)| *n == source).map(|(_, m)| m);
         let mut entry_no = 0u64;
-        let r = self.drive(input, self.opts.batch_lines, honour_stop, |group| {
-            if line_no >= limit {
-                return Ok(false);
+        // One batch's records: rendered into a buffer (and observed) by
+        // a worker, then written (and collected) in input order.
+        let render = |first: u64, b: &LineBatch, s: &mut Scratch| {
+            let mut buf = Vec::with_capacity(b.data_len() * 2);
+            let mut st = Stats::default();
+            let mut ob = O::Batch::default();
+            // Entries (whole events) up to the limit line.
+            let n = (0..b.len()).take_while(|&i| b.last_line_no(i) <= limit).count();
+            for i in 0..n {
+                let kept = memo.and_then(|m| m.get(first + i as u64));
+                let mut f = self.prepare_entry_kept(b, i, s, kept);
+                let c = if self.opts.templates {
+                    self.miner.lookup(&s.masked)
+                } else {
+                    None
+                };
+                f.no_template = c.is_none() && self.opts.templates;
+                st.count(&f, b.line(i).len(), b.line(i).is_empty(), b.line_count(i));
+                let line = b.line_no(i);
+                if let Some(o) = observer {
+                    observe_record(
+                        o,
+                        &self.miner,
+                        &self.header,
+                        line,
+                        &source,
+                        b.line(i),
+                        c,
+                        s,
+                        &mut ob,
+                    );
+                }
+                if let Some(format) = format {
+                    render_with(
+                        &self.miner,
+                        &self.header,
+                        format,
+                        line,
+                        b.last_line_no(i),
+                        &source,
+                        c,
+                        &[],
+                        &f,
+                        s,
+                        &mut buf,
+                    );
+                }
             }
-            for b in group.iter() {
+            (buf, st, ob)
+        };
+        let mut write =
+            |b: &LineBatch, (buf, st, ob): (Vec<u8>, Stats, O::Batch)| -> Result<bool, EngineError> {
                 line_no += b.lines_covered();
-            }
-            let firsts: Vec<u64> = group
-                .iter()
-                .map(|b| {
-                    entry_no += b.len() as u64;
-                    entry_no - b.len() as u64
-                })
-                .collect();
-            let rendered: Vec<(Vec<u8>, Stats, O::Batch)> = self.pool.install(|| {
-                group
-                    .par_iter()
-                    .zip(firsts.par_iter())
-                    .map(|(b, &first)| {
-                        self.with_thread_scratch(|s| {
-                            let mut buf = Vec::with_capacity(b.data_len() * 2);
-                            let mut st = Stats::default();
-                            let mut ob = O::Batch::default();
-                            // Entries (whole events) up to the limit line.
-                            let n = (0..b.len()).take_while(|&i| b.last_line_no(i) <= limit).count();
-                            for i in 0..n {
-                                let kept = memo.and_then(|m| m.get(first + i as u64));
-                                let mut f = self.prepare_entry_kept(b, i, s, kept);
-                                let c = if self.opts.templates {
-                                    self.miner.lookup(&s.masked)
-                                } else {
-                                    None
-                                };
-                                f.no_template = c.is_none() && self.opts.templates;
-                                st.count(&f, b.line(i).len(), b.line(i).is_empty(), b.line_count(i));
-                                let line = b.line_no(i);
-                                if let Some(o) = observer {
-                                    observe_record(
-                                        o,
-                                        &self.miner,
-                                        &self.header,
-                                        line,
-                                        &source,
-                                        b.line(i),
-                                        c,
-                                        s,
-                                        &mut ob,
-                                    );
-                                }
-                                if let Some(format) = format {
-                                    render_with(
-                                        &self.miner,
-                                        &self.header,
-                                        format,
-                                        line,
-                                        b.last_line_no(i),
-                                        &source,
-                                        c,
-                                        &[],
-                                        &f,
-                                        s,
-                                        &mut buf,
-                                    );
-                                }
-                            }
-                            (buf, st, ob)
-                        })
-                    })
-                    .collect()
-            });
-            for (buf, st, ob) in rendered {
                 out.write_all(&buf)?;
                 stats += st;
                 if let Some(o) = observer {
                     o.collect(ob)?;
                 }
-            }
-            Ok(line_no < limit)
-        });
+                Ok(line_no < limit)
+            };
+        let r = if self.opts.threads <= 1 {
+            self.drive(input, honour_stop, |b| {
+                let first = entry_no;
+                entry_no += b.len() as u64;
+                let done = self.with_worker_scratch(0, |s| render(first, b, s));
+                write(b, done)
+            })
+        } else {
+            self.drive_ordered(input, honour_stop, render, write)
+        };
         out.flush()?;
         match r {
             Err(EngineError::Write(e)) => Err(EngineError::Write(e)),
