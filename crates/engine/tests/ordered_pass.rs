@@ -200,3 +200,55 @@ fn an_output_that_fails_ends_the_pass_with_that_error() {
         );
     }
 }
+
+/// Panics on the record of one line (as a bug in an observer would).
+struct PanicsAt(u64);
+
+impl Observer for PanicsAt {
+    type Batch = ();
+    fn observe(&self, rec: &RecordView<'_>, _: &mut ()) {
+        assert!(rec.line != self.0, "observer bug at line {}", rec.line);
+    }
+    fn collect(&self, _: ()) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_panic_on_a_worker_ends_the_pass_with_that_panic_instead_of_hanging() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("a.log");
+    std::fs::write(&path, corpus(20_000)).expect("write");
+    for threads in [1, 2, 4] {
+        let mut e = engine(threads, 10);
+        let input = Input::File(path.clone());
+        e.mine(&input).expect("mine");
+        // On a thread of its own, so that a pass that hangs fails the
+        // test instead of stalling the suite.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let run = std::panic::AssertUnwindSafe(|| {
+                let mut out = Vec::new();
+                e.report_observed(
+                    &input,
+                    Some(OutputFormat::Jsonl),
+                    &mut out,
+                    Some(&PanicsAt(5_000)),
+                    None,
+                )
+            });
+            let text = match std::panic::catch_unwind(run) {
+                Ok(_) => "no panic".to_string(),
+                Err(p) => p.downcast_ref::<String>().cloned().unwrap_or_default(),
+            };
+            let _ = tx.send(text);
+        });
+        let text = rx
+            .recv_timeout(std::time::Duration::from_secs(120))
+            .unwrap_or_else(|_| panic!("threads {threads}: the pass hung after the panic"));
+        assert!(
+            text.contains("observer bug at line 5000"),
+            "threads {threads}: {text}"
+        );
+    }
+}
