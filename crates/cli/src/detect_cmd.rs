@@ -6,7 +6,7 @@ use clap::Args;
 use logsieve_detect::{
     Alert, Correlator, Detector, Event, FlatEvent, Hit, JsonEvent, JsonPrefix, JsonTape, Mapping, Scratch,
 };
-use logsieve_engine::{Observer, RecordView};
+use logsieve_engine::{Engine, Observer, RecordView};
 use logsieve_source::Input;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -669,7 +669,14 @@ fn is_blank(l: &[u8]) -> bool {
 ///   of that input is skipped (there is no safe place to resume).
 ///
 /// A top-level array is a list of events at the array's line.
-fn detect_json(reader: Box<dyn Read>, source: &str, d: &Detector, sink: &DetectionSink<'_>) -> Result<u64> {
+fn detect_json(
+    reader: Box<dyn Read + Send>,
+    source: &str,
+    max_line_bytes: usize,
+    parallel: Option<&Engine>,
+    d: &Detector,
+    sink: &DetectionSink<'_>,
+) -> Result<u64> {
     let mut r = std::io::BufReader::with_capacity(1 << 16, reader);
     let mut scratch = Scratch::default();
     let mut malformed = 0u64;
@@ -713,6 +720,16 @@ fn detect_json(reader: Box<dyn Read>, source: &str, d: &Detector, sink: &Detecti
         .filter(|(_, l)| !is_blank(l))
         .any(|(_, l)| serde_json::from_slice::<serde_json::Value>(l).is_ok());
     if jsonl {
+        if let Some(engine) = parallel {
+            // The lines read to look are put back in front of the rest.
+            let mut back = Vec::new();
+            for (_, l) in &head {
+                back.extend_from_slice(l);
+                back.push(b'\n');
+            }
+            let rest = Box::new(std::io::Cursor::new(back).chain(r));
+            return detect_json_lines_parallel(engine, rest, source, max_line_bytes, d, sink);
+        }
         // Most lines decode straight into a reused flat table; the others
         // (a top-level array, a repeated key, a malformed line...) go
         // through serde_json as before.
@@ -721,19 +738,14 @@ fn detect_json(reader: Box<dyn Read>, source: &str, d: &Detector, sink: &Detecti
             if is_blank(l) {
                 return Ok(());
             }
-            // A line with a spaced key goes the serde_json way, which adds
-            // the spaceless names (the tape holds the line as written).
-            if let Some(ev) = tape.parse(l) {
-                if !ev.has_spaced_key() {
-                    return eval(&ev, n);
-                }
+            if l.len() > max_line_bytes {
+                malformed += 1;
+                bad(n, &too_long(max_line_bytes));
+                return Ok(());
             }
-            match serde_json::from_slice::<serde_json::Value>(l) {
-                Ok(v) => handle(v, n, &mut eval)?,
-                Err(e) => {
-                    malformed += 1;
-                    bad(n, &e);
-                }
+            if let Err(e) = each_json_event(&mut tape, l, &mut |ev| eval(ev, n))? {
+                malformed += 1;
+                bad(n, &e);
             }
             Ok(())
         };
@@ -777,6 +789,133 @@ fn detect_json(reader: Box<dyn Read>, source: &str, d: &Detector, sink: &Detecti
             }
         }
     }
+    Ok(malformed)
+}
+
+/// Hands each event of one JSON line to `f` (a top-level array: each of
+/// its items). Most lines decode straight into the reused flat `tape`;
+/// the others (an array, a repeated key, a spaced key, a malformed
+/// line...) go through serde_json, which also gives spaced Windows event
+/// data names their spaceless twins (`Threat Name` -> `ThreatName`; the
+/// tape holds the line as written). The inner error: the line is not
+/// JSON, and no event was handed on.
+fn each_json_event<E>(
+    tape: &mut JsonTape,
+    l: &[u8],
+    f: &mut dyn FnMut(&dyn Event) -> Result<(), E>,
+) -> Result<Result<(), serde_json::Error>, E> {
+    if let Some(ev) = tape.parse(l) {
+        if !ev.has_spaced_key() {
+            return f(&ev).map(Ok);
+        }
+    }
+    let mut v = match serde_json::from_slice::<serde_json::Value>(l) {
+        Ok(v) => v,
+        Err(e) => return Ok(Err(e)),
+    };
+    let items = match &mut v {
+        serde_json::Value::Array(a) => a.as_mut_slice(),
+        other => std::slice::from_mut(other),
+    };
+    for item in items {
+        logsieve_detect::add_spaceless_keys(item);
+        f(&JsonEvent(item))?;
+    }
+    Ok(Ok(()))
+}
+
+/// Why a JSON line longer than `--max-line-bytes` is not read.
+fn too_long(max_line_bytes: usize) -> String {
+    format!("the line is longer than --max-line-bytes ({max_line_bytes} bytes)")
+}
+
+/// A worker's state for JSON lines: its tape and detection scratch.
+#[derive(Default)]
+struct JsonWorker {
+    tape: JsonTape,
+    scratch: Scratch,
+}
+
+/// What one batch of JSON lines gave, in line order.
+#[derive(Default)]
+struct JsonBatch {
+    /// Every hit of the batch's events.
+    hits: Vec<Hit>,
+    items: Vec<JsonItem>,
+}
+
+enum JsonItem {
+    /// An event at `line` whose hits end at `end` in `hits`.
+    Event { line: u64, end: usize },
+    /// A line that is not a JSON event, and why.
+    Malformed { line: u64, error: String },
+}
+
+/// JSON lines from a file on the engine's threads: workers decode and
+/// evaluate batches of lines as they come (as [`detect_json`] does line by
+/// line: the tape first, serde_json for the rest), and the alerts, the
+/// correlations fed and the malformed lines are handled in line order, so
+/// the output is the same as with one thread. A line longer than
+/// `max_line_bytes` is malformed, as on the one-thread path. Returns how
+/// many lines were malformed.
+fn detect_json_lines_parallel(
+    engine: &Engine,
+    reader: Box<dyn Read + Send>,
+    source: &str,
+    max_line_bytes: usize,
+    d: &Detector,
+    sink: &DetectionSink<'_>,
+) -> Result<u64> {
+    let map = |b: &logsieve_engine::LineBatch, w: &mut JsonWorker| {
+        let mut out = JsonBatch::default();
+        for i in 0..b.len() {
+            let (l, line) = (b.line(i), b.line_no(i));
+            if b.flags(i).truncated() {
+                let error = too_long(max_line_bytes);
+                out.items.push(JsonItem::Malformed { line, error });
+                continue;
+            }
+            if is_blank(l) {
+                continue;
+            }
+            let JsonWorker { tape, scratch } = w;
+            let (hits, items) = (&mut out.hits, &mut out.items);
+            let decoded = each_json_event(tape, l, &mut |ev| -> Result<(), std::convert::Infallible> {
+                d.evaluate_into(ev, line, source, scratch, hits);
+                items.push(JsonItem::Event {
+                    line,
+                    end: hits.len(),
+                });
+                Ok(())
+            });
+            if let Ok(Err(e)) = decoded {
+                let error = e.to_string();
+                out.items.push(JsonItem::Malformed { line, error });
+            }
+        }
+        out
+    };
+    let mut malformed = 0u64;
+    let consume = |_: &logsieve_engine::LineBatch, out: JsonBatch| {
+        let mut from = 0;
+        for item in out.items {
+            match item {
+                JsonItem::Event { line, end } => {
+                    sink.count_event();
+                    sink.handle(line, source, &out.hits[from..end])?;
+                    from = end;
+                }
+                JsonItem::Malformed { line, error } => {
+                    malformed += 1;
+                    eprintln!("logsieve: {source}:{line}: malformed JSON event: {error}");
+                }
+            }
+        }
+        Ok(!crate::run::stopping())
+    };
+    engine
+        .map_lines(source, reader, max_line_bytes, map, consume)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(malformed)
 }
 
@@ -881,6 +1020,18 @@ fn starts_as_evtx(p: &std::path::Path) -> bool {
         .is_ok_and(|()| logsieve_evtx::is_evtx(&head))
 }
 
+/// The engine that reads JSON-lines files on several threads: only its
+/// threads and batch size matter (no header, no templates).
+fn json_engine(args: &InputArgs) -> Result<Engine> {
+    let opts = logsieve_engine::Options {
+        templates: false,
+        multiline: logsieve_framing::Multiline::None,
+        ..args.engine_options()?
+    };
+    let header = logsieve_header::HeaderParser::from_format("<Content>")?;
+    Ok(Engine::new(header, logsieve_template::Miner::default(), opts)?)
+}
+
 pub fn run(args: &DetectArgs) -> Result<i32> {
     let text_mode = args.input.format.is_some() || args.input.preset.is_some();
     let (inputs, mut failed) = args.input.inputs_checked()?;
@@ -916,10 +1067,25 @@ pub fn run(args: &DetectArgs) -> Result<i32> {
     let sink = DetectionSink::with_format(&d, out, args.output);
     let mut malformed = 0;
     let mut text_inputs = Vec::new();
+    let json_engine = json_engine(&args.input)?;
     for (kind, (input, reader)) in opened {
         match (kind, reader) {
             (Sniffed::Json | Sniffed::WindowsJson, Some(r)) => {
-                malformed += detect_json(r, &input.display_name(), &d, &sink)?;
+                // A file's lines are all there: several threads take
+                // batches of them. Standard input streams line by line,
+                // alerts visible as soon as the producer pauses.
+                let parallel = match &input {
+                    Input::File(_) if json_engine.options().threads > 1 => Some(&json_engine),
+                    _ => None,
+                };
+                malformed += detect_json(
+                    r,
+                    &input.display_name(),
+                    args.input.max_line_bytes,
+                    parallel,
+                    &d,
+                    &sink,
+                )?;
             }
             (Sniffed::Evtx, Some(r)) => match open_evtx(&input, r) {
                 // A file that is not a readable event log fails alone; the

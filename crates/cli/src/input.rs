@@ -60,7 +60,8 @@ pub struct InputArgs {
     pub threads: Option<usize>,
 
     /// Longest line kept, in bytes; longer lines are cut there and flagged
-    /// `truncated` (default 1 MiB).
+    /// `truncated` (default 1 MiB). `detect` counts a longer JSON event
+    /// line as malformed.
     #[arg(long, value_name = "BYTES", default_value_t = logsieve_framing::DEFAULT_MAX_LINE_BYTES)]
     pub max_line_bytes: usize,
 
@@ -178,6 +179,14 @@ impl InputArgs {
     }
 
     pub fn engine(&self) -> Result<Engine> {
+        let mut engine = Engine::new(self.header()?, self.miner()?, self.engine_options()?)?;
+        crate::progress::attach(&mut engine, self);
+        Ok(engine)
+    }
+
+    /// The engine settings these arguments give (threads, line and batch
+    /// sizes, multi-line mode), checked.
+    pub fn engine_options(&self) -> Result<Options> {
         let mut opts = Options::default();
         if let Some(t) = self.threads {
             if t == 0 {
@@ -192,9 +201,7 @@ impl InputArgs {
         opts.match_only = self.match_only;
         opts.batch_lines = self.batch_lines.max(1);
         opts.multiline = self.multiline()?;
-        let mut engine = Engine::new(self.header()?, self.miner()?, opts)?;
-        crate::progress::attach(&mut engine, self);
-        Ok(engine)
+        Ok(opts)
     }
 
     /// The multi-line mode in force (see `--multiline`).

@@ -425,3 +425,124 @@ fn alerts_of_events_with_none_one_or_two_hits_keep_their_order_input_and_time() 
         );
     }
 }
+
+/// The bundled cases' events as JSON lines, with blank lines, malformed
+/// lines, arrays of events and an event with a spaced data name among
+/// them (every kind of line the JSON path treats apart), 40 times over.
+fn mixed_jsonl() -> String {
+    let mut events = Vec::new();
+    for case in cases() {
+        let text = std::fs::read_to_string(case.join("event.json")).unwrap();
+        for v in serde_json::Deserializer::from_str(&text).into_iter::<serde_json::Value>() {
+            events.push(v.unwrap());
+        }
+    }
+    let mut out = String::new();
+    for round in 0..40 {
+        for (i, ev) in events.iter().enumerate() {
+            out.push_str(&ev.to_string());
+            out.push('\n');
+            match (round + i) % 9 {
+                0 => out.push_str("\n   \n"),
+                1 => out.push_str("{\"not\": json\n"),
+                2 => out.push_str(&format!("[{ev},{ev}]\n")),
+                3 => {
+                    let mut spaced = ev.clone();
+                    if let Some(data) = spaced
+                        .pointer_mut("/Event/EventData")
+                        .and_then(|d| d.as_object_mut())
+                    {
+                        data.insert("Threat Name".into(), "Trojan:Win32/Test".into());
+                    }
+                    out.push_str(&spaced.to_string());
+                    out.push('\n');
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// `logsieve detect` of `events` with the bundled regression rules
+/// (windows mapping) and `extra` arguments.
+fn detect_regression_rules(events: &std::path::Path, extra: &[&str]) -> std::process::Output {
+    let rules = testdata("sigma-regression");
+    let mut args = vec![
+        "detect",
+        "--mapping",
+        "windows",
+        "--rules",
+        rules.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    args.push(events.to_str().unwrap());
+    run(&args)
+}
+
+#[test]
+fn json_lines_files_give_the_same_alerts_and_errors_for_any_thread_count_and_batch_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("events.jsonl");
+    std::fs::write(&events, mixed_jsonl()).unwrap();
+    let detect = |threads: &str, batch: &str| {
+        let out = detect_regression_rules(&events, &["--threads", threads, "--batch-lines", batch]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        (out.stdout, String::from_utf8(out.stderr).unwrap())
+    };
+    // One thread reads line by line; more take batches of lines.
+    let (want, want_err) = detect("1", "2048");
+    let a = alerts(&String::from_utf8(want.clone()).unwrap());
+    assert!(a.len() > 400, "{} alerts", a.len());
+    let bad: Vec<&str> = want_err
+        .lines()
+        .filter(|l| l.contains("malformed JSON event"))
+        .collect();
+    assert!(bad.len() > 50, "{want_err}");
+    for (threads, batch) in [("2", "2048"), ("3", "1"), ("4", "7")] {
+        let (got, err) = detect(threads, batch);
+        assert!(
+            got == want,
+            "alerts differ: --threads {threads} --batch-lines {batch}"
+        );
+        let got_bad: Vec<&str> = err
+            .lines()
+            .filter(|l| l.contains("malformed JSON event"))
+            .collect();
+        assert_eq!(got_bad, bad, "--threads {threads} --batch-lines {batch}");
+        let summary = |e: &str| {
+            e.lines()
+                .filter(|l| l.contains(" events ("))
+                .map(String::from)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(summary(&err), summary(&want_err));
+    }
+}
+
+#[test]
+fn a_json_line_longer_than_max_line_bytes_is_malformed_for_any_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("events.jsonl");
+    let long = format!("{{\"EventID\": 1, \"pad\": \"{}\"}}", "x".repeat(5000));
+    std::fs::write(
+        &events,
+        format!("{{\"EventID\": 1}}\n{long}\n{{\"EventID\": 2}}\n"),
+    )
+    .unwrap();
+    for threads in ["1", "2"] {
+        let out = detect_regression_rules(&events, &["--threads", threads, "--max-line-bytes", "1000"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            err.contains(
+                "events.jsonl:2: malformed JSON event: the line is longer than --max-line-bytes (1000 bytes)"
+            ),
+            "--threads {threads}: {err}"
+        );
+        assert!(
+            err.contains("2 events (1 malformed)"),
+            "--threads {threads}: {err}"
+        );
+    }
+}

@@ -439,22 +439,22 @@ impl Engine {
             .push(took);
     }
 
-    /// The reader thread's loop: frames `reader` into batches (joining lines
-    /// into events under `--multiline`), each filled in a batch `next` gives
+    /// The reader thread's loop: frames `reader` into batches of lines of
+    /// up to `max_line_bytes` (with `join`, joined into events as
+    /// `--multiline` says), each filled in a batch `next` gives
     /// (`None`: stop), and hands each to `send` (false: stop), then the
     /// failure, if reading fails, after the batch it cut short.
     fn read_batches(
         &self,
         reader: Box<dyn Read + Send>,
+        max_line_bytes: usize,
+        join: bool,
         mut next: impl FnMut() -> Option<LineBatch>,
         mut send: impl FnMut(Result<LineBatch, logsieve_framing::FramingError>) -> bool,
     ) {
         let (batch_lines, batch_bytes) = (self.opts.batch_lines, self.opts.batch_bytes);
-        let cfg = FramerConfig {
-            max_line_bytes: self.opts.max_line_bytes,
-        };
-        let mut framer = LineFramer::new(reader, cfg);
-        let mut joiner = self.joiner();
+        let mut framer = LineFramer::new(reader, FramerConfig { max_line_bytes });
+        let mut joiner = if join { self.joiner() } else { None };
         let mut lines = LineBatch::default();
         // A batch left empty (an event still open) is filled again.
         let mut spare: Option<LineBatch> = None;
@@ -512,7 +512,9 @@ impl Engine {
             let (free_tx, free_rx) = unbounded::<LineBatch>();
             sc.spawn(move || {
                 let next = || Some(free_rx.try_recv().unwrap_or_default());
-                self.read_batches(reader, next, |b| tx.send(b).is_ok());
+                self.read_batches(reader, self.opts.max_line_bytes, true, next, |b| {
+                    tx.send(b).is_ok()
+                });
             });
             while let Ok(read) = rx.recv() {
                 let arrived = std::time::Instant::now();

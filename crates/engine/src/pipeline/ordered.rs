@@ -51,9 +51,23 @@ enum Done<T> {
     Panic(Box<dyn std::any::Any + Send>),
 }
 
+/// How a pass reads its input.
+pub(super) struct Plan<'a> {
+    /// The input's name, for a read failure.
+    pub(super) name: &'a str,
+    /// Longest line kept (see [`logsieve_framing::FramerConfig`]).
+    pub(super) max_line_bytes: usize,
+    /// Join lines into events as the engine's `--multiline` says (false:
+    /// one entry per line).
+    pub(super) join: bool,
+    /// Stop after the batch being consumed once the stop flag is set.
+    pub(super) honour_stop: bool,
+}
+
 impl Engine {
     /// Reads `input` and runs `map(first_entry, batch, scratch)` on every
-    /// batch across `threads` workers, then `consume(batch, result)` on
+    /// batch across `threads` workers, each with the engine's scratch of
+    /// its own (kept warm across passes), then `consume(batch, result)` on
     /// the calling thread in input order. `consume` returns false to stop;
     /// with `honour_stop`, the stop flag stops the pass after the batch
     /// being consumed.
@@ -62,9 +76,64 @@ impl Engine {
         input: &Input,
         honour_stop: bool,
         map: impl Fn(u64, &LineBatch, &mut Scratch) -> T + Sync,
+        consume: impl FnMut(&LineBatch, T) -> Result<bool, EngineError>,
+    ) -> Result<(), EngineError> {
+        let plan = Plan {
+            name: &input.display_name(),
+            max_line_bytes: self.opts.max_line_bytes,
+            join: true,
+            honour_stop,
+        };
+        let reader = logsieve_source::open(input)?;
+        self.ordered(
+            &plan,
+            reader,
+            |w, f| self.with_worker_scratch(w, |s| f(s)),
+            map,
+            consume,
+        )
+    }
+
+    /// For callers with per-line work of their own (detection of JSON
+    /// events): reads `reader` (named `name`) as plain lines of up to
+    /// `max_line_bytes` (no joining, no header, no templates; this
+    /// engine's batch size) and runs `map(batch, state)` on every batch
+    /// across this engine's threads, each with a `S` of its own, then
+    /// `consume(batch, result)` on the calling thread in input order
+    /// (false: stop). A read failure part-way comes after the batches
+    /// read before it were consumed.
+    pub fn map_lines<S: Default, T: Send>(
+        &self,
+        name: &str,
+        reader: Box<dyn std::io::Read + Send>,
+        max_line_bytes: usize,
+        map: impl Fn(&LineBatch, &mut S) -> T + Sync,
+        consume: impl FnMut(&LineBatch, T) -> Result<bool, EngineError>,
+    ) -> Result<(), EngineError> {
+        let plan = Plan {
+            name,
+            max_line_bytes,
+            join: false,
+            honour_stop: false,
+        };
+        self.ordered(
+            &plan,
+            reader,
+            |_, f| f(&mut S::default()),
+            |_, b, s| map(b, s),
+            consume,
+        )
+    }
+
+    /// The pass itself: `state(w, f)` calls `f` with worker `w`'s state.
+    fn ordered<S, T: Send>(
+        &self,
+        plan: &Plan<'_>,
+        reader: Box<dyn std::io::Read + Send>,
+        state: impl Fn(usize, &mut dyn FnMut(&mut S)) + Sync,
+        map: impl Fn(u64, &LineBatch, &mut S) -> T + Sync,
         mut consume: impl FnMut(&LineBatch, T) -> Result<bool, EngineError>,
     ) -> Result<(), EngineError> {
-        let reader = logsieve_source::open(input)?;
         let threads = self.opts.threads.max(1);
         let in_flight = IN_FLIGHT_PER_THREAD * threads;
         let mut panic = None;
@@ -85,7 +154,7 @@ impl Engine {
                     Err(TryRecvError::Empty) => free_rx.recv().ok(),
                     Err(TryRecvError::Disconnected) => None,
                 };
-                self.read_batches(reader, next, |r| {
+                self.read_batches(reader, plan.max_line_bytes, plan.join, next, |r| {
                     let msg = match r {
                         Ok(batch) => {
                             first += batch.len() as u64;
@@ -103,11 +172,9 @@ impl Engine {
                 });
             });
             for w in 0..threads {
-                let (rx, tx, map) = (read_rx.clone(), done_tx.clone(), &map);
-                // Each worker with the engine's scratch of its own, kept
-                // warm across passes.
+                let (rx, tx, map, state) = (read_rx.clone(), done_tx.clone(), &map, &state);
                 sc.spawn(move || {
-                    self.with_worker_scratch(w, |s| {
+                    state(w, &mut |s| {
                         while let Ok(msg) = rx.recv() {
                             let (seq, done) = match msg {
                                 Read::Batch {
@@ -160,7 +227,7 @@ impl Engine {
                         p(lines, bytes);
                     }
                     let _ = free_tx.send(batch);
-                    if !go_on || (honour_stop && self.stop_requested()) {
+                    if !go_on || (plan.honour_stop && self.stop_requested()) {
                         break 'pass;
                     }
                 }
@@ -173,7 +240,7 @@ impl Engine {
         }
         match r? {
             Some(source) => Err(EngineError::Read {
-                input: input.display_name(),
+                input: plan.name.to_string(),
                 source,
             }),
             None => Ok(()),
