@@ -124,7 +124,9 @@ EOF
 pin=(taskset -c "$CORE")
 wrules=testdata/sigma-rules/windows
 srules=testdata/sigma-rules/rules
-ls_detect=("${pin[@]}" "$bin" detect --quiet)
+# One core, one worker (taskset alone would also give one: the default
+# --threads is the cores the process may run on).
+ls_detect=("${pin[@]}" "$bin" detect --quiet --threads 1)
 rs_eval=("${pin[@]}" "$rsigma" --quiet --no-stats engine eval)
 
 step "Windows: logsieve"
