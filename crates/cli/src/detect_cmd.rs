@@ -227,8 +227,10 @@ fn clip_to(s: &str, n: usize) -> String {
     format!("…{tail}")
 }
 
-/// Loads the rules and prints what loaded and what was rejected.
-pub fn load_detector(args: &RuleArgs, quiet: bool) -> Result<Detector> {
+/// Loads the rules `args` name, reading and compiling the rule files on
+/// `threads` threads (`None`: all cores), and prints what loaded and what
+/// was rejected.
+pub fn load_detector(args: &RuleArgs, quiet: bool, threads: Option<usize>) -> Result<Detector> {
     if args.rules.is_empty() {
         bail!("--rules needs at least one file or folder");
     }
@@ -265,6 +267,7 @@ pub fn load_detector(args: &RuleArgs, quiet: bool) -> Result<Detector> {
     let options = logsieve_detect::LoadOptions {
         placeholders,
         pipelines,
+        threads: threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
     };
     let d = Detector::load_with(&args.rules, mapping, &options)?;
     if !quiet || args.strict {
@@ -1062,7 +1065,7 @@ pub fn run(args: &DetectArgs) -> Result<i32> {
         )?,
         ..args.rules.clone()
     };
-    let d = load_detector(&rule_args, args.input.quiet)?;
+    let d = load_detector(&rule_args, args.input.quiet, args.input.threads)?;
     let out = crate::output::writer_for(&args.input, args.alerts.as_deref())?;
     let sink = DetectionSink::with_format(&d, out, args.output);
     let mut malformed = 0;

@@ -113,7 +113,11 @@ pub fn run_parse(args: &ParseArgs) -> Result<i32> {
             pipelines: args.pipelines.clone(),
             strict: args.strict,
         };
-        Some(crate::detect_cmd::load_detector(&rule_args, args.input.quiet)?)
+        Some(crate::detect_cmd::load_detector(
+            &rule_args,
+            args.input.quiet,
+            args.input.threads,
+        )?)
     };
     let sink = match (&detector, &args.alerts) {
         (Some(d), Some(p)) => Some(crate::detect_cmd::DetectionSink::new(

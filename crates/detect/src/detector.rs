@@ -120,6 +120,9 @@ pub struct LoadOptions {
     pub placeholders: Placeholders,
     /// Processing pipelines, applied to every rule and filter.
     pub pipelines: Vec<crate::pipeline::Pipeline>,
+    /// Threads that read and compile rule files (0 or 1: the calling
+    /// thread alone). The rules are the same for any value.
+    pub threads: usize,
 }
 
 /// What the rule documents compiled to, before resolving references.
@@ -146,6 +149,72 @@ impl Loaded {
             }),
         }
     }
+}
+
+/// One rule document's result and title.
+type Doc = (Result<Parsed, String>, Option<String>);
+
+/// Reads and compiles one rule file: each document's result, in order (an
+/// unreadable file or invalid YAML: a rejection, and nothing after it).
+fn compile_file(f: &Path, mapping: Option<&Mapping>, options: &LoadOptions) -> Vec<Doc> {
+    let text = match std::fs::read_to_string(f) {
+        Ok(t) => t,
+        Err(e) => return vec![(Err(e.to_string()), None)],
+    };
+    let mut docs = Vec::new();
+    for doc in serde_yaml::Deserializer::from_str(&text) {
+        let doc = match serde_yaml::Value::deserialize(doc) {
+            Ok(d) => d,
+            Err(e) => {
+                let at = e
+                    .location()
+                    .map(|l| format!(" at line {}, column {}", l.line(), l.column()));
+                docs.push((Err(format!("invalid YAML{}: {e}", at.unwrap_or_default())), None));
+                break;
+            }
+        };
+        if doc.is_null() {
+            continue;
+        }
+        let title = doc.get("title").and_then(|t| t.as_str()).map(str::to_string);
+        let parsed = compile_doc(&doc, f, mapping, &options.placeholders, &options.pipelines);
+        docs.push((parsed, title));
+    }
+    docs
+}
+
+/// [`compile_file`] for every file, on up to `options.threads` threads
+/// (each takes the next file left); the results in file order, so the
+/// rules are the same, in the same order, for any thread count.
+fn compile_files(files: &[PathBuf], mapping: Option<&Mapping>, options: &LoadOptions) -> Vec<Vec<Doc>> {
+    let threads = options.threads.clamp(1, files.len().max(1));
+    if threads == 1 {
+        return files.iter().map(|f| compile_file(f, mapping, options)).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut done: Vec<(usize, Vec<Doc>)> = std::thread::scope(|sc| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                sc.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(f) = files.get(i) else {
+                            break;
+                        };
+                        mine.push((i, compile_file(f, mapping, options)));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    done.sort_unstable_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, docs)| docs).collect()
 }
 
 fn yaml_files(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
@@ -314,38 +383,11 @@ impl Detector {
         let explicit: Vec<&PathBuf> = paths.iter().filter(|p| p.is_file()).collect();
         files.retain(|f| is_yaml(f) || explicit.contains(&f));
         let mut loaded = Loaded::default();
-        for f in &files {
-            let text = match std::fs::read_to_string(f) {
-                Ok(t) => t,
-                Err(e) => {
-                    loaded.add(Err(e.to_string()), &f.display().to_string(), None);
-                    continue;
-                }
-            };
-            for doc in serde_yaml::Deserializer::from_str(&text) {
-                let doc = match serde_yaml::Value::deserialize(doc) {
-                    Ok(d) => d,
-                    Err(e) => {
-                        let at = e
-                            .location()
-                            .map(|l| format!(" at line {}, column {}", l.line(), l.column()));
-                        let reason = format!("invalid YAML{}: {e}", at.unwrap_or_default());
-                        loaded.add(Err(reason), &f.display().to_string(), None);
-                        break;
-                    }
-                };
-                if doc.is_null() {
-                    continue;
-                }
-                let title = doc.get("title").and_then(|t| t.as_str()).map(str::to_string);
-                let parsed = compile_doc(
-                    &doc,
-                    f,
-                    mapping.as_ref(),
-                    &options.placeholders,
-                    &options.pipelines,
-                );
-                loaded.add(parsed, &f.display().to_string(), title);
+        let compiled = compile_files(&files, mapping.as_ref(), options);
+        for (f, docs) in files.iter().zip(compiled) {
+            let file = f.display().to_string();
+            for (parsed, title) in docs {
+                loaded.add(parsed, &file, title);
             }
         }
         Ok(Detector::build(loaded, mapping, files.len()))

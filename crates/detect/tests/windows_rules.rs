@@ -480,3 +480,36 @@ fn alert_fields_equal_the_slow_lookup() {
     );
     assert!(timed > alerts / 2, "{timed} of {alerts} alerts have a time");
 }
+
+#[test]
+fn the_rule_files_load_the_same_on_any_thread_count() {
+    let one = detector();
+    let options = logsieve_detect::LoadOptions {
+        threads: 3,
+        ..Default::default()
+    };
+    let three = Detector::load_with(
+        &[testdata("sigma-rules/windows")],
+        Mapping::builtin("windows"),
+        &options,
+    )
+    .unwrap();
+    let rules = |d: &Detector| {
+        d.rules()
+            .iter()
+            .map(|r| (r.id.clone(), r.file.clone(), r.title.clone(), r.level.clone()))
+            .collect::<Vec<_>>()
+    };
+    let rejected = |d: &Detector| {
+        d.rejections()
+            .iter()
+            .map(|r| (r.file.clone(), r.title.clone(), r.reason.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert!(rules(one).len() > 2_000);
+    assert!(rules(&three) == rules(one), "the rules or their order differ");
+    assert_eq!(rejected(&three), rejected(one));
+    assert_eq!(three.correlations().len(), one.correlations().len());
+    assert_eq!(three.filters().len(), one.filters().len());
+    assert_eq!(three.files_read(), one.files_read());
+}
