@@ -228,9 +228,8 @@ fn clip_to(s: &str, n: usize) -> String {
 }
 
 /// Loads the rules `args` name, reading and compiling the rule files on
-/// `threads` threads (`None`: all cores), and prints what loaded and what
-/// was rejected.
-pub fn load_detector(args: &RuleArgs, quiet: bool, threads: Option<usize>) -> Result<Detector> {
+/// `threads` threads, and prints what loaded and what was rejected.
+pub fn load_detector(args: &RuleArgs, quiet: bool, threads: usize) -> Result<Detector> {
     if args.rules.is_empty() {
         bail!("--rules needs at least one file or folder");
     }
@@ -267,7 +266,7 @@ pub fn load_detector(args: &RuleArgs, quiet: bool, threads: Option<usize>) -> Re
     let options = logsieve_detect::LoadOptions {
         placeholders,
         pipelines,
-        threads: threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        threads,
     };
     let d = Detector::load_with(&args.rules, mapping, &options)?;
     if !quiet || args.strict {
@@ -916,9 +915,7 @@ fn detect_json_lines_parallel(
         }
         Ok(!crate::run::stopping())
     };
-    engine
-        .map_lines(source, reader, max_line_bytes, map, consume)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    engine.map_lines(source, reader, max_line_bytes, map, consume)?;
     Ok(malformed)
 }
 
@@ -1032,7 +1029,7 @@ fn json_engine(args: &InputArgs) -> Result<Engine> {
         ..args.engine_options()?
     };
     let header = logsieve_header::HeaderParser::from_format("<Content>")?;
-    Ok(Engine::new(header, logsieve_template::Miner::default(), opts)?)
+    Ok(Engine::new(header, logsieve_template::Miner::default(), opts))
 }
 
 pub fn run(args: &DetectArgs) -> Result<i32> {
@@ -1065,7 +1062,7 @@ pub fn run(args: &DetectArgs) -> Result<i32> {
         )?,
         ..args.rules.clone()
     };
-    let d = load_detector(&rule_args, args.input.quiet, args.input.threads)?;
+    let d = load_detector(&rule_args, args.input.quiet, args.input.engine_options()?.threads)?;
     let out = crate::output::writer_for(&args.input, args.alerts.as_deref())?;
     let sink = DetectionSink::with_format(&d, out, args.output);
     let mut malformed = 0;

@@ -81,7 +81,7 @@ pub fn score(format: Option<&str>, log: &Path, truth: &Path, threads: Option<usi
     if let Some(t) = threads {
         opts.threads = t.max(1);
     }
-    let mut engine = Engine::new(header, Miner::new(MinerConfig::default()), opts)?;
+    let mut engine = Engine::new(header, Miner::new(MinerConfig::default()), opts);
     let input = Input::File(log.to_path_buf());
     engine.mine(&input)?;
     let mut buf = Vec::new();

@@ -179,7 +179,7 @@ impl InputArgs {
     }
 
     pub fn engine(&self) -> Result<Engine> {
-        let mut engine = Engine::new(self.header()?, self.miner()?, self.engine_options()?)?;
+        let mut engine = Engine::new(self.header()?, self.miner()?, self.engine_options()?);
         crate::progress::attach(&mut engine, self);
         Ok(engine)
     }

@@ -116,7 +116,7 @@ pub fn run_parse(args: &ParseArgs) -> Result<i32> {
         Some(crate::detect_cmd::load_detector(
             &rule_args,
             args.input.quiet,
-            args.input.threads,
+            args.input.engine_options()?.threads,
         )?)
     };
     let sink = match (&detector, &args.alerts) {

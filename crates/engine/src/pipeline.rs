@@ -239,8 +239,8 @@ pub struct Latency {
 }
 
 impl Engine {
-    /// A new engine.
-    pub fn new(header: HeaderParser, miner: Miner, opts: Options) -> Result<Engine, EngineError> {
+    /// A new engine (`opts.threads` 0 counts as 1).
+    pub fn new(header: HeaderParser, miner: Miner, opts: Options) -> Engine {
         let threads = opts.threads.max(1);
         let mut engine = Engine {
             header,
@@ -256,7 +256,7 @@ impl Engine {
         engine.scratches = (0..threads)
             .map(|_| std::sync::Mutex::new(engine.scratch()))
             .collect();
-        Ok(engine)
+        engine
     }
 
     /// How many bytes pass one of files may keep of what it masked (all

@@ -29,6 +29,15 @@ fn corpus(n: u32) -> String {
         .collect()
 }
 
+/// A file of `n` corpus lines in a temporary folder (kept while the
+/// folder is).
+fn corpus_file(n: u32) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("a.log");
+    std::fs::write(&path, corpus(n)).expect("write");
+    (dir, path)
+}
+
 fn engine(threads: usize, batch_lines: usize) -> Engine {
     let header = HeaderParser::from_format("<Content>").expect("format");
     let opts = Options {
@@ -36,7 +45,7 @@ fn engine(threads: usize, batch_lines: usize) -> Engine {
         batch_lines,
         ..Options::default()
     };
-    Engine::new(header, Miner::new(MinerConfig::default()), opts).expect("engine")
+    Engine::new(header, Miner::new(MinerConfig::default()), opts)
 }
 
 /// Sees each record's line number on a worker; collects them in order.
@@ -87,9 +96,7 @@ fn both_passes(
 
 #[test]
 fn every_thread_count_and_batch_size_mines_reports_and_collects_as_one_thread() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("a.log");
-    std::fs::write(&path, corpus(6_000)).expect("write");
+    let (_dir, path) = corpus_file(6_000);
     let want = both_passes(&path, 1, 4096);
     assert_eq!(want.0.lines, 6_000);
     assert_eq!(
@@ -146,9 +153,7 @@ fn a_read_failure_part_way_ends_every_thread_count_at_the_same_line() {
 
 #[test]
 fn a_stop_requested_ends_the_pass_after_one_batch_for_every_thread_count() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("a.log");
-    std::fs::write(&path, corpus(5_000)).expect("write");
+    let (_dir, path) = corpus_file(5_000);
     for threads in [1, 2, 4] {
         let mut e = engine(threads, 100);
         e.set_stop(Arc::new(AtomicBool::new(true)));
@@ -186,9 +191,7 @@ fn an_output_that_fails_ends_the_pass_with_that_error() {
             Ok(())
         }
     }
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("a.log");
-    std::fs::write(&path, corpus(20_000)).expect("write");
+    let (_dir, path) = corpus_file(20_000);
     for threads in [1, 3] {
         let mut e = engine(threads, 50);
         let input = Input::File(path.clone());
@@ -216,9 +219,7 @@ impl Observer for PanicsAt {
 
 #[test]
 fn a_panic_on_a_worker_ends_the_pass_with_that_panic_instead_of_hanging() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("a.log");
-    std::fs::write(&path, corpus(20_000)).expect("write");
+    let (_dir, path) = corpus_file(20_000);
     for threads in [1, 2, 4] {
         let mut e = engine(threads, 10);
         let input = Input::File(path.clone());

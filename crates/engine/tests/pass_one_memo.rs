@@ -78,7 +78,7 @@ fn run(
     if multiline {
         opts.multiline = Multiline::Auto;
     }
-    let mut engine = Engine::new(header, Miner::new(MinerConfig::default()), opts).expect("engine");
+    let mut engine = Engine::new(header, Miner::new(MinerConfig::default()), opts);
     engine.set_pass_one_memo(budget);
     let input = Input::File(path.to_path_buf());
     engine.mine(&input).expect("mine");
@@ -163,7 +163,7 @@ fn several_inputs_mined_first_then_reported_keep_their_own_entries() {
             batch_lines: 500,
             ..Options::default()
         };
-        let mut engine = Engine::new(header, Miner::new(MinerConfig::default()), opts).expect("engine");
+        let mut engine = Engine::new(header, Miner::new(MinerConfig::default()), opts);
         engine.set_pass_one_memo(budget);
         let inputs = [Input::File(a.clone()), Input::File(b.clone())];
         for i in &inputs {

@@ -658,8 +658,7 @@ impl Processor {
             max_line_bytes: self.cfg.max_line_bytes,
             ..Options::default()
         };
-        let engine =
-            Engine::new(header, Miner::default(), opts).map_err(|e| AckError::Unavailable(e.to_string()))?;
+        let engine = Engine::new(header, Miner::default(), opts);
         let scratch = engine.batch_scratch();
         self.engines.insert(key.clone(), (engine, scratch));
         Ok(())

@@ -70,8 +70,7 @@ fn processor_counts_and_values_equal_the_record_by_record_twin() {
             threads: 1,
             ..Options::default()
         },
-    )
-    .unwrap();
+    );
     let mut miner = Miner::default();
     let mut scratch = engine.batch_scratch();
     let rec = Recorder(Mutex::new(Vec::new()));
