@@ -630,3 +630,51 @@ fn multiline_events_are_identical_for_any_thread_count_and_batch_size() {
         .sum();
     assert_eq!(covered, 3000);
 }
+
+/// Lines are taken as text a whole batch at a time when the batch is clean
+/// UTF-8 without NUL; a line cut inside a character by `--max-line-bytes`
+/// in such a batch must still be decoded (and flagged) on its own, and a
+/// batch with a bad byte anywhere must still flag only its bad lines.
+#[test]
+fn a_line_truncated_inside_a_character_in_a_clean_batch_is_flagged_invalid_utf8() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = write(
+        dir.path(),
+        "cut.log",
+        "plan é\ncut éééé\nok\nbad \u{0}\n".as_bytes(),
+    );
+    // Batches of 2: the first is clean text (a whole line with `é`, then
+    // one cut inside an `é`), the second holds a NUL.
+    for threads in ["1", "2"] {
+        for batch in ["2", "4096"] {
+            let out = ok(&[
+                "parse",
+                "--quiet",
+                "--threads",
+                threads,
+                "--batch-lines",
+                batch,
+                "--max-line-bytes",
+                "7",
+                "-o",
+                "jsonl",
+                log.to_str().unwrap(),
+            ]);
+            let recs = json_lines(&out.stdout);
+            let flags: Vec<_> = recs.iter().map(|r| r["flags"].clone()).collect();
+            assert_eq!(
+                flags,
+                vec![
+                    serde_json::Value::Null,
+                    serde_json::json!(["invalid_utf8", "truncated"]),
+                    serde_json::Value::Null,
+                    serde_json::json!(["nul"]),
+                ],
+                "threads {threads} batch {batch}"
+            );
+            assert_eq!(recs[0]["message"], "plan é");
+            assert_eq!(recs[1]["message"], "cut é\u{FFFD}");
+            assert_eq!(recs[3]["message"], "bad \u{FFFD}");
+        }
+    }
+}

@@ -56,8 +56,9 @@ impl Engine {
         let s = &mut s.0;
         let templates = self.opts.templates;
         if !self.opts.match_only && templates {
+            let text = b.text();
             for i in 0..b.len() {
-                self.prepare_entry(b, i, s);
+                self.prepare_entry(b, text, i, s);
                 miner.learn(&s.masked, &s.header.content);
             }
         }
@@ -111,15 +112,28 @@ impl Engine {
     ) -> Result<Stats, EngineError> {
         let mut stats = Stats::default();
         let mut ob = O::Batch::default();
+        let text = b.text();
         for i in 0..b.len() {
             let line = b.line_no(i);
-            let mut f = self.prepare_entry(b, i, s);
+            let mut f = self.prepare_entry(b, text, i, s);
             let mark = miner.pending_merges().len();
             let c = template(miner, s);
             f.no_template = c.is_none() && self.opts.templates;
             stats.count(&f, b.line(i).len(), b.line(i).is_empty(), b.line_count(i));
             if let Some(o) = observer {
-                observe_record(o, miner, &self.header, line, source, b.line(i), c, s, &mut ob);
+                let raw = text.and_then(|t| b.line_text(t, i));
+                observe_record(
+                    o,
+                    miner,
+                    &self.header,
+                    line,
+                    source,
+                    b.line(i),
+                    raw,
+                    c,
+                    s,
+                    &mut ob,
+                );
             }
             if let Some(format) = format {
                 render_with(

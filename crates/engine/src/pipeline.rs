@@ -157,6 +157,7 @@ pub(crate) fn observe_record<O: Observer>(
     line: u64,
     source: &str,
     bytes: &[u8],
+    text: Option<&str>,
     c: Option<ClusterId>,
     s: &mut Scratch,
     batch: &mut O::Batch,
@@ -167,8 +168,12 @@ pub(crate) fn observe_record<O: Observer>(
     } else {
         s.params.clear();
     }
+    // `text`: the bytes when they need no decoding (LineBatch::line_text).
     let mut raw_buf = String::new();
-    let (raw, _) = decode_lossy(bytes, &mut raw_buf);
+    let raw = match text {
+        Some(t) => t,
+        None => decode_lossy(bytes, &mut raw_buf).0,
+    };
     let hex = c.map(|c| miner.template_id(c).hex());
     let rec = RecordView {
         line,
@@ -368,9 +373,17 @@ impl Engine {
 
     /// Decode, header and mask one line into `s`; returns its flags.
     /// Entry `i` of `b`: a multi-line event is parsed and mined by its first
-    /// line; the other lines are kept in `s.rest` for the record.
-    pub(crate) fn prepare_entry(&self, b: &LineBatch, i: usize, s: &mut Scratch) -> LineFlags {
-        self.prepare_entry_kept(b, i, s, None)
+    /// line; the other lines are kept in `s.rest` for the record. `text` is
+    /// what [`LineBatch::text`] gave for `b` (asked once per batch): an
+    /// entry cut from it needs no decoding of its own.
+    pub(crate) fn prepare_entry(
+        &self,
+        b: &LineBatch,
+        text: Option<&str>,
+        i: usize,
+        s: &mut Scratch,
+    ) -> LineFlags {
+        self.prepare_entry_kept(b, text, i, s, None)
     }
 
     /// [`Engine::prepare_entry`] that rebuilds the masked line from `kept`
@@ -378,6 +391,7 @@ impl Engine {
     pub(crate) fn prepare_entry_kept(
         &self,
         b: &LineBatch,
+        text: Option<&str>,
         i: usize,
         s: &mut Scratch,
         kept: Option<Kept<'_>>,
@@ -389,17 +403,21 @@ impl Engine {
             s.rest.clear();
             s.rest
                 .push_str(&String::from_utf8_lossy(bytes.get(nl + 1..).unwrap_or_default()));
-            self.prepare(&bytes[..nl], b.flags(i).truncated(), s, kept)
+            self.prepare(&bytes[..nl], None, b.flags(i).truncated(), s, kept)
         } else {
-            self.prepare(bytes, b.flags(i).truncated(), s, kept)
+            let text = text.and_then(|t| b.line_text(t, i));
+            self.prepare(bytes, text, b.flags(i).truncated(), s, kept)
         };
         flags.continued = b.flags(i).continued();
         flags
     }
 
+    /// `text`: the line's bytes as text, when it is known that they need
+    /// no decoding ([`LineBatch::line_text`]); else they are decoded.
     pub(crate) fn prepare(
         &self,
         bytes: &[u8],
+        text: Option<&str>,
         truncated: bool,
         s: &mut Scratch,
         kept: Option<Kept<'_>>,
@@ -410,7 +428,10 @@ impl Engine {
             masked,
             ..
         } = s;
-        let (text, dec) = decode_lossy(bytes, decode);
+        let (text, dec) = match text {
+            Some(t) => (t, logsieve_framing::Decoded::default()),
+            None => decode_lossy(bytes, decode),
+        };
         let matched = self.header.parse(text, header);
         if self.opts.templates {
             if !kept.is_some_and(|k| k.rebuild(&header.content, masked)) {
@@ -575,8 +596,9 @@ impl Engine {
                 // without the hand-off to a worker and the second masking
                 // of lines whose key is new (`learn` checks the cache
                 // first, as `learn_known` does: the same answers).
+                let text = b.text();
                 for i in 0..b.len() {
-                    let f = self.prepare_entry(b, i, &mut seq);
+                    let f = self.prepare_entry(b, text, i, &mut seq);
                     stats.count(&f, b.line(i).len(), b.line(i).is_empty(), b.line_count(i));
                     if templates {
                         memo.push(&seq.header.content, &seq.masked);
@@ -599,9 +621,10 @@ impl Engine {
                     let keep = !memo_full.load(std::sync::atomic::Ordering::Relaxed);
                     let mut st = Stats::default();
                     let mut part = MemoPart::default();
+                    let text = b.text();
                     let keys: Vec<u128> = (0..b.len())
                         .map(|i| {
-                            let f = self.prepare_entry(b, i, s);
+                            let f = self.prepare_entry(b, text, i, s);
                             st.count(&f, b.line(i).len(), b.line(i).is_empty(), b.line_count(i));
                             if keep {
                                 part.push(&s.header.content, &s.masked);
@@ -638,9 +661,12 @@ impl Engine {
     /// a key the miner knows is one cache probe; a line with a new key is
     /// masked again here and learned in full.
     fn learn_keyed(&self, miner: &mut Miner, seq: &mut Scratch, b: &LineBatch, keys: Vec<u128>) {
+        // The batch's text is checked only when a line has a new key.
+        let mut text = None;
         for (i, key) in keys.into_iter().enumerate() {
             if miner.learn_known(key).is_none() {
-                self.prepare_entry(b, i, seq);
+                let text = *text.get_or_insert_with(|| b.text());
+                self.prepare_entry(b, text, i, seq);
                 miner.learn(&seq.masked, &seq.header.content);
             }
         }
@@ -712,9 +738,10 @@ impl Engine {
             let mut ob = O::Batch::default();
             // Entries (whole events) up to the limit line.
             let n = (0..b.len()).take_while(|&i| b.last_line_no(i) <= limit).count();
+            let text = b.text();
             for i in 0..n {
                 let kept = memo.and_then(|m| m.get(first + i as u64));
-                let mut f = self.prepare_entry_kept(b, i, s, kept);
+                let mut f = self.prepare_entry_kept(b, text, i, s, kept);
                 let c = if self.opts.templates {
                     self.miner.lookup(&s.masked)
                 } else {
@@ -731,6 +758,7 @@ impl Engine {
                         line,
                         &source,
                         b.line(i),
+                        text.and_then(|t| b.line_text(t, i)),
                         c,
                         s,
                         &mut ob,

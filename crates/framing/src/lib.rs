@@ -216,6 +216,29 @@ impl LineBatch {
     pub fn is_empty(&self) -> bool {
         self.spans.is_empty()
     }
+    /// The whole batch as text when every byte of it is UTF-8 and none is
+    /// NUL (one check over the batch instead of one per line), else `None`.
+    /// Give it to [`LineBatch::line_text`] for each entry.
+    pub fn text(&self) -> Option<&str> {
+        if memchr::memchr(0, &self.data).is_some() {
+            return None;
+        }
+        std::str::from_utf8(&self.data).ok()
+    }
+    /// Entry `i` as text, cut from `whole` (what [`LineBatch::text`] gave
+    /// for this batch): `None` when the entry does not start and end on
+    /// character boundaries (a line truncated inside a character) or when
+    /// `whole` is not this batch's text, and then its bytes need
+    /// [`decode_lossy`]. Where it is `Some`, it is exactly what
+    /// `decode_lossy` gives for [`LineBatch::line`], with nothing changed.
+    #[inline]
+    pub fn line_text<'a>(&self, whole: &'a str, i: usize) -> Option<&'a str> {
+        if !std::ptr::eq(whole.as_bytes(), self.data.as_slice()) {
+            return None;
+        }
+        let (s, e, _) = self.spans[i];
+        whole.get(s as usize..e as usize)
+    }
     /// Bytes of entry `i` (panics if out of range).
     #[inline]
     pub fn line(&self, i: usize) -> &[u8] {

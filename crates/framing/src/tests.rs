@@ -683,3 +683,66 @@ fn line_flags_continued_is_independent() {
     assert_eq!(g, LineFlags::new(true, true));
     assert!(!LineFlags::new(true, true).continued());
 }
+
+/// The fast twin, [`LineBatch::line_text`] over [`LineBatch::text`], gives
+/// exactly what the slow one, [`decode_lossy`] of each line, gives, and
+/// only where that changes nothing: on random batches of clean text (with
+/// two-byte characters that truncation may cut) and of dirty bytes (NUL,
+/// invalid UTF-8).
+#[test]
+fn batch_text_agrees_with_decoding_each_line() {
+    let mut rng = Rng(0x2545F4914F6CDD1D);
+    let (mut fast, mut slow) = (0, 0);
+    for case in 0..2000 {
+        let mut data = random_input(&mut rng);
+        if case % 2 == 0 {
+            // Clean text: the dirty bytes become letters or `é`.
+            let mut clean = Vec::with_capacity(data.len());
+            for &b in &data {
+                match b {
+                    0 | 0xff => clean.extend_from_slice("é".as_bytes()),
+                    0xc3 | 0xa9 => clean.push(b'c'),
+                    b => clean.push(b),
+                }
+            }
+            data = clean;
+        }
+        let max = 1 + rng.below(40) as usize;
+        let mut f = LineFramer::with_chunk_size(&data[..], cfg(max), 1 + rng.below(32) as usize);
+        let mut b = LineBatch::new();
+        let mut scratch = String::new();
+        while f
+            .next_batch(&mut b, 1 + rng.below(8) as usize, usize::MAX)
+            .unwrap()
+            > 0
+        {
+            let whole = b.text();
+            assert_eq!(
+                whole.is_some(),
+                std::str::from_utf8(&b.data).is_ok() && !b.data.contains(&0)
+            );
+            for i in 0..b.len() {
+                let (want, d) = decode_lossy(b.line(i), &mut scratch);
+                match whole.and_then(|w| b.line_text(w, i)) {
+                    Some(t) => {
+                        assert_eq!(t, want, "case {case} entry {i}");
+                        assert_eq!(d, Decoded::default(), "case {case} entry {i}");
+                        fast += 1;
+                    }
+                    None => slow += 1,
+                }
+            }
+        }
+    }
+    assert!(fast > 1000 && slow > 1000, "fast {fast} slow {slow}");
+}
+
+#[test]
+fn line_text_refuses_another_batchs_text() {
+    let (mut a, mut b) = (LineBatch::new(), LineBatch::new());
+    a.push(b"same", LineFlags::default());
+    b.push(b"same", LineFlags::default());
+    let whole = a.text().unwrap();
+    assert_eq!(a.line_text(whole, 0), Some("same"));
+    assert_eq!(b.line_text(whole, 0), None);
+}
