@@ -121,19 +121,7 @@ impl Engine {
             f.no_template = c.is_none() && self.opts.templates;
             stats.count(&f, b.line(i).len(), b.line(i).is_empty(), b.line_count(i));
             if let Some(o) = observer {
-                let raw = text.and_then(|t| b.line_text(t, i));
-                observe_record(
-                    o,
-                    miner,
-                    &self.header,
-                    line,
-                    source,
-                    b.line(i),
-                    raw,
-                    c,
-                    s,
-                    &mut ob,
-                );
+                observe_record(o, miner, &self.header, line, source, (b, text, i), c, s, &mut ob);
             }
             if let Some(format) = format {
                 render_with(

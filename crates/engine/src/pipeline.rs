@@ -156,8 +156,7 @@ pub(crate) fn observe_record<O: Observer>(
     header: &HeaderParser,
     line: u64,
     source: &str,
-    bytes: &[u8],
-    text: Option<&str>,
+    (b, text, i): (&LineBatch, Option<&str>, usize),
     c: Option<ClusterId>,
     s: &mut Scratch,
     batch: &mut O::Batch,
@@ -168,12 +167,9 @@ pub(crate) fn observe_record<O: Observer>(
     } else {
         s.params.clear();
     }
-    // `text`: the bytes when they need no decoding (LineBatch::line_text).
+    // Entry `i` of `b`, `text` being what `LineBatch::text` gave for `b`.
     let mut raw_buf = String::new();
-    let raw = match text {
-        Some(t) => t,
-        None => decode_lossy(bytes, &mut raw_buf).0,
-    };
+    let (raw, _) = b.decode(text, i, &mut raw_buf);
     let hex = c.map(|c| miner.template_id(c).hex());
     let rec = RecordView {
         line,
@@ -396,42 +392,40 @@ impl Engine {
         s: &mut Scratch,
         kept: Option<Kept<'_>>,
     ) -> LineFlags {
-        let bytes = b.line(i);
-        s.has_rest = b.line_count(i) > 1;
-        let mut flags = if s.has_rest {
-            let nl = memchr::memchr(b'\n', bytes).unwrap_or(bytes.len());
-            s.rest.clear();
-            s.rest
-                .push_str(&String::from_utf8_lossy(bytes.get(nl + 1..).unwrap_or_default()));
-            self.prepare(&bytes[..nl], None, b.flags(i).truncated(), s, kept)
-        } else {
-            let text = text.and_then(|t| b.line_text(t, i));
-            self.prepare(bytes, text, b.flags(i).truncated(), s, kept)
-        };
-        flags.continued = b.flags(i).continued();
-        flags
-    }
-
-    /// `text`: the line's bytes as text, when it is known that they need
-    /// no decoding ([`LineBatch::line_text`]); else they are decoded.
-    pub(crate) fn prepare(
-        &self,
-        bytes: &[u8],
-        text: Option<&str>,
-        truncated: bool,
-        s: &mut Scratch,
-        kept: Option<Kept<'_>>,
-    ) -> LineFlags {
         let Scratch {
             decode,
             header,
             masked,
+            rest,
+            has_rest,
             ..
         } = s;
-        let (text, dec) = match text {
-            Some(t) => (t, logsieve_framing::Decoded::default()),
-            None => decode_lossy(bytes, decode),
+        *has_rest = b.line_count(i) > 1;
+        let (text, dec) = if *has_rest {
+            let bytes = b.line(i);
+            let nl = memchr::memchr(b'\n', bytes).unwrap_or(bytes.len());
+            rest.clear();
+            rest.push_str(&String::from_utf8_lossy(bytes.get(nl + 1..).unwrap_or_default()));
+            decode_lossy(&bytes[..nl], decode)
+        } else {
+            b.decode(text, i, decode)
         };
+        let mut flags = self.prepare(text, dec, b.flags(i).truncated(), header, masked, kept);
+        flags.continued = b.flags(i).continued();
+        flags
+    }
+
+    /// Header and mask one line's text into `header` and `masked`; `dec`
+    /// is what decoding it changed.
+    pub(crate) fn prepare(
+        &self,
+        text: &str,
+        dec: logsieve_framing::Decoded,
+        truncated: bool,
+        header: &mut ParsedHeader,
+        masked: &mut MaskedLine,
+        kept: Option<Kept<'_>>,
+    ) -> LineFlags {
         let matched = self.header.parse(text, header);
         if self.opts.templates {
             if !kept.is_some_and(|k| k.rebuild(&header.content, masked)) {
@@ -757,8 +751,7 @@ impl Engine {
                         &self.header,
                         line,
                         &source,
-                        b.line(i),
-                        text.and_then(|t| b.line_text(t, i)),
+                        (b, text, i),
                         c,
                         s,
                         &mut ob,

@@ -239,6 +239,20 @@ impl LineBatch {
         let (s, e, _) = self.spans[i];
         whole.get(s as usize..e as usize)
     }
+    /// Entry `i` as text: cut from `whole` ([`LineBatch::line_text`]) when
+    /// it can be, else its bytes through [`decode_lossy`] into `scratch`.
+    #[inline]
+    pub fn decode<'a>(
+        &'a self,
+        whole: Option<&'a str>,
+        i: usize,
+        scratch: &'a mut String,
+    ) -> (&'a str, Decoded) {
+        match whole.and_then(|w| self.line_text(w, i)) {
+            Some(t) => (t, Decoded::default()),
+            None => decode_lossy(self.line(i), scratch),
+        }
+    }
     /// Bytes of entry `i` (panics if out of range).
     #[inline]
     pub fn line(&self, i: usize) -> &[u8] {
