@@ -1,11 +1,16 @@
 //! The literal prefilter: which rules may match an event.
 //!
-//! Every rule gets, where its condition allows, a set of needles: literals
-//! one of which any event it matches must hold, each where it must lie (in
-//! one field's value, at its start, at its end, as the whole of it, or
-//! anywhere in the event for keywords). A rule none of whose needles is
-//! found is skipped; rules without needles are always evaluated (when
-//! their logsource holds).
+//! Every rule gets, where its condition allows, up to four clauses of
+//! needles: each clause a set of literals one of which any event the rule
+//! matches must hold, each where it must lie (in one field's value, at its
+//! start, at its end, as the whole of it, or anywhere in the event for
+//! keywords). Each field of a selection, each selection of `all of`, each
+//! value of `contains|all` gives a clause. A rule is a candidate only
+//! when its most selective clause has a needle found (the needle lists
+//! name the rules of which it is that clause) and then each of its other
+//! clauses has one (checked at the end, from which lists and needles were
+//! found). Rules without needles are always evaluated (when their
+//! logsource holds).
 //!
 //! - Events on a [`crate::JsonTape`] are prefiltered field by field: each
 //!   member whose path a rule field names is lowercased once and looked up
@@ -23,7 +28,10 @@
 //!
 //! Soundness: a needle is taken from a matcher only when every value the
 //! matcher accepts holds it where its kind says, after lowercasing
-//! (`usable_needle`; regexes give the literals every match starts with).
+//! (`usable_needle`; regexes give the literals every match starts with,
+//! or holds by their structure: [`required`]); a clause is taken only
+//! from a part of the condition every match satisfies (`and`, never
+//! `not`; an `or` gives one clause, the union of its branches' best).
 
 use crate::condition::Cond;
 use crate::dispatch::{Plan, Slots};
@@ -83,14 +91,26 @@ fn usable_needle(m: &Matcher) -> Option<String> {
     Some(n)
 }
 
-/// Literals every match of `re` starts with (so holds), lowercased: the
-/// regex's prefix literals when they are a finite set of non-empty ASCII
-/// strings. (`regex_syntax` parses the pattern as `regex` does: the
-/// modifiers' flags are in the pattern.)
+/// Literals one of which every match of `re` holds, lowercased as the
+/// prefilter lowercases text: the better of the regex's prefix literals
+/// ([`regex_prefixes`]) and the literals its structure requires
+/// ([`required`]). (`regex_syntax` parses the pattern as `regex` does:
+/// the modifiers' flags are in the pattern.)
 fn regex_needles(re: &regex::Regex) -> Option<Vec<String>> {
-    use regex_syntax::hir::literal::{ExtractKind, Extractor};
     let hir = regex_syntax::Parser::new().parse(re.as_str()).ok()?;
-    let seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
+    let by_score = |v: &Vec<String>| (v.iter().map(|t| t.len()).min().unwrap_or(0), usize::MAX - v.len());
+    [regex_prefixes(&hir), required(&hir)]
+        .into_iter()
+        .flatten()
+        .filter(|v| !v.is_empty() && v.iter().all(|t| !t.is_empty()))
+        .max_by_key(by_score)
+}
+
+/// The regex's prefix literals when they are a finite set of non-empty
+/// ASCII strings.
+fn regex_prefixes(hir: &regex_syntax::hir::Hir) -> Option<Vec<String>> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let seq = Extractor::new().kind(ExtractKind::Prefix).extract(hir);
     let lits = seq.literals()?;
     if lits.is_empty() {
         return None;
@@ -107,6 +127,148 @@ fn regex_needles(re: &regex::Regex) -> Option<Vec<String>> {
         }
     }
     Some(out)
+}
+
+/// At most this many literals stand for an alternation.
+const MAX_ALTERNATES: usize = 16;
+
+/// The one ASCII character every character of `chars` lowercases to
+/// (one character each, as [`push_lowered`] maps it), if there is one:
+/// wherever the regex matches one of them, the lowercased text holds it.
+fn one_lower(chars: impl Iterator<Item = char>) -> Option<u8> {
+    let mut one = None;
+    for c in chars {
+        let mut low = c.to_lowercase();
+        let (Some(l), None) = (low.next(), low.next()) else {
+            return None;
+        };
+        if !l.is_ascii() || one.is_some_and(|o| o != l) {
+            return None;
+        }
+        one = Some(l);
+    }
+    one.map(|c| c as u8)
+}
+
+/// The ASCII character a one-character piece of a regex always is after
+/// lowercasing (a literal character, or a class such as `[sS]` that
+/// `(?i)` makes); `None` for anything else.
+fn unit(h: &regex_syntax::hir::Hir) -> Option<u8> {
+    use regex_syntax::hir::{Class, HirKind};
+    const MAX_CLASS: u32 = 8;
+    match h.kind() {
+        HirKind::Literal(l) => {
+            let t = std::str::from_utf8(&l.0).ok()?;
+            let mut cs = t.chars();
+            let (Some(c), None) = (cs.next(), cs.next()) else {
+                return None;
+            };
+            one_lower(std::iter::once(c))
+        }
+        HirKind::Class(Class::Unicode(c)) => {
+            let n: u32 = c
+                .ranges()
+                .iter()
+                .map(|r| r.end() as u32 - r.start() as u32 + 1)
+                .sum();
+            (n <= MAX_CLASS).then(|| one_lower(c.ranges().iter().flat_map(|r| r.start()..=r.end())))?
+        }
+        HirKind::Class(Class::Bytes(c)) => {
+            let n: u32 = c
+                .ranges()
+                .iter()
+                .map(|r| r.end() as u32 - r.start() as u32 + 1)
+                .sum();
+            if n > MAX_CLASS || c.ranges().iter().any(|r| !r.end().is_ascii()) {
+                return None;
+            }
+            one_lower(
+                c.ranges()
+                    .iter()
+                    .flat_map(|r| r.start()..=r.end())
+                    .map(char::from),
+            )
+        }
+        _ => None,
+    }
+}
+
+/// Literals one of which every match of `h` holds (lowercased), from the
+/// regex's structure: in a concatenation, each run of single characters
+/// is such a literal, and so is what any one part requires; an
+/// alternation requires one of what each branch requires; a repetition
+/// at least once what its body requires. The most selective set is kept
+/// (longest shortest literal, then fewest).
+fn required(h: &regex_syntax::hir::Hir) -> Option<Vec<String>> {
+    use regex_syntax::hir::HirKind;
+    let better = |a: Option<Vec<String>>, b: Option<Vec<String>>| match (a, b) {
+        (Some(a), Some(b)) => {
+            let key = |v: &Vec<String>| (v.iter().map(|t| t.len()).min().unwrap_or(0), usize::MAX - v.len());
+            Some(if key(&b) > key(&a) { b } else { a })
+        }
+        (a, b) => a.or(b),
+    };
+    match h.kind() {
+        HirKind::Literal(_) | HirKind::Concat(_) => {
+            // Flatten into pieces: a literal is one piece per character.
+            let mut pieces: Vec<Result<u8, &regex_syntax::hir::Hir>> = Vec::new();
+            fn push<'h>(
+                p: &'h regex_syntax::hir::Hir,
+                pieces: &mut Vec<Result<u8, &'h regex_syntax::hir::Hir>>,
+            ) {
+                match p.kind() {
+                    HirKind::Literal(l) => match std::str::from_utf8(&l.0) {
+                        Ok(t) => {
+                            for c in t.chars() {
+                                pieces.push(one_lower(std::iter::once(c)).ok_or(p));
+                            }
+                        }
+                        Err(_) => pieces.push(Err(p)),
+                    },
+                    _ => pieces.push(unit(p).ok_or(p)),
+                }
+            }
+            match h.kind() {
+                HirKind::Concat(parts) => parts.iter().for_each(|p| push(p, &mut pieces)),
+                _ => push(h, &mut pieces),
+            }
+            let mut best: Option<Vec<String>> = None;
+            let mut run = String::new();
+            for p in pieces.iter().map(Some).chain(std::iter::once(None)) {
+                match p {
+                    Some(Ok(c)) => run.push(*c as char),
+                    other => {
+                        if !run.is_empty() {
+                            best = better(best, Some(vec![std::mem::take(&mut run)]));
+                        }
+                        // A literal's other characters are not a part of
+                        // their own.
+                        if let Some(Err(sub)) = other {
+                            if !matches!(sub.kind(), HirKind::Literal(_)) {
+                                best = better(best, required(sub));
+                            }
+                        }
+                    }
+                }
+            }
+            best
+        }
+        HirKind::Alternation(branches) => {
+            let mut out: Vec<String> = Vec::new();
+            for b in branches {
+                for t in required(b)? {
+                    if !out.contains(&t) {
+                        out.push(t);
+                    }
+                }
+            }
+            (out.len() <= MAX_ALTERNATES).then_some(out)
+        }
+        HirKind::Repetition(r) if r.min >= 1 => required(&r.sub),
+        HirKind::Capture(c) => required(&c.sub),
+        HirKind::Class(_) => unit(h).map(|c| vec![(c as char).to_string()]),
+        _ => None,
+    }
 }
 
 /// Needles one of which every value accepted by one of `alts` holds;
@@ -166,23 +328,64 @@ enum Scope {
 }
 
 /// Needles with where they must occur; one of them must, for the rule to
-/// match.
+/// match (a clause).
 type Needles = Vec<(Needle, Scope)>;
+
+/// Clauses every match of a rule satisfies, each on its own: a rule is a
+/// candidate only when each of its clauses has a needle where it must
+/// lie. (`all of selection_*`, a selection's fields, `contains|all`
+/// values: each gives a clause.)
+type Clauses = Vec<Needles>;
+
+/// At most this many clauses per rule are kept (the most selective by
+/// [`score`]): each needle a clause adds is scanned for in every event
+/// that has its field.
+const MAX_CLAUSES: usize = 4;
 
 fn tagged(ns: Vec<Needle>, scope: &Scope) -> Needles {
     ns.into_iter().map(|n| (n, scope.clone())).collect()
 }
 
-fn best(cands: impl Iterator<Item = Option<Needles>>) -> Option<Needles> {
-    cands.flatten().max_by_key(|n| {
-        (
-            n.iter().map(|x| x.0.text.len()).min().unwrap_or(0),
-            usize::MAX - n.len(),
-        )
-    })
+/// How selective a clause looks: its shortest needle, then fewer needles.
+fn score(n: &Needles) -> (usize, usize) {
+    (
+        n.iter().map(|x| x.0.text.len()).min().unwrap_or(0),
+        usize::MAX - n.len(),
+    )
 }
 
-fn needles_sel(s: &Selection) -> Option<Needles> {
+/// The most selective clause of `c`.
+fn best(c: Clauses) -> Option<Needles> {
+    c.into_iter().max_by_key(score)
+}
+
+/// Clauses of a disjunction: one, the union of each branch's best clause
+/// (`None` when a branch has none: it may match anything).
+fn any_of(branches: impl Iterator<Item = Option<Clauses>>) -> Option<Clauses> {
+    let mut out = Vec::new();
+    for b in branches {
+        out.extend(best(b?)?);
+    }
+    Some(vec![out])
+}
+
+/// A field test's clauses: with `all`, one per value that has needles;
+/// else one, over every value (`None` when a value has none).
+fn field_clauses(f: &crate::rule::FieldMatch) -> Option<Clauses> {
+    let scope = Scope::Field(f.paths.clone());
+    let c: Clauses = if f.all {
+        f.values
+            .iter()
+            .filter_map(|v| needles_matchers(v))
+            .map(|ns| tagged(ns, &scope))
+            .collect()
+    } else {
+        vec![tagged(needles_values(&f.values, false)?, &scope)]
+    };
+    (!c.is_empty()).then_some(c)
+}
+
+fn needles_sel(s: &Selection) -> Option<Clauses> {
     match s {
         // A keyword may lie anywhere in the event's text.
         Selection::Keywords { values, all } => needles_values(values, *all).map(|ns| {
@@ -193,33 +396,49 @@ fn needles_sel(s: &Selection) -> Option<Needles> {
                     ..n
                 })
                 .collect();
-            tagged(ns, &Scope::Any)
+            vec![tagged(ns, &Scope::Any)]
         }),
+        // One group: each of its fields must match, so each field's
+        // clauses hold. Several groups: any one of them.
         Selection::Fields(groups) => {
-            let mut out = Vec::new();
-            for g in groups {
-                out.extend(best(g.iter().map(|f| {
-                    needles_values(&f.values, f.all).map(|ns| tagged(ns, &Scope::Field(f.paths.clone())))
-                }))?);
+            let group = |g: &Vec<crate::rule::FieldMatch>| -> Option<Clauses> {
+                let c: Clauses = g.iter().filter_map(field_clauses).flatten().collect();
+                (!c.is_empty()).then_some(c)
+            };
+            match groups.as_slice() {
+                [g] => group(g),
+                _ => any_of(groups.iter().map(group)),
             }
-            Some(out)
         }
     }
 }
 
-fn needles_cond(c: &Cond, sels: &[Selection]) -> Option<Needles> {
+fn needles_cond(c: &Cond, sels: &[Selection]) -> Option<Clauses> {
     match c {
         Cond::Sel(i) => needles_sel(&sels[*i]),
-        Cond::And(v) => best(v.iter().map(|c| needles_cond(c, sels))),
-        Cond::Or(v) => {
-            let mut out = Vec::new();
-            for c in v {
-                out.extend(needles_cond(c, sels)?);
-            }
-            Some(out)
+        Cond::And(v) => {
+            let c: Clauses = v.iter().filter_map(|c| needles_cond(c, sels)).flatten().collect();
+            (!c.is_empty()).then_some(c)
         }
+        Cond::Or(v) => any_of(v.iter().map(|c| needles_cond(c, sels))),
         Cond::Not(_) => None,
     }
+}
+
+/// A rule's clauses, at most [`MAX_CLAUSES`] (the most selective, the
+/// same clause once); `None`: the rule has no needle and is always a
+/// candidate when its logsource holds.
+fn rule_clauses(r: &Rule) -> Option<Clauses> {
+    let mut c = needles_cond(&r.cond, &r.selections)?;
+    c.retain(|n| !n.is_empty());
+    c.sort_by_key(|n| std::cmp::Reverse(score(n)));
+    let mut out: Clauses = Vec::new();
+    for n in c {
+        if out.len() < MAX_CLAUSES && !out.contains(&n) {
+            out.push(n);
+        }
+    }
+    (!out.is_empty()).then_some(out)
 }
 
 /// An automaton over needles: which of them occur in a lowercased text
@@ -472,9 +691,9 @@ fn lowered<'a>(t: &'a str, buf: &'a mut String) -> &'a str {
 /// The prefilter's tables, built once from the rules.
 #[derive(Debug)]
 pub(crate) struct Prefilter {
-    /// Every needle's text, with the rules it unlocks wherever it occurs
-    /// (the whole-event scan), and that scan's automaton, built when first
-    /// needed.
+    /// Every needle's text, with the rules whose first clause it satisfies
+    /// wherever it occurs (the whole-event scan), and that scan's
+    /// automaton, built when first needed.
     needles: Vec<String>,
     needle_rules: Vec<Vec<usize>>,
     whole: OnceLock<NeedleScan>,
@@ -483,12 +702,17 @@ pub(crate) struct Prefilter {
     /// with keyword rules, over their needles.
     any: Vec<(u32, NeedleScan)>,
     needle_any: Vec<Vec<usize>>,
+    /// Per needle: whether it is a keyword needle (of any clause).
+    keyword: Vec<bool>,
     /// Over every keyword needle (built when first needed).
     all_any: OnceLock<NeedleScan>,
     /// Per field (a rule field's candidate paths): its tables.
     fields: Vec<FieldScan>,
-    /// The rules each field needle unlocks.
+    /// The rules whose first clause each field needle satisfies.
     lists: Vec<Vec<usize>>,
+    /// Per rule: its other clauses, each checked once the first has let
+    /// the rule through (a needle in each: [`Sat`]).
+    more: Vec<Box<[Box<[Sat]>]>>,
     /// Per field: its candidate paths.
     field_paths: Vec<Vec<String>>,
     /// Events not on a tape are prefiltered field by field through
@@ -516,6 +740,10 @@ pub(crate) struct Prefilter {
 pub(crate) struct PreScratch {
     /// Per rule: the event number that last made it a candidate.
     mark: Vec<u32>,
+    /// Per field needle list and per needle: the event number that last
+    /// found it (for the rules' other clauses).
+    list_seen: Vec<u32>,
+    needle_seen: Vec<u32>,
     /// This event's number.
     stamp: u32,
     /// A value lowercased, and reversed.
@@ -532,6 +760,17 @@ pub(crate) struct PreScratch {
     /// The plan (detector) `memo` and `flat` were filled for: both hold
     /// its field and list numbers, so another detector starts them anew.
     plan: u64,
+}
+
+/// One needle of a rule's clause after the first: its field list
+/// ([`NONE`] for a keyword needle) and its number among all needles.
+/// Found when its list was found (an event prefiltered field by field;
+/// keywords: when the needle was), or when the needle was anywhere (an
+/// event scanned as a whole).
+#[derive(Debug, Clone, Copy)]
+struct Sat {
+    list: u32,
+    needle: u32,
 }
 
 /// A rule field no path of which a flat event has.
@@ -609,12 +848,16 @@ impl Prefilter {
         let mut needles: Vec<String> = Vec::new();
         let mut needle_rules: Vec<Vec<usize>> = Vec::new();
         let mut needle_any: Vec<Vec<usize>> = Vec::new();
+        // Per needle: the logsource groups of rules with it as a keyword
+        // needle (any clause).
+        let mut needle_kw_groups: Vec<Vec<u32>> = Vec::new();
         let mut index: FxHashMap<String, usize> = FxHashMap::default();
         let mut fields: FxHashMap<Vec<String>, u32> = FxHashMap::default();
         // Per field: (needle, list); and (field, needle) → list.
         let mut field_needles: Vec<Vec<(Needle, u32)>> = Vec::new();
         let mut list_of: FxHashMap<(u32, Needle), u32> = FxHashMap::default();
         let mut lists: Vec<Vec<usize>> = Vec::new();
+        let mut more: Vec<Box<[Box<[Sat]>]>> = Vec::with_capacity(rules.len());
         let mut always = vec![Vec::new(); plan.groups()];
         let mut unfiltered = 0;
         let push = |v: &mut Vec<usize>, ri: usize| {
@@ -623,49 +866,77 @@ impl Prefilter {
             }
         };
         for (ri, r) in rules.iter().enumerate() {
-            match needles_cond(&r.cond, &r.selections) {
-                Some(ns) if !ns.is_empty() => {
-                    for (n, scope) in ns {
-                        let k = *index.entry(n.text.clone()).or_insert_with(|| {
-                            needles.push(n.text.clone());
-                            needle_rules.push(Vec::new());
-                            needle_any.push(Vec::new());
-                            needles.len() - 1
-                        });
-                        push(&mut needle_rules[k], ri);
-                        match scope {
-                            Scope::Any => {
-                                push(&mut needle_any[k], ri);
+            let mut rest: Vec<Box<[Sat]>> = Vec::new();
+            match rule_clauses(r) {
+                Some(clauses) => {
+                    for (ci, ns) in clauses.into_iter().enumerate() {
+                        let first = ci == 0;
+                        let mut sats = Vec::new();
+                        for (n, scope) in ns {
+                            let k = *index.entry(n.text.clone()).or_insert_with(|| {
+                                needles.push(n.text.clone());
+                                needle_rules.push(Vec::new());
+                                needle_any.push(Vec::new());
+                                needle_kw_groups.push(Vec::new());
+                                needles.len() - 1
+                            });
+                            if first {
+                                push(&mut needle_rules[k], ri);
                             }
-                            Scope::Field(paths) => {
-                                let next = fields.len() as u32;
-                                let f = *fields.entry(paths).or_insert(next);
-                                if f == next {
-                                    field_needles.push(Vec::new());
+                            match scope {
+                                Scope::Any => {
+                                    if first {
+                                        push(&mut needle_any[k], ri);
+                                    }
+                                    let g = plan.rule_group[ri];
+                                    if !needle_kw_groups[k].contains(&g) {
+                                        needle_kw_groups[k].push(g);
+                                    }
+                                    sats.push(Sat {
+                                        list: NONE,
+                                        needle: k as u32,
+                                    });
                                 }
-                                let l = *list_of.entry((f, n.clone())).or_insert_with(|| {
-                                    lists.push(Vec::new());
-                                    field_needles[f as usize].push((n, lists.len() as u32 - 1));
-                                    lists.len() as u32 - 1
-                                });
-                                push(&mut lists[l as usize], ri);
+                                Scope::Field(paths) => {
+                                    let next = fields.len() as u32;
+                                    let f = *fields.entry(paths).or_insert(next);
+                                    if f == next {
+                                        field_needles.push(Vec::new());
+                                    }
+                                    let l = *list_of.entry((f, n.clone())).or_insert_with(|| {
+                                        lists.push(Vec::new());
+                                        field_needles[f as usize].push((n, lists.len() as u32 - 1));
+                                        lists.len() as u32 - 1
+                                    });
+                                    if first {
+                                        push(&mut lists[l as usize], ri);
+                                    }
+                                    sats.push(Sat {
+                                        list: l,
+                                        needle: k as u32,
+                                    });
+                                }
                             }
+                        }
+                        if !first {
+                            rest.push(sats.into());
                         }
                     }
                 }
-                _ => {
+                None => {
                     always[plan.rule_group[ri] as usize].push(ri);
                     unfiltered += 1;
                 }
             }
+            more.push(rest.into());
         }
         // Per logsource group with keyword rules: an automaton over their
         // keyword needles alone (small: one pass with a fast skip).
         let mut group_kw: Vec<Vec<bool>> = Vec::new();
         let mut kw_group: Vec<Option<usize>> = vec![None; plan.groups()];
-        for (k, rs) in needle_any.iter().enumerate() {
-            for &ri in rs {
-                let g = plan.rule_group[ri] as usize;
+        for (k, gs) in needle_kw_groups.iter().enumerate() {
+            for &g in gs {
+                let g = g as usize;
                 let i = *kw_group[g].get_or_insert_with(|| {
                     group_kw.push(vec![false; needles.len()]);
                     group_kw.len() - 1
@@ -715,6 +986,8 @@ impl Prefilter {
             field_paths,
             fields: field_needles.iter().map(|ns| FieldScan::new(ns)).collect(),
             lists,
+            more,
+            keyword: needle_kw_groups.iter().map(|g| !g.is_empty()).collect(),
             needles,
             needle_rules,
             whole: OnceLock::new(),
@@ -731,7 +1004,7 @@ impl Prefilter {
 
     fn all_any(&self) -> &NeedleScan {
         self.all_any
-            .get_or_init(|| NeedleScan::new(&self.needles, |i| !self.needle_any[i].is_empty()))
+            .get_or_init(|| NeedleScan::new(&self.needles, |i| self.keyword[i]))
     }
 
     fn whole(&self) -> &NeedleScan {
@@ -768,9 +1041,17 @@ impl Prefilter {
             s.mark = vec![0; rules];
             s.stamp = 0;
         }
+        if s.list_seen.len() != self.lists.len() || s.needle_seen.len() != self.needles.len() {
+            s.list_seen = vec![0; self.lists.len()];
+            s.needle_seen = vec![0; self.needles.len()];
+            s.mark.iter_mut().for_each(|m| *m = 0);
+            s.stamp = 0;
+        }
         s.stamp = s.stamp.wrapping_add(1);
         if s.stamp == 0 {
             s.mark.iter_mut().for_each(|m| *m = 0);
+            s.list_seen.iter_mut().for_each(|m| *m = 0);
+            s.needle_seen.iter_mut().for_each(|m| *m = 0);
             s.stamp = 1;
         }
         if s.plan != plan.id {
@@ -780,6 +1061,8 @@ impl Prefilter {
         }
         let PreScratch {
             mark,
+            list_seen,
+            needle_seen,
             stamp,
             low,
             rev,
@@ -809,7 +1092,8 @@ impl Prefilter {
         // The members matched to paths, with their nodes (taken out of
         // `slots`, which `unlock` asks for logsource verdicts).
         let found = slots.take_found();
-        // Rules a needle unlocks, if their logsource holds (the dispatch).
+        // Rules whose first clause a needle satisfies, if their logsource
+        // holds (the dispatch); their other clauses are checked at the end.
         let mut unlock = |rules: &[usize]| {
             for &r in rules {
                 if mark[r] != stamp {
@@ -820,6 +1104,15 @@ impl Prefilter {
                 }
             }
         };
+        // A field needle list found, a needle found.
+        let mut list_hit = |x: u32, unlock: &mut dyn FnMut(&[usize])| {
+            list_seen[x as usize] = stamp;
+            unlock(&self.lists[x as usize]);
+        };
+        let mut needle_hit = |n: usize, rules: &[usize], unlock: &mut dyn FnMut(&[usize])| {
+            needle_seen[n] = stamp;
+            unlock(rules);
+        };
         match by_field {
             // Few fields: each one's value (the first candidate path
             // present, as matching takes it) searched for its own needles,
@@ -828,13 +1121,17 @@ impl Prefilter {
                 if !self.any.is_empty() {
                     let kw = self.all_any();
                     match ev.keyword_text() {
-                        Some(t) => kw.scan(lowered(&t, low), &mut |n| unlock(&self.needle_any[n])),
-                        None => kw.scan_event(ev, joined, &mut |n| unlock(&self.needle_any[n])),
+                        Some(t) => kw.scan(lowered(&t, low), &mut |n| {
+                            needle_hit(n, &self.needle_any[n], &mut unlock)
+                        }),
+                        None => kw.scan_event(ev, joined, &mut |n| {
+                            needle_hit(n, &self.needle_any[n], &mut unlock)
+                        }),
                     }
                 }
                 let mut scan = |f: usize, text: &str| {
                     let l = lowered(text, low);
-                    self.fields[f].scan(l, rev, &mut |x| unlock(&self.lists[x as usize]));
+                    self.fields[f].scan(l, rev, &mut |x| list_hit(x, &mut unlock));
                 };
                 if let Some(fe) = ev.as_flat() {
                     // Which field each rule field reads depends only on
@@ -856,16 +1153,19 @@ impl Prefilter {
             }
             None => {
                 let whole = self.whole();
-                whole.scan_event(ev, joined, &mut |n| unlock(&self.needle_rules[n]))
+                whole.scan_event(ev, joined, &mut |n| {
+                    needle_hit(n, &self.needle_rules[n], &mut unlock)
+                })
             }
             Some(t) => {
                 if n_any == usize::MAX {
-                    self.all_any()
-                        .scan_event(ev, joined, &mut |n| unlock(&self.needle_any[n]));
+                    self.all_any().scan_event(ev, joined, &mut |n| {
+                        needle_hit(n, &self.needle_any[n], &mut unlock)
+                    });
                 } else if n_any > 0 {
                     joined_texts(ev, joined);
                     for scan in any.iter().flatten() {
-                        scan.scan(joined, &mut |n| unlock(&self.needle_any[n]));
+                        scan.scan(joined, &mut |n| needle_hit(n, &self.needle_any[n], &mut unlock));
                     }
                 }
                 // The members `Slots::resolve` matched to paths (one pass
@@ -886,7 +1186,7 @@ impl Prefilter {
                             match memo.lookup(p, tb, h) {
                                 Probe::Kept(i) => {
                                     for &x in memo.hits(i) {
-                                        unlock(&self.lists[x as usize]);
+                                        list_hit(x, &mut unlock);
                                     }
                                     return;
                                 }
@@ -899,10 +1199,13 @@ impl Prefilter {
                         for &f in here {
                             self.fields[f as usize].scan(l, rev, &mut |x| {
                                 hits.push(x);
-                                unlock(&self.lists[x as usize]);
+                                list_hit(x, &mut unlock);
                             });
                         }
                         if let Some((i, h)) = keep {
+                            // A list found twice is replayed once.
+                            hits.sort_unstable();
+                            hits.dedup();
                             memo.record(i, p, tb, h, hits);
                         }
                     });
@@ -910,11 +1213,114 @@ impl Prefilter {
             }
         }
         slots.put_found(found);
+        // The rules' other clauses: each must have had a needle found.
+        let whole_scan = by_field.is_none() && !self.by_get;
+        list.retain(|&r| {
+            self.more[r].iter().all(|clause| {
+                clause.iter().any(|sat| {
+                    if sat.list == NONE || whole_scan {
+                        needle_seen[sat.needle as usize] == stamp
+                    } else {
+                        list_seen[sat.list as usize] == stamp
+                    }
+                })
+            })
+        });
         for (g, rules) in self.always.iter().enumerate() {
             if !rules.is_empty() && slots.group(ev, plan, g as u32) {
                 list.extend_from_slice(rules);
             }
         }
         list.sort_unstable();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{push_lowered, regex_needles};
+    use proptest::prelude::*;
+
+    fn needles(re: &str) -> Option<Vec<String>> {
+        regex_needles(&regex::Regex::new(re).unwrap())
+    }
+
+    /// The slow twin of the soundness claim: wherever `re` matches `text`,
+    /// the lowercased text holds one of the needles.
+    fn sound(re: &str, text: &str) -> Result<(), TestCaseError> {
+        let r = regex::Regex::new(re).unwrap();
+        if let (Some(ns), true) = (regex_needles(&r), r.is_match(text)) {
+            let mut low = String::new();
+            push_lowered(&mut low, text);
+            prop_assert!(
+                ns.iter().any(|n| low.contains(n.as_str())),
+                "{re:?} matches {text:?} but {low:?} holds none of {ns:?}"
+            );
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn required_literals_of_sigma_regexes() {
+        // Inner literals, not only prefixes.
+        assert_eq!(needles(r"\w+`(?:\w+|-|.)`[\w+|\s]"), Some(vec!["`".to_string()]));
+        assert_eq!(
+            needles(r#"(?i)\.exe[\"\']?\s+[^\"]{0,64}werfaultsecure\.exe[\"\']?\s+\d{2,10}"#),
+            // `s` is not a needle letter under `(?i)`: `ſ` matches it and
+            // lowercases to itself.
+            Some(vec!["ecure.exe".to_string()])
+        );
+        // An alternation inside: one of its branches' literals.
+        assert_eq!(
+            needles(r"(?i)(?:set).*&&\s?set.*(?:environment|invoke|\$\{?input).*&&.*"),
+            Some(vec![
+                "environment".to_string(),
+                "invoke".to_string(),
+                "input".to_string()
+            ])
+        );
+        assert_eq!(needles(r"(?i)\bs\b.*&&"), Some(vec!["&&".to_string()]));
+        // `(?i)k` matches the Kelvin sign, which lowercases to `k`.
+        assert_eq!(needles(r"(?i)kk"), Some(vec!["kk".to_string()]));
+        // Nothing required: no needle.
+        assert_eq!(needles(r"\s[a-fA-F0-9]{64}\s[a-fA-F0-9]{16}"), None);
+        assert_eq!(needles(r"(?:abc)?d*"), None);
+        assert_eq!(needles(r"abc|\d"), None);
+    }
+
+    #[test]
+    fn required_literals_hold_on_case_folded_texts() {
+        for (re, text) in [
+            (r"(?i)werfaultsecure\.exe", "WERFAULTſECURE.EXE"),
+            (r"(?i)kk", "\u{212A}K"),
+            (r"(?i)invoke-expression", "INVOKE-EXPRESSION"),
+            (r"İstanbul", "İstanbul"),
+            (r"(?i)straße", "STRASSE"),
+        ] {
+            sound(re, text).unwrap();
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+
+        /// Generated regexes over a few letters (cased and `(?i)`), with
+        /// classes, alternations, repetitions and groups, on generated
+        /// texts with the letters' case foldings: a match always leaves a
+        /// needle in the lowercased text.
+        #[test]
+        fn required_literals_are_in_every_match(
+            flags in proptest::sample::select(vec!["", "(?i)"]),
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "a", "b", "s", "k", "ab", "sk", "[aA]", "[ab]", "\\.", "x+", "(?:ab|ba)",
+                    "(?:s|k)", "(?:ab)?", "b*", "(?:ks){1,2}", "\\w", ".", "(?:a|b|)",
+                ]),
+                1..6,
+            ),
+            text in "[abskABSKſ\u{212A}. x]{0,16}",
+        ) {
+            let re = format!("{flags}{}", parts.concat());
+            sound(&re, &text)?;
+        }
     }
 }

@@ -28,7 +28,7 @@ const SLOTS: usize = 2048;
 pub(crate) const MAX_TEXT: usize = 200;
 
 /// Texts whose scans unlock more lists than this are scanned every time.
-const MAX_HITS: usize = 12;
+const MAX_HITS: usize = 32;
 
 /// The table: a tag per slot ([`logsieve_memo::Tags`]) and the kept
 /// pairs; allocated on first use.

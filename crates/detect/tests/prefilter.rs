@@ -595,3 +595,122 @@ fn flat_events_with_changing_field_names_agree_with_brute_force() {
     }
     assert!(matched > checked / 10, "{matched} matches over {checked} events");
 }
+
+/// Rules every match of which satisfies several needle clauses (each of a
+/// selection's fields, `all of` selections, each value of `contains|all`),
+/// beside `not` filters, and regexes whose only literals lie inside.
+const CLAUSE_RULES: &str = r#"
+title: two fields
+id: 00000000-0000-0000-0000-000000000031
+logsource: {product: windows}
+detection:
+  sel:
+    Image|endswith: '\cmd.exe'
+    CommandLine|contains|all: [' /c ', 'whoami']
+  condition: sel
+---
+title: all of two selections but a filter
+id: 00000000-0000-0000-0000-000000000032
+logsource: {product: windows}
+detection:
+  sel_img: {Image|endswith: ['h.exe', '\pwsh.exe']}
+  sel_cli: {CommandLine|contains: '-enc'}
+  filter: {CommandLine|contains: 'ipconfig'}
+  condition: all of sel_* and not filter
+---
+title: one of two groups and a field
+id: 00000000-0000-0000-0000-000000000033
+logsource: {product: windows}
+detection:
+  sel:
+    - Image|startswith: 'C:\Users\'
+    - CommandLine|contains: 'net user'
+  sel2: {CommandLine|contains: 'k'}
+  condition: sel and sel2
+---
+title: regex with inner literals
+id: 00000000-0000-0000-0000-000000000034
+logsource: {product: windows}
+detection:
+  sel:
+    CommandLine|re:
+      - '\w+\s+/all'
+      - '(?i)\S+\s+(?:user|group)\b'
+  condition: sel
+"#;
+
+fn clause_detector() -> &'static Detector {
+    static D: std::sync::OnceLock<Detector> = std::sync::OnceLock::new();
+    D.get_or_init(|| Detector::from_yaml(CLAUSE_RULES, Mapping::builtin("windows")).unwrap())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    /// A rule is let through only when each of its clauses has a needle
+    /// where it must lie, and that never hides a match.
+    #[test]
+    fn needle_clauses_agree_with_brute_force(
+        image in concat_of(PIECES),
+        cmd in concat_of(PIECES),
+        nested in any::<bool>(),
+    ) {
+        let data = if nested {
+            json!({"Image": [image, "C:\\other"], "CommandLine": {"#text": cmd}})
+        } else {
+            json!({"Image": image, "CommandLine": cmd})
+        };
+        let v = json!({"Event": {"System": {"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational"}, "EventData": data}});
+        agrees_with_brute_force(clause_detector(), &v)?;
+    }
+}
+
+/// Each clause keeps its rule out on its own: a rule whose first clause's
+/// needle occurs is still no candidate while another clause has none.
+#[test]
+fn a_rule_is_a_candidate_only_when_every_clause_has_a_needle() {
+    let d = clause_detector();
+    assert_eq!(d.rules().len(), 4);
+    assert_eq!(d.unfiltered_rules(), 0);
+    let titles = |image: &str, cmd: &str| -> Vec<String> {
+        let v = json!({"Event": {"System": {"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational"},
+            "EventData": {"Image": image, "CommandLine": cmd}}});
+        let line = serde_json::to_string(&v).unwrap();
+        let mut tape = logsieve_detect::JsonTape::default();
+        let t = tape.parse(line.as_bytes()).unwrap();
+        let mut s = Scratch::default();
+        let on_tape: Vec<String> = d
+            .candidate_rules(&t, &mut s)
+            .into_iter()
+            .map(|r| d.rules()[r].title.clone())
+            .collect();
+        // serde_json's tree is prefiltered by `Event::get`, field by field.
+        let on_tree: Vec<String> = d
+            .candidate_rules(&JsonEvent(&v), &mut s)
+            .into_iter()
+            .map(|r| d.rules()[r].title.clone())
+            .collect();
+        assert_eq!(on_tape, on_tree, "{image:?} {cmd:?}");
+        on_tape
+    };
+    let none: [&str; 0] = [];
+    assert_eq!(titles("C:\\Windows\\cmd.exe", "cmd /c dir"), none, "no `whoami`");
+    assert_eq!(titles("C:\\Windows\\cmd.exe", "cmd /c whoami"), ["two fields"]);
+    assert_eq!(titles("C:\\x\\pwsh.exe", "pwsh -nop"), none, "no `-enc`");
+    assert_eq!(titles("C:\\x\\notepad.exe", "x -enc y"), none, "no image suffix");
+    assert_eq!(
+        titles("C:\\x\\pwsh.exe", "x -enc y"),
+        ["all of two selections but a filter"]
+    );
+    assert_eq!(titles("C:\\Users\\a.exe", "dir"), none, "no `k`");
+    assert_eq!(
+        titles("C:\\Users\\a.exe", "kill"),
+        ["one of two groups and a field"]
+    );
+    assert_eq!(titles("C:\\x.exe", "ipconfig /s"), none, "no `/all`");
+    assert_eq!(
+        titles("C:\\x.exe", "ipconfig /all"),
+        ["regex with inner literals"]
+    );
+    assert_eq!(titles("C:\\x.exe", "NET GROUP"), ["regex with inner literals"]);
+}
