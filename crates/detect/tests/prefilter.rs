@@ -124,6 +124,16 @@ fn agree(d: &Detector, events: &[Value]) -> usize {
         let b = d.matching_rules_brute_force(&JsonEvent(ev));
         assert_eq!(a, b, "prefilter disagrees on {ev}");
         matched += a.len();
+        // The same event decoded on a tape (prefiltered field by field,
+        // keywords in the line).
+        let line = serde_json::to_string(ev).unwrap();
+        let mut tape = logsieve_detect::JsonTape::default();
+        let t = tape.parse(line.as_bytes()).unwrap();
+        assert_eq!(
+            d.matching_rules(&t, &mut s),
+            b,
+            "prefilter disagrees on the tape {line}"
+        );
         let mut flat = FlatEvent::default();
         for (k, v) in ev.as_object().into_iter().flatten() {
             if let Some(t) = v.as_str() {
