@@ -19,12 +19,13 @@
 //!   unanchored one for the rest, memchr for 1-byte needles. A field's
 //!   tables hold only the needles of rules that read the field, so a value
 //!   is never searched for another field's literals.
-//! - Other events (a tape whose paths are ambiguous, flat events, JSON
-//!   values) are prefiltered field by field too when few fields have
-//!   needles: each field's value as matching reads it (`Event::get`, first
-//!   candidate path present), keywords in the keyword text. With many
-//!   fields they are scanned as a whole by one automaton over every
-//!   needle, a needle counting wherever it occurs (built on first use).
+//! - Flat events are prefiltered field by field too: each field's value
+//!   as matching reads it (first candidate path present, resolved once
+//!   per list of field names), keywords in the keyword text. So are other
+//!   events (a tape whose paths are ambiguous, JSON values) when few
+//!   fields have needles (through `Event::get`); with many fields they are
+//!   scanned as a whole by one automaton over every needle, a needle
+//!   counting wherever it occurs (built on first use).
 //!
 //! Soundness: a needle is taken from a matcher only when every value the
 //! matcher accepts holds it where its kind says, after lowercasing
@@ -716,7 +717,9 @@ pub(crate) struct Prefilter {
     /// Per field: its candidate paths.
     field_paths: Vec<Vec<String>>,
     /// Events not on a tape are prefiltered field by field through
-    /// `Event::get` (few fields), or scanned as a whole (many).
+    /// `Event::get` (few fields), or scanned as a whole (many); flat
+    /// events always field by field (their fields are resolved once per
+    /// list of names, [`FlatFields`], whatever the rules' fields).
     by_get: bool,
     /// Per interned path (the plan's ids): the fields with needles it is
     /// a candidate path of; a path with a `*` segment stands here by the
@@ -1113,11 +1116,13 @@ impl Prefilter {
             needle_seen[n] = stamp;
             unlock(rules);
         };
+        let by_get = self.by_get || ev.as_flat().is_some();
         match by_field {
-            // Few fields: each one's value (the first candidate path
-            // present, as matching takes it) searched for its own needles,
-            // and keywords in the keyword text (or every text without one).
-            None if self.by_get => {
+            // Few fields (or a flat event): each one's value (the first
+            // candidate path present, as matching takes it) searched for
+            // its own needles, and keywords in the keyword text (or every
+            // text without one).
+            None if by_get => {
                 if !self.any.is_empty() {
                     let kw = self.all_any();
                     match ev.keyword_text() {
@@ -1214,7 +1219,7 @@ impl Prefilter {
         }
         slots.put_found(found);
         // The rules' other clauses: each must have had a needle found.
-        let whole_scan = by_field.is_none() && !self.by_get;
+        let whole_scan = by_field.is_none() && !by_get;
         list.retain(|&r| {
             self.more[r].iter().all(|clause| {
                 clause.iter().any(|sat| {
