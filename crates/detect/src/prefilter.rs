@@ -99,12 +99,16 @@ fn usable_needle(m: &Matcher) -> Option<String> {
 /// the modifiers' flags are in the pattern.)
 fn regex_needles(re: &regex::Regex) -> Option<Vec<String>> {
     let hir = regex_syntax::Parser::new().parse(re.as_str()).ok()?;
-    let by_score = |v: &Vec<String>| (v.iter().map(|t| t.len()).min().unwrap_or(0), usize::MAX - v.len());
     [regex_prefixes(&hir), required(&hir)]
         .into_iter()
         .flatten()
         .filter(|v| !v.is_empty() && v.iter().all(|t| !t.is_empty()))
-        .max_by_key(by_score)
+        .max_by_key(|v| literal_score(v))
+}
+
+/// How selective a set of literals looks: its shortest, then fewer.
+fn literal_score(v: &[String]) -> (usize, usize) {
+    (v.iter().map(|t| t.len()).min().unwrap_or(0), usize::MAX - v.len())
 }
 
 /// The regex's prefix literals when they are a finite set of non-empty
@@ -203,10 +207,11 @@ fn unit(h: &regex_syntax::hir::Hir) -> Option<u8> {
 fn required(h: &regex_syntax::hir::Hir) -> Option<Vec<String>> {
     use regex_syntax::hir::HirKind;
     let better = |a: Option<Vec<String>>, b: Option<Vec<String>>| match (a, b) {
-        (Some(a), Some(b)) => {
-            let key = |v: &Vec<String>| (v.iter().map(|t| t.len()).min().unwrap_or(0), usize::MAX - v.len());
-            Some(if key(&b) > key(&a) { b } else { a })
-        }
+        (Some(a), Some(b)) => Some(if literal_score(&b) > literal_score(&a) {
+            b
+        } else {
+            a
+        }),
         (a, b) => a.or(b),
     };
     match h.kind() {
