@@ -1,9 +1,10 @@
 //! Prompt batches (the streaming path) over a reader that returns random
 //! chunk sizes give exactly the lines of `next_frame` (the slow twin),
-//! with the same flags and numbers.
+//! with the same flags and numbers; each line decoded through the batch's
+//! text (`LineBatch::decode`) is what decoding it alone gives.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use logsieve_framing::{FramerConfig, LineBatch, LineFramer};
+use logsieve_framing::{decode_lossy, FramerConfig, LineBatch, LineFramer};
 use std::io::Read;
 
 struct Chunks<'a> {
@@ -47,8 +48,15 @@ fuzz_target!(|input: (u8, Vec<u8>, Vec<u8>)| {
         16,
     );
     let mut b = LineBatch::default();
+    let (mut scratch, mut slow_scratch) = (String::new(), String::new());
     while f.next_batch_prompt(&mut b, 5, 64).unwrap() > 0 {
+        // A line cut from the batch's text (checked once per batch)
+        // decodes as the line decoded on its own.
+        let whole = b.text();
         for i in 0..b.len() {
+            let (t, d) = b.decode(whole, i, &mut scratch);
+            let (want, want_d) = decode_lossy(b.line(i), &mut slow_scratch);
+            assert_eq!((t, d), (want, want_d), "entry {i}");
             fast.push((
                 b.line(i).to_vec(),
                 b.flags(i).truncated(),
