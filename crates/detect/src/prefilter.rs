@@ -9,8 +9,8 @@
 //! when its most selective clause has a needle found (the needle lists
 //! name the rules of which it is that clause) and then each of its other
 //! clauses has one (checked at the end, from which lists and needles were
-//! found; not on events scanned as a whole). Rules without needles are
-//! always evaluated (when their logsource holds).
+//! found). Rules without needles are always evaluated (when their
+//! logsource holds).
 //!
 //! - Events on a [`crate::JsonTape`] are prefiltered field by field: each
 //!   member whose path a rule field names is lowercased once and looked up
@@ -772,9 +772,9 @@ pub(crate) struct PreScratch {
 
 /// One needle of a rule's clause after the first: its field list
 /// ([`NONE`] for a keyword needle) and its number among all needles.
-/// Found when its list was found (keywords: when the needle was), on an
-/// event prefiltered field by field; an event scanned as a whole checks
-/// first clauses only.
+/// Found when its list was found (an event prefiltered field by field;
+/// keywords: when the needle was), or when the needle was anywhere (an
+/// event scanned as a whole).
 #[derive(Debug, Clone, Copy)]
 struct Sat {
     list: u32,
@@ -1015,13 +1015,9 @@ impl Prefilter {
             .get_or_init(|| NeedleScan::new(&self.needles, |i| self.keyword[i]))
     }
 
-    /// Over the needles of the rules' first clauses: the whole-event
-    /// scan checks no other clause (a needle counts wherever it occurs
-    /// there, so another clause would rarely keep a rule out, and its
-    /// needles would grow the automaton every event walks).
     fn whole(&self) -> &NeedleScan {
         self.whole
-            .get_or_init(|| NeedleScan::new(&self.needles, |i| !self.needle_rules[i].is_empty()))
+            .get_or_init(|| NeedleScan::new(&self.needles, |_| true))
     }
 
     /// Rules that may match `ev`, in rule order in `list`: the rules
@@ -1228,18 +1224,18 @@ impl Prefilter {
         }
         slots.put_found(found);
         // The rules' other clauses: each must have had a needle found.
-        // (Not after the whole-event scan, which looks for first clauses'
-        // needles only.)
-        if by_field.is_some() || by_get {
-            list.retain(|&r| {
-                self.more[r].iter().all(|clause| {
-                    clause.iter().any(|sat| match sat.list {
-                        NONE => needle_seen[sat.needle as usize] == stamp,
-                        l => list_seen[l as usize] == stamp,
-                    })
+        let whole_scan = by_field.is_none() && !by_get;
+        list.retain(|&r| {
+            self.more[r].iter().all(|clause| {
+                clause.iter().any(|sat| {
+                    if sat.list == NONE || whole_scan {
+                        needle_seen[sat.needle as usize] == stamp
+                    } else {
+                        list_seen[sat.list as usize] == stamp
+                    }
                 })
-            });
-        }
+            })
+        });
         for (g, rules) in self.always.iter().enumerate() {
             if !rules.is_empty() && slots.group(ev, plan, g as u32) {
                 list.extend_from_slice(rules);
