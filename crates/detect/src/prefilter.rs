@@ -160,7 +160,7 @@ fn one_lower(chars: impl Iterator<Item = char>) -> Option<u8> {
 /// `(?i)` makes); `None` for anything else.
 fn unit(h: &regex_syntax::hir::Hir) -> Option<u8> {
     use regex_syntax::hir::{Class, HirKind};
-    const MAX_CLASS: u32 = 8;
+    const MAX_CLASS: usize = 8;
     match h.kind() {
         HirKind::Literal(l) => {
             let t = std::str::from_utf8(&l.0).ok()?;
@@ -170,29 +170,27 @@ fn unit(h: &regex_syntax::hir::Hir) -> Option<u8> {
             };
             one_lower(std::iter::once(c))
         }
-        HirKind::Class(Class::Unicode(c)) => {
-            let n: u32 = c
-                .ranges()
-                .iter()
-                .map(|r| r.end() as u32 - r.start() as u32 + 1)
-                .sum();
-            (n <= MAX_CLASS).then(|| one_lower(c.ranges().iter().flat_map(|r| r.start()..=r.end())))?
-        }
-        HirKind::Class(Class::Bytes(c)) => {
-            let n: u32 = c
-                .ranges()
-                .iter()
-                .map(|r| r.end() as u32 - r.start() as u32 + 1)
-                .sum();
-            if n > MAX_CLASS || c.ranges().iter().any(|r| !r.end().is_ascii()) {
-                return None;
-            }
-            one_lower(
-                c.ranges()
+        HirKind::Class(class) => {
+            // At most `MAX_CLASS` characters are looked at (a bigger class
+            // is no unit).
+            let chars: Vec<char> = match class {
+                Class::Unicode(c) => c
+                    .ranges()
                     .iter()
                     .flat_map(|r| r.start()..=r.end())
-                    .map(char::from),
-            )
+                    .take(MAX_CLASS + 1)
+                    .collect(),
+                // A byte beyond ASCII is no character of its own.
+                Class::Bytes(c) if c.ranges().iter().all(|r| r.end().is_ascii()) => c
+                    .ranges()
+                    .iter()
+                    .flat_map(|r| r.start()..=r.end())
+                    .map(char::from)
+                    .take(MAX_CLASS + 1)
+                    .collect(),
+                Class::Bytes(_) => return None,
+            };
+            (chars.len() <= MAX_CLASS).then(|| one_lower(chars.into_iter()))?
         }
         _ => None,
     }
