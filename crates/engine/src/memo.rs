@@ -1,33 +1,54 @@
 //! What pass one of a file masked, kept for pass two (up to a memory
 //! budget), so that pass two rebuilds each masked line from its variable
-//! spans and key instead of masking it again.
+//! spans instead of masking it again.
 //!
 //! Invariant: a kept entry is used only for the same content (its 64-bit
 //! hash is checked); any other entry, or one past the budget, is masked
-//! as usual. The rebuilt line equals the masked one
+//! as usual. The rebuilt line equals the masked one, key included
 //! ([`logsieve_template::rebuild_masked`]), so output does not depend on
 //! what was kept.
+//!
+//! An entry is 12 bytes and a span 4 (two `u16`: contents of up to 65,535
+//! bytes; a longer content's entry is marked not kept). The key is not
+//! kept: the rebuild hashes the masked text it writes, as masking does.
 
 use logsieve_template::{MaskedLine, Span};
 
-/// Bytes of kept entries and spans at most (about 600,000 lines of 150
-/// bytes with ten variables each); later entries are masked again.
+/// Bytes of kept entries and spans at most (about 1.4 million lines of
+/// 150 bytes with eight variables each); later entries are masked again.
 pub(crate) const BUDGET_BYTES: usize = 64 << 20;
 
+/// The top bit of [`Entry::spans_end`]: the entry keeps nothing (its
+/// content was longer than a `u16` span can reach).
+const NOT_KEPT: u32 = 1 << 31;
+
+/// One line's entry: the xxh3-64 of its content (two halves, so that an
+/// entry is 12 bytes) and one past its last span in the spans kept, with
+/// [`NOT_KEPT`].
 #[derive(Debug, Clone, Copy)]
 struct Entry {
-    /// xxh3-64 of the content masked.
-    hash: u64,
-    key: u128,
-    /// One past this entry's last span in `spans`.
+    hash: [u32; 2],
     spans_end: u32,
+}
+
+/// A variable span as kept: start and end, each below 2^16.
+type Short = [u16; 2];
+
+fn halves(hash: u64) -> [u32; 2] {
+    [hash as u32, (hash >> 32) as u32]
+}
+
+/// The spans of `content` as kept, or `None` when they cannot be (the
+/// content is longer than a `u16` reaches).
+fn short_spans<'a>(content: &str, vars: &'a [Span]) -> Option<impl Iterator<Item = Short> + 'a> {
+    (content.len() <= u16::MAX as usize).then(|| vars.iter().map(|v| [v.start as u16, v.end as u16]))
 }
 
 /// Pass one's masked entries, in input order.
 #[derive(Debug, Default)]
 pub(crate) struct Memo {
     entries: Vec<Entry>,
-    spans: Vec<Span>,
+    spans: Vec<Short>,
     budget: usize,
     /// The budget ran out: no entry after the last kept one is kept.
     full: bool,
@@ -37,8 +58,7 @@ pub(crate) struct Memo {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Kept<'a> {
     hash: u64,
-    key: u128,
-    spans: &'a [Span],
+    spans: &'a [Short],
 }
 
 impl Kept<'_> {
@@ -48,7 +68,11 @@ impl Kept<'_> {
         if xxhash_rust::xxh3::xxh3_64(content.as_bytes()) != self.hash {
             return false;
         }
-        logsieve_template::rebuild_masked(content, self.spans, self.key, out)
+        let spans = self.spans.iter().map(|&[s, e]| Span {
+            start: u32::from(s),
+            end: u32::from(e),
+        });
+        logsieve_template::rebuild_masked(content, spans, out)
     }
 }
 
@@ -64,12 +88,14 @@ impl Memo {
     /// Keeps the next entry: `content` masked into `masked`. Returns false
     /// (keeping nothing more) once the budget is spent.
     pub(crate) fn push(&mut self, content: &str, masked: &MaskedLine) -> bool {
-        !self.full
-            && self.keep(
-                xxhash_rust::xxh3::xxh3_64(content.as_bytes()),
-                masked.key,
-                &masked.vars,
-            )
+        if self.full {
+            return false;
+        }
+        let hash = halves(xxhash_rust::xxh3::xxh3_64(content.as_bytes()));
+        match short_spans(content, &masked.vars) {
+            Some(spans) => self.keep(hash, masked.vars.len(), spans, 0),
+            None => self.keep(hash, 0, std::iter::empty(), NOT_KEPT),
+        }
     }
 
     /// Appends `part` (the next entries, kept by a worker) while the budget
@@ -77,27 +103,28 @@ impl Memo {
     pub(crate) fn append(&mut self, part: &MemoPart) {
         let mut start = 0;
         for e in &part.entries {
-            let end = e.spans_end as usize;
-            if self.full || !self.keep(e.hash, e.key, &part.spans[start..end]) {
+            let end = (e.spans_end & !NOT_KEPT) as usize;
+            let spans = &part.spans[start..end];
+            if self.full || !self.keep(e.hash, spans.len(), spans.iter().copied(), e.spans_end & NOT_KEPT) {
                 return;
             }
             start = end;
         }
     }
 
-    /// Keeps one entry if the budget allows; else marks the memo full.
-    fn keep(&mut self, hash: u64, key: u128, spans: &[Span]) -> bool {
+    /// Keeps one entry (its `n` spans) if the budget allows; else marks
+    /// the memo full.
+    fn keep(&mut self, hash: [u32; 2], n: usize, spans: impl Iterator<Item = Short>, flag: u32) -> bool {
         let bytes = (self.entries.len() + 1) * std::mem::size_of::<Entry>()
-            + (self.spans.len() + spans.len()) * std::mem::size_of::<Span>();
-        if bytes > self.budget || self.spans.len() + spans.len() > u32::MAX as usize {
+            + (self.spans.len() + n) * std::mem::size_of::<Short>();
+        if bytes > self.budget || self.spans.len() + n >= NOT_KEPT as usize {
             self.full = true;
             return false;
         }
-        self.spans.extend_from_slice(spans);
+        self.spans.extend(spans);
         self.entries.push(Entry {
             hash,
-            key,
-            spans_end: self.spans.len() as u32,
+            spans_end: self.spans.len() as u32 | flag,
         });
         true
     }
@@ -106,20 +133,22 @@ impl Memo {
     pub(crate) fn get(&self, n: u64) -> Option<Kept<'_>> {
         let n = usize::try_from(n).ok()?;
         let e = self.entries.get(n)?;
+        if e.spans_end & NOT_KEPT != 0 {
+            return None;
+        }
         let start = match n {
             0 => 0,
-            _ => self.entries[n - 1].spans_end as usize,
+            _ => (self.entries[n - 1].spans_end & !NOT_KEPT) as usize,
         };
         Some(Kept {
-            hash: e.hash,
-            key: e.key,
+            hash: u64::from(e.hash[0]) | u64::from(e.hash[1]) << 32,
             spans: &self.spans[start..e.spans_end as usize],
         })
     }
 
     /// Bytes held by the entries and spans kept.
     pub(crate) fn bytes(&self) -> usize {
-        self.entries.len() * std::mem::size_of::<Entry>() + self.spans.len() * std::mem::size_of::<Span>()
+        self.entries.len() * std::mem::size_of::<Entry>() + self.spans.len() * std::mem::size_of::<Short>()
     }
 
     /// Entries kept.
@@ -138,17 +167,22 @@ impl Memo {
 #[derive(Debug, Default)]
 pub(crate) struct MemoPart {
     entries: Vec<Entry>,
-    spans: Vec<Span>,
+    spans: Vec<Short>,
 }
 
 impl MemoPart {
     /// Keeps the next entry of the batch.
     pub(crate) fn push(&mut self, content: &str, masked: &MaskedLine) {
-        self.spans.extend_from_slice(&masked.vars);
+        let flag = match short_spans(content, &masked.vars) {
+            Some(spans) => {
+                self.spans.extend(spans);
+                0
+            }
+            None => NOT_KEPT,
+        };
         self.entries.push(Entry {
-            hash: xxhash_rust::xxh3::xxh3_64(content.as_bytes()),
-            key: masked.key,
-            spans_end: self.spans.len() as u32,
+            hash: halves(xxhash_rust::xxh3::xxh3_64(content.as_bytes())),
+            spans_end: self.spans.len() as u32 | flag,
         });
     }
 }
@@ -191,7 +225,7 @@ mod tests {
         let lines: Vec<String> = (0..100).map(|i| format!("line {i} at 10.0.0.{i}")).collect();
         // Room for a few entries only.
         let mut memo =
-            Memo::with_budget(10 * (std::mem::size_of::<Entry>() + 2 * std::mem::size_of::<Span>()));
+            Memo::with_budget(10 * (std::mem::size_of::<Entry>() + 2 * std::mem::size_of::<Short>()));
         let (mut a, mut b) = (MemoPart::default(), MemoPart::default());
         for (i, l) in lines.iter().enumerate() {
             if i < 5 { &mut a } else { &mut b }.push(l, &masked(l));
@@ -206,5 +240,39 @@ mod tests {
             assert_eq!(out.masked, masked(l).masked);
         }
         assert!(memo.get(10).is_none());
+    }
+
+    /// A content longer than a `u16` span reaches keeps an entry that says
+    /// "not kept" (pass two masks it), and the entries after it still line
+    /// up with their lines, pushed one by one or appended from parts.
+    #[test]
+    fn a_content_past_u16_spans_is_masked_again_and_the_rest_still_rebuilds() {
+        let long = format!("start {} end 42", "x".repeat(70_000));
+        let lines = ["a 1", long.as_str(), "b 2 c 3", "d=4"];
+        let mut pushed = Memo::with_budget(BUDGET_BYTES);
+        let mut appended = Memo::with_budget(BUDGET_BYTES);
+        let mut part = MemoPart::default();
+        for l in lines {
+            assert!(pushed.push(l, &masked(l)));
+            part.push(l, &masked(l));
+        }
+        appended.append(&part);
+        for memo in [&pushed, &appended] {
+            assert_eq!(memo.len(), lines.len());
+            assert!(memo.get(1).is_none(), "the long line is not kept");
+            let mut out = MaskedLine::default();
+            for n in [0, 2, 3] {
+                let m = masked(lines[n]);
+                assert!(memo.get(n as u64).expect("kept").rebuild(lines[n], &mut out));
+                assert_eq!((&out.masked, &out.vars, out.key), (&m.masked, &m.vars, m.key));
+            }
+        }
+    }
+
+    /// An entry and a span as small as the budget's arithmetic assumes.
+    #[test]
+    fn entries_are_twelve_bytes_and_spans_four() {
+        assert_eq!(std::mem::size_of::<Entry>(), 12);
+        assert_eq!(std::mem::size_of::<Short>(), 4);
     }
 }

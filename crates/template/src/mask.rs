@@ -208,16 +208,17 @@ fn token_start(bytes: &[u8], mut i: usize) -> Option<usize> {
 }
 
 /// Rebuilds what [`mask_line`] wrote for `content` from the variable spans
-/// and key it gave for that same content, without the masking rules: the
-/// tokens (whitespace split), the masked text (each variable replaced by
-/// `<*>`, tokens joined by one space) and the spans. For a second pass
-/// over content masked once already.
+/// it gave for that same content, without the masking rules: the tokens
+/// (whitespace split), the masked text (each variable replaced by `<*>`,
+/// tokens joined by one space), the spans and the key (the masked text's
+/// hash, as [`mask_line`] computes it). For a second pass over content
+/// masked once already.
 ///
-/// `vars` and `key` must be `mask_line(content)`'s; the result is then
+/// `vars` must be `mask_line(content)`'s; the result is then
 /// `mask_line(content)`'s (`tests::rebuilt_lines_equal_masked_lines`).
 /// Spans that cannot be that content's (out of order, out of bounds, off
 /// a character boundary) return false, and `out` is then to be masked.
-pub fn rebuild_masked(content: &str, vars: &[Span], key: u128, out: &mut MaskedLine) -> bool {
+pub fn rebuild_masked(content: &str, vars: impl IntoIterator<Item = Span>, out: &mut MaskedLine) -> bool {
     out.tokens.clear();
     out.masked.clear();
     out.vars.clear();
@@ -227,7 +228,8 @@ pub fn rebuild_masked(content: &str, vars: &[Span], key: u128, out: &mut MaskedL
     // A run ends at a variable (`<*>` is written instead) and at a gap
     // between tokens that is not one space (one space is written).
     let (mut from, mut base) = (0usize, 0usize);
-    let (mut i, mut v) = (0, 0);
+    let mut i = 0;
+    let mut vars = vars.into_iter().peekable();
     while let Some(start) = token_start(bytes, i) {
         if out.tokens.is_empty() {
             from = start;
@@ -239,7 +241,7 @@ pub fn rebuild_masked(content: &str, vars: &[Span], key: u128, out: &mut MaskedL
         let end = token_end(bytes, start);
         let (mstart, vstart) = (base + (start - from), out.vars.len());
         let mut at = start;
-        while let Some(&sp) = vars.get(v).filter(|sp| (sp.start as usize) < end) {
+        while let Some(sp) = vars.next_if(|sp| (sp.start as usize) < end) {
             let (s, e) = (sp.start as usize, sp.end as usize);
             if !(at <= s && s < e && e <= end && content.is_char_boundary(s) && content.is_char_boundary(e)) {
                 return false;
@@ -248,7 +250,6 @@ pub fn rebuild_masked(content: &str, vars: &[Span], key: u128, out: &mut MaskedL
             out.masked.push_str(VAR);
             out.vars.push(sp);
             (at, from, base) = (e, e, out.masked.len());
-            v += 1;
         }
         out.tokens.push(MaskedToken {
             raw: Span::new(start, end),
@@ -259,8 +260,8 @@ pub fn rebuild_masked(content: &str, vars: &[Span], key: u128, out: &mut MaskedL
         i = end;
     }
     out.masked.push_str(&content[from..i]);
-    out.key = key;
-    v == vars.len()
+    out.key = xxhash_rust::xxh3::xxh3_128(out.masked.as_bytes());
+    vars.next().is_none()
 }
 
 const ONES: u64 = 0x0101_0101_0101_0101;
@@ -1250,7 +1251,7 @@ mod tests {
 
     /// [`rebuild_masked`] token by token, each piece pushed on its own
     /// (its first version): the twin of the run-copying one.
-    fn rebuild_masked_slowly(content: &str, vars: &[Span], key: u128, out: &mut MaskedLine) -> bool {
+    fn rebuild_masked_slowly(content: &str, vars: &[Span], out: &mut MaskedLine) -> bool {
         out.tokens.clear();
         out.masked.clear();
         out.vars.clear();
@@ -1291,7 +1292,7 @@ mod tests {
                 vars_end: out.vars.len() as u32,
             });
         }
-        out.key = key;
+        out.key = xxhash_rust::xxh3::xxh3_128(out.masked.as_bytes());
         v == vars.len()
     }
 
@@ -1326,10 +1327,11 @@ mod tests {
                 vars.sort_by_key(|s| (s.start, s.end));
             }
             let (mut fast, mut slow) = (MaskedLine::default(), MaskedLine::default());
-            let ok = rebuild_masked(&content, &vars, 9, &mut fast);
-            proptest::prop_assert_eq!(ok, rebuild_masked_slowly(&content, &vars, 9, &mut slow));
+            let ok = rebuild_masked(&content, vars.iter().copied(), &mut fast);
+            proptest::prop_assert_eq!(ok, rebuild_masked_slowly(&content, &vars, &mut slow));
             if ok {
                 proptest::prop_assert_eq!(&fast.masked, &slow.masked);
+                proptest::prop_assert_eq!(fast.key, slow.key);
                 proptest::prop_assert_eq!(&fast.vars, &slow.vars);
                 proptest::prop_assert_eq!(token_fields(&fast), token_fields(&slow));
             }
@@ -1370,8 +1372,8 @@ mod tests {
         mask_line(line, &mut m);
         let mut r = MaskedLine::default();
         // Reused scratch: nothing of an earlier line stays.
-        assert!(rebuild_masked("stale tokens 42", &[Span::new(13, 15)], 7, &mut r));
-        assert!(rebuild_masked(line, &m.vars, m.key, &mut r), "{line:?}");
+        assert!(rebuild_masked("stale tokens 42", [Span::new(13, 15)], &mut r));
+        assert!(rebuild_masked(line, m.vars.iter().copied(), &mut r), "{line:?}");
         assert_eq!(r.masked, m.masked, "{line:?}");
         assert_eq!(r.vars, m.vars, "{line:?}");
         assert_eq!(r.key, m.key, "{line:?}");
@@ -1398,14 +1400,9 @@ mod tests {
             vec![Span::new(1, 4)],                    // across tokens
             vec![Span::new(3, 5), Span::new(40, 41)], // one left over
         ] {
-            assert!(!rebuild_masked(line, &bad, 0, &mut r), "{bad:?}");
+            assert!(!rebuild_masked(line, bad.iter().copied(), &mut r), "{bad:?}");
         }
-        assert!(rebuild_masked(
-            line,
-            &[Span::new(3, 5), Span::new(8, 9)],
-            0,
-            &mut r
-        ));
+        assert!(rebuild_masked(line, [Span::new(3, 5), Span::new(8, 9)], &mut r));
         assert_eq!(r.masked, "ab <*> é<*>");
     }
 
