@@ -678,3 +678,54 @@ fn a_line_truncated_inside_a_character_in_a_clean_batch_is_flagged_invalid_utf8(
         }
     }
 }
+
+/// Lines with bytes JSON must escape (quotes, backslashes, tabs, control
+/// bytes) next to plain ones: every record is valid JSON whose message is
+/// the line and whose parameters are the variables' texts, whether the
+/// line was written through the escape scan or, being plain, without it.
+#[test]
+fn jsonl_records_escape_what_needs_it_and_plain_lines_stay_as_they_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = [
+        "user \"bob\" logged in from 10.0.0.7 port 22",
+        "user alice logged in from 10.0.0.8 port 23",
+        "path C:\\temp\\x7 opened by pid 41",
+        "path /tmp/x8 opened by pid 42",
+        "tab\tseparated value 17 and \u{1}ctl 18",
+        "tab separated value 19 and ctl 20 é",
+    ];
+    let p = write(dir.path(), "esc.log", (lines.join("\n") + "\n").as_bytes());
+    for threads in ["1", "2"] {
+        let out = ok(&[
+            "parse",
+            "--quiet",
+            "--threads",
+            threads,
+            "-o",
+            "jsonl",
+            p.to_str().unwrap(),
+        ]);
+        let recs = json_lines(&out.stdout);
+        assert_eq!(recs.len(), lines.len());
+        for (r, line) in recs.iter().zip(lines) {
+            assert_eq!(r["message"], line);
+            let params = r["params"].as_array().expect("params");
+            assert!(!params.is_empty(), "{line:?}");
+            for v in params {
+                let v = v.as_str().expect("a string");
+                assert!(line.contains(v), "{v:?} is not part of {line:?}");
+            }
+        }
+        // A parameter that itself holds bytes to escape went through the
+        // escape scan and came back intact.
+        assert!(
+            recs[2]["params"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|v| v == "C:\\temp\\x7"),
+            "{}",
+            recs[2]
+        );
+    }
+}

@@ -855,6 +855,10 @@ pub(crate) fn render_with(
             out.push(b'\n');
         }
         OutputFormat::Jsonl => {
+            // A content without a byte to escape (most lines) is written,
+            // and so are its parts (the parameters), without the escape
+            // scan.
+            let plain = logsieve_sink::is_plain(content);
             let mut o = JsonObject::new(out);
             o.uint("line", line_no);
             if last_line > line_no {
@@ -864,10 +868,15 @@ pub(crate) fn render_with(
             match c {
                 Some(c) => {
                     let hex = miner.template_id(c).hex();
-                    o.str("template_id", std::str::from_utf8(&hex).unwrap_or_default());
+                    o.plain_str("template_id", std::str::from_utf8(&hex).unwrap_or_default());
                     o.str("template", miner.template_text(c));
                     miner.params(c, content, &s.masked, &mut s.params);
-                    o.str_array("params", s.params.iter().map(|p| p.of(content)));
+                    let params = s.params.iter().map(|p| p.of(content));
+                    if plain {
+                        o.plain_str_array("params", params);
+                    } else {
+                        o.str_array("params", params);
+                    }
                     o.plain_str_array(
                         "param_types",
                         s.params
@@ -901,7 +910,11 @@ pub(crate) fn render_with(
                 json_str(fields, v);
             }
             fields.push(b'}');
-            o.str("message", content);
+            if plain {
+                o.plain_str("message", content);
+            } else {
+                o.str("message", content);
+            }
             if s.has_rest {
                 o.str("continuation", &s.rest);
             }

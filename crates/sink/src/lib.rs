@@ -40,6 +40,14 @@ static ESCAPED: [bool; 256] = {
     t
 };
 
+/// Whether `s` is a JSON string's content as it stands (no byte to
+/// escape). Every part of such a text is then plain too: a caller that
+/// checked a line once can write pieces of it without scanning them
+/// ([`JsonObject::plain_str_array`]).
+pub fn is_plain(s: &str) -> bool {
+    first_escaped(s.as_bytes()).is_none()
+}
+
 /// Appends `s` as a JSON string literal.
 pub fn json_str(out: &mut Vec<u8>, s: &str) {
     let b = s.as_bytes();
@@ -178,30 +186,44 @@ impl<'a> JsonObject<'a> {
     }
 
     /// Starts a member and returns the buffer to write its value into.
-    pub fn key(&mut self, k: &str) -> &mut Vec<u8> {
+    /// Member names are the program's own (`'static`, checked in debug
+    /// builds to need no escaping): written as they are, without a scan.
+    pub fn key(&mut self, k: &'static str) -> &mut Vec<u8> {
+        debug_assert!(is_plain(k), "{k:?} needs escaping");
         if !self.first {
             self.out.push(b',');
         }
         self.first = false;
-        json_str(self.out, k);
-        self.out.push(b':');
+        self.out.push(b'"');
+        self.out.extend_from_slice(k.as_bytes());
+        self.out.extend_from_slice(b"\":");
         self.out
     }
 
     /// A string member.
-    pub fn str(&mut self, k: &str, v: &str) {
+    pub fn str(&mut self, k: &'static str, v: &str) {
         let o = self.key(k);
         json_str(o, v);
     }
 
+    /// A string member whose value needs no escaping ([`is_plain`], checked
+    /// in debug builds): written as it is, without the escape scan.
+    pub fn plain_str(&mut self, k: &'static str, v: &str) {
+        debug_assert!(is_plain(v), "{v:?} needs escaping");
+        let o = self.key(k);
+        o.push(b'"');
+        o.extend_from_slice(v.as_bytes());
+        o.push(b'"');
+    }
+
     /// An integer member.
-    pub fn uint(&mut self, k: &str, v: u64) {
+    pub fn uint(&mut self, k: &'static str, v: u64) {
         let o = self.key(k);
         uint(o, v);
     }
 
     /// An array of strings.
-    pub fn str_array<'s>(&mut self, k: &str, items: impl IntoIterator<Item = &'s str>) {
+    pub fn str_array<'s>(&mut self, k: &'static str, items: impl IntoIterator<Item = &'s str>) {
         let o = self.key(k);
         o.push(b'[');
         for (i, s) in items.into_iter().enumerate() {
@@ -214,13 +236,14 @@ impl<'a> JsonObject<'a> {
     }
 
     /// An array of strings that need no escaping (names the program
-    /// chose, such as variable kinds): written as they are, without the
-    /// escape scan. Checked in debug builds.
-    pub fn plain_str_array<'s>(&mut self, k: &str, items: impl IntoIterator<Item = &'s str>) {
+    /// chose, such as variable kinds, or parts of a text found
+    /// [`is_plain`]): written as they are, without the escape scan.
+    /// Checked in debug builds.
+    pub fn plain_str_array<'s>(&mut self, k: &'static str, items: impl IntoIterator<Item = &'s str>) {
         let o = self.key(k);
         o.push(b'[');
         for (i, s) in items.into_iter().enumerate() {
-            debug_assert!(first_escaped(s.as_bytes()).is_none(), "{s:?} needs escaping");
+            debug_assert!(is_plain(s), "{s:?} needs escaping");
             if i > 0 {
                 o.push(b',');
             }
@@ -252,6 +275,29 @@ mod tests {
         o.str_array("k", names);
         o.end();
         assert_eq!(String::from_utf8(fast).unwrap(), String::from_utf8(slow).unwrap());
+    }
+
+    /// A plain text's parts written without the scan are what the
+    /// escaping writer gives; a text with any byte to escape is not plain.
+    #[test]
+    fn plain_members_write_what_escaped_ones_write() {
+        let text = "user=alice src=10.0.0.1 msg='ok' é😀 <*>";
+        assert!(is_plain(text));
+        let parts: Vec<&str> = text.split(' ').collect();
+        let (mut fast, mut slow) = (Vec::new(), Vec::new());
+        let mut o = JsonObject::new(&mut fast);
+        o.plain_str_array("params", parts.iter().copied());
+        o.plain_str("message", text);
+        o.end();
+        let mut o = JsonObject::new(&mut slow);
+        o.str_array("params", parts.iter().copied());
+        o.str("message", text);
+        o.end();
+        assert_eq!(String::from_utf8(fast).unwrap(), String::from_utf8(slow).unwrap());
+        for bad in ["a\"b", "a\\b", "tab\there", "nl\n", "\u{1}", "\u{1f}"] {
+            assert!(!is_plain(bad), "{bad:?}");
+        }
+        assert!(is_plain("\u{7f} \u{20}"));
     }
 
     #[test]
