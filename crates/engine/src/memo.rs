@@ -31,17 +31,43 @@ struct Entry {
     spans_end: u32,
 }
 
+impl Entry {
+    fn new(hash: u64, spans_end: usize, flag: u32) -> Entry {
+        Entry {
+            hash: [hash as u32, (hash >> 32) as u32],
+            spans_end: spans_end as u32 | flag,
+        }
+    }
+
+    fn hash(&self) -> u64 {
+        u64::from(self.hash[0]) | u64::from(self.hash[1]) << 32
+    }
+
+    /// One past its last span.
+    fn end(&self) -> usize {
+        (self.spans_end & !NOT_KEPT) as usize
+    }
+
+    fn flag(&self) -> u32 {
+        self.spans_end & NOT_KEPT
+    }
+}
+
 /// A variable span as kept: start and end, each below 2^16.
 type Short = [u16; 2];
 
-fn halves(hash: u64) -> [u32; 2] {
-    [hash as u32, (hash >> 32) as u32]
+fn short(v: &Span) -> Short {
+    [v.start as u16, v.end as u16]
 }
 
-/// The spans of `content` as kept, or `None` when they cannot be (the
-/// content is longer than a `u16` reaches).
-fn short_spans<'a>(content: &str, vars: &'a [Span]) -> Option<impl Iterator<Item = Short> + 'a> {
-    (content.len() <= u16::MAX as usize).then(|| vars.iter().map(|v| [v.start as u16, v.end as u16]))
+/// The spans of `content` to keep and its entry's flag: none and
+/// [`NOT_KEPT`] when the content is longer than a `u16` reaches.
+fn to_keep<'a>(content: &str, vars: &'a [Span]) -> (&'a [Span], u32) {
+    if content.len() <= u16::MAX as usize {
+        (vars, 0)
+    } else {
+        (&[], NOT_KEPT)
+    }
 }
 
 /// Pass one's masked entries, in input order.
@@ -91,11 +117,9 @@ impl Memo {
         if self.full {
             return false;
         }
-        let hash = halves(xxhash_rust::xxh3::xxh3_64(content.as_bytes()));
-        match short_spans(content, &masked.vars) {
-            Some(spans) => self.keep(hash, masked.vars.len(), spans, 0),
-            None => self.keep(hash, 0, std::iter::empty(), NOT_KEPT),
-        }
+        let (vars, flag) = to_keep(content, &masked.vars);
+        let hash = xxhash_rust::xxh3::xxh3_64(content.as_bytes());
+        self.keep(hash, vars.len(), vars.iter().map(short), flag)
     }
 
     /// Appends `part` (the next entries, kept by a worker) while the budget
@@ -103,18 +127,17 @@ impl Memo {
     pub(crate) fn append(&mut self, part: &MemoPart) {
         let mut start = 0;
         for e in &part.entries {
-            let end = (e.spans_end & !NOT_KEPT) as usize;
-            let spans = &part.spans[start..end];
-            if self.full || !self.keep(e.hash, spans.len(), spans.iter().copied(), e.spans_end & NOT_KEPT) {
+            let spans = &part.spans[start..e.end()];
+            if self.full || !self.keep(e.hash(), spans.len(), spans.iter().copied(), e.flag()) {
                 return;
             }
-            start = end;
+            start = e.end();
         }
     }
 
     /// Keeps one entry (its `n` spans) if the budget allows; else marks
     /// the memo full.
-    fn keep(&mut self, hash: [u32; 2], n: usize, spans: impl Iterator<Item = Short>, flag: u32) -> bool {
+    fn keep(&mut self, hash: u64, n: usize, spans: impl Iterator<Item = Short>, flag: u32) -> bool {
         let bytes = (self.entries.len() + 1) * std::mem::size_of::<Entry>()
             + (self.spans.len() + n) * std::mem::size_of::<Short>();
         if bytes > self.budget || self.spans.len() + n >= NOT_KEPT as usize {
@@ -122,10 +145,7 @@ impl Memo {
             return false;
         }
         self.spans.extend(spans);
-        self.entries.push(Entry {
-            hash,
-            spans_end: self.spans.len() as u32 | flag,
-        });
+        self.entries.push(Entry::new(hash, self.spans.len(), flag));
         true
     }
 
@@ -133,16 +153,16 @@ impl Memo {
     pub(crate) fn get(&self, n: u64) -> Option<Kept<'_>> {
         let n = usize::try_from(n).ok()?;
         let e = self.entries.get(n)?;
-        if e.spans_end & NOT_KEPT != 0 {
+        if e.flag() != 0 {
             return None;
         }
         let start = match n {
             0 => 0,
-            _ => (self.entries[n - 1].spans_end & !NOT_KEPT) as usize,
+            _ => self.entries[n - 1].end(),
         };
         Some(Kept {
-            hash: u64::from(e.hash[0]) | u64::from(e.hash[1]) << 32,
-            spans: &self.spans[start..e.spans_end as usize],
+            hash: e.hash(),
+            spans: &self.spans[start..e.end()],
         })
     }
 
@@ -173,17 +193,10 @@ pub(crate) struct MemoPart {
 impl MemoPart {
     /// Keeps the next entry of the batch.
     pub(crate) fn push(&mut self, content: &str, masked: &MaskedLine) {
-        let flag = match short_spans(content, &masked.vars) {
-            Some(spans) => {
-                self.spans.extend(spans);
-                0
-            }
-            None => NOT_KEPT,
-        };
-        self.entries.push(Entry {
-            hash: halves(xxhash_rust::xxh3::xxh3_64(content.as_bytes())),
-            spans_end: self.spans.len() as u32 | flag,
-        });
+        let (vars, flag) = to_keep(content, &masked.vars);
+        self.spans.extend(vars.iter().map(short));
+        let hash = xxhash_rust::xxh3::xxh3_64(content.as_bytes());
+        self.entries.push(Entry::new(hash, self.spans.len(), flag));
     }
 }
 

@@ -871,12 +871,7 @@ pub(crate) fn render_with(
                     o.plain_str("template_id", std::str::from_utf8(&hex).unwrap_or_default());
                     o.str("template", miner.template_text(c));
                     miner.params(c, content, &s.masked, &mut s.params);
-                    let params = s.params.iter().map(|p| p.of(content));
-                    if plain {
-                        o.plain_str_array("params", params);
-                    } else {
-                        o.str_array("params", params);
-                    }
+                    o.str_array_checked("params", s.params.iter().map(|p| p.of(content)), plain);
                     o.plain_str_array(
                         "param_types",
                         s.params
@@ -910,11 +905,7 @@ pub(crate) fn render_with(
                 json_str(fields, v);
             }
             fields.push(b'}');
-            if plain {
-                o.plain_str("message", content);
-            } else {
-                o.str("message", content);
-            }
+            o.str_checked("message", content, plain);
             if s.has_rest {
                 o.str("continuation", &s.rest);
             }

@@ -216,6 +216,31 @@ impl<'a> JsonObject<'a> {
         o.push(b'"');
     }
 
+    /// [`JsonObject::plain_str`] when `plain` (the caller found `v`, or a
+    /// text it is part of, [`is_plain`]), else [`JsonObject::str`].
+    pub fn str_checked(&mut self, k: &'static str, v: &str, plain: bool) {
+        if plain {
+            self.plain_str(k, v);
+        } else {
+            self.str(k, v);
+        }
+    }
+
+    /// [`JsonObject::plain_str_array`] when `plain`, else
+    /// [`JsonObject::str_array`].
+    pub fn str_array_checked<'s>(
+        &mut self,
+        k: &'static str,
+        items: impl IntoIterator<Item = &'s str>,
+        plain: bool,
+    ) {
+        if plain {
+            self.plain_str_array(k, items);
+        } else {
+            self.str_array(k, items);
+        }
+    }
+
     /// An integer member.
     pub fn uint(&mut self, k: &'static str, v: u64) {
         let o = self.key(k);
