@@ -137,50 +137,54 @@ fn details(a: &Alert) -> String {
     }
 }
 
-/// Writes `a` in `format`; `first` is whether it is the first alert (the
-/// CSV and table headers go before it). `buf` is reused memory: a JSON
-/// line is built in it and written with one call.
-fn encode(
-    out: &mut dyn Write,
-    buf: &mut Vec<u8>,
-    prefix: &mut JsonPrefix,
-    format: DetectOutput,
-    a: &Alert,
-    first: bool,
-) -> std::io::Result<()> {
+/// The header that goes before the first alert in `format` (none for
+/// JSON lines).
+fn write_header(out: &mut dyn Write, format: DetectOutput) -> std::io::Result<()> {
     match format {
-        DetectOutput::Jsonl => {
-            buf.clear();
-            a.write_json_with(buf, prefix);
-            buf.push(b'\n');
-            out.write_all(buf)
-        }
+        DetectOutput::Jsonl => Ok(()),
         DetectOutput::Csv => {
             let mut buf = Vec::new();
-            if first {
-                logsieve_sink::csv_row(
-                    &mut buf,
-                    [
-                        "rule_id",
-                        "title",
-                        "level",
-                        "line",
-                        "source",
-                        "timestamp",
-                        "correlation",
-                        "group",
-                        "lines",
-                        "matched",
-                    ],
-                );
-            }
+            logsieve_sink::csv_row(
+                &mut buf,
+                [
+                    "rule_id",
+                    "title",
+                    "level",
+                    "line",
+                    "source",
+                    "timestamp",
+                    "correlation",
+                    "group",
+                    "lines",
+                    "matched",
+                ],
+            );
+            out.write_all(&buf)
+        }
+        DetectOutput::Table => writeln!(
+            out,
+            "{:<13} {:>8}  {:<24} {:<48} DETAILS",
+            "LEVEL", "LINE", "SOURCE", "RULE"
+        ),
+    }
+}
+
+/// Appends `a` as one JSON line (`\n` included) or one CSV row to `buf`;
+/// `false` for a table, which [`write_alert`] lays out itself.
+fn encode_alert(buf: &mut Vec<u8>, prefix: &mut JsonPrefix, format: DetectOutput, a: &Alert) -> bool {
+    match format {
+        DetectOutput::Jsonl => {
+            a.write_json_with(buf, prefix);
+            buf.push(b'\n');
+        }
+        DetectOutput::Csv => {
             let line = a.line.to_string();
             let group = a.group.as_ref().map(pairs).unwrap_or_default();
             let lines: Vec<String> = a.lines.iter().flatten().map(u64::to_string).collect();
             let lines = lines.join(" ");
             let matched = pairs(&a.matched);
             logsieve_sink::csv_row(
-                &mut buf,
+                buf,
                 [
                     &*a.rule_id,
                     &*a.title,
@@ -194,27 +198,34 @@ fn encode(
                     matched.as_str(),
                 ],
             );
-            out.write_all(&buf)
         }
-        DetectOutput::Table => {
-            if first {
-                writeln!(
-                    out,
-                    "{:<13} {:>8}  {:<24} {:<48} DETAILS",
-                    "LEVEL", "LINE", "SOURCE", "RULE"
-                )?;
-            }
-            writeln!(
-                out,
-                "{:<13} {:>8}  {:<24} {:<48} {}",
-                a.level,
-                a.line,
-                clip_to(&a.source, 24),
-                clip_to(&a.title, 48),
-                details(a)
-            )
-        }
+        DetectOutput::Table => return false,
     }
+    true
+}
+
+/// Writes `a` in `format`. `buf` is reused memory: a JSON line or CSV row
+/// is built in it and written with one call.
+fn write_alert(
+    out: &mut dyn Write,
+    buf: &mut Vec<u8>,
+    prefix: &mut JsonPrefix,
+    format: DetectOutput,
+    a: &Alert,
+) -> std::io::Result<()> {
+    buf.clear();
+    if encode_alert(buf, prefix, format, a) {
+        return out.write_all(buf);
+    }
+    writeln!(
+        out,
+        "{:<13} {:>8}  {:<24} {:<48} {}",
+        a.level,
+        a.line,
+        clip_to(&a.source, 24),
+        clip_to(&a.title, 48),
+        details(a)
+    )
 }
 
 /// `s` cut to `n` characters (the end kept for paths, marked with `…`).
@@ -309,16 +320,65 @@ thread_local! {
 /// Alerts per rule: rule id → (title, level, count).
 type PerRule = BTreeMap<String, (String, String, u64)>;
 
+/// The output and what writing to it keeps.
+struct Out<'a> {
+    w: Box<dyn Write + Send + 'a>,
+    /// Reused memory an alert is encoded in.
+    buf: Vec<u8>,
+    prefix: JsonPrefix,
+    /// An alert was written (the CSV and table headers went before it).
+    started: bool,
+}
+
+impl Out<'_> {
+    /// Writes bytes of whole alerts, the header first if none was written.
+    fn alerts(&mut self, format: DetectOutput, bytes: &[u8]) -> std::io::Result<()> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        if !self.started {
+            write_header(&mut *self.w, format)?;
+            self.started = true;
+        }
+        self.w.write_all(bytes)
+    }
+}
+
 /// Runs detection on records from the parse pipeline and writes alerts.
 pub struct DetectionSink<'a> {
     detector: &'a Detector,
     correlator: Mutex<Correlator>,
-    /// The output, and a buffer an alert is encoded in.
-    out: Mutex<(Box<dyn Write + Send + 'a>, Vec<u8>, JsonPrefix)>,
+    out: Mutex<Out<'a>>,
     format: DetectOutput,
     levels: Mutex<BTreeMap<String, u64>>,
     per_rule: Mutex<PerRule>,
     events: AtomicU64,
+    /// Byte buffers of [`Encoded`] batches already written, for the next
+    /// ones (a batch's alerts can take hundreds of KiB: a fresh buffer per
+    /// batch costs page faults).
+    spare: Mutex<Vec<Vec<u8>>>,
+}
+
+/// Spare buffers kept at most (more batches than this are rarely in flight).
+const SPARE_BUFFERS: usize = 256;
+
+/// A rule's alerts in one batch: (rule id, title, level, count).
+type Tally = (Arc<str>, Arc<str>, Arc<str>, u64);
+
+/// The alerts of a batch's rule hits encoded where the hits were found (on
+/// a worker thread), so that the thread writing in input order copies
+/// bytes instead of encoding every alert itself
+/// ([`DetectionSink::handle_encoded`]). The bytes are the ones
+/// [`DetectionSink::handle`] writes for the same hits. Table output is
+/// laid out when written: nothing is encoded ahead for it.
+#[derive(Debug, Default)]
+pub struct Encoded {
+    bytes: Vec<u8>,
+    /// Per hit with an alert, in order: where its bytes end.
+    ends: Vec<usize>,
+    prefix: JsonPrefix,
+    /// Alerts per rule index.
+    tally: BTreeMap<usize, Tally>,
 }
 
 impl<'a> DetectionSink<'a> {
@@ -335,35 +395,134 @@ impl<'a> DetectionSink<'a> {
         DetectionSink {
             detector,
             correlator: Mutex::new(Correlator::new(detector)),
-            out: Mutex::new((out, Vec::new(), JsonPrefix::default())),
+            out: Mutex::new(Out {
+                w: out,
+                buf: Vec::new(),
+                prefix: JsonPrefix::default(),
+                started: false,
+            }),
             format,
             levels: Mutex::new(BTreeMap::new()),
             per_rule: Mutex::new(BTreeMap::new()),
             events: AtomicU64::new(0),
+            spare: Mutex::new(Vec::new()),
         }
     }
 
     fn write(&self, a: &Alert) -> std::io::Result<()> {
-        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
-        let (w, buf, prefix) = &mut *out;
+        {
+            let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+            let Out {
+                w,
+                buf,
+                prefix,
+                started,
+            } = &mut *out;
+            if !*started {
+                write_header(&mut **w, self.format)?;
+                *started = true;
+            }
+            write_alert(&mut **w, buf, prefix, self.format, a)?;
+        }
+        self.count(&a.rule_id, &a.title, &a.level, 1);
+        Ok(())
+    }
+
+    /// Adds `n` alerts of a rule to the summary counts (copies of the
+    /// texts only the first time a rule or level is seen).
+    fn count(&self, rule_id: &str, title: &str, level: &str, n: u64) {
         let mut levels = self.levels.lock().unwrap_or_else(|e| e.into_inner());
-        let first = levels.is_empty();
-        encode(&mut **w, buf, prefix, self.format, a, first)?;
-        // Counted without a copy of the keys once they are known.
-        match levels.get_mut(&*a.level) {
-            Some(n) => *n += 1,
+        match levels.get_mut(level) {
+            Some(k) => *k += n,
             None => {
-                levels.insert(a.level.to_string(), 1);
+                levels.insert(level.to_string(), n);
             }
         }
         let mut per = self.per_rule.lock().unwrap_or_else(|e| e.into_inner());
-        match per.get_mut(&*a.rule_id) {
-            Some(row) => row.2 += 1,
+        match per.get_mut(rule_id) {
+            Some(row) => row.2 += n,
             None => {
-                per.insert(
-                    a.rule_id.to_string(),
-                    (a.title.to_string(), a.level.to_string(), 1),
+                per.insert(rule_id.to_string(), (title.to_string(), level.to_string(), n));
+            }
+        }
+    }
+
+    /// Encodes the alerts of `hits` (in order) into `enc`; any thread may
+    /// call it. Table output encodes nothing here.
+    pub fn encode(&self, hits: &[Hit], enc: &mut Encoded) {
+        for h in hits {
+            let Some(a) = &h.alert else { continue };
+            if enc.bytes.capacity() == 0 {
+                if let Some(b) = self.spare.lock().unwrap_or_else(|e| e.into_inner()).pop() {
+                    enc.bytes = b;
+                }
+            }
+            if !encode_alert(&mut enc.bytes, &mut enc.prefix, self.format, a) {
+                return;
+            }
+            enc.ends.push(enc.bytes.len());
+            enc.tally
+                .entry(h.rule)
+                .or_insert_with(|| (a.rule_id.clone(), a.title.clone(), a.level.clone(), 0))
+                .3 += 1;
+        }
+    }
+
+    /// Handles a batch's events in input order, each `(line, source, its
+    /// hits)`, whose alerts `encode` put in `enc` (all of them, in the same
+    /// order): writes the same bytes as [`DetectionSink::handle`] on each
+    /// event, with one lock of the output per run of alerts instead of one
+    /// per alert. Correlations are fed on this thread, in order, and their
+    /// alerts written right after the hit that completed them.
+    pub fn handle_encoded<'h>(
+        &self,
+        events: impl IntoIterator<Item = (u64, &'h str, &'h [Hit])>,
+        mut enc: Encoded,
+    ) -> std::io::Result<()> {
+        if matches!(self.format, DetectOutput::Table) {
+            for (line, source, hits) in events {
+                self.handle(line, source, hits)?;
+            }
+            return Ok(());
+        }
+        // Alerts of `enc` met so far; bytes of `enc` written so far.
+        let (mut met, mut from) = (0usize, 0usize);
+        for (line, source, hits) in events {
+            for h in hits {
+                met += usize::from(h.alert.is_some());
+                if h.corr.is_empty() {
+                    continue;
+                }
+                let to = if met == 0 { 0 } else { enc.ends[met - 1] };
+                self.out
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .alerts(self.format, &enc.bytes[from..to])?;
+                from = to;
+                let more = self.correlator.lock().unwrap_or_else(|e| e.into_inner()).feed(
+                    self.detector,
+                    h,
+                    line,
+                    source,
                 );
+                for a in &more {
+                    self.write(a)?;
+                }
+            }
+        }
+        debug_assert_eq!(met, enc.ends.len(), "every alert encoded is handled");
+        self.out
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .alerts(self.format, &enc.bytes[from..])?;
+        for (id, title, level, n) in enc.tally.values() {
+            self.count(id, title, level, *n);
+        }
+        if enc.bytes.capacity() > 0 {
+            enc.bytes.clear();
+            let mut spare = self.spare.lock().unwrap_or_else(|e| e.into_inner());
+            if spare.len() < SPARE_BUFFERS {
+                spare.push(std::mem::take(&mut enc.bytes));
             }
         }
         Ok(())
@@ -442,7 +601,7 @@ impl<'a> DetectionSink<'a> {
         for a in &last {
             self.write(a)?;
         }
-        self.out.lock().unwrap_or_else(|e| e.into_inner()).0.flush()?;
+        self.out.lock().unwrap_or_else(|e| e.into_inner()).w.flush()?;
         if !quiet {
             crate::progress::finish();
             let levels = self.levels.lock().unwrap_or_else(|e| e.into_inner());
@@ -489,6 +648,8 @@ pub struct HitBatch {
     /// Per event with hits: its line, its input (shared while it does not
     /// change) and where its hits end in `hits`.
     events: Vec<(u64, Arc<str>, usize)>,
+    /// The hits' alerts, encoded on the worker.
+    enc: Encoded,
 }
 
 impl Observer for DetectionSink<'_> {
@@ -510,6 +671,7 @@ impl Observer for DetectionSink<'_> {
                 .evaluate_into(&ev, rec.line, rec.source, &mut s.borrow_mut(), &mut batch.hits)
         });
         if added > 0 {
+            self.encode(&batch.hits[batch.hits.len() - added..], &mut batch.enc);
             let source = match batch.events.last() {
                 Some((_, s, _)) if **s == *rec.source => s.clone(),
                 _ => Arc::from(rec.source),
@@ -520,15 +682,16 @@ impl Observer for DetectionSink<'_> {
 
     fn collect(&self, batch: Self::Batch) -> std::io::Result<()> {
         let mut from = 0;
-        for (line, source, to) in &batch.events {
-            self.handle(*line, source, &batch.hits[from..*to])?;
+        let events = batch.events.iter().map(|(line, source, to)| {
+            let hits = &batch.hits[from..*to];
             from = *to;
-        }
-        Ok(())
+            (*line, &**source, hits)
+        });
+        self.handle_encoded(events, batch.enc)
     }
 
     fn flush(&self) -> std::io::Result<()> {
-        self.out.lock().unwrap_or_else(|e| e.into_inner()).0.flush()
+        self.out.lock().unwrap_or_else(|e| e.into_inner()).w.flush()
     }
 }
 
@@ -844,6 +1007,8 @@ struct JsonBatch {
     /// Every hit of the batch's events.
     hits: Vec<Hit>,
     items: Vec<JsonItem>,
+    /// The hits' alerts, encoded on the worker.
+    enc: Encoded,
 }
 
 enum JsonItem {
@@ -895,24 +1060,32 @@ fn detect_json_lines_parallel(
                 out.items.push(JsonItem::Malformed { line, error });
             }
         }
+        sink.encode(&out.hits, &mut out.enc);
         out
     };
     let mut malformed = 0u64;
     let consume = |_: &logsieve_engine::LineBatch, out: JsonBatch| {
-        let mut from = 0;
-        for item in out.items {
+        // The batch's malformed lines are reported (on stderr) before its
+        // alerts are written (on stdout).
+        for item in &out.items {
             match item {
-                JsonItem::Event { line, end } => {
-                    sink.count_event();
-                    sink.handle(line, source, &out.hits[from..end])?;
-                    from = end;
-                }
+                JsonItem::Event { .. } => sink.count_event(),
                 JsonItem::Malformed { line, error } => {
                     malformed += 1;
                     eprintln!("logsieve: {source}:{line}: malformed JSON event: {error}");
                 }
             }
         }
+        let mut from = 0;
+        let events = out.items.iter().filter_map(|item| match *item {
+            JsonItem::Event { line, end } => {
+                let hits = &out.hits[from..end];
+                from = end;
+                Some((line, source, hits))
+            }
+            JsonItem::Malformed { .. } => None,
+        });
+        sink.handle_encoded(events, out.enc)?;
         Ok(!crate::run::stopping())
     };
     engine.map_lines(source, reader, max_line_bytes, map, consume)?;

@@ -4,7 +4,7 @@
 
 mod detect_common;
 
-use detect_common::{assert_stderr_has, json_events, run, stderr, stdout, testdata, write};
+use detect_common::{alerts, assert_stderr_has, json_events, run, stderr, stdout, testdata, write};
 
 /// The first regression case: (rule file, event file, rule title).
 fn case() -> (String, String, String) {
@@ -248,4 +248,93 @@ fn a_pipeline_file_renames_fields_and_a_bad_one_is_an_error() {
     let out = with(&bad);
     assert_eq!(out.status.code(), Some(2));
     assert_stderr_has(&out, "transformation type `drop_detection_item` is not supported");
+}
+
+/// Several threads encode a batch's alerts on the workers and the writing
+/// thread copies them out in order, feeding correlations between them
+/// (`DetectionSink::handle_encoded`); one thread over a JSON file encodes
+/// each alert as it writes it (`DetectionSink::handle`), the slow twin.
+/// Both give the same bytes, CSV header included, with the correlation's
+/// alert right after the rule alert that completed it, whatever the batch
+/// size, and the same summary.
+#[test]
+fn alerts_encoded_on_workers_match_one_thread_with_correlations_in_between() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = write(
+        dir.path(),
+        "rules.yml",
+        "title: su\nid: su\nname: su\nlevel: low\nlogsource: {product: linux}\n\
+         detection:\n  k: ['su: session opened']\n  condition: k\n---\n\
+         title: sudo\nid: sudo\nlevel: high\nlogsource: {product: linux}\n\
+         detection:\n  k: ['sudo:']\n  condition: k\n---\n\
+         title: su twice\nid: su-twice\nlevel: medium\ncorrelation:\n  type: event_count\n  \
+         rules: [su]\n  generate: true\n  group-by: [user]\n  timespan: 1h\n  condition: {gte: 2}\n",
+    );
+    let mut events = String::new();
+    for i in 0..40 {
+        let user = ["root", "bob", "eve"][i % 3];
+        let msg = match i % 4 {
+            0 | 1 => format!("su: session opened for {user}"),
+            2 => format!("sudo: {user} ran \\\"ls\\\", then su: session opened"),
+            _ => "nothing, \\\"quoted\\\"".to_string(),
+        };
+        events.push_str(&format!(
+            "{{\"timestamp\": \"2025-01-01T00:{:02}:00Z\", \"user\": \"{user}\", \"message\": \"{msg}\"}}\n",
+            i
+        ));
+        if i == 17 {
+            events.push_str("{not json\n");
+        }
+    }
+    let events = write(dir.path(), "events.jsonl", &events);
+    let detect = |format: &str, threads: &str, batch: &str| {
+        let o = run(&[
+            "detect",
+            "--mapping",
+            "none",
+            "-o",
+            format,
+            "--threads",
+            threads,
+            "--batch-lines",
+            batch,
+            "--rules",
+            &rules,
+            &events,
+        ]);
+        // Malformed line: exit status 1 with the alerts written.
+        let err = stderr(&o);
+        assert!(err.contains("events.jsonl:19: malformed JSON event"), "{err}");
+        (String::from_utf8(o.stdout).unwrap(), err)
+    };
+    let summary = |err: &str| {
+        err.lines()
+            .filter(|l| l.contains(" alerts: "))
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
+    for format in ["jsonl", "csv"] {
+        let (want, want_err) = detect(format, "1", "2048");
+        for (threads, batch) in [("2", "2048"), ("2", "1"), ("3", "7")] {
+            let (got, err) = detect(format, threads, batch);
+            assert_eq!(got, want, "-o {format} --threads {threads} --batch-lines {batch}");
+            assert_eq!(
+                summary(&err),
+                summary(&want_err),
+                "-o {format} --threads {threads}"
+            );
+        }
+    }
+    // The correlation fires on each user's second `su` line, and its alert
+    // comes right after that line's own `su` alert.
+    let (out, err) = detect("jsonl", "2", "1");
+    let a = alerts(&out);
+    let fired: Vec<usize> = (0..a.len()).filter(|&i| a[i]["rule_id"] == "su-twice").collect();
+    assert!(!fired.is_empty(), "{out}");
+    for &i in &fired {
+        assert_eq!(a[i - 1]["rule_id"], "su", "{out}");
+        assert_eq!(a[i]["line"], a[i - 1]["line"], "{out}");
+    }
+    assert!(a.iter().any(|x| x["rule_id"] == "sudo"), "{out}");
+    assert!(err.contains(&format!("{} alerts", a.len())), "{err}");
 }
