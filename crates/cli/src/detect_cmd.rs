@@ -1112,18 +1112,35 @@ fn detect_evtx(
         .context("starting the detection threads")?;
     let mut malformed = 0u64;
     let mut batch: Vec<(u64, serde_json::Value)> = Vec::with_capacity(BATCH);
+    // Events of a batch are evaluated, and their alerts encoded, in
+    // chunks of CHUNK across the pool; each chunk is then written in order.
+    const CHUNK: usize = 64;
     let run_batch = |batch: &mut Vec<(u64, serde_json::Value)>| -> Result<()> {
-        let hits: Vec<Vec<Hit>> = pool.install(|| {
+        let done: Vec<(Vec<Vec<Hit>>, Encoded)> = pool.install(|| {
             batch
-                .par_iter()
-                .map_init(Scratch::default, |s, (pos, ev)| {
-                    d.evaluate(&JsonEvent(ev), *pos, source, s)
+                .par_chunks(CHUNK)
+                .map_init(Scratch::default, |s, chunk| {
+                    let hits: Vec<Vec<Hit>> = chunk
+                        .iter()
+                        .map(|(pos, ev)| d.evaluate(&JsonEvent(ev), *pos, source, s))
+                        .collect();
+                    let mut enc = Encoded::default();
+                    for h in &hits {
+                        sink.encode(h, &mut enc);
+                    }
+                    (hits, enc)
                 })
                 .collect()
         });
-        for ((pos, _), h) in batch.iter().zip(&hits) {
-            sink.count_event();
-            sink.handle(*pos, source, h)?;
+        for (chunk, (hits, enc)) in batch.chunks(CHUNK).zip(done) {
+            for _ in chunk {
+                sink.count_event();
+            }
+            let events = chunk
+                .iter()
+                .zip(&hits)
+                .map(|((pos, _), h)| (*pos, source, &h[..]));
+            sink.handle_encoded(events, enc)?;
         }
         batch.clear();
         Ok(())
