@@ -357,6 +357,8 @@ pub struct DetectionSink<'a> {
     /// ones (a batch's alerts can take hundreds of KiB: a fresh buffer per
     /// batch costs page faults).
     spare: Mutex<Vec<Vec<u8>>>,
+    /// Vectors of hit batches written, for the workers to clear and fill.
+    spent: Mutex<Vec<SpentHits>>,
 }
 
 /// Spare buffers kept at most (more batches than this are rarely in flight).
@@ -406,6 +408,7 @@ impl<'a> DetectionSink<'a> {
             per_rule: Mutex::new(BTreeMap::new()),
             events: AtomicU64::new(0),
             spare: Mutex::new(Vec::new()),
+            spent: Mutex::new(Vec::new()),
         }
     }
 
@@ -650,12 +653,29 @@ pub struct HitBatch {
     events: Vec<(u64, Arc<str>, usize)>,
     /// The hits' alerts, encoded on the worker.
     enc: Encoded,
+    /// Its vectors were taken from the sink's spent ones (first record).
+    primed: bool,
 }
+
+/// The vectors of a [`HitBatch`] written, for a worker to clear and fill.
+type SpentHits = (Vec<Hit>, Vec<(u64, Arc<str>, usize)>);
 
 impl Observer for DetectionSink<'_> {
     type Batch = HitBatch;
 
     fn observe(&self, rec: &RecordView<'_>, batch: &mut Self::Batch) {
+        if !batch.primed {
+            // Vectors of a batch already written, cleared here: the hits'
+            // alerts are freed on this worker, not on the writing thread.
+            batch.primed = true;
+            if let Some((mut hits, mut events)) = self.spent.lock().unwrap_or_else(|e| e.into_inner()).pop() {
+                hits.clear();
+                events.clear();
+                hits.append(&mut batch.hits);
+                events.append(&mut batch.events);
+                (batch.hits, batch.events) = (hits, events);
+            }
+        }
         self.count_event();
         let ev = FlatEvent::of_record(
             &rec.fields,
@@ -687,7 +707,12 @@ impl Observer for DetectionSink<'_> {
             from = *to;
             (*line, &**source, hits)
         });
-        self.handle_encoded(events, batch.enc)
+        self.handle_encoded(events, batch.enc)?;
+        self.spent
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((batch.hits, batch.events));
+        Ok(())
     }
 
     fn flush(&self) -> std::io::Result<()> {
@@ -1033,8 +1058,24 @@ fn detect_json_lines_parallel(
     d: &Detector,
     sink: &DetectionSink<'_>,
 ) -> Result<u64> {
+    // The vectors of batches written, back to the workers: a worker clears
+    // them (the hits' alerts are freed there, not on the writing thread,
+    // which would free what other threads allocated, one by one) and
+    // fills them again.
+    let spent: Mutex<Vec<(Vec<Hit>, Vec<JsonItem>)>> = Mutex::new(Vec::new());
     let map = |b: &logsieve_engine::LineBatch, w: &mut JsonWorker| {
-        let mut out = JsonBatch::default();
+        let (mut hits, mut items) = spent
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop()
+            .unwrap_or_default();
+        hits.clear();
+        items.clear();
+        let mut out = JsonBatch {
+            hits,
+            items,
+            enc: Encoded::default(),
+        };
         for i in 0..b.len() {
             let (l, line) = (b.line(i), b.line_no(i));
             if b.flags(i).truncated() {
@@ -1086,6 +1127,10 @@ fn detect_json_lines_parallel(
             JsonItem::Malformed { .. } => None,
         });
         sink.handle_encoded(events, out.enc)?;
+        spent
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((out.hits, out.items));
         Ok(!crate::run::stopping())
     };
     engine.map_lines(source, reader, max_line_bytes, map, consume)?;

@@ -16,8 +16,12 @@ use std::sync::Mutex;
 /// Temporary files written by [`writer`], with their final names.
 static PENDING: Mutex<Vec<(PathBuf, PathBuf)>> = Mutex::new(Vec::new());
 
-/// Buffer size of output writers.
-const BUF: usize = 1 << 20;
+/// Buffer size of output writers. Small writes (one record, one alert) are
+/// gathered up to this; a write at least this large (a batch of records or
+/// alerts encoded by a worker, hundreds of KiB) goes straight to the file
+/// instead of being copied through the buffer on the writing thread, the
+/// one sequential thread of a run.
+const BUF: usize = 64 << 10;
 
 /// A buffered writer on `path` (written atomically, see the module docs),
 /// or on standard output for `None` or `-`.
