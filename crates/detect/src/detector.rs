@@ -187,22 +187,31 @@ fn compile_file(f: &Path, mapping: Option<&Mapping>, options: &LoadOptions) -> V
 /// (each takes the next file left); the results in file order, so the
 /// rules are the same, in the same order, for any thread count.
 fn compile_files(files: &[PathBuf], mapping: Option<&Mapping>, options: &LoadOptions) -> Vec<Vec<Doc>> {
-    let threads = options.threads.clamp(1, files.len().max(1));
+    par_map(files, options.threads, |f| compile_file(f, mapping, options))
+}
+
+/// `items.iter().map(f).collect()` on up to `threads` threads (0 or 1: the
+/// calling thread alone), each taking the next item as it is done with
+/// one, so that a few costly items do not leave the others idle. The
+/// results are in item order, the same for any thread count; a panic in
+/// `f` goes on in the caller.
+pub(crate) fn par_map<T: Sync, U: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> U + Sync) -> Vec<U> {
+    let threads = threads.clamp(1, items.len().max(1));
     if threads == 1 {
-        return files.iter().map(|f| compile_file(f, mapping, options)).collect();
+        return items.iter().map(f).collect();
     }
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut done: Vec<(usize, Vec<Doc>)> = std::thread::scope(|sc| {
+    let mut done: Vec<(usize, U)> = std::thread::scope(|sc| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
                 sc.spawn(|| {
                     let mut mine = Vec::new();
                     loop {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(f) = files.get(i) else {
+                        let Some(item) = items.get(i) else {
                             break;
                         };
-                        mine.push((i, compile_file(f, mapping, options)));
+                        mine.push((i, f(item)));
                     }
                     mine
                 })
@@ -214,7 +223,7 @@ fn compile_files(files: &[PathBuf], mapping: Option<&Mapping>, options: &LoadOpt
             .collect()
     });
     done.sort_unstable_by_key(|(i, _)| *i);
-    done.into_iter().map(|(_, docs)| docs).collect()
+    done.into_iter().map(|(_, u)| u).collect()
 }
 
 fn yaml_files(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
@@ -390,7 +399,7 @@ impl Detector {
                 loaded.add(parsed, &file, title);
             }
         }
-        Ok(Detector::build(loaded, mapping, files.len()))
+        Ok(Detector::build(loaded, mapping, files.len(), options.threads))
     }
 
     /// Compiles rules from YAML text (for tests and embedding).
@@ -421,10 +430,10 @@ impl Detector {
             );
             loaded.add(parsed, "<text>", None);
         }
-        Ok(Detector::build(loaded, mapping, 1))
+        Ok(Detector::build(loaded, mapping, 1, options.threads))
     }
 
-    fn build(loaded: Loaded, mapping: Option<Mapping>, files: usize) -> Detector {
+    fn build(loaded: Loaded, mapping: Option<Mapping>, files: usize, threads: usize) -> Detector {
         let Loaded {
             rules,
             correlations,
@@ -447,7 +456,7 @@ impl Detector {
             .iter()
             .map(|p| plan.id(p).expect("the plan interns the time paths"))
             .collect();
-        let prefilter = Prefilter::new(&rules, &plan);
+        let prefilter = Prefilter::new(&rules, &plan, threads);
         let alert_meta = rules
             .iter()
             .map(|r| AlertMeta {
@@ -795,6 +804,24 @@ impl Detector {
 mod tests {
     use super::*;
     use crate::{JsonEvent, JsonTape, Mapping};
+
+    /// `par_map` is `map` in item order, for any thread count, with items
+    /// of very different cost, fewer items than threads, and none.
+    #[test]
+    fn par_map_is_map_in_order_on_any_thread_count() {
+        let items: Vec<u64> = (0..200).map(|i| (i * 7919) % 1000).collect();
+        let slow = |&n: &u64| -> u64 { (0..n * 50).fold(n, |a, x| a.wrapping_mul(31).wrapping_add(x)) };
+        let want: Vec<u64> = items.iter().map(slow).collect();
+        for threads in [0, 1, 2, 3, 8, 500] {
+            assert_eq!(par_map(&items, threads, slow), want, "threads {threads}");
+            assert_eq!(
+                par_map(&items[..2], threads, slow),
+                want[..2],
+                "threads {threads}"
+            );
+            assert!(par_map(&items[..0], threads, slow).is_empty());
+        }
+    }
 
     /// Logsource verdicts kept per event class ([`Slots::group`]) are the
     /// verdicts decided on each event: events of many classes, in turn,

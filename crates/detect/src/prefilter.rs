@@ -850,7 +850,9 @@ impl FlatFields {
 }
 
 impl Prefilter {
-    pub(crate) fn new(rules: &[Rule], plan: &Plan) -> Prefilter {
+    /// The tables for `rules`; the field scans (an automaton each) are
+    /// built on up to `threads` threads, the same for any count.
+    pub(crate) fn new(rules: &[Rule], plan: &Plan, threads: usize) -> Prefilter {
         let mut needles: Vec<String> = Vec::new();
         let mut needle_rules: Vec<Vec<usize>> = Vec::new();
         let mut needle_any: Vec<Vec<usize>> = Vec::new();
@@ -990,7 +992,7 @@ impl Prefilter {
         Prefilter {
             by_get: field_paths.len() <= BY_GET_MAX,
             field_paths,
-            fields: field_needles.iter().map(|ns| FieldScan::new(ns)).collect(),
+            fields: crate::detector::par_map(&field_needles, threads, |ns| FieldScan::new(ns)),
             lists,
             more,
             keyword: needle_kw_groups.iter().map(|g| !g.is_empty()).collect(),
