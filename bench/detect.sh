@@ -46,11 +46,9 @@ CORE=${CORE:-0}
 out=${BENCH_OUT:-bench/out}
 mkdir -p "$out"
 
-die() {
-  echo "bench/detect.sh: $*" >&2
-  exit 1
-}
-step() { echo "== $*" >&2; }
+SCRIPT=bench/detect.sh
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 if [ -n "${LOGSIEVE_BIN:-}" ]; then
   bin=$LOGSIEVE_BIN
@@ -75,18 +73,6 @@ fi
 "$rsigma" --version | grep -q '0\.23' || die "$rsigma is not rsigma 0.23: $("$rsigma" --version)"
 
 # --- corpora ------------------------------------------------------------------
-corpus() { # OUT, generator, arguments...
-  local file=$1 gen=$2
-  shift 2
-  local stamp
-  stamp="$(sha1sum "$gen" | cut -c1-40) $*"
-  if [ -s "$file" ] && [ "$(cat "$file.stamp" 2>/dev/null)" = "$stamp" ]; then
-    return
-  fi
-  step "$gen $* -> $file"
-  python3 "$gen" "$@" --out "$file" >&2
-  echo "$stamp" >"$file.stamp"
-}
 corpus "$out/win-events.jsonl" bench/make_win_events.py --events "$EVENTS"
 corpus "$out/win-events-flat.jsonl" bench/make_win_events.py --events "$EVENTS" --flat
 corpus "$out/win-one.jsonl" bench/make_win_events.py --events 1

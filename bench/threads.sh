@@ -48,11 +48,9 @@ DETECT=${DETECT:-1}
 out=${BENCH_OUT:-bench/out}
 mkdir -p "$out"
 
-die() {
-  echo "bench/threads.sh: $*" >&2
-  exit 1
-}
-step() { echo "== $*" >&2; }
+SCRIPT=bench/threads.sh
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 ncpu=$(nproc)
 if [ -z "${THREADS:-}" ]; then
@@ -79,18 +77,6 @@ else
 fi
 [ -x "$bin" ] || die "no logsieve binary at $bin"
 
-corpus() { # OUT, generator, arguments...
-  local file=$1 gen=$2
-  shift 2
-  local stamp
-  stamp="$(sha1sum "$gen" | cut -c1-40) $*"
-  if [ -s "$file" ] && [ "$(cat "$file.stamp" 2>/dev/null)" = "$stamp" ]; then
-    return
-  fi
-  step "$gen $* -> $file"
-  python3 "$gen" "$@" --out "$file" >&2
-  echo "$stamp" >"$file.stamp"
-}
 corpus "$out/corpus.log" bench/make_corpus.py mixed --lines "$LINES"
 if [ "$DETECT" = 1 ]; then
   corpus "$out/win-events.jsonl" bench/make_win_events.py --events "$EVENTS"

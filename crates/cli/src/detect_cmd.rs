@@ -502,15 +502,7 @@ impl<'a> DetectionSink<'a> {
                     .unwrap_or_else(|e| e.into_inner())
                     .alerts(self.format, &enc.bytes[from..to])?;
                 from = to;
-                let more = self.correlator.lock().unwrap_or_else(|e| e.into_inner()).feed(
-                    self.detector,
-                    h,
-                    line,
-                    source,
-                );
-                for a in &more {
-                    self.write(a)?;
-                }
+                self.feed(h, line, source)?;
             }
         }
         debug_assert_eq!(met, enc.ends.len(), "every alert encoded is handled");
@@ -574,15 +566,21 @@ impl<'a> DetectionSink<'a> {
             if h.corr.is_empty() {
                 continue;
             }
-            let more = self.correlator.lock().unwrap_or_else(|e| e.into_inner()).feed(
-                self.detector,
-                h,
-                line,
-                source,
-            );
-            for a in &more {
-                self.write(a)?;
-            }
+            self.feed(h, line, source)?;
+        }
+        Ok(())
+    }
+
+    /// Feeds hit `h` (of the event at `line` of `source`) to the
+    /// correlations that refer to its rule, and writes what they raise.
+    fn feed(&self, h: &Hit, line: u64, source: &str) -> std::io::Result<()> {
+        let more =
+            self.correlator
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .feed(self.detector, h, line, source);
+        for a in &more {
+            self.write(a)?;
         }
         Ok(())
     }
