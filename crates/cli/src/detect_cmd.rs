@@ -331,15 +331,21 @@ struct Out<'a> {
 }
 
 impl Out<'_> {
+    /// Writes the header before the first alert.
+    fn begin(&mut self, format: DetectOutput) -> std::io::Result<()> {
+        if !self.started {
+            write_header(&mut *self.w, format)?;
+            self.started = true;
+        }
+        Ok(())
+    }
+
     /// Writes bytes of whole alerts, the header first if none was written.
     fn alerts(&mut self, format: DetectOutput, bytes: &[u8]) -> std::io::Result<()> {
         if bytes.is_empty() {
             return Ok(());
         }
-        if !self.started {
-            write_header(&mut *self.w, format)?;
-            self.started = true;
-        }
+        self.begin(format)?;
         self.w.write_all(bytes)
     }
 }
@@ -415,16 +421,8 @@ impl<'a> DetectionSink<'a> {
     fn write(&self, a: &Alert) -> std::io::Result<()> {
         {
             let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
-            let Out {
-                w,
-                buf,
-                prefix,
-                started,
-            } = &mut *out;
-            if !*started {
-                write_header(&mut **w, self.format)?;
-                *started = true;
-            }
+            out.begin(self.format)?;
+            let Out { w, buf, prefix, .. } = &mut *out;
             write_alert(&mut **w, buf, prefix, self.format, a)?;
         }
         self.count(&a.rule_id, &a.title, &a.level, 1);
