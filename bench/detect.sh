@@ -50,14 +50,7 @@ SCRIPT=bench/detect.sh
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
 
-if [ -n "${LOGSIEVE_BIN:-}" ]; then
-  bin=$LOGSIEVE_BIN
-else
-  step "cargo build --release -p logsieve"
-  cargo build --release -p logsieve >&2
-  bin="${CARGO_TARGET_DIR:-target}/release/logsieve"
-fi
-[ -x "$bin" ] || die "no logsieve binary at $bin"
+logsieve_bin
 
 if [ -n "${RSIGMA_BIN:-}" ]; then
   rsigma=$RSIGMA_BIN

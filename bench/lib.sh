@@ -5,6 +5,9 @@
 #   corpus OUT GEN ARGS...   run `python3 GEN ARGS... --out OUT` unless OUT
 #                            was already made by the same generator (its
 #                            sha1) with the same arguments (OUT.stamp)
+#   logsieve_bin             set `bin` to $LOGSIEVE_BIN, or build logsieve
+#                            (release; honours CARGO_TARGET_DIR) and set it
+#                            to the build; dies if it is not an executable
 
 die() {
   echo "$SCRIPT: $*" >&2
@@ -23,4 +26,15 @@ corpus() {
   step "$gen $* -> $file"
   python3 "$gen" "$@" --out "$file" >&2
   echo "$stamp" >"$file.stamp"
+}
+
+logsieve_bin() {
+  if [ -n "${LOGSIEVE_BIN:-}" ]; then
+    bin=$LOGSIEVE_BIN
+  else
+    step "cargo build --release -p logsieve"
+    cargo build --release -p logsieve >&2
+    bin="${CARGO_TARGET_DIR:-target}/release/logsieve"
+  fi
+  [ -x "$bin" ] || die "no logsieve binary at $bin"
 }

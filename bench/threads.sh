@@ -68,14 +68,7 @@ for t in $THREADS; do
 done
 case "$DETECT" in 0 | 1) ;; *) die "DETECT must be 0 or 1, not '$DETECT'" ;; esac
 
-if [ -n "${LOGSIEVE_BIN:-}" ]; then
-  bin=$LOGSIEVE_BIN
-else
-  step "cargo build --release -p logsieve"
-  cargo build --release -p logsieve >&2
-  bin="${CARGO_TARGET_DIR:-target}/release/logsieve"
-fi
-[ -x "$bin" ] || die "no logsieve binary at $bin"
+logsieve_bin
 
 corpus "$out/corpus.log" bench/make_corpus.py mixed --lines "$LINES"
 if [ "$DETECT" = 1 ]; then
